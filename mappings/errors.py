@@ -6,7 +6,8 @@ from __future__ import annotations
 class UnsupportedFeature(Exception):
     """A request or response uses something the target model cannot express.
 
-    `field` is the exact wire path in the caller's dialect (e.g. `config.advancedOptions.pageRanges`)
+    `field` is the exact wire path in the caller's dialect
+    (e.g. `config.advancedOptions.pageRanges`),
     so the error shown to a client names what to change.
     """
 
@@ -22,3 +23,13 @@ class NotFound(Exception):
     def __init__(self, public_id: str) -> None:
         super().__init__(f"no run has the id {public_id!r}")
         self.public_id = public_id
+
+
+class InvalidInput(Exception):
+    """A well-formed request whose content is invalid (duplicate category ids, a malformed
+    data URL, no document). `field` is the wire path in the caller's own dialect."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
