@@ -38,7 +38,7 @@ class Model(msgspec.Struct, frozen=True, kw_only=True):
     """Base for canonical values: immutable and keyword-only."""
 
 
-class Category(Model):
+class Category(Model, frozen=True, kw_only=True):
     """One label a document can be classified as.
 
     `key` is the stable machine key (Retab `handle_key`, Extend `id`); None when the client
@@ -51,18 +51,18 @@ class Category(Model):
     description: str = ""
 
 
-class PageRange(Model):
+class PageRange(Model, frozen=True, kw_only=True):
     """An inclusive, 1-based range of pages to read."""
 
     start: int
     end: int
 
 
-class DocumentBase(Model, tag_field="kind"):
+class DocumentBase(Model, frozen=True, kw_only=True, tag_field="kind"):
     """Base of the document union; `kind` tells the variants apart."""
 
 
-class InlineDocument(DocumentBase, tag="inline"):
+class InlineDocument(DocumentBase, frozen=True, kw_only=True, tag="inline"):
     """Document bytes sent in the request itself (a data URL, or Extend `file.text`)."""
 
     data: bytes
@@ -70,7 +70,7 @@ class InlineDocument(DocumentBase, tag="inline"):
     mime_type: str
 
 
-class UrlDocument(DocumentBase, tag="url"):
+class UrlDocument(DocumentBase, frozen=True, kw_only=True, tag="url"):
     """A document the processor downloads from a URL."""
 
     url: str
@@ -78,14 +78,14 @@ class UrlDocument(DocumentBase, tag="url"):
     password: str | None = None  # unlocks an encrypted PDF (Extend `file.settings.password`)
 
 
-class TextDocument(DocumentBase, tag="text"):
+class TextDocument(DocumentBase, frozen=True, kw_only=True, tag="text"):
     """Plain text given directly, with no file behind it (Extend `file.text`)."""
 
     text: str
     filename: str | None = None
 
 
-class FileRefDocument(DocumentBase, tag="file"):
+class FileRefDocument(DocumentBase, frozen=True, kw_only=True, tag="file"):
     """A file already stored at a vendor, by that vendor's file id.
 
     `vendor` is the dialect whose file store holds it; file ids are never portable across
@@ -101,7 +101,7 @@ class FileRefDocument(DocumentBase, tag="file"):
 Document = InlineDocument | UrlDocument | TextDocument | FileRefDocument
 
 
-class ClassifierRef(Model):
+class ClassifierRef(Model, frozen=True, kw_only=True):
     """A saved classifier referenced by id (Extend `classifier`); the request's own config
     fields, when set, override the saved ones."""
 
@@ -109,7 +109,7 @@ class ClassifierRef(Model):
     version: str | None = None
 
 
-class RunConfig(Model):
+class RunConfig(Model, frozen=True, kw_only=True):
     """How a run classifies: shared by the request and the run that echoes it back.
 
     `model` is the processor name as the client's vendor spells it (Retab `model`, Extend
@@ -129,7 +129,7 @@ class RunConfig(Model):
     parse_config: dict[str, Any] | None = None
 
 
-class ClassifyRequest(Model):
+class ClassifyRequest(Model, frozen=True, kw_only=True):
     """A request to classify one document."""
 
     document: Document
@@ -141,7 +141,7 @@ class ClassifyRequest(Model):
     classifier: ClassifierRef | None = None
 
 
-class Decision(Model):
+class Decision(Model, frozen=True, kw_only=True):
     """The category a run (or one consensus vote) settled on, and why."""
 
     category_key: str | None
@@ -150,7 +150,7 @@ class Decision(Model):
     reasoning: str = ""
 
 
-class Usage(Model):
+class Usage(Model, frozen=True, kw_only=True):
     """What a run cost, in the units of the backend that ran it (`unit`), never converted."""
 
     credits: float
@@ -158,7 +158,7 @@ class Usage(Model):
     unit: str = "credits"
 
 
-class RunError(Model):
+class RunError(Model, frozen=True, kw_only=True):
     """Why a run failed."""
 
     code: str
@@ -166,7 +166,7 @@ class RunError(Model):
     details: dict[str, Any] | None = None
 
 
-class FileInfo(Model):
+class FileInfo(Model, frozen=True, kw_only=True):
     """The file a run read."""
 
     id: str
@@ -176,14 +176,14 @@ class FileInfo(Model):
     created_at: datetime | None = None
 
 
-class Review(Model):
+class Review(Model, frozen=True, kw_only=True):
     """A human review of a run's answer (Extend only)."""
 
     edited: bool
     initial: Decision | None = None
 
 
-class ClassifierInfo(Model):
+class ClassifierInfo(Model, frozen=True, kw_only=True):
     """The saved classifier and version a run used (Extend only)."""
 
     id: str
@@ -192,7 +192,7 @@ class ClassifierInfo(Model):
     version_id: str | None = None
 
 
-class ClassificationRun(Model):
+class ClassificationRun(Model, frozen=True, kw_only=True):
     """One classification as a backend reports it.
 
     `id` is the backend's own run id; the public id a client sees is made by `mappings.ids`.
@@ -218,7 +218,7 @@ class ClassificationRun(Model):
     parse_run_id: str | None = None
 
 
-class ListQuery(Model):
+class ListQuery(Model, frozen=True, kw_only=True):
     """Filters and paging of a run listing, in neutral terms.
 
     `cursor` is an opaque position from a previous page; `direction` says whether to read
@@ -236,7 +236,7 @@ class ListQuery(Model):
     created_to: datetime | None = None
 
 
-class RunPage(Model):
+class RunPage(Model, frozen=True, kw_only=True):
     """One page of a run listing: `before`/`after` are cursors for the adjacent pages."""
 
     runs: tuple[ClassificationRun, ...]
@@ -244,7 +244,7 @@ class RunPage(Model):
     after: str | None = None
 
 
-class FieldProblem(Model):
+class FieldProblem(Model, frozen=True, kw_only=True):
     """One invalid input location (`loc` as in `("body", "categories", 0, "name")`)."""
 
     loc: tuple[str | int, ...]
@@ -252,7 +252,7 @@ class FieldProblem(Model):
     type: str = "value_error"
 
 
-class Problem(Model):
+class Problem(Model, frozen=True, kw_only=True):
     """An error to show a client, before a dialect renders it.
 
     `status` is the HTTP status; `code` an UPPER_SNAKE machine code; `retryable` whether
