@@ -1,0 +1,17 @@
+"""The run ledger: every run created through crosswalk, scoped per client key (design.md §4)."""
+
+from gateway.store.base import DuplicateRun, Ledger, LedgerError, owner_of
+from gateway.store.records import INTERRUPTED, ListResult, RecoveryReport, RunRecord
+from gateway.store.sqlite import SqliteLedger
+
+__all__ = [
+    "INTERRUPTED",
+    "DuplicateRun",
+    "Ledger",
+    "LedgerError",
+    "ListResult",
+    "RecoveryReport",
+    "RunRecord",
+    "SqliteLedger",
+    "owner_of",
+]

@@ -1,0 +1,141 @@
+"""The run ledger's interface: what the gateway needs from any store (design.md §4, §9).
+
+`SqliteLedger` implements it today; a PostgreSQL ledger only has to satisfy the same
+Protocol. Imports only the stdlib and `gateway.store.records`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+from datetime import datetime
+from typing import Protocol
+
+from gateway.store.records import ListResult, RecoveryReport, RunRecord
+from mappings import canonical
+
+# Domain separation: an owner hash can never equal a hash of the same key made elsewhere.
+_OWNER_PREFIX = b"crosswalk.owner.v1\x00"
+
+
+def owner_of(api_key: str) -> str:
+    """The owner id that scopes a client's runs: a hash of its key, never the key itself."""
+    return hashlib.sha256(_OWNER_PREFIX + api_key.encode()).hexdigest()
+
+
+class LedgerError(Exception):
+    """Base of the ledger's own errors."""
+
+
+class DuplicateRun(LedgerError):
+    """A run with this (backend, upstream_id) is already recorded."""
+
+
+class Ledger(Protocol):
+    """Records runs per owner, pages through them, and queues local background work.
+
+    Reads and deletes that take an `owner` never touch another owner's runs: those look
+    absent. Methods without one are for backend internals (workers, refreshes), which have
+    already found the run through an owner-scoped call or own it as a worker.
+    """
+
+    async def insert(self, record: RunRecord) -> RunRecord:
+        """Record a new run; returns it with `seq` assigned. Raises DuplicateRun.
+
+        Enqueueing local background work is inserting a record whose run is `queued` and
+        whose `request` is set.
+        """
+        ...
+
+    async def get(self, owner: str, backend: str, upstream_id: str) -> RunRecord | None:
+        """The owner's record of a run, or None (also for another owner's run)."""
+        ...
+
+    async def update_run(
+        self,
+        backend: str,
+        upstream_id: str,
+        run: canonical.ClassificationRun,
+        *,
+        only_if_status_in: frozenset[canonical.Status] | None = None,
+        now: datetime | None = None,
+    ) -> RunRecord | None:
+        """Store the latest canonical run; None if the record is gone or, compare-and-set,
+        its current status is not in `only_if_status_in` (so a cancel that landed first
+        wins over a worker finishing). A terminal run clears the lease and drops the
+        document's content."""
+        ...
+
+    async def delete(self, owner: str, backend: str, upstream_id: str) -> bool:
+        """Forget the owner's run; False if there was none."""
+        ...
+
+    async def list(
+        self,
+        owner: str,
+        query: canonical.ListQuery,
+        *,
+        cursor: tuple[str, str] | None = None,
+    ) -> ListResult:
+        """A page of the owner's runs, filtered and ordered by (created_at, seq).
+
+        `query.order` is "asc" or "desc"; `query.direction` "after" reads on from the cursor
+        record, "before" reads back towards the start, both exclusive of it and both
+        returning records in `query.order`. No cursor means the first page in that order.
+        `cursor` is the (backend, upstream_id) of a record; one the owner does not have
+        (unknown, deleted, or another owner's) gives an empty page with both flags False.
+        The query's own `cursor` string is the caller's business and ignored here.
+        """
+        ...
+
+    async def claim(
+        self,
+        worker: str,
+        lease_seconds: float,
+        now: datetime,
+        *,
+        backends: Collection[str],
+        max_attempts: int | None = None,
+    ) -> RunRecord | None:
+        """Atomically take the oldest queued run of `backends` (or a running one whose lease
+        expired), mark it running under a lease held by `worker`, count the attempt.
+
+        Safe across processes sharing the store. With `max_attempts`, expired runs already
+        tried that often are failed (INTERRUPTED) instead of being retaken.
+        """
+        ...
+
+    async def heartbeat(
+        self, backend: str, upstream_id: str, worker: str, lease_seconds: float, now: datetime
+    ) -> bool:
+        """Extend `worker`'s lease on a running run; False if it no longer holds it."""
+        ...
+
+    async def finish(
+        self,
+        backend: str,
+        upstream_id: str,
+        worker: str,
+        run: canonical.ClassificationRun,
+        *,
+        now: datetime | None = None,
+    ) -> RunRecord | None:
+        """Store a worker's result only if the run is still running under its lease."""
+        ...
+
+    async def request_cancel(
+        self, owner: str, backend: str, upstream_id: str, now: datetime
+    ) -> RunRecord | None:
+        """Cancel the owner's queued or running run at once; a terminal run comes back
+        unchanged; None if the owner has no such run. A worker still busy with it loses
+        the race at `update_run(only_if_status_in=...)` or `finish`."""
+        ...
+
+    async def recover(self, now: datetime, max_attempts: int) -> RecoveryReport:
+        """Requeue running runs whose lease expired, or fail them with INTERRUPTED once they
+        have had `max_attempts` attempts, so none is left hanging or lost."""
+        ...
+
+    async def close(self) -> None:
+        """Release the store's connections."""
+        ...

@@ -1,0 +1,119 @@
+"""The values the run ledger stores and returns (design.md §4, §9).
+
+Frozen msgspec Structs over canonical types; no I/O. Imports only the stdlib, msgspec and
+`mappings`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from mappings import canonical
+
+INTERRUPTED = "INTERRUPTED"  # RunError.code of a run whose workers kept going away
+
+
+class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One run created through crosswalk, as the ledger keeps it.
+
+    `owner` is `owner_of(client key)`, never the key. `(backend, upstream_id)` is unique;
+    `key` is that pair joined, kept for readability and as a stable name. `run` is the last
+    canonical run seen; `request` is kept for local background runs still to be processed
+    and for the categories table (its document bytes are dropped once the run is terminal).
+    `seq` is assigned by the store on insert and only grows, so it breaks `created_at` ties.
+    `claimed_by`, `lease_until` and `attempts` belong to the local work queue.
+    """
+
+    key: str
+    owner: str
+    backend: str
+    upstream_id: str
+    surface: str  # "retab" | "extend": the dialect the run was created through
+    run: canonical.ClassificationRun
+    request: canonical.ClassifyRequest | None
+    filename: str
+    created_at: datetime
+    updated_at: datetime
+    seq: int = 0
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
+    attempts: int = 0
+
+
+class ListResult(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of an owner's records, in the query's order, and whether more lie either side."""
+
+    records: tuple[RunRecord, ...]
+    has_more_after: bool
+    has_more_before: bool
+
+
+class RecoveryReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What `Ledger.recover` did with runs whose worker went away."""
+
+    resumed: int  # put back in the queue for another attempt
+    failed: int  # out of attempts: failed with code INTERRUPTED
+
+
+def without_document(request: canonical.ClassifyRequest) -> canonical.ClassifyRequest:
+    """The request minus its document's content: a finished run needs its categories only."""
+    doc = request.document
+    if isinstance(doc, canonical.InlineDocument) and doc.data:
+        return msgspec.structs.replace(request, document=msgspec.structs.replace(doc, data=b""))
+    if isinstance(doc, canonical.TextDocument) and doc.text:
+        return msgspec.structs.replace(request, document=msgspec.structs.replace(doc, text=""))
+    return request
+
+
+def with_run(record: RunRecord, run: canonical.ClassificationRun, now: datetime) -> RunRecord:
+    """The record after a newer canonical run; a terminal one ends the lease and drops the
+    document's content (the worker that held it stays in `claimed_by`, for the record)."""
+    terminal = run.status.terminal
+    request = record.request
+    return msgspec.structs.replace(
+        record,
+        run=run,
+        request=without_document(request) if terminal and request is not None else request,
+        filename=run.file.filename if run.file is not None else record.filename,
+        updated_at=now,
+        lease_until=None if terminal else record.lease_until,
+    )
+
+
+def with_status(
+    record: RunRecord, status: canonical.Status, now: datetime, error: canonical.RunError | None
+) -> RunRecord:
+    """The record with its run moved to `status` by the ledger itself."""
+    run = msgspec.structs.replace(
+        record.run, status=status, updated_at=now, error=error or record.run.error
+    )
+    return with_run(record, run, now)
+
+
+def claimed(record: RunRecord, worker: str, lease_until: datetime, now: datetime) -> RunRecord:
+    """The record taken by `worker` for one more attempt."""
+    running = with_status(record, canonical.Status.running, now, None)
+    return msgspec.structs.replace(
+        running, claimed_by=worker, lease_until=lease_until, attempts=record.attempts + 1
+    )
+
+
+def requeued(record: RunRecord, now: datetime) -> RunRecord:
+    """The record back in the queue after its worker went away."""
+    queued = with_status(record, canonical.Status.queued, now, None)
+    return msgspec.structs.replace(queued, claimed_by=None, lease_until=None)
+
+
+def interrupted(record: RunRecord, now: datetime) -> RunRecord:
+    """The record failed for good after its workers went away `attempts` times."""
+    error = canonical.RunError(
+        code=INTERRUPTED,
+        message=(
+            f"The run was interrupted {record.attempts} times before it could finish "
+            "and will not be retried."
+        ),
+        details={"attempts": record.attempts},
+    )
+    return with_status(record, canonical.Status.failed, now, error)
