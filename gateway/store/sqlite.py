@@ -130,10 +130,11 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # also after a failed COMMIT, or the next BEGIN would fail
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def _connect(path: str) -> sqlite3.Connection:
