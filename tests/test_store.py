@@ -108,7 +108,7 @@ async def test_insert_of_a_recorded_run_raises(ledger: SqliteLedger) -> None:
 
 
 async def test_update_run_stores_the_latest_run(ledger: SqliteLedger) -> None:
-    """update_run replaces the run, its status column and updated_at."""
+    """update_run replaces the run and updated_at; with only_if_status_in it is compare-and-set."""
     await ledger.insert(make_record("r1"))
     running = msgspec.structs.replace(make_record("r1").run, status=S.running)
     later = T0 + timedelta(minutes=1)
@@ -118,6 +118,9 @@ async def test_update_run_stores_the_latest_run(ledger: SqliteLedger) -> None:
     assert updated.updated_at == later
     assert await ledger.get(ALICE, "local", "r1") == updated
     assert await ledger.update_run("local", "missing", running) is None
+    queued_only = frozenset({S.queued})
+    assert await ledger.update_run("local", "r1", running, only_if_status_in=queued_only) is None
+    assert await ledger.update_run("local", "r1", completed(running), only_if_status_in=RUNNING)
 
 
 async def test_a_terminal_run_drops_the_document_but_keeps_the_categories(
