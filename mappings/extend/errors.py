@@ -1,0 +1,86 @@
+"""Extend error bodies to and from the canonical `Problem` (contracts.md §7.2, hazard 26).
+
+Pure: imports only the stdlib, msgspec and `mappings`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from mappings import canonical
+from mappings.extend.resources import ApiError
+
+_CODE_BY_STATUS = {
+    400: "INVALID_REQUEST",
+    401: "UNAUTHORIZED",
+    402: "USAGE_BLOCKED",  # INFERRED (contracts.md §7.2)
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    422: "INVALID_REQUEST",
+    429: "RATE_LIMIT_EXCEEDED",
+}
+_RETRIED_STATUSES = frozenset({408, 409, 429})  # what the Extend SDK retries (§3), plus 5xx
+_CONTEXT_KEYS = ("requestId", "docUrl", "runId")
+
+
+def error_from_canonical(problem: canonical.Problem, *, request_id: str) -> ApiError:
+    """A problem as Extend's error body; `requestId` is always present (hazard 26)."""
+    return ApiError(
+        code=problem.code,
+        message=problem.message,
+        retryable=problem.retryable,
+        request_id=request_id,
+        doc_url=UNSET,
+    )
+
+
+def error_to_canonical(status: int, body: bytes) -> canonical.Problem:
+    """An Extend upstream error (plain, CLI-style `{"error": {...}}`, or not JSON) as canonical.
+
+    `details` keeps the upstream `requestId`, `docUrl` and `runId` when given.
+    """
+    fields = _error_fields(body)
+    if fields is None:
+        text = body.decode("utf-8", errors="replace").strip()
+        return _problem(status, message=text or f"HTTP {status}")
+    details = {k: fields[k] for k in _CONTEXT_KEYS if isinstance(fields.get(k), str)}
+    retryable = fields.get("retryable")
+    return _problem(
+        status,
+        code=fields.get("code") if isinstance(fields.get("code"), str) else None,
+        message=str(fields.get("message") or f"HTTP {status}"),
+        retryable=retryable if isinstance(retryable, bool) else None,
+        details=details or None,
+    )
+
+
+def _error_fields(body: bytes) -> dict[str, Any] | None:
+    try:
+        decoded = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None
+    if isinstance(decoded, dict) and isinstance(decoded.get("error"), dict):
+        decoded = decoded["error"]  # the extend-cli's wrapping (contracts.md §7.2)
+    return decoded if isinstance(decoded, dict) else None
+
+
+def _problem(
+    status: int,
+    *,
+    message: str,
+    code: str | None = None,
+    retryable: bool | None = None,
+    details: dict[str, Any] | None = None,
+) -> canonical.Problem:
+    fallback_code = "INTERNAL_ERROR" if status >= 500 else _CODE_BY_STATUS.get(status, "ERROR")
+    fallback_retry = status >= 500 or status in _RETRIED_STATUSES
+    return canonical.Problem(
+        status=status,
+        code=code or fallback_code,
+        message=message,
+        retryable=fallback_retry if retryable is None else retryable,
+        details=details,
+    )
