@@ -1,0 +1,73 @@
+"""Retab's dialect: wire Structs mirroring its JSON and the pure translations to and from the
+canonical model (contracts.md §2, §4.1, §7.1, §10). No I/O; imports only the stdlib, msgspec
+and `mappings`. Every translation returns `(value, Notes)` except the error renderers.
+"""
+
+from mappings.retab.common import STATUS_FROM_CANONICAL, STATUS_TO_CANONICAL
+from mappings.retab.problems import error_from_canonical, error_to_canonical
+from mappings.retab.requests import request_from_canonical, request_to_canonical
+from mappings.retab.responses import (
+    list_from_canonical,
+    list_to_canonical,
+    response_from_canonical,
+    response_to_canonical,
+)
+from mappings.retab.wire import (
+    Category,
+    CategoryInput,
+    Classification,
+    ClassificationConsensus,
+    ClassificationDecision,
+    ClassificationList,
+    ClassificationRequest,
+    ErrorBody,
+    ErrorDetail,
+    FileLink,
+    FileRef,
+    ListMetadata,
+    MIMEData,
+    PrimitiveError,
+    RequestDocument,
+    RetabUsage,
+    ValidationIssue,
+    classification_decoder,
+    classification_list_decoder,
+    error_body_decoder,
+    file_link_decoder,
+    request_decoder,
+)
+
+__all__ = [
+    "STATUS_FROM_CANONICAL",
+    "STATUS_TO_CANONICAL",
+    "Category",
+    "CategoryInput",
+    "Classification",
+    "ClassificationConsensus",
+    "ClassificationDecision",
+    "ClassificationList",
+    "ClassificationRequest",
+    "ErrorBody",
+    "ErrorDetail",
+    "FileLink",
+    "FileRef",
+    "ListMetadata",
+    "MIMEData",
+    "PrimitiveError",
+    "RequestDocument",
+    "RetabUsage",
+    "ValidationIssue",
+    "classification_decoder",
+    "classification_list_decoder",
+    "error_body_decoder",
+    "error_from_canonical",
+    "error_to_canonical",
+    "file_link_decoder",
+    "list_from_canonical",
+    "list_to_canonical",
+    "request_decoder",
+    "request_from_canonical",
+    "request_to_canonical",
+    "response_from_canonical",
+    "response_to_canonical",
+]
