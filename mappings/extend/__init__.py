@@ -5,6 +5,16 @@ Imports only the stdlib, msgspec and `mappings`; never `gateway/`.
 
 from __future__ import annotations
 
+from mappings.extend.catalog import (
+    BatchCreateRequest,
+    BatchInput,
+    BatchRun,
+    Classifier,
+    ClassifierVersion,
+    batch_request_decoder,
+    batch_run_decoder,
+    classifier_decoder,
+)
 from mappings.extend.common import format_timestamp, parse_timestamp
 from mappings.extend.errors import error_from_canonical, error_to_canonical
 from mappings.extend.headers import (
@@ -80,10 +90,15 @@ __all__ = [
     "AdvancedOptions",
     "AdvancedOptionsInput",
     "ApiError",
+    "BatchCreateRequest",
+    "BatchInput",
+    "BatchRun",
     "Classification",
     "ClassificationInput",
+    "Classifier",
     "ClassifierReference",
     "ClassifierSummary",
+    "ClassifierVersion",
     "ClassifierVersionSummary",
     "ClassifyConfig",
     "ClassifyConfigInput",
@@ -110,6 +125,9 @@ __all__ = [
     "SignedWebhookEvent",
     "WebhookEvent",
     "api_version_supported",
+    "batch_request_decoder",
+    "batch_run_decoder",
+    "classifier_decoder",
     "classify_body_from_canonical",
     "classify_request_decoder",
     "create_request_decoder",
