@@ -231,6 +231,45 @@ def test_list_examples_survive_canonical_and_satisfy_the_sdk(name: str) -> None:
     assert [i["id"] for i in encoded["data"]] == [r.id for r in page.runs]
 
 
+def test_sync_example_re_emits_unchanged_but_for_documented_normalisations() -> None:
+    """Extend → canonical → Extend keeps the sync example, except that the opaque usage
+    breakdown is dropped (noted) and absent optional keys are printed as null."""
+    original = json.loads(_read("extend_classify_response.json"))
+    body, notes = _emit(_canonical("extend_classify_response.json"))
+    del original["usage"]["breakdown"]
+    for key in ("classifier", "classifierVersion", "initialOutput", "reviewedOutput"):
+        assert body.pop(key) is None
+    assert body == {**original, "id": "clr_pub"}
+    assert not notes
+
+
+@pytest.mark.parametrize(
+    ("name", "create"),
+    [
+        ("extend_classify_request.json", False),
+        ("extend_classify_runs_create_request.json", True),
+        ("extend_classify_runs_create_request_classifier.json", True),
+        ("extend_case_request_full_config.json", True),
+    ],
+)
+def test_request_examples_re_emit_unchanged(name: str, create: bool) -> None:
+    """Each Extend request example, read to canonical and rebuilt, is the same JSON again."""
+    request = _request(name, create=create)
+    build = extend.request_from_canonical if create else extend.classify_body_from_canonical
+    body, notes = build(request)
+    assert _json(body) == json.loads(_read(name))
+    assert not notes
+
+
+def test_list_items_link_to_the_gateway_dashboard() -> None:
+    """With a dashboard base, each listed foreign run links to its public id there."""
+    body, notes = extend.list_from_canonical(
+        [("clr_pub", _retab_like())], next_page_token=None, dashboard_base="https://gw.example"
+    )
+    assert body.data[0].dashboard_url == "https://gw.example/classify_runs/clr_pub"
+    assert "output.confidence" not in notes.synthesized  # summaries carry no output
+
+
 def test_reviewed_run_keeps_both_answers() -> None:
     """A reviewed run's decision is the reviewed answer; the initial one is in `review`."""
     run = _canonical("extend_classify_runs_get_processed_reviewed.json")
@@ -754,7 +793,7 @@ def _decisions(config: canonical.RunConfig) -> st.SearchStrategy[canonical.Decis
     )
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(run=extend_runs())
 def test_runs_round_trip_through_extend(run: canonical.ClassificationRun) -> None:
     """Canonical → Extend JSON → canonical is the identity, except that `queued` reads back
@@ -798,7 +837,7 @@ def extend_requests(draw: st.DrawFn) -> canonical.ClassifyRequest:
     )
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(request=extend_requests())
 def test_requests_round_trip_through_extend(request: canonical.ClassifyRequest) -> None:
     """Canonical → Extend create body → (strict decode) → canonical is the identity."""
