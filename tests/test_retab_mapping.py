@@ -616,3 +616,25 @@ def test_missing_created_at_is_the_time_received() -> None:
     run, notes = retab.response_to_canonical(cls, received_at=RECEIVED)
     assert run.created_at == RECEIVED
     assert notes.synthesized == ("created_at",)
+
+
+problems = st.builds(
+    canonical.Problem,
+    status=st.integers(400, 599),
+    code=st.sampled_from(["INVALID_DOCUMENT", "RATE_LIMIT_EXCEEDED", "INTERNAL_ERROR"]),
+    message=TEXT,
+    details=st.none() | DETAILS,
+)
+
+
+@given(problems)
+def test_structured_problems_round_trip_through_retab_error_bodies(
+    problem: canonical.Problem,
+) -> None:
+    """A Problem rendered as `{"detail": {...}}` reads back the same; `retryable` is derived
+    from the status (429 and 5xx, as Retab's SDK retries), so the strategy sets it that way."""
+    problem = msgspec.structs.replace(
+        problem, retryable=problem.status == 429 or problem.status >= 500
+    )
+    body = msgspec.json.encode(retab.error_from_canonical(problem))
+    assert retab.error_to_canonical(problem.status, body) == problem

@@ -7,12 +7,17 @@ import base64
 import binascii
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
+
+from msgspec import UnsetType
 
 from mappings import canonical
 from mappings.errors import InvalidInput, UnsupportedFeature
 
 DEFAULT_MODEL = "retab-small"  # the SDK's default `model` (contracts.md §2.1)
 USAGE_UNIT = "retab_credits"
+
+T = TypeVar("T")
 
 STATUS_TO_CANONICAL = {
     "pending": canonical.Status.pending,
@@ -25,6 +30,11 @@ STATUS_TO_CANONICAL = {
 
 # Total over canonical.Status, so no unknown value can reach Retab's strict SDK enum (hazard 15)
 STATUS_FROM_CANONICAL = {status: wire for wire, status in STATUS_TO_CANONICAL.items()}
+
+
+def given(value: T | UnsetType | None) -> T | None:
+    """A wire value with absent and null both read as None (for fields where they mean the same)."""
+    return None if isinstance(value, UnsetType) else value
 
 
 def status_to_canonical(status: str) -> canonical.Status:

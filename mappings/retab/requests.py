@@ -9,7 +9,7 @@ what Retab cannot express). Imports only the stdlib, msgspec and `mappings`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar, assert_never
+from typing import assert_never
 from urllib.parse import unquote, urlsplit
 
 from msgspec import UNSET, UnsetType
@@ -18,10 +18,9 @@ from mappings import canonical
 from mappings.errors import InvalidInput, UnsupportedFeature
 from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes, NoteTaker
-from mappings.retab.common import DEFAULT_MODEL, data_url, parse_data_url, retab_names
+from mappings.retab.common import DEFAULT_MODEL, data_url, given, parse_data_url, retab_names
 from mappings.retab.wire import CategoryInput, ClassificationRequest, RequestDocument
 
-T = TypeVar("T")
 MAX_CONSENSUS = 16  # docs and CLI bound n_consensus to 1-16 (contracts.md §2.1)
 TEXT_FILENAME = "document.txt"  # Extend names a text file `.txt` (hazard 31)
 TEXT_MIME = "text/plain"
@@ -31,22 +30,18 @@ def request_to_canonical(req: ClassificationRequest) -> tuple[canonical.Classify
     """A Retab create body as canonical; invalid content raises InvalidInput naming the field."""
     config = canonical.RunConfig(
         categories=_categories_to_canonical(req.categories),
-        model=_given(req.model),
-        instructions=_given(req.instructions),
-        pages=_pages_to_canonical(_given(req.first_n_pages)),
-        consensus=_consensus_to_canonical(_given(req.n_consensus)),
+        model=given(req.model),
+        instructions=given(req.instructions),
+        pages=_pages_to_canonical(given(req.first_n_pages)),
+        consensus=_consensus_to_canonical(given(req.n_consensus)),
     )
     request = canonical.ClassifyRequest(
         document=_document_to_canonical(req.document),
         config=config,
-        background=_given(req.background) or False,
-        bust_cache=_given(req.bust_cache) or False,
+        background=given(req.background) or False,
+        bust_cache=given(req.bust_cache) or False,
     )
     return request, Notes()
-
-
-def _given(value: T | UnsetType | None) -> T | None:
-    return None if isinstance(value, UnsetType) else value
 
 
 def _document_to_canonical(doc: RequestDocument) -> canonical.Document:
@@ -54,7 +49,7 @@ def _document_to_canonical(doc: RequestDocument) -> canonical.Document:
         return _url_to_canonical(doc.url, doc.filename)
     if isinstance(doc.id, str) and isinstance(doc.url, UnsetType):
         return canonical.FileRefDocument(
-            vendor="retab", file_id=doc.id, filename=doc.filename, mime_type=_given(doc.mime_type)
+            vendor="retab", file_id=doc.id, filename=doc.filename, mime_type=given(doc.mime_type)
         )
     raise InvalidInput("document", "give either `url` (MIMEData) or `id` (FileRef), not both")
 
@@ -95,7 +90,7 @@ def _check_unique(value: str, seen: set[str], field: str) -> None:
 
 def _category_to_canonical(cat: CategoryInput) -> canonical.Category:
     return canonical.Category(
-        key=_given(cat.handle_key), name=cat.name, description=_given(cat.description) or ""
+        key=given(cat.handle_key), name=cat.name, description=given(cat.description) or ""
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TypeVar
 
 from msgspec import UNSET, UnsetType
 
@@ -21,6 +20,7 @@ from mappings.retab.common import (
     STATUS_FROM_CANONICAL,
     USAGE_UNIT,
     as_utc,
+    given,
     key_for_name,
     name_for_decision,
     retab_names,
@@ -31,9 +31,7 @@ from mappings.retab.wire import (
     Classification,
     ClassificationConsensus,
     ClassificationDecision,
-    ClassificationList,
     FileRef,
-    ListMetadata,
     PrimitiveError,
     RetabUsage,
 )
@@ -41,7 +39,6 @@ from mappings.retab.wire import (
 # Until a run completes Retab reports an empty decision, not null (hazard 16)
 PLACEHOLDER = ClassificationDecision(reasoning="", category="")
 UNKNOWN_MIME = "application/octet-stream"
-T = TypeVar("T")
 
 
 def response_to_canonical(
@@ -59,8 +56,8 @@ def response_to_canonical(
         config=canonical.RunConfig(
             categories=categories,
             model=cls.model,
-            instructions=_optional(cls.instructions),
-            consensus=_optional(cls.n_consensus) or 1,
+            instructions=given(cls.instructions),
+            consensus=given(cls.n_consensus) or 1,
         ),
         created_at=_created_at(cls.created_at, received_at, notes),
         file=canonical.FileInfo(
@@ -69,14 +66,10 @@ def response_to_canonical(
         decision=_decision(cls, status, categories, likelihoods),
         votes=tuple(_vote(choice, categories) for choice in _choices(cls.consensus)),
         agreement=likelihoods,
-        usage=_usage_to_canonical(_optional(cls.usage)),
-        error=_error_to_canonical(_optional(cls.error)),
+        usage=_usage_to_canonical(given(cls.usage)),
+        error=_error_to_canonical(given(cls.error)),
     )
     return run, notes.notes
-
-
-def _optional(value: T | UnsetType | None) -> T | None:
-    return None if isinstance(value, UnsetType) else value
 
 
 def _categories_to_canonical(
@@ -86,7 +79,7 @@ def _categories_to_canonical(
         return ()  # legacy rows lack categories (contracts.md §2.2)
     return tuple(
         canonical.Category(
-            key=_optional(c.handle_key), name=c.name, description=_optional(c.description) or ""
+            key=given(c.handle_key), name=c.name, description=given(c.description) or ""
         )
         for c in cats
     )
@@ -113,8 +106,8 @@ def _likelihoods(consensus: ClassificationConsensus | UnsetType | None) -> float
     if not isinstance(consensus, ClassificationConsensus):
         return None
     # the SDK's `likelihoods`, else the seed's and docs' `likelihood` (contracts.md §12 #1)
-    found = _optional(consensus.likelihoods)
-    return found if found is not None else _optional(consensus.likelihood)
+    found = given(consensus.likelihoods)
+    return found if found is not None else given(consensus.likelihood)
 
 
 def _choices(
@@ -122,7 +115,7 @@ def _choices(
 ) -> tuple[ClassificationDecision, ...]:
     if not isinstance(consensus, ClassificationConsensus):
         return ()
-    return _optional(consensus.choices) or ()
+    return given(consensus.choices) or ()
 
 
 def _decision(
@@ -131,7 +124,7 @@ def _decision(
     categories: Sequence[canonical.Category],
     confidence: float | None,
 ) -> canonical.Decision | None:
-    output = _optional(cls.output)
+    output = given(cls.output)
     # before completion the output is a placeholder: read status first (contracts.md §2.2)
     if status is not canonical.Status.completed or output is None or not output.category:
         return None
@@ -160,9 +153,7 @@ def _usage_to_canonical(usage: RetabUsage | None) -> canonical.Usage | None:
 def _error_to_canonical(error: PrimitiveError | None) -> canonical.RunError | None:
     if error is None:
         return None
-    return canonical.RunError(
-        code=error.code, message=error.message, details=_optional(error.details)
-    )
+    return canonical.RunError(code=error.code, message=error.message, details=given(error.details))
 
 
 def response_from_canonical(
@@ -275,42 +266,3 @@ def _error_from_canonical(
     # Extend's failureReason/failureMessage carry no details: Retab gets {} (hazard 17)
     details = error.details if error.details is not None else {}
     return PrimitiveError(code=error.code, message=error.message, details=details)
-
-
-def list_from_canonical(
-    items: Sequence[tuple[str, canonical.ClassificationRun]],
-    *,
-    before: str | None,
-    after: str | None,
-) -> tuple[ClassificationList, Notes]:
-    """A Retab list page of full Classifications (hazard 23) from (public id, run) pairs."""
-    notes = Notes()
-    data = []
-    for public_id, run in items:
-        body, item_notes = response_from_canonical(run, public_id=public_id)
-        data.append(body)
-        notes += _prefixed(item_notes)
-    meta = ListMetadata(before=before, after=after)
-    return ClassificationList(data=tuple(data), list_metadata=meta), notes
-
-
-def list_to_canonical(
-    page: ClassificationList, *, received_at: datetime
-) -> tuple[canonical.RunPage, Notes]:
-    """A Retab list page as canonical runs and the page's cursors."""
-    notes = Notes()
-    runs = []
-    for item in page.data:
-        run, item_notes = response_to_canonical(item, received_at=received_at)
-        runs.append(run)
-        notes += _prefixed(item_notes)
-    meta = page.list_metadata
-    return canonical.RunPage(runs=tuple(runs), before=meta.before, after=meta.after), notes
-
-
-def _prefixed(notes: Notes, prefix: str = "data[]") -> Notes:
-    # one path per field, not per item, so a long page keeps a short header
-    return Notes(
-        synthesized=tuple(f"{prefix}.{path}" for path in notes.synthesized),
-        dropped=tuple(f"{prefix}.{path}" for path in notes.dropped),
-    )
