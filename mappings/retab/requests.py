@@ -51,7 +51,7 @@ def _document_to_canonical(doc: RequestDocument) -> canonical.Document:
         return canonical.FileRefDocument(
             vendor="retab", file_id=doc.id, filename=doc.filename, mime_type=given(doc.mime_type)
         )
-    raise InvalidInput("document", "give either `url` (MIMEData) or `id` (FileRef), not both")
+    raise InvalidInput("document", "give exactly one of `url` (MIMEData) and `id` (FileRef)")
 
 
 def _url_to_canonical(url: str, filename: str) -> canonical.Document:
