@@ -1,0 +1,81 @@
+"""The `crosswalk` command: `serve` runs the gateway, `check-config` validates a config file.
+
+This is the only module that reads the process environment (design.md §7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+from litestar import Litestar
+
+from gateway.app import create_app
+from gateway.config import ConfigError, Settings, load_settings
+
+CONFIG_ENV = "CROSSWALK_CONFIG"  # hands the config path to each `--workers` process
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `crosswalk` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check-config":
+            print(describe(load_settings(Path(args.file), os.environ)))
+            return 0
+        return _serve(args)
+    except ConfigError as exc:
+        print(f"crosswalk: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crosswalk", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the gateway")
+    serve.add_argument("--config", type=Path, help="TOML config (default: embedded local)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes")
+    check = commands.add_parser("check-config", help="validate a config and show its routing")
+    check.add_argument("file")
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, os.environ)  # fail here, before any process starts
+    options = {"host": args.host, "port": args.port, "access_log": False, "log_level": "warning"}
+    if args.workers > 1:
+        if args.config is not None:
+            os.environ[CONFIG_ENV] = str(args.config.resolve())
+        uvicorn.run(
+            "gateway.cli:app_from_environment", factory=True, workers=args.workers, **options
+        )
+    else:
+        uvicorn.run(create_app(settings), **options)
+    return 0
+
+
+def app_from_environment() -> Litestar:
+    """App factory for each `--workers` process: the config `serve` was given."""
+    path = os.environ.get(CONFIG_ENV)
+    return create_app(load_settings(Path(path) if path else None, os.environ))
+
+
+def describe(settings: Settings) -> str:
+    """The resolved configuration as text, with no secret in it."""
+    lines = ["backends:"]
+    for name, backend in sorted(settings.backends.items()):
+        lines.append(f"  {name}: kind={backend.__struct_config__.tag}")
+    lines.append("routing:")
+    lines.append(f"  default: {settings.default_backend}")
+    if settings.api_keys:
+        lines.append(f"auth: {len(settings.api_keys)} gateway key(s) required")
+    else:
+        lines.append("auth: open (any non-empty key accepted; runs scoped per key)")
+    lines.append(f"store: sqlite {settings.store_path}")
+    return "\n".join(lines)
