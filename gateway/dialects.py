@@ -1,0 +1,22 @@
+"""Which vendor dialect a request speaks, decided by its path (contracts.md §10 hazard 1).
+
+Both vendors authenticate with `Authorization: Bearer`, so the path is the only signal.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Dialect = Literal["retab", "extend"]
+
+RETAB_PREFIXES = ("/v1/",)
+EXTEND_PREFIXES = ("/classify", "/classify_runs", "/files", "/classifiers", "/batch_runs")
+
+
+def dialect_of(path: str) -> Dialect | None:
+    """The dialect of the surface that owns `path`, or None outside both surfaces."""
+    if path.startswith(RETAB_PREFIXES):
+        return "retab"
+    if any(path == p or path.startswith(p + "/") for p in EXTEND_PREFIXES):
+        return "extend"
+    return None

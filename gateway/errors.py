@@ -1,0 +1,87 @@
+"""One error tree for everything that can go wrong while serving a request.
+
+Code raises what went wrong; each surface alone decides how it looks to its clients
+(`gateway/surfaces/render.py`)::
+
+    CrosswalkError              status   code
+    ├─ InvalidRequest           400/422  INVALID_REQUEST   bad body, query or header
+    ├─ Unauthorized             401      UNAUTHORIZED      missing or unknown gateway key
+    ├─ RunNotFound              404      NOT_FOUND         unknown or malformed run id
+    ├─ RouteNotFound            404/405  NOT_FOUND         no such path or method
+    ├─ PayloadTooLarge          413      PAYLOAD_TOO_LARGE body over the configured limit
+    └─ InternalError            500      INTERNAL_ERROR    a bug; logged, never detailed
+    UnsupportedFeature, InvalidInput (mappings/errors.py) become InvalidRequest (422).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mappings import canonical
+
+
+class CrosswalkError(Exception):
+    """Base of every error the gateway renders for a client."""
+
+    status = 500
+    code = "INTERNAL_ERROR"
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+        fields: tuple[canonical.FieldProblem, ...] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        self.details = details
+        self.fields = fields
+        self.headers = headers or {}  # response headers the error needs (Allow, Retry-After)
+
+    def problem(self) -> canonical.Problem:
+        """The neutral description a dialect renders."""
+        return canonical.Problem(
+            status=self.status,
+            code=self.code,
+            message=self.message,
+            retryable=self.retryable,
+            details=self.details,
+            fields=self.fields,
+        )
+
+
+class InvalidRequest(CrosswalkError):
+    status = 422
+    code = "INVALID_REQUEST"
+
+
+class Unauthorized(CrosswalkError):
+    status = 401
+    code = "UNAUTHORIZED"
+
+
+class RunNotFound(CrosswalkError):
+    status = 404
+    code = "NOT_FOUND"
+
+
+class RouteNotFound(CrosswalkError):
+    status = 404
+    code = "NOT_FOUND"
+
+
+class PayloadTooLarge(CrosswalkError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class InternalError(CrosswalkError):
+    status = 500
+    code = "INTERNAL_ERROR"
+    retryable = True
