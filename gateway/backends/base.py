@@ -1,0 +1,55 @@
+"""The seam between surfaces and whoever does the work (design.md §4).
+
+A surface never talks to a vendor and a backend never renders a client's dialect: both meet
+here, over canonical types. Listing is served from the ledger (hazard 23), so it is not part
+of the protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import msgspec
+
+from gateway.auth import Principal
+from gateway.store.records import RunRecord
+from mappings import canonical
+
+
+class CallContext(msgspec.Struct, frozen=True, kw_only=True):
+    """What a backend may need to know about the client request it serves."""
+
+    request_id: str
+    principal: Principal
+
+
+class Backend(Protocol):
+    """Creates and manages runs for one configured backend."""
+
+    @property
+    def name(self) -> str:
+        """The backend's name in the config (`[backends.<name>]`)."""
+        ...
+
+    @property
+    def dialect(self) -> str | None:
+        """The vendor dialect it speaks upstream, or None for the local engine."""
+        ...
+
+    async def create(
+        self, request: canonical.ClassifyRequest, *, call: CallContext
+    ) -> canonical.ClassificationRun:
+        """Start a run: finished for a sync request, queued or running for a background one."""
+        ...
+
+    async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
+        """The run's current state."""
+        ...
+
+    async def cancel(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
+        """Stop a run that has not finished; a finished run comes back unchanged."""
+        ...
+
+    async def delete(self, record: RunRecord, *, call: CallContext) -> None:
+        """Forget the run upstream (the ledger entry is removed by the caller)."""
+        ...

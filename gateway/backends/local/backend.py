@@ -1,0 +1,117 @@
+"""The `local` backend: offline classification with runs kept in the ledger (design.md §4).
+
+Sync requests are classified while the client waits; background requests are recorded as
+`queued` and picked up by `LocalWorker`s in any server process sharing the ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+
+from gateway.backends.base import CallContext
+from gateway.backends.local.ids import new_run_id
+from gateway.backends.local.runner import DocumentProblem, LocalEngine, file_id, guess_mime
+from gateway.errors import InvalidRequest
+from gateway.store.base import Ledger
+from gateway.store.records import RunRecord
+from mappings import canonical
+
+
+class InvalidDocument(InvalidRequest):
+    """The document cannot be used: undecodable, unreachable or refused."""
+
+    status = 400
+    code = "INVALID_DOCUMENT"
+
+
+class LocalBackend:
+    """Implements `Backend` with the offline engine."""
+
+    dialect: str | None = None
+
+    def __init__(self, name: str, *, engine: LocalEngine, ledger: Ledger) -> None:
+        self.name = name
+        self._engine = engine
+        self._ledger = ledger
+
+    async def create(
+        self, request: canonical.ClassifyRequest, *, call: CallContext
+    ) -> canonical.ClassificationRun:
+        if isinstance(request.document, canonical.FileRefDocument):
+            raise InvalidRequest(
+                "file.id: the local backend holds no vendor files; send the document itself",
+                status=422,
+            )
+        if request.classifier is not None:
+            raise InvalidRequest(
+                "classifier: saved classifiers are not available on the local backend; "
+                "send an inline config",
+                status=422,
+            )
+        run = _new_run(request)
+        try:
+            if request.background:
+                await self._check_inline(request)
+                return msgspec.structs.replace(run, status=canonical.Status.queued)
+            return await self._engine.process(request, run)
+        except DocumentProblem as exc:
+            raise InvalidDocument(exc.message, details={"code": exc.code}) from None
+
+    async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
+        # the ledger is this backend's own store, so the record is already current
+        return record.run
+
+    async def cancel(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
+        now = datetime.now(UTC)
+        updated = await self._ledger.request_cancel(
+            call.principal.owner, self.name, record.upstream_id, now
+        )
+        return updated.run if updated is not None else record.run
+
+    async def delete(self, record: RunRecord, *, call: CallContext) -> None:
+        # nothing upstream to forget; a worker still running it finds the record gone
+        return None
+
+    async def _check_inline(self, request: canonical.ClassifyRequest) -> None:
+        """Reject an undecodable inline document now rather than fail the run later."""
+        if isinstance(request.document, canonical.InlineDocument | canonical.TextDocument):
+            loaded = await self._engine.load(request.document)
+            await self._engine.extract(loaded, request.config.pages)
+
+
+def _new_run(request: canonical.ClassifyRequest) -> canonical.ClassificationRun:
+    now = datetime.now(UTC)
+    return canonical.ClassificationRun(
+        id=new_run_id(),
+        status=canonical.Status.running,
+        config=request.config,
+        created_at=now,
+        updated_at=now,
+        file=_file_hint(request.document, now),
+        metadata=request.metadata,
+    )
+
+
+def _file_hint(document: canonical.Document, now: datetime) -> canonical.FileInfo | None:
+    """What is known of the file before it is read (names for listings and filters)."""
+    match document:
+        case canonical.InlineDocument(data=data, filename=name, mime_type=mime):
+            return canonical.FileInfo(
+                id=file_id(data), filename=name, mime_type=mime, created_at=now
+            )
+        case canonical.TextDocument(text=text, filename=name):
+            return canonical.FileInfo(
+                id=file_id(text.encode()),
+                filename=name or "document.txt",
+                mime_type="text/plain",
+                created_at=now,
+            )
+        case canonical.UrlDocument(url=url, filename=name):
+            filename = name or url.split("?")[0].rstrip("/").rsplit("/", 1)[-1] or "document"
+            return canonical.FileInfo(
+                id="", filename=filename, mime_type=guess_mime(filename), created_at=now
+            )
+        case canonical.FileRefDocument():
+            return None

@@ -1,0 +1,152 @@
+"""Turns a canonical request into a finished run with the offline engine.
+
+Loading (inline bytes, text, or a fetched URL), extraction and classification; CPU-bound steps
+run in a worker thread so the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from datetime import UTC, datetime
+
+import anyio
+import httpx
+import msgspec
+
+from gateway.backends.local.classifier import classify
+from gateway.backends.local.extract import Extracted, UndecodableDocument, extract_text
+from gateway.backends.local.fetch import FetchFailed, FetchRefused, fetch_document
+from gateway.config import LocalBackendConfig
+from mappings import canonical
+
+USAGE_UNIT = "local_credits"
+
+
+class DocumentProblem(Exception):
+    """The document cannot be read; `code` says why in Retab's UPPER_SNAKE style."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Loaded(msgspec.Struct, frozen=True, kw_only=True):
+    """Document bytes with the name and type they came with."""
+
+    data: bytes
+    filename: str
+    mime_type: str
+
+
+def file_id(data: bytes) -> str:
+    """Retab-style content id: `file_` + 16 hex of blake2b (contracts.md §2.2)."""
+    return "file_" + hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def guess_mime(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+class LocalEngine:
+    """Runs classifications for one local backend."""
+
+    def __init__(self, config: LocalBackendConfig, client: httpx.AsyncClient) -> None:
+        self._config = config
+        self._client = client
+
+    async def load(self, document: canonical.Document) -> Loaded:
+        """The document's bytes; URLs are fetched within the configured limits."""
+        match document:
+            case canonical.InlineDocument(data=data, filename=name, mime_type=mime):
+                return Loaded(data=data, filename=name, mime_type=mime)
+            case canonical.TextDocument(text=text, filename=name):
+                return Loaded(
+                    data=text.encode(), filename=name or "document.txt", mime_type="text/plain"
+                )
+            case canonical.UrlDocument(url=url, filename=name):
+                return await self._fetch(url, name)
+            case canonical.FileRefDocument():
+                raise DocumentProblem("FILE_NOT_FOUND", "the local backend stores no vendor files")
+
+    async def _fetch(self, url: str, name: str | None) -> Loaded:
+        try:
+            fetched = await fetch_document(
+                url,
+                client=self._client,
+                max_bytes=self._config.fetch_max_bytes,
+                timeout=self._config.fetch_timeout,
+                allow_private=self._config.allow_private_urls,
+            )
+        except FetchRefused as exc:
+            raise DocumentProblem("DOCUMENT_URL_REFUSED", f"Document URL refused: {exc}") from None
+        except FetchFailed as exc:
+            raise DocumentProblem("DOCUMENT_FETCH_FAILED", f"Could not download: {exc}") from None
+        filename = name or fetched.filename
+        return Loaded(data=fetched.data, filename=filename, mime_type=fetched.mime_type)
+
+    async def extract(
+        self, loaded: Loaded, pages: tuple[canonical.PageRange, ...], password: str | None = None
+    ) -> Extracted:
+        """Text of the document, or DocumentProblem when it cannot be decoded."""
+        try:
+            return await anyio.to_thread.run_sync(
+                lambda: extract_text(
+                    loaded.data,
+                    mime_type=loaded.mime_type,
+                    filename=loaded.filename,
+                    pages=pages,
+                    password=password,
+                )
+            )
+        except UndecodableDocument as exc:
+            raise DocumentProblem(
+                "INVALID_DOCUMENT", f"The document could not be read: {exc}"
+            ) from None
+
+    async def process(
+        self, request: canonical.ClassifyRequest, run: canonical.ClassificationRun
+    ) -> canonical.ClassificationRun:
+        """Classify the request's document; the run comes back completed."""
+        loaded = await self.load(request.document)
+        document = request.document
+        password = document.password if isinstance(document, canonical.UrlDocument) else None
+        extracted = await self.extract(loaded, request.config.pages, password)
+        config = request.config
+        result = await anyio.to_thread.run_sync(
+            lambda: classify(
+                extracted.text,
+                config.categories,
+                instructions=config.instructions,
+                votes=config.consensus,
+            )
+        )
+        return msgspec.structs.replace(
+            run,
+            status=canonical.Status.completed,
+            file=canonical.FileInfo(
+                id=file_id(loaded.data),
+                filename=loaded.filename,
+                mime_type=extracted.mime_type,
+                page_count=extracted.page_count,
+                created_at=run.created_at,
+            ),
+            decision=result.decision,
+            votes=result.votes,
+            agreement=result.agreement,
+            usage=canonical.Usage(credits=0.0, unit=USAGE_UNIT),
+            updated_at=datetime.now(UTC),
+        )
+
+
+def failed(
+    run: canonical.ClassificationRun, problem: DocumentProblem
+) -> canonical.ClassificationRun:
+    """The run, failed visibly with the problem's code and message."""
+    return msgspec.structs.replace(
+        run,
+        status=canonical.Status.failed,
+        error=canonical.RunError(code=problem.code, message=problem.message, details={}),
+        updated_at=datetime.now(UTC),
+    )

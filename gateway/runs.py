@@ -1,0 +1,190 @@
+"""Run operations over canonical types: route to a backend, record in the ledger, scope by key.
+
+Surfaces call this with a decoded, canonical request and get back canonical runs with the
+public ids their clients see (design.md §1, §5). Every run accepted is recorded before the
+client hears of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+import msgspec
+
+from gateway.backends.base import Backend, CallContext
+from gateway.dialects import Dialect
+from gateway.errors import InvalidRequest, RunNotFound
+from gateway.store.base import Ledger
+from gateway.store.records import RunRecord, without_document
+from mappings import canonical, ids
+from mappings.errors import NotFound
+
+
+class Served(msgspec.Struct, frozen=True, kw_only=True):
+    """A run as a surface shows it: under its public id, from the backend that owns it."""
+
+    public_id: str
+    run: canonical.ClassificationRun
+    backend: str
+
+
+class Page(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of a listing, with public-id cursors for the pages either side."""
+
+    items: tuple[Served, ...]
+    before: str | None
+    after: str | None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunService:
+    """Creates, reads, lists, cancels and deletes runs on behalf of one surface's clients."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        backends: Mapping[str, Backend],
+        default_backend: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._ledger = ledger
+        self._backends = backends
+        self._default = default_backend
+        self._clock = clock
+
+    async def create(
+        self, request: canonical.ClassifyRequest, *, surface: Dialect, call: CallContext
+    ) -> Served:
+        """Start a run on the routed backend and record it."""
+        backend = self._backends[self._default]
+        run = await backend.create(request, call=call)
+        now = self._clock()
+        record = RunRecord(
+            key=f"{backend.name}:{run.id}",
+            owner=call.principal.owner,
+            backend=backend.name,
+            upstream_id=run.id,
+            surface=surface,
+            run=run,
+            request=request if not run.status.terminal else without_document(request),
+            filename=_filename(run, request),
+            created_at=run.created_at,
+            updated_at=now,
+            seq=0,
+        )
+        await self._ledger.insert(record)
+        return self._served(surface, backend, run)
+
+    async def get(self, public_id: str, *, surface: Dialect, call: CallContext) -> Served:
+        """The run's current state, refreshed from its backend."""
+        backend, record = await self._find(public_id, surface, call)
+        run = await backend.refresh(record, call=call)
+        if run != record.run:
+            await self._ledger.update_run(backend.name, record.upstream_id, run)
+        return self._served(surface, backend, run)
+
+    async def cancel(
+        self, public_id: str, *, surface: Dialect, call: CallContext, reject_terminal: bool
+    ) -> Served:
+        """Cancel a run; a finished one comes back unchanged unless `reject_terminal`."""
+        backend, record = await self._find(public_id, surface, call)
+        current = await backend.refresh(record, call=call)
+        if current.status.terminal and reject_terminal:
+            raise InvalidRequest(
+                f"Classify run {public_id} is {current.status.value} and cannot be cancelled; "
+                "only runs still processing can be.",
+                status=400,
+            )
+        run = await backend.cancel(record, call=call) if not current.status.terminal else current
+        return self._served(surface, backend, run)
+
+    async def delete(self, public_id: str, *, surface: Dialect, call: CallContext) -> None:
+        """Delete a run upstream and from the ledger."""
+        backend, record = await self._find(public_id, surface, call)
+        await backend.delete(record, call=call)
+        await self._ledger.delete(call.principal.owner, backend.name, record.upstream_id)
+
+    async def list(
+        self,
+        query: canonical.ListQuery,
+        *,
+        cursor: str | None,
+        surface: Dialect,
+        call: CallContext,
+    ) -> Page:
+        """A page of the caller's runs from the ledger, without one upstream call per item."""
+        position = self._cursor_position(cursor, surface) if cursor else None
+        result = await self._ledger.list(call.principal.owner, query, cursor=position)
+        items = tuple(
+            self._served(surface, self._backends[r.backend], r.run)
+            for r in result.records
+            if r.backend in self._backends
+        )
+        first, last = (items[0].public_id, items[-1].public_id) if items else (None, None)
+        return Page(
+            items=items,
+            before=first if result.has_more_before else None,
+            after=last if result.has_more_after else None,
+        )
+
+    def _served(
+        self, surface: Dialect, backend: Backend, run: canonical.ClassificationRun
+    ) -> Served:
+        public_id = ids.encode(surface, backend.name, backend.dialect, run.id)
+        return Served(public_id=public_id, run=run, backend=backend.name)
+
+    async def _find(
+        self, public_id: str, surface: Dialect, call: CallContext
+    ) -> tuple[Backend, RunRecord]:
+        backend_name, upstream_id = self._locate(public_id, surface)
+        record = await self._ledger.get(call.principal.owner, backend_name, upstream_id)
+        if record is None:
+            raise RunNotFound(_not_found_message(public_id, surface))
+        return self._backends[backend_name], record
+
+    def _locate(self, public_id: str, surface: Dialect) -> tuple[str, str]:
+        try:
+            decoded = ids.decode(surface, public_id)
+        except NotFound:
+            raise RunNotFound(_not_found_message(public_id, surface)) from None
+        name = decoded.backend or self._native_backend(surface)
+        if name is None or name not in self._backends:
+            raise RunNotFound(_not_found_message(public_id, surface))
+        return name, decoded.upstream_id
+
+    def _native_backend(self, surface: Dialect) -> str | None:
+        """The backend that owns ids of the surface's own vendor (old ids in a migration)."""
+        default = self._backends[self._default]
+        if default.dialect == surface:
+            return default.name
+        return next((b.name for b in self._backends.values() if b.dialect == surface), None)
+
+    def _cursor_position(self, cursor: str, surface: Dialect) -> tuple[str, str]:
+        try:
+            return self._locate(cursor, surface)
+        except RunNotFound:
+            raise InvalidRequest(f"Unknown pagination cursor {cursor!r}.", status=400) from None
+
+
+def _not_found_message(public_id: str, surface: Dialect) -> str:
+    # each vendor's own wording (contracts.md §7; examples/*_404_*.json)
+    return "Not found" if surface == "retab" else f"Classify run {public_id} not found."
+
+
+def _filename(run: canonical.ClassificationRun, request: canonical.ClassifyRequest) -> str:
+    if run.file is not None:
+        return run.file.filename
+    match request.document:
+        case canonical.InlineDocument(filename=name):
+            return name
+        case (
+            canonical.UrlDocument(filename=name)
+            | canonical.TextDocument(filename=name)
+            | canonical.FileRefDocument(filename=name)
+        ):
+            return name or ""
