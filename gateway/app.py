@@ -1,0 +1,110 @@
+"""The Litestar app factory. No app exists at import time; `crosswalk serve` builds one.
+
+`create_app(settings)` wires both surfaces at the root (their paths do not collide), the error
+handlers that render every failure in the caller's dialect, and a lifespan that opens the
+ledger, the backends and the local workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import httpx
+import structlog
+from litestar import Litestar, Request, Response
+from litestar.exceptions import HTTPException
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+
+from gateway.backends.factory import open_backends
+from gateway.config import Settings
+from gateway.errors import (
+    CrosswalkError,
+    InternalError,
+    InvalidRequest,
+    PayloadTooLarge,
+    RouteNotFound,
+)
+from gateway.logging import configure_logging
+from gateway.middleware import RequestContext, add_request_id
+from gateway.runs import RunService
+from gateway.surfaces import extend as extend_surface
+from gateway.surfaces import retab as retab_surface
+from gateway.surfaces.render import error_response
+
+Transports = Mapping[str, httpx.AsyncBaseTransport]
+log = structlog.get_logger("crosswalk.app")
+AnyRequest = Request[Any, Any, Any]
+
+
+def create_app(settings: Settings, *, transports: Transports | None = None) -> Litestar:
+    """Build one gateway from resolved settings. Reads no environment."""
+    configure_logging()
+    return Litestar(
+        route_handlers=[retab_surface.router, extend_surface.router],
+        lifespan=[_lifespan(settings, transports or {})],
+        exception_handlers={
+            CrosswalkError: _render_crosswalk,
+            HTTPException: _render_http,
+            Exception: _render_unexpected,
+        },
+        middleware=[DefineMiddleware(RequestContext)],
+        before_send=[add_request_id],
+        request_max_body_size=settings.server.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="crosswalk",
+            version="0.1.0",
+            description="Retab (/v1/classifications) and Extend (/classify, /classify_runs) "
+            "surfaces of the crosswalk gateway.",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(path="/")],
+        ),
+        debug=False,
+    )
+
+
+def _lifespan(
+    settings: Settings, transports: Transports
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with open_backends(settings, transports) as opened:
+            app.state.settings = settings
+            app.state.runs = RunService(
+                ledger=opened.ledger,
+                backends=opened.backends,
+                default_backend=settings.default_backend,
+            )
+            yield
+
+    return lifespan
+
+
+def _render_crosswalk(request: AnyRequest, exc: CrosswalkError) -> Response[bytes]:
+    return error_response(request, exc)
+
+
+def _render_http(request: AnyRequest, exc: HTTPException) -> Response[bytes]:
+    """Litestar's own errors (unknown route, wrong method, body too large) in the dialect."""
+    status = exc.status_code
+    error: CrosswalkError
+    if status == 404:
+        error = RouteNotFound("Not Found")
+    elif status == 405:
+        allow = (exc.headers or {}).get("allow", "")
+        error = RouteNotFound("Method Not Allowed", status=405, headers={"allow": allow})
+    elif status == 413:
+        error = PayloadTooLarge("The request body is larger than this server accepts.")
+    elif status < 500:
+        error = InvalidRequest(str(exc.detail), status=status)
+    else:
+        return _render_unexpected(request, exc)
+    return error_response(request, error)
+
+
+def _render_unexpected(request: AnyRequest, exc: Exception) -> Response[bytes]:
+    log.error("request.unexpected_error", exc_info=exc)
+    return error_response(request, InternalError("An unexpected error occurred."))

@@ -1,0 +1,41 @@
+"""What every surface handler needs first: who is calling, and the shared run service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+
+from gateway.auth import authenticate
+from gateway.backends.base import CallContext
+from gateway.config import Settings
+from gateway.dialects import Dialect
+from gateway.errors import InvalidRequest
+from gateway.middleware import request_id_of
+from gateway.runs import RunService
+from mappings import extend
+
+
+def call_context(request: Request[Any, Any, Any], dialect: Dialect) -> CallContext:
+    """Authenticate the caller and check the dialect's required headers."""
+    settings: Settings = request.app.state.settings
+    principal = authenticate(request.headers, dialect, settings)
+    if dialect == "extend":
+        version = request.headers.get(extend.VERSION_HEADER)
+        # Extend itself answers a missing header with a 400 too (contracts.md §3)
+        if version is None or not extend.api_version_supported(version):
+            # other versions use other shapes (legacy processor_runs): hazard 28
+            given = f"{version!r} is not supported" if version else "is missing"
+            raise InvalidRequest(
+                f"The {extend.VERSION_HEADER} header {given}; "
+                f"this API serves {extend.API_VERSION}.",
+                status=400,
+            )
+    return CallContext(request_id=request_id_of(request.scope), principal=principal)
+
+
+async def provide_runs(state: State) -> RunService:
+    """The app's run service (made in the lifespan)."""
+    runs: RunService = state.runs
+    return runs

@@ -1,0 +1,132 @@
+"""The Extend surface: `/classify` and `/classify_runs*`, answered as Extend's API would
+(contracts.md §3, §5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, delete, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+
+from gateway.config import Settings
+from gateway.runs import RunService, Served
+from gateway.surfaces.context import call_context, provide_runs
+from gateway.surfaces.render import decode_body, json_response, translation_error
+from mappings import canonical, extend
+from mappings.errors import InvalidInput, UnsupportedFeature
+from mappings.notes import Notes
+
+AnyRequest = Request[Any, Any, Any]
+
+
+@post("/classify", status_code=200)
+async def classify(request: AnyRequest, runs: NamedDependency[RunService]) -> Response[bytes]:
+    """Classify a file synchronously."""
+    call = call_context(request, "extend")
+    wire = decode_body(await request.body(), extend.ClassifyRequest, dialect="extend")
+    classify_request, notes = _translate(wire, background=False)
+    served = await runs.create(classify_request, surface="extend", call=call)
+    return _run_response(request, served, notes)
+
+
+@post("/classify_runs", status_code=200)
+async def create_classify_run(
+    request: AnyRequest, runs: NamedDependency[RunService]
+) -> Response[bytes]:
+    """Start a classify run; it answers at once while the run is processed."""
+    call = call_context(request, "extend")
+    wire = decode_body(await request.body(), extend.ClassifyRunCreateRequest, dialect="extend")
+    classify_request, notes = _translate(wire, background=True)
+    served = await runs.create(classify_request, surface="extend", call=call)
+    return _run_response(request, served, notes)
+
+
+@get("/classify_runs/{run_id:str}")
+async def get_classify_run(
+    request: AnyRequest, runs: NamedDependency[RunService], run_id: FromPath[str]
+) -> Response[bytes]:
+    """One classify run."""
+    call = call_context(request, "extend")
+    served = await runs.get(run_id, surface="extend", call=call)
+    return _run_response(request, served, Notes())
+
+
+@get("/classify_runs")
+async def list_classify_runs(
+    request: AnyRequest, runs: NamedDependency[RunService]
+) -> Response[bytes]:
+    """The caller's classify runs as summaries, newest first unless asked otherwise."""
+    call = call_context(request, "extend")
+    params = request.query_params
+    try:
+        query = extend.list_query_to_canonical(
+            status=params.get("status"),
+            file_name_contains=params.get("fileNameContains"),
+            sort_by=params.get("sortBy"),
+            sort_dir=params.get("sortDir"),
+            next_page_token=params.get("nextPageToken"),
+            max_page_size=params.get("maxPageSize"),
+        )
+    except InvalidInput as exc:
+        raise translation_error(exc, "extend") from None
+    page = await runs.list(query, cursor=query.cursor, surface="extend", call=call)
+    items = [(s.public_id, s.run) for s in page.items]
+    settings: Settings = request.app.state.settings
+    body, notes = extend.list_from_canonical(
+        items, next_page_token=page.after, dashboard_base=settings.server.public_url
+    )
+    return json_response(body, notes=notes)
+
+
+@delete("/classify_runs/{run_id:str}", status_code=200)
+async def delete_classify_run(
+    request: AnyRequest, runs: NamedDependency[RunService], run_id: FromPath[str]
+) -> Response[bytes]:
+    """Delete a classify run; Extend answers with its id (hazard 24)."""
+    call = call_context(request, "extend")
+    await runs.delete(run_id, surface="extend", call=call)
+    return json_response(extend.delete_response(run_id))
+
+
+@post("/classify_runs/{run_id:str}/cancel", status_code=200)
+async def cancel_classify_run(
+    request: AnyRequest, runs: NamedDependency[RunService], run_id: FromPath[str]
+) -> Response[bytes]:
+    """Cancel a run still processing; a finished run is an error in Extend (hazard 25)."""
+    call = call_context(request, "extend")
+    served = await runs.cancel(run_id, surface="extend", call=call, reject_terminal=True)
+    return _run_response(request, served, Notes())
+
+
+def _run_response(request: AnyRequest, served: Served, notes: Notes) -> Response[bytes]:
+    settings: Settings = request.app.state.settings
+    body, out_notes = extend.response_from_canonical(
+        served.run,
+        public_id=served.public_id,
+        dashboard_url=f"{settings.server.public_url}/classify_runs/{served.public_id}",
+    )
+    return json_response(body, notes=notes + out_notes, backend=served.backend)
+
+
+def _translate(
+    wire: extend.ClassifyRequest | extend.ClassifyRunCreateRequest, *, background: bool
+) -> tuple[canonical.ClassifyRequest, Notes]:
+    try:
+        return extend.request_to_canonical(wire, background=background)
+    except (InvalidInput, UnsupportedFeature) as exc:
+        raise translation_error(exc, "extend") from None
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        classify,
+        create_classify_run,
+        get_classify_run,
+        list_classify_runs,
+        delete_classify_run,
+        cancel_classify_run,
+    ],
+    dependencies={"runs": Provide(provide_runs)},
+)
