@@ -51,6 +51,7 @@ class ServedGateway:
         )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, daemon=True)
+        self._clients: list[httpx.Client] = []
 
     def __enter__(self) -> ServedGateway:
         self._thread.start()
@@ -62,13 +63,20 @@ class ServedGateway:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for client in self._clients:
+            client.close()
         self.server.should_exit = True
         self._thread.join(timeout=15)
 
     def http(self, key: str | None = "key-a") -> httpx.Client:
         """A plain HTTP client, for what the SDKs do not expose (status codes, headers)."""
         headers = {"authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        return self.track(httpx.Client(base_url=self.url, headers=headers, timeout=30))
+
+    def track(self, client: httpx.Client) -> httpx.Client:
+        """Close `client` when the gateway stops, so no test leaks a socket."""
+        self._clients.append(client)
+        return client
 
 
 def local_settings(tmp_path: Path, **local: Any) -> Settings:
@@ -103,12 +111,16 @@ def gateway(make_gateway: Callable[..., ServedGateway]) -> ServedGateway:
 
 def retab_client(gateway: ServedGateway, key: str = "key-a") -> Retab:
     """The official Retab SDK, unchanged but for its base URL."""
-    return Retab(api_key=key, base_url=gateway.url, max_retries=0)
+    sdk = Retab(api_key=key, base_url=gateway.url, max_retries=0)
+    gateway.track(sdk.client)
+    return sdk
 
 
 def extend_client(gateway: ServedGateway, key: str = "key-a") -> Extend:
     """The official Extend SDK, unchanged but for its base URL."""
-    return Extend(token=key, base_url=gateway.url)
+    # the SDK's own default client is never closed; one of ours is, with the gateway
+    http = gateway.track(httpx.Client(timeout=300, follow_redirects=True))
+    return Extend(token=key, base_url=gateway.url, httpx_client=http)
 
 
 @pytest.fixture

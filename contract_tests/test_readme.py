@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,11 @@ def test_readme_sdk_snippet_runs(
     assert len(blocks) == 1
     assert DOCUMENTED_URL in blocks[0]
     monkeypatch.chdir(tmp_path)
-    exec(compile(blocks[0].replace(DOCUMENTED_URL, gateway.url), "README.md", "exec"), {})
+    names: dict[str, Any] = {}
+    exec(compile(blocks[0].replace(DOCUMENTED_URL, gateway.url), "README.md", "exec"), names)
+    # the snippet leaves its SDK clients open, as a script may; the test closes their sockets
+    gateway.track(names["retab"].client)
+    gateway.track(names["extend"]._client_wrapper.httpx_client.httpx_client)
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].split()[1:] == ["completed", "invoice"]
     assert printed[1].split()[1:3] == ["PROCESSED", "letter"]

@@ -77,6 +77,8 @@ def _lifespan(
                 ledger=opened.ledger,
                 backends=opened.backends,
                 default_backend=settings.default_backend,
+                surface_backends=settings.surface_backends,
+                sync_timeout=settings.server.sync_timeout,
             )
             yield
 

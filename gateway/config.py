@@ -7,15 +7,18 @@ exact key, so a typo stops start-up instead of being ignored.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
 DEFAULT_STORE_URL = "sqlite:///crosswalk.db"
 SQLITE_SCHEME = "sqlite:///"
+# the run-id codec puts backend names into public ids (mappings/ids.py)
+_BACKEND_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 T = TypeVar("T")
 
@@ -60,16 +63,49 @@ class LocalBackendConfig(Config, frozen=True, kw_only=True, tag_field="kind", ta
     concurrency: int = 2  # background runs processed at once per server process
     lease_seconds: float = 30.0  # a claimed run whose worker stops heartbeating is retaken
     max_attempts: int = 3  # a run interrupted this many times is failed, not retried
-    min_run_seconds: float = 0.0  # emulate a vendor's latency for background runs
+    min_run_seconds: float = 0.0  # every run takes at least this: emulates a vendor's latency
 
 
-BackendConfig = LocalBackendConfig
+class VendorBackendConfig(Config, frozen=True, kw_only=True, tag_field="kind"):
+    """A vendor's API upstream; its key comes from the environment variable `api_key_env`.
+
+    With no `api_key_env` the backend is a pure proxy: each client's own key is forwarded,
+    so only clients of the same vendor can be routed to it (design.md §6).
+    """
+
+    base_url: str
+    api_key_env: str | None = None
+    connect_timeout: float = 10.0
+    # above Extend's own 5-minute limit on sync /classify (contracts.md §10 hazard 30)
+    read_timeout: float = 330.0
+    poll_interval: float = 1.0  # while waiting for an upstream background run to finish
+
+
+class RetabBackendConfig(VendorBackendConfig, frozen=True, kw_only=True, tag="retab"):
+    """`[backends.<name>] kind = "retab"`: Retab's API (`https://api.retab.com`)."""
+
+
+class ExtendBackendConfig(VendorBackendConfig, frozen=True, kw_only=True, tag="extend"):
+    """`[backends.<name>] kind = "extend"`: Extend's API (`https://api.extend.ai`).
+
+    `sync_mode` says how a sync create (Retab `background: false`) runs there: `classify`
+    is Extend's sync `POST /classify`, which gives up after five minutes; `poll` creates a
+    run and polls it, with no such limit (hazard 30).
+    """
+
+    sync_mode: Literal["classify", "poll"] = "classify"
+
+
+BackendConfig = LocalBackendConfig | RetabBackendConfig | ExtendBackendConfig
+VENDOR_KINDS = ("retab", "extend")
 
 
 class RoutingConfig(Config, frozen=True, kw_only=True):
-    """`[routing]`: which backend gets new runs."""
+    """`[routing]`: which backend gets new runs, overall and per surface."""
 
     default: str
+    retab: str | None = None  # backend for creates on the Retab surface, if not `default`
+    extend: str | None = None  # backend for creates on the Extend surface, if not `default`
 
 
 class StoreConfig(Config, frozen=True, kw_only=True):
@@ -83,6 +119,9 @@ class ServerConfig(Config, frozen=True, kw_only=True):
 
     max_body_bytes: int = 32 * 1024 * 1024  # Retab's hosting layer caps requests at 32 MiB
     public_url: str = "http://127.0.0.1:8000"  # used in Extend's dashboardUrl
+    # a sync create answers within this or gets a 504; kept above Extend's own 5-minute sync
+    # limit so a slow vendor is never cut short by the gateway (contracts.md §10 hazard 30)
+    sync_timeout: float = 600.0
 
 
 class FileConfig(Config, frozen=True, kw_only=True):
@@ -96,11 +135,17 @@ class FileConfig(Config, frozen=True, kw_only=True):
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything the gateway needs, resolved: secrets read, names checked."""
+    """Everything the gateway needs, resolved: secrets read, names checked.
+
+    `surface_backends` overrides `default_backend` per surface ("retab", "extend");
+    `upstream_keys` holds the vendor keys read from each backend's `api_key_env`.
+    """
 
     backends: dict[str, BackendConfig]
     default_backend: str
+    surface_backends: dict[str, str] = msgspec.field(default_factory=dict)
     api_keys: tuple[Secret, ...] = ()
+    upstream_keys: dict[str, Secret] = msgspec.field(default_factory=dict)
     store_path: str = "crosswalk.db"
     server: ServerConfig = ServerConfig()
 
@@ -108,6 +153,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def open_access(self) -> bool:
         """True when no gateway keys are configured and any non-empty key is accepted."""
         return not self.api_keys
+
+    def backend_for(self, surface: str) -> str:
+        """The backend that gets new runs created through `surface`."""
+        return self.surface_backends.get(surface, self.default_backend)
 
 
 def default_settings() -> Settings:
@@ -135,25 +184,81 @@ def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
     if not backends:
         backends = {"local": LocalBackendConfig()}
     default = file.routing.default if file.routing else _only(backends)
-    if default not in backends:
-        raise ConfigError(
-            f"routing.default: unknown backend {default!r}; known: {_names(backends)}"
-        )
-    return Settings(
+    routes = {"default": default}
+    if file.routing is not None:
+        routes |= {s: b for s in VENDOR_KINDS if (b := getattr(file.routing, s)) is not None}
+    for key, name in routes.items():
+        if name not in backends:
+            raise ConfigError(f"routing.{key}: unknown backend {name!r}; known: {_names(backends)}")
+    settings = Settings(
         backends=backends,
         default_backend=default,
+        surface_backends={k: v for k, v in routes.items() if k != "default"},
         api_keys=_api_keys(file.auth, environ),
+        upstream_keys=_upstream_keys(backends, environ),
         store_path=_store_path(file.store.url),
         server=file.server,
     )
+    check_secrets(settings)
+    return settings
 
 
 def _backend(name: str, table: Any) -> BackendConfig:
     if not isinstance(table, dict):
         raise ConfigError(f"backends.{name}: expected a table")
-    if "kind" not in table:
-        raise ConfigError(f"backends.{name}.kind: missing (one of: local)")
-    return _convert(table, LocalBackendConfig, f"backends.{name}")
+    kinds: dict[str, type[BackendConfig]] = {
+        "local": LocalBackendConfig,
+        "retab": RetabBackendConfig,
+        "extend": ExtendBackendConfig,
+    }
+    kind = table.get("kind")
+    if kind not in kinds:
+        given = "missing" if kind is None else f"unknown kind {kind!r}"
+        raise ConfigError(f"backends.{name}.kind: {given} (one of: {', '.join(kinds)})")
+    if not _BACKEND_NAME.fullmatch(name):
+        raise ConfigError(
+            f"backends.{name}: a backend name is lowercase letters, digits and _ (max 32)"
+        )
+    config: BackendConfig = _convert(table, kinds[kind], f"backends.{name}")
+    return config
+
+
+def _upstream_keys(
+    backends: Mapping[str, BackendConfig], environ: Mapping[str, str]
+) -> dict[str, Secret]:
+    keys = {}
+    for name, config in backends.items():
+        if isinstance(config, LocalBackendConfig) or config.api_key_env is None:
+            continue
+        value = environ.get(config.api_key_env, "").strip()
+        if not value:
+            raise ConfigError(
+                f"backends.{name}.api_key_env: the environment variable {config.api_key_env} "
+                "is unset or empty"
+            )
+        keys[name] = Secret(value)
+    return keys
+
+
+def check_secrets(settings: Settings) -> None:
+    """Refuse settings that would spend a vendor key held by crosswalk without gateway keys,
+    or send a client's key to another vendor (design.md §6)."""
+    for surface in VENDOR_KINDS:
+        name = settings.backend_for(surface)
+        config = settings.backends[name]
+        kind = config.__struct_config__.tag
+        if kind in VENDOR_KINDS and kind != surface and name not in settings.upstream_keys:
+            raise ConfigError(
+                f"backends.{name}.api_key_env: required, since {surface.title()} clients are "
+                f"routed to this {kind} backend and a client's key is never sent to another "
+                "vendor"
+            )
+    if settings.upstream_keys and not settings.api_keys:
+        spender = sorted(settings.upstream_keys)[0]
+        raise ConfigError(
+            f"auth.api_keys_env: required, since backends.{spender} spends a vendor key "
+            "held by crosswalk; without gateway keys anyone could spend it"
+        )
 
 
 def _api_keys(auth: AuthConfig, environ: Mapping[str, str]) -> tuple[Secret, ...]:

@@ -9,6 +9,12 @@ Code raises what went wrong; each surface alone decides how it looks to its clie
     ├─ RunNotFound              404      NOT_FOUND         unknown or malformed run id
     ├─ RouteNotFound            404/405  NOT_FOUND         no such path or method
     ├─ PayloadTooLarge          413      PAYLOAD_TOO_LARGE body over the configured limit
+    ├─ GatewayTimeout           504      TIMEOUT           a sync run past its deadline
+    ├─ UpstreamError                                       the vendor behind a backend failed
+    │  ├─ UpstreamRejected      4xx      vendor's code     it said no: status class and message kept
+    │  ├─ UpstreamFailed        502      UPSTREAM_ERROR    it answered 5xx, or nonsense
+    │  ├─ UpstreamUnreachable   502      UPSTREAM_ERROR    no connection could be made
+    │  └─ UpstreamTimeout       504      TIMEOUT           it did not answer in time
     └─ InternalError            500      INTERNAL_ERROR    a bug; logged, never detailed
     UnsupportedFeature, InvalidInput (mappings/errors.py) become InvalidRequest (422).
 """
@@ -79,6 +85,40 @@ class RouteNotFound(CrosswalkError):
 class PayloadTooLarge(CrosswalkError):
     status = 413
     code = "PAYLOAD_TOO_LARGE"
+
+
+class GatewayTimeout(CrosswalkError):
+    status = 504
+    code = "TIMEOUT"
+    retryable = True
+
+
+class UpstreamError(CrosswalkError):
+    """The vendor behind a backend failed; `upstream_status` is what it answered, if anything."""
+
+    status = 502
+    code = "UPSTREAM_ERROR"
+    retryable = True
+    upstream_status: int | None = None
+
+
+class UpstreamRejected(UpstreamError):
+    """The vendor refused the request (4xx): its status and message reach the client."""
+
+    retryable = False
+
+
+class UpstreamFailed(UpstreamError):
+    pass
+
+
+class UpstreamUnreachable(UpstreamError):
+    pass
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "TIMEOUT"
 
 
 class InternalError(CrosswalkError):

@@ -7,6 +7,7 @@ client hears of it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
@@ -14,9 +15,9 @@ import msgspec
 
 from gateway.backends.base import Backend, CallContext
 from gateway.dialects import Dialect
-from gateway.errors import InvalidRequest, RunNotFound
+from gateway.errors import GatewayTimeout, InvalidRequest, RunNotFound
 from gateway.store.base import Ledger
-from gateway.store.records import RunRecord, without_document
+from gateway.store.records import RunRecord, new_record
 from mappings import canonical, ids
 from mappings.errors import NotFound
 
@@ -50,32 +51,46 @@ class RunService:
         ledger: Ledger,
         backends: Mapping[str, Backend],
         default_backend: str,
+        surface_backends: Mapping[str, str] | None = None,
+        sync_timeout: float = 600.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._ledger = ledger
+        self._sync_timeout = sync_timeout
         self._backends = backends
         self._default = default_backend
+        self._routes = dict(surface_backends or {})
         self._clock = clock
+
+    def route(self, surface: Dialect) -> Backend:
+        """The backend that gets new runs created through `surface`."""
+        return self._backends[self._routes.get(surface, self._default)]
+
+    def locate(self, public_id: str, surface: Dialect) -> tuple[Backend, str]:
+        """The backend that owns a public run id, and the id it knows the run by."""
+        name, upstream_id = self._locate(public_id, surface)
+        return self._backends[name], upstream_id
 
     async def create(
         self, request: canonical.ClassifyRequest, *, surface: Dialect, call: CallContext
     ) -> Served:
         """Start a run on the routed backend and record it."""
-        backend = self._backends[self._default]
-        run = await backend.create(request, call=call)
-        now = self._clock()
-        record = RunRecord(
-            key=f"{backend.name}:{run.id}",
-            owner=call.principal.owner,
-            backend=backend.name,
-            upstream_id=run.id,
+        backend = self.route(surface)
+        try:
+            async with asyncio.timeout(None if request.background else self._sync_timeout):
+                run = await backend.create(request, call=call)
+        except TimeoutError:
+            raise GatewayTimeout(
+                f"The classification did not finish within {self._sync_timeout:g} s; "
+                "send it as a background run instead."
+            ) from None
+        record = new_record(
+            backend.name,
+            run,
+            request,
             surface=surface,
-            run=run,
-            request=request if not run.status.terminal else without_document(request),
-            filename=_filename(run, request),
-            created_at=run.created_at,
-            updated_at=now,
-            seq=0,
+            owner=call.principal.owner,
+            now=self._clock(),
         )
         await self._ledger.insert(record)
         return self._served(surface, backend, run)
@@ -159,9 +174,9 @@ class RunService:
 
     def _native_backend(self, surface: Dialect) -> str | None:
         """The backend that owns ids of the surface's own vendor (old ids in a migration)."""
-        default = self._backends[self._default]
-        if default.dialect == surface:
-            return default.name
+        routed = self.route(surface)
+        if routed.dialect == surface:
+            return routed.name
         return next((b.name for b in self._backends.values() if b.dialect == surface), None)
 
     def _cursor_position(self, cursor: str, surface: Dialect) -> tuple[str, str]:
@@ -174,17 +189,3 @@ class RunService:
 def _not_found_message(public_id: str, surface: Dialect) -> str:
     # each vendor's own wording (contracts.md §7; examples/*_404_*.json)
     return "Not found" if surface == "retab" else f"Classify run {public_id} not found."
-
-
-def _filename(run: canonical.ClassificationRun, request: canonical.ClassifyRequest) -> str:
-    if run.file is not None:
-        return run.file.filename
-    match request.document:
-        case canonical.InlineDocument(filename=name):
-            return name
-        case (
-            canonical.UrlDocument(filename=name)
-            | canonical.TextDocument(filename=name)
-            | canonical.FileRefDocument(filename=name)
-        ):
-            return name or ""

@@ -53,6 +53,11 @@ class NoteTaker:
     def dropped(self, path: str) -> None:
         self._dropped.append(path)
 
+    def add(self, notes: Notes) -> None:
+        """Take over what another translation noted."""
+        self._synthesized.extend(notes.synthesized)
+        self._dropped.extend(notes.dropped)
+
     @property
     def notes(self) -> Notes:
         return Notes(

@@ -26,7 +26,9 @@ def test_file_is_read_with_its_secrets() -> None:
     settings = load_settings(CONFIGS / "two_keys.toml", {"CROSSWALK_API_KEYS": "k1, k2"})
     assert [k.reveal() for k in settings.api_keys] == ["k1", "k2"]
     assert settings.default_backend == "offline"
-    assert settings.backends["offline"].concurrency == 4
+    offline = settings.backends["offline"]
+    assert isinstance(offline, LocalBackendConfig)
+    assert offline.concurrency == 4
     assert settings.store_path == "var/crosswalk.db"
 
 

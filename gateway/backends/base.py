@@ -7,20 +7,31 @@ of the protocol.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
+import httpx
 import msgspec
 
 from gateway.auth import Principal
 from gateway.store.records import RunRecord
 from mappings import canonical
+from mappings.notes import NoteTaker
 
 
 class CallContext(msgspec.Struct, frozen=True, kw_only=True):
-    """What a backend may need to know about the client request it serves."""
+    """What a backend may need to know about the client request it serves.
+
+    `surface` is the dialect the client speaks; `forward` the client headers a same-vendor
+    upstream must see (Extend's workspace id); `notes` collects what the backend's own
+    translations synthesized or dropped, for the `crosswalk-translation` header.
+    """
 
     request_id: str
     principal: Principal
+    surface: str = ""
+    forward: dict[str, str] = msgspec.field(default_factory=dict)
+    notes: NoteTaker = msgspec.field(default_factory=NoteTaker)
 
 
 class Backend(Protocol):
@@ -52,4 +63,25 @@ class Backend(Protocol):
 
     async def delete(self, record: RunRecord, *, call: CallContext) -> None:
         """Forget the run upstream (the ledger entry is removed by the caller)."""
+        ...
+
+
+class Forwarding(Backend, Protocol):
+    """A vendor backend, which can also relay a same-vendor client's request as it came."""
+
+    @property
+    def proxies_client_keys(self) -> bool:
+        """True when the client's own key goes upstream (no vendor key configured)."""
+        ...
+
+    async def forward(
+        self,
+        method: str,
+        path: str,
+        *,
+        call: CallContext,
+        params: Sequence[tuple[str, str]] = (),
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        """The vendor's answer to the request, whatever its status."""
         ...

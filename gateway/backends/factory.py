@@ -17,12 +17,23 @@ import msgspec
 import structlog
 
 from gateway.backends.base import Backend
+from gateway.backends.extend import ExtendBackend
 from gateway.backends.local.backend import LocalBackend
 from gateway.backends.local.runner import LocalEngine
 from gateway.backends.local.worker import LocalWorker
-from gateway.config import LocalBackendConfig, Settings
+from gateway.backends.retab import RetabBackend
+from gateway.backends.upstream import Upstream, open_client
+from gateway.config import (
+    BackendConfig,
+    ExtendBackendConfig,
+    LocalBackendConfig,
+    RetabBackendConfig,
+    Secret,
+    Settings,
+)
 from gateway.store.base import Ledger
 from gateway.store.sqlite import SqliteLedger
+from mappings import extend, retab
 
 log = structlog.get_logger("crosswalk.backends")
 
@@ -43,15 +54,22 @@ async def open_backends(
         ledger = await stack.enter_async_context(await SqliteLedger.open(settings.store_path))
         backends: dict[str, Backend] = {}
         workers: list[LocalWorker] = []
-        for name, config in settings.backends.items():
-            client = await stack.enter_async_context(_client(config, transports.get(name)))
-            engine = LocalEngine(config, client)
-            backends[name] = LocalBackend(name, engine=engine, ledger=ledger)
-            workers += [
-                LocalWorker(name, config=config, ledger=ledger, engine=engine)
-                for _ in range(config.concurrency)
-            ]
-            await _recover(ledger, config)
+        # Extend backends first: a Retab backend resolves Extend file ids through one
+        for name, config in sorted(settings.backends.items(), key=_extend_first):
+            transport = transports.get(name)
+            if isinstance(config, LocalBackendConfig):
+                client = await stack.enter_async_context(_local_client(config, transport))
+                engine = LocalEngine(config, client)
+                backends[name] = LocalBackend(name, engine=engine, ledger=ledger)
+                workers += [
+                    LocalWorker(name, config=config, ledger=ledger, engine=engine)
+                    for _ in range(config.concurrency)
+                ]
+                await _recover(ledger, config)
+            else:
+                client = await stack.enter_async_context(open_client(config, transport))
+                key = settings.upstream_keys.get(name)
+                backends[name] = _vendor_backend(name, config, client, key, backends)
         tasks = [asyncio.create_task(w.run_forever(), name=f"worker-{w.id}") for w in workers]
         try:
             yield Opened(ledger=ledger, backends=backends)
@@ -63,7 +81,30 @@ async def open_backends(
                     await task
 
 
-def _client(
+def _vendor_backend(
+    name: str,
+    config: RetabBackendConfig | ExtendBackendConfig,
+    client: httpx.AsyncClient,
+    key: Secret | None,
+    opened: Mapping[str, Backend],
+) -> Backend:
+    if isinstance(config, ExtendBackendConfig):
+        upstream = Upstream(
+            name, dialect="extend", client=client, key=key, read_problem=extend.error_to_canonical
+        )
+        return ExtendBackend(name, config=config, upstream=upstream)
+    upstream = Upstream(
+        name, dialect="retab", client=client, key=key, read_problem=retab.error_to_canonical
+    )
+    files = next((b.resolve_file for b in opened.values() if isinstance(b, ExtendBackend)), None)
+    return RetabBackend(name, config=config, upstream=upstream, extend_files=files)
+
+
+def _extend_first(item: tuple[str, BackendConfig]) -> tuple[bool, str]:
+    return not isinstance(item[1], ExtendBackendConfig), item[0]
+
+
+def _local_client(
     config: LocalBackendConfig, transport: httpx.AsyncBaseTransport | None
 ) -> httpx.AsyncClient:
     # redirects are followed by fetch_document itself, re-checking every target address

@@ -51,6 +51,11 @@ class Ledger(Protocol):
         """The owner's record of a run, or None (also for another owner's run)."""
         ...
 
+    async def find(self, backend: str, upstream_id: str) -> RunRecord | None:
+        """The record of a run whoever owns it: for checking ownership before a pass-through
+        call to a run that may predate crosswalk (it then has no record at all)."""
+        ...
+
     async def update_run(
         self,
         backend: str,

@@ -57,6 +57,48 @@ class RecoveryReport(msgspec.Struct, frozen=True, kw_only=True):
     failed: int  # out of attempts: failed with code INTERRUPTED
 
 
+def new_record(
+    backend: str,
+    run: canonical.ClassificationRun,
+    request: canonical.ClassifyRequest | None,
+    *,
+    surface: str,
+    owner: str,
+    now: datetime,
+) -> RunRecord:
+    """The record of a run just created; a finished run's document content is not kept."""
+    if request is not None and run.status.terminal:
+        request = without_document(request)
+    return RunRecord(
+        key=f"{backend}:{run.id}",
+        owner=owner,
+        backend=backend,
+        upstream_id=run.id,
+        surface=surface,
+        run=run,
+        request=request,
+        filename=_filename(run, request),
+        created_at=run.created_at,
+        updated_at=now,
+    )
+
+
+def _filename(run: canonical.ClassificationRun, request: canonical.ClassifyRequest | None) -> str:
+    if run.file is not None:
+        return run.file.filename
+    if request is None:
+        return ""
+    match request.document:
+        case canonical.InlineDocument(filename=name):
+            return name
+        case (
+            canonical.UrlDocument(filename=name)
+            | canonical.TextDocument(filename=name)
+            | canonical.FileRefDocument(filename=name)
+        ):
+            return name or ""
+
+
 def without_document(request: canonical.ClassifyRequest) -> canonical.ClassifyRequest:
     """The request minus its document's content: a finished run needs its categories only."""
     doc = request.document

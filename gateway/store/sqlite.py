@@ -373,6 +373,9 @@ class SqliteLedger:
             _one, self._conn, _SELECT + _BY_OWNER_RUN, (owner, backend, upstream_id)
         )
 
+    async def find(self, backend: str, upstream_id: str) -> RunRecord | None:
+        return await self._call(_one, self._conn, _SELECT + _BY_RUN, (backend, upstream_id))
+
     async def update_run(
         self,
         backend: str,

@@ -32,7 +32,12 @@ def call_context(request: Request[Any, Any, Any], dialect: Dialect) -> CallConte
                 f"this API serves {extend.API_VERSION}.",
                 status=400,
             )
-    return CallContext(request_id=request_id_of(request.scope), principal=principal)
+    return CallContext(
+        request_id=request_id_of(request.scope),
+        principal=principal,
+        surface=dialect,
+        forward=extend.forwarded_headers(request.headers) if dialect == "extend" else {},
+    )
 
 
 async def provide_runs(state: State) -> RunService:

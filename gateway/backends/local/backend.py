@@ -55,7 +55,8 @@ class LocalBackend:
             if request.background:
                 await self._check_inline(request)
                 return msgspec.structs.replace(run, status=canonical.Status.queued)
-            return await self._engine.process(request, run)
+            async with self._engine.paced():
+                return await self._engine.process(request, run)
         except DocumentProblem as exc:
             raise InvalidDocument(exc.message, details={"code": exc.code}) from None
 

@@ -6,8 +6,11 @@ run in a worker thread so the event loop keeps serving.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import mimetypes
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import anyio
@@ -55,6 +58,16 @@ class LocalEngine:
     def __init__(self, config: LocalBackendConfig, client: httpx.AsyncClient) -> None:
         self._config = config
         self._client = client
+
+    @asynccontextmanager
+    async def paced(self) -> AsyncIterator[None]:
+        """Take at least `min_run_seconds`, to emulate a vendor's latency when asked to."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        yield
+        left = self._config.min_run_seconds - (loop.time() - started)
+        if left > 0:
+            await asyncio.sleep(left)
 
     async def load(self, document: canonical.Document) -> Loaded:
         """The document's bytes; URLs are fetched within the configured limits."""

@@ -86,18 +86,10 @@ class LocalWorker:
         if record.request is None:  # cannot happen for runs this backend queued
             return failed(run, DocumentProblem("INTERNAL_ERROR", "the run's request was lost"))
         try:
-            started = asyncio.get_running_loop().time()
-            result = await self._engine.process(record.request, run)
-            await self._pace(started)
-            return result
+            async with self._engine.paced():
+                return await self._engine.process(record.request, run)
         except DocumentProblem as exc:
             return failed(run, exc)
-
-    async def _pace(self, started: float) -> None:
-        """Emulate a vendor's latency when `min_run_seconds` asks for it."""
-        left = self._config.min_run_seconds - (asyncio.get_running_loop().time() - started)
-        if left > 0:
-            await asyncio.sleep(left)
 
     async def _heartbeat(self, record: RunRecord) -> None:
         interval = self._config.lease_seconds / 3

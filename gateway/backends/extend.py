@@ -1,0 +1,156 @@
+"""The `extend` backend: runs on Extend's API, for clients of either dialect.
+
+Documents Extend cannot take inline are uploaded to its Files API first (hazard 11); the
+answer is put back in the caller's own categories (hazard 3). Requests always carry the
+current `x-extend-api-version` and the client's workspace header when it sent one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import msgspec
+
+from gateway.backends.base import CallContext
+from gateway.backends.upstream import Upstream
+from gateway.config import ExtendBackendConfig
+from gateway.errors import UpstreamRejected
+from gateway.store.records import RunRecord
+from mappings import canonical, extend
+from mappings.answers import in_request_terms
+from mappings.extend.common import category_ids, status_to_canonical
+from mappings.extend.config import given
+
+
+class ExtendBackend:
+    """Implements `Backend` over Extend's classify and Files APIs."""
+
+    dialect: str | None = "extend"
+
+    def __init__(self, name: str, *, config: ExtendBackendConfig, upstream: Upstream) -> None:
+        self.name = name
+        self._config = config
+        self._upstream = upstream
+
+    async def create(
+        self, request: canonical.ClassifyRequest, *, call: CallContext
+    ) -> canonical.ClassificationRun:
+        sendable = msgspec.structs.replace(
+            request, document=await self._document(request.document, call)
+        )
+        if not request.background and self._config.sync_mode == "classify":
+            body, notes = extend.classify_body_from_canonical(sendable)
+            run = await self._run_call("POST", "/classify", call, json=msgspec.to_builtins(body))
+        else:
+            created, notes = extend.request_from_canonical(sendable)
+            run = await self._run_call(
+                "POST", "/classify_runs", call, json=msgspec.to_builtins(created)
+            )
+            if not request.background:
+                run = await self._until_done(run, call)
+        call.notes.add(notes)
+        return self._answer(run, request)
+
+    async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
+        run = await self._run_call("GET", f"/classify_runs/{record.upstream_id}", call)
+        return self._answer(run, record.request)
+
+    async def cancel(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
+        try:
+            run = await self._run_call("POST", f"/classify_runs/{record.upstream_id}/cancel", call)
+        except UpstreamRejected as exc:
+            if exc.status not in (400, 409, 422):
+                raise
+            # it finished meanwhile: Extend refuses, Retab's idempotent cancel returns it
+            return await self.refresh(record, call=call)
+        return self._answer(run, record.request)
+
+    async def delete(self, record: RunRecord, *, call: CallContext) -> None:
+        await self._upstream.send(
+            self._build("DELETE", f"/classify_runs/{record.upstream_id}", call)
+        )
+
+    async def forward(
+        self,
+        method: str,
+        path: str,
+        *,
+        call: CallContext,
+        params: Sequence[tuple[str, str]] = (),
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        headers = {extend.VERSION_HEADER: extend.API_VERSION, **call.forward}
+        return await self._upstream.forward(
+            method, path, call=call, params=params, content=content, headers=headers
+        )
+
+    @property
+    def proxies_client_keys(self) -> bool:
+        """True when the client's own key is forwarded (no upstream key configured)."""
+        return self._upstream.proxies_client_keys
+
+    async def resolve_file(self, file_id: str, *, call: CallContext) -> canonical.UrlDocument:
+        """An Extend file id as the short-lived URL Extend serves it from (hazard 12)."""
+        response = await self._upstream.send(self._build("GET", f"/files/{file_id}", call))
+        file = self._upstream.decode(response, extend.file_decoder)
+        url = given(file.presigned_url)
+        if not url:
+            raise UpstreamRejected(f"Extend file {file_id} has no download URL.", status=404)
+        return canonical.UrlDocument(url=url, filename=file.name)
+
+    async def _document(
+        self, document: canonical.Document, call: CallContext
+    ) -> canonical.Document:
+        """Inline bytes Extend cannot take as `file.text` become an uploaded file id."""
+        if not isinstance(document, canonical.InlineDocument) or _is_text(document):
+            return document
+        files = {"file": (document.filename, document.data, document.mime_type)}
+        response = await self._upstream.send(
+            self._build("POST", "/files/upload", call, files=files)
+        )
+        uploaded = self._upstream.decode(response, extend.file_decoder)
+        return canonical.FileRefDocument(vendor="extend", file_id=uploaded.id)
+
+    async def _until_done(self, run: extend.ClassifyRun, call: CallContext) -> extend.ClassifyRun:
+        # the caller's own deadline (RunService's sync timeout) bounds this loop
+        while status_to_canonical(run.status) in _UNFINISHED:
+            await asyncio.sleep(self._config.poll_interval)
+            run = await self._run_call("GET", f"/classify_runs/{run.id}", call)
+        return run
+
+    async def _run_call(
+        self, method: str, path: str, call: CallContext, **kwargs: Any
+    ) -> extend.ClassifyRun:
+        response = await self._upstream.send(self._build(method, path, call, **kwargs))
+        return self._upstream.decode(response, extend.run_decoder)
+
+    def _build(self, method: str, path: str, call: CallContext, **kwargs: Any) -> httpx.Request:
+        headers = {extend.VERSION_HEADER: extend.API_VERSION, **call.forward}
+        return self._upstream.build(method, path, call=call, headers=headers, **kwargs)
+
+    def _answer(
+        self, wire: extend.ClassifyRun, request: canonical.ClassifyRequest | None
+    ) -> canonical.ClassificationRun:
+        run, _ = extend.response_to_canonical(wire, received_at=datetime.now(UTC))
+        if request is None:
+            return run
+        return in_request_terms(run, request, category_ids(request.config.categories), by="key")
+
+
+_UNFINISHED = frozenset(
+    {canonical.Status.pending, canonical.Status.queued, canonical.Status.running}
+)
+
+
+def _is_text(document: canonical.InlineDocument) -> bool:
+    if document.mime_type.split(";", 1)[0].strip().lower() != "text/plain":
+        return False
+    try:
+        document.data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -1,0 +1,194 @@
+"""One vendor API behind a backend: its pooled client, its key, and what its failures mean.
+
+Building a request is apart from sending it (a built request can be checked with no network).
+`send` is the one place httpx exceptions are caught; they and every non-2xx answer become the
+`UpstreamError`s of gateway/errors.py, which each surface renders in its own dialect.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import httpx
+import msgspec
+import structlog
+
+from gateway.backends.base import CallContext
+from gateway.config import Secret, VendorBackendConfig
+from gateway.errors import (
+    Unauthorized,
+    UpstreamError,
+    UpstreamFailed,
+    UpstreamRejected,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from mappings import canonical
+
+T = TypeVar("T")
+ProblemReader = Callable[[int, bytes], canonical.Problem]
+log = structlog.get_logger("crosswalk.upstream")
+
+
+def open_client(
+    config: VendorBackendConfig, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
+    """The pooled client a vendor backend keeps for the app's life."""
+    timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
+    return httpx.AsyncClient(
+        base_url=config.base_url.rstrip("/"),
+        transport=transport,
+        timeout=timeout,
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+
+
+class Upstream:
+    """Sends requests to one vendor as `backend`, with the right key and nothing else."""
+
+    def __init__(
+        self,
+        backend: str,
+        *,
+        dialect: str,
+        client: httpx.AsyncClient,
+        key: Secret | None,
+        read_problem: ProblemReader,
+    ) -> None:
+        self.backend = backend
+        self.dialect = dialect
+        self._client = client
+        self._key = key
+        self._read_problem = read_problem
+
+    @property
+    def proxies_client_keys(self) -> bool:
+        """True when crosswalk holds no key for this vendor and forwards the client's."""
+        return self._key is None
+
+    def build(
+        self,
+        method: str,
+        path: str,
+        *,
+        call: CallContext,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Request:
+        """A request to the vendor authenticated with the key this call may spend."""
+        all_headers = {"authorization": f"Bearer {self._key_for(call)}", **(headers or {})}
+        return self._client.build_request(method, path, headers=all_headers, **kwargs)
+
+    def _key_for(self, call: CallContext) -> str:
+        if self._key is not None:
+            return self._key.reveal()
+        # a pure proxy: the client's own key, and only ever to its own vendor (design.md §6)
+        if call.surface != self.dialect:
+            raise Unauthorized(
+                f"Backend {self.backend} has no {self.dialect} key of its own and cannot serve "
+                f"{call.surface} clients.",
+                status=401,
+            )
+        return call.principal.key.reveal()
+
+    async def forward(
+        self,
+        method: str,
+        path: str,
+        *,
+        call: CallContext,
+        params: Sequence[tuple[str, str]] = (),
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """A client's request relayed as it came, but for auth: the answer whatever its status."""
+        extra = dict(headers or {})
+        if content:
+            extra["content-type"] = "application/json"
+        request = self.build(
+            method, path, call=call, params=list(params), content=content, headers=extra
+        )
+        return await self.send_raw(request)
+
+    async def send(self, request: httpx.Request) -> httpx.Response:
+        """The vendor's 2xx answer; anything else raises an UpstreamError."""
+        response = await self.send_raw(request)
+        if response.is_success:
+            return response
+        raise self.failure(response)
+
+    async def send_raw(self, request: httpx.Request) -> httpx.Response:
+        """The vendor's answer whatever its status; transport failures raise UpstreamError."""
+        started = time.perf_counter()
+        outcome: int | str = "error"
+        try:
+            response = await self._client.send(request)
+            outcome = response.status_code
+            return response
+        except httpx.TimeoutException:
+            outcome = "timeout"
+            raise self._mark(UpstreamTimeout(f"{self._who} did not answer in time.")) from None
+        except httpx.TransportError as exc:
+            outcome = "unreachable"
+            raise self._mark(
+                UpstreamUnreachable(f"{self._who} could not be reached ({type(exc).__name__}).")
+            ) from None
+        finally:
+            # method, path and status only: never headers (keys) or bodies (documents)
+            log.info(
+                "upstream.call",
+                backend=self.backend,
+                method=request.method,
+                path=request.url.path,
+                upstream_status=outcome,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+
+    def failure(self, response: httpx.Response) -> UpstreamError:
+        """The error a non-2xx vendor answer becomes (contracts.md §7, hazard 26)."""
+        status = response.status_code
+        problem = self._read_problem(status, response.content)
+        if status >= 500:
+            error: UpstreamError = UpstreamFailed(
+                f"{self._who} failed (HTTP {status}): {problem.message}"
+            )
+        else:
+            error = UpstreamRejected(
+                problem.message,
+                status=status,
+                details=problem.details,
+                fields=problem.fields,
+                headers=_retry_after(response.headers),
+            )
+            error.code = problem.code
+        error.upstream_status = status
+        return error
+
+    def decode(self, response: httpx.Response, decoder: msgspec.json.Decoder[T]) -> T:
+        """A 2xx body as its wire Struct; an unreadable one is the vendor's failure, a 502."""
+        try:
+            return decoder.decode(response.content)
+        except msgspec.DecodeError as exc:
+            error = UpstreamFailed(f"{self._who} sent a response crosswalk cannot read: {exc}")
+            raise self._mark(error, response.status_code) from None
+
+    @property
+    def _who(self) -> str:
+        return f"The upstream {self.dialect} API (backend {self.backend})"
+
+    def _mark(self, error: UpstreamError, status: int | None = None) -> UpstreamError:
+        error.upstream_status = status
+        return error
+
+
+def _retry_after(headers: httpx.Headers) -> dict[str, str]:
+    """`Retry-After` for the client, from the vendor's own or its `retry-after-ms`."""
+    if value := headers.get("retry-after"):
+        return {"retry-after": value}
+    if (millis := headers.get("retry-after-ms")) and millis.replace(".", "", 1).isdigit():
+        return {"retry-after": str(math.ceil(float(millis) / 1000))}
+    return {}
