@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +37,14 @@ def free_port() -> int:
 class ServedGateway:
     """`create_app(settings)` served by uvicorn on a loopback port, in a thread."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
+    ) -> None:
         self.settings = settings
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings),
+            create_app(settings, transports=transports),
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
@@ -93,8 +95,13 @@ def make_gateway(tmp_path: Path) -> Iterator[Callable[..., ServedGateway]]:
     """Start gateways with custom settings; all are stopped at teardown."""
     started: list[ServedGateway] = []
 
-    def make(settings: Settings | None = None, **local: Any) -> ServedGateway:
-        gateway = ServedGateway(settings or local_settings(tmp_path, **local))
+    def make(
+        settings: Settings | None = None,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        **local: Any,
+    ) -> ServedGateway:
+        """A served gateway; `transports` replace backends' upstream connections by name."""
+        gateway = ServedGateway(settings or local_settings(tmp_path, **local), transports)
         started.append(gateway.__enter__())
         return gateway
 

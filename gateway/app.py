@@ -21,6 +21,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from gateway.backends.factory import open_backends
 from gateway.config import Settings
+from gateway.dialects import dialect_of
 from gateway.errors import (
     CrosswalkError,
     InternalError,
@@ -30,10 +31,12 @@ from gateway.errors import (
 )
 from gateway.logging import configure_logging
 from gateway.middleware import RequestContext, add_request_id
+from gateway.passthrough import PassThrough
 from gateway.runs import RunService
 from gateway.surfaces import extend as extend_surface
 from gateway.surfaces import retab as retab_surface
-from gateway.surfaces.render import error_response
+from gateway.surfaces.render import error_response, translation_error
+from mappings.errors import InvalidInput, UnsupportedFeature
 
 Transports = Mapping[str, httpx.AsyncBaseTransport]
 log = structlog.get_logger("crosswalk.app")
@@ -48,6 +51,8 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
         lifespan=[_lifespan(settings, transports or {})],
         exception_handlers={
             CrosswalkError: _render_crosswalk,
+            UnsupportedFeature: _render_translation,
+            InvalidInput: _render_translation,
             HTTPException: _render_http,
             Exception: _render_unexpected,
         },
@@ -80,6 +85,7 @@ def _lifespan(
                 surface_backends=settings.surface_backends,
                 sync_timeout=settings.server.sync_timeout,
             )
+            app.state.proxy = PassThrough(opened.ledger)
             yield
 
     return lifespan
@@ -87,6 +93,14 @@ def _lifespan(
 
 def _render_crosswalk(request: AnyRequest, exc: CrosswalkError) -> Response[bytes]:
     return error_response(request, exc)
+
+
+def _render_translation(
+    request: AnyRequest, exc: UnsupportedFeature | InvalidInput
+) -> Response[bytes]:
+    """A backend's translation refusal (e.g. consensus for Extend) as a client error."""
+    dialect = dialect_of(request.url.path) or "retab"
+    return error_response(request, translation_error(exc, dialect))
 
 
 def _render_http(request: AnyRequest, exc: HTTPException) -> Response[bytes]:

@@ -15,7 +15,7 @@ import uvicorn
 from litestar import Litestar
 
 from gateway.app import create_app
-from gateway.config import ConfigError, Settings, load_settings
+from gateway.config import ConfigError, LocalBackendConfig, Settings, load_settings
 
 CONFIG_ENV = "CROSSWALK_CONFIG"  # hands the config path to each `--workers` process
 
@@ -70,9 +70,19 @@ def describe(settings: Settings) -> str:
     """The resolved configuration as text, with no secret in it."""
     lines = ["backends:"]
     for name, backend in sorted(settings.backends.items()):
-        lines.append(f"  {name}: kind={backend.__struct_config__.tag}")
+        line = f"  {name}: kind={backend.__struct_config__.tag}"
+        if not isinstance(backend, LocalBackendConfig):
+            # the variable's name, never its value
+            key = f"key from ${backend.api_key_env}" if backend.api_key_env else "client's key"
+            line += f" base_url={backend.base_url} ({key})"
+        lines.append(line)
     lines.append("routing:")
     lines.append(f"  default: {settings.default_backend}")
+    for surface in ("retab", "extend"):
+        name = settings.backend_for(surface)
+        kind = settings.backends[name].__struct_config__.tag
+        mode = "pass-through" if kind == surface else "translated"
+        lines.append(f"  {surface} surface -> {name} ({mode})")
     if settings.api_keys:
         lines.append(f"auth: {len(settings.api_keys)} gateway key(s) required")
     else:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
 from litestar.datastructures import State
 
 from gateway.auth import authenticate
-from gateway.backends.base import CallContext
+from gateway.backends.base import Backend, CallContext, Forwarding
 from gateway.config import Settings
 from gateway.dialects import Dialect
 from gateway.errors import InvalidRequest
 from gateway.middleware import request_id_of
+from gateway.passthrough import PassThrough
 from gateway.runs import RunService
 from mappings import extend
 
@@ -38,6 +39,19 @@ def call_context(request: Request[Any, Any, Any], dialect: Dialect) -> CallConte
         surface=dialect,
         forward=extend.forwarded_headers(request.headers) if dialect == "extend" else {},
     )
+
+
+def same_vendor(backend: Backend, surface: Dialect) -> Forwarding | None:
+    """The backend as a pass-through when it speaks the surface's own dialect (design.md §4)."""
+    if backend.dialect != surface:
+        return None
+    return cast(Forwarding, backend)  # only vendor backends have a dialect
+
+
+async def provide_proxy(state: State) -> PassThrough:
+    """The app's same-vendor pass-through (made in the lifespan)."""
+    proxy: PassThrough = state.proxy
+    return proxy
 
 
 async def provide_runs(state: State) -> RunService:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, Router, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
 from gateway.config import Settings
+from gateway.passthrough import PassThrough
 from gateway.runs import RunService, Served
-from gateway.surfaces.context import call_context, provide_runs
+from gateway.surfaces.context import call_context, provide_proxy, provide_runs, same_vendor
 from gateway.surfaces.render import decode_body, json_response, translation_error
 from mappings import canonical, extend
 from mappings.errors import InvalidInput, UnsupportedFeature
@@ -20,44 +22,72 @@ from mappings.notes import Notes
 AnyRequest = Request[Any, Any, Any]
 
 
+RUNS = "/classify_runs"
+
+
 @post("/classify", status_code=200)
-async def classify(request: AnyRequest, runs: NamedDependency[RunService]) -> Response[bytes]:
+async def classify(
+    request: AnyRequest, runs: NamedDependency[RunService], proxy: NamedDependency[PassThrough]
+) -> Response[bytes]:
     """Classify a file synchronously."""
-    call = call_context(request, "extend")
-    wire = decode_body(await request.body(), extend.ClassifyRequest, dialect="extend")
-    classify_request, notes = _translate(wire, background=False)
-    served = await runs.create(classify_request, surface="extend", call=call)
-    return _run_response(request, served, notes)
+    return await _create(request, runs, proxy, "/classify", extend.ClassifyRequest)
 
 
-@post("/classify_runs", status_code=200)
+@post(RUNS, status_code=200)
 async def create_classify_run(
-    request: AnyRequest, runs: NamedDependency[RunService]
+    request: AnyRequest, runs: NamedDependency[RunService], proxy: NamedDependency[PassThrough]
 ) -> Response[bytes]:
     """Start a classify run; it answers at once while the run is processed."""
+    return await _create(request, runs, proxy, RUNS, extend.ClassifyRunCreateRequest)
+
+
+async def _create(
+    request: AnyRequest,
+    runs: RunService,
+    proxy: PassThrough,
+    path: str,
+    wire_type: type[extend.ClassifyRequest] | type[extend.ClassifyRunCreateRequest],
+) -> Response[bytes]:
     call = call_context(request, "extend")
-    wire = decode_body(await request.body(), extend.ClassifyRunCreateRequest, dialect="extend")
-    classify_request, notes = _translate(wire, background=True)
+    body = await request.body()
+    background = path == RUNS
+    if upstream := same_vendor(runs.route("extend"), "extend"):
+        lenient = _lenient(body, wire_type, background=background)
+        return await proxy.create(upstream, path, body, call=call, request=lenient)
+    wire = decode_body(body, wire_type, dialect="extend")
+    classify_request, notes = _translate(wire, background=background)
     served = await runs.create(classify_request, surface="extend", call=call)
-    return _run_response(request, served, notes)
+    return _run_response(request, served, notes + call.notes.notes)
 
 
-@get("/classify_runs/{run_id:str}")
+@get(RUNS + "/{run_id:str}")
 async def get_classify_run(
-    request: AnyRequest, runs: NamedDependency[RunService], run_id: FromPath[str]
+    request: AnyRequest,
+    runs: NamedDependency[RunService],
+    proxy: NamedDependency[PassThrough],
+    run_id: FromPath[str],
 ) -> Response[bytes]:
     """One classify run."""
     call = call_context(request, "extend")
+    backend, upstream_id = runs.locate(run_id, "extend")
+    if upstream := same_vendor(backend, "extend"):
+        path = f"{RUNS}/{upstream_id}"
+        return await proxy.call(upstream, "GET", path, upstream_id, call=call)
     served = await runs.get(run_id, surface="extend", call=call)
-    return _run_response(request, served, Notes())
+    return _run_response(request, served, call.notes.notes)
 
 
-@get("/classify_runs")
+@get(RUNS)
 async def list_classify_runs(
-    request: AnyRequest, runs: NamedDependency[RunService]
+    request: AnyRequest, runs: NamedDependency[RunService], proxy: NamedDependency[PassThrough]
 ) -> Response[bytes]:
     """The caller's classify runs as summaries, newest first unless asked otherwise."""
     call = call_context(request, "extend")
+    upstream = same_vendor(runs.route("extend"), "extend")
+    if upstream is not None and upstream.proxies_client_keys:
+        # the vendor scopes a pure proxy's listing by the client's own key
+        items = list(request.query_params.multi_items())
+        return await proxy.list(upstream, RUNS, call=call, query=items)
     params = request.query_params
     try:
         query = extend.list_query_to_canonical(
@@ -79,24 +109,38 @@ async def list_classify_runs(
     return json_response(body, notes=notes)
 
 
-@delete("/classify_runs/{run_id:str}", status_code=200)
+@delete(RUNS + "/{run_id:str}", status_code=200)
 async def delete_classify_run(
-    request: AnyRequest, runs: NamedDependency[RunService], run_id: FromPath[str]
+    request: AnyRequest,
+    runs: NamedDependency[RunService],
+    proxy: NamedDependency[PassThrough],
+    run_id: FromPath[str],
 ) -> Response[bytes]:
     """Delete a classify run; Extend answers with its id (hazard 24)."""
     call = call_context(request, "extend")
+    backend, upstream_id = runs.locate(run_id, "extend")
+    if upstream := same_vendor(backend, "extend"):
+        path = f"{RUNS}/{upstream_id}"
+        return await proxy.call(upstream, "DELETE", path, upstream_id, call=call)
     await runs.delete(run_id, surface="extend", call=call)
-    return json_response(extend.delete_response(run_id))
+    return json_response(extend.delete_response(run_id), backend=backend.name)
 
 
-@post("/classify_runs/{run_id:str}/cancel", status_code=200)
+@post(RUNS + "/{run_id:str}/cancel", status_code=200)
 async def cancel_classify_run(
-    request: AnyRequest, runs: NamedDependency[RunService], run_id: FromPath[str]
+    request: AnyRequest,
+    runs: NamedDependency[RunService],
+    proxy: NamedDependency[PassThrough],
+    run_id: FromPath[str],
 ) -> Response[bytes]:
     """Cancel a run still processing; a finished run is an error in Extend (hazard 25)."""
     call = call_context(request, "extend")
+    backend, upstream_id = runs.locate(run_id, "extend")
+    if upstream := same_vendor(backend, "extend"):
+        path = f"{RUNS}/{upstream_id}/cancel"
+        return await proxy.call(upstream, "POST", path, upstream_id, call=call)
     served = await runs.cancel(run_id, surface="extend", call=call, reject_terminal=True)
-    return _run_response(request, served, Notes())
+    return _run_response(request, served, call.notes.notes)
 
 
 def _run_response(request: AnyRequest, served: Served, notes: Notes) -> Response[bytes]:
@@ -107,6 +151,20 @@ def _run_response(request: AnyRequest, served: Served, notes: Notes) -> Response
         dashboard_url=f"{settings.server.public_url}/classify_runs/{served.public_id}",
     )
     return json_response(body, notes=notes + out_notes, backend=served.backend)
+
+
+def _lenient(
+    body: bytes,
+    wire_type: type[extend.ClassifyRequest] | type[extend.ClassifyRunCreateRequest],
+    *,
+    background: bool,
+) -> canonical.ClassifyRequest | None:
+    """The request for the ledger, if we can read it; the vendor judges it, not crosswalk."""
+    try:
+        wire = msgspec.json.decode(body, type=wire_type)
+        return extend.request_to_canonical(wire, background=background)[0]
+    except (msgspec.DecodeError, InvalidInput, UnsupportedFeature):
+        return None
 
 
 def _translate(
@@ -128,5 +186,5 @@ router = Router(
         delete_classify_run,
         cancel_classify_run,
     ],
-    dependencies={"runs": Provide(provide_runs)},
+    dependencies={"runs": Provide(provide_runs), "proxy": Provide(provide_proxy)},
 )

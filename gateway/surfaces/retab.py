@@ -6,14 +6,21 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
+import msgspec
 from litestar import Request, Response, Router, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
 from gateway.errors import InvalidRequest
+from gateway.passthrough import PassThrough
 from gateway.runs import RunService, Served
-from gateway.surfaces.context import call_context, provide_runs
-from gateway.surfaces.render import decode_body, json_response, translation_error
+from gateway.surfaces.context import call_context, provide_proxy, provide_runs, same_vendor
+from gateway.surfaces.render import (
+    BACKEND_HEADER,
+    decode_body,
+    json_response,
+    translation_error,
+)
 from mappings import canonical, retab
 from mappings.errors import InvalidInput, UnsupportedFeature
 from mappings.notes import Notes
@@ -23,35 +30,54 @@ AnyRequest = Request[Any, Any, Any]
 MAX_LIMIT = 100
 
 
-@post("/v1/classifications", status_code=201)
+PATH = "/v1/classifications"
+
+
+@post(PATH, status_code=201)
 async def create_classification(
-    request: AnyRequest, runs: NamedDependency[RunService]
+    request: AnyRequest, runs: NamedDependency[RunService], proxy: NamedDependency[PassThrough]
 ) -> Response[bytes]:
     """Classify a document; `background: true` answers at once with a queued run."""
     call = call_context(request, "retab")
-    wire = decode_body(await request.body(), retab.ClassificationRequest, dialect="retab")
+    body = await request.body()
+    if upstream := same_vendor(runs.route("retab"), "retab"):
+        return await proxy.create(upstream, PATH, body, call=call, request=_lenient(body))
+    wire = decode_body(body, retab.ClassificationRequest, dialect="retab")
     classify, notes = _translate(retab.request_to_canonical, wire)
     served = await runs.create(classify, surface="retab", call=call)
-    return _run_response(served, notes, status=201)
+    return _run_response(served, notes + call.notes.notes, status=201)
 
 
-@get("/v1/classifications/{classification_id:str}")
+@get(PATH + "/{classification_id:str}")
 async def get_classification(
-    request: AnyRequest, runs: NamedDependency[RunService], classification_id: FromPath[str]
+    request: AnyRequest,
+    runs: NamedDependency[RunService],
+    proxy: NamedDependency[PassThrough],
+    classification_id: FromPath[str],
 ) -> Response[bytes]:
     """One classification; `include_output=false` leaves the output out."""
     call = call_context(request, "retab")
     include_output = _flag(request.query_params.get("include_output"), "include_output")
+    backend, upstream_id = runs.locate(classification_id, "retab")
+    if upstream := same_vendor(backend, "retab"):
+        query = list(request.query_params.multi_items())
+        path = f"{PATH}/{upstream_id}"
+        return await proxy.call(upstream, "GET", path, upstream_id, call=call, query=query)
     served = await runs.get(classification_id, surface="retab", call=call)
-    return _run_response(served, Notes(), include_output=include_output)
+    return _run_response(served, call.notes.notes, include_output=include_output)
 
 
-@get("/v1/classifications")
+@get(PATH)
 async def list_classifications(
-    request: AnyRequest, runs: NamedDependency[RunService]
+    request: AnyRequest, runs: NamedDependency[RunService], proxy: NamedDependency[PassThrough]
 ) -> Response[bytes]:
     """The caller's classifications, paged by id cursors (contracts.md §2.3)."""
     call = call_context(request, "retab")
+    upstream = same_vendor(runs.route("retab"), "retab")
+    if upstream is not None and upstream.proxies_client_keys:
+        # the vendor scopes a pure proxy's listing by the client's own key
+        params = list(request.query_params.multi_items())
+        return await proxy.list(upstream, PATH, call=call, query=params)
     query, cursor = list_query(request.query_params)
     page = await runs.list(query, cursor=cursor, surface="retab", call=call)
     items = [(s.public_id, s.run) for s in page.items]
@@ -59,23 +85,40 @@ async def list_classifications(
     return json_response(body, notes=notes)
 
 
-@delete("/v1/classifications/{classification_id:str}", status_code=204)
+# the decorator's status is only the default: both paths answer 204 themselves, and a
+# handler declared 204 may not return a body (the relayed one of an upstream error)
+@delete(PATH + "/{classification_id:str}", status_code=200)
 async def delete_classification(
-    request: AnyRequest, runs: NamedDependency[RunService], classification_id: FromPath[str]
-) -> None:
+    request: AnyRequest,
+    runs: NamedDependency[RunService],
+    proxy: NamedDependency[PassThrough],
+    classification_id: FromPath[str],
+) -> Response[bytes]:
     """Delete a classification: 204 with no body."""
     call = call_context(request, "retab")
+    backend, upstream_id = runs.locate(classification_id, "retab")
+    if upstream := same_vendor(backend, "retab"):
+        path = f"{PATH}/{upstream_id}"
+        return await proxy.call(upstream, "DELETE", path, upstream_id, call=call)
     await runs.delete(classification_id, surface="retab", call=call)
+    return Response(content=b"", status_code=204, headers={BACKEND_HEADER: backend.name})
 
 
-@post("/v1/classifications/{classification_id:str}/cancel", status_code=200)
+@post(PATH + "/{classification_id:str}/cancel", status_code=200)
 async def cancel_classification(
-    request: AnyRequest, runs: NamedDependency[RunService], classification_id: FromPath[str]
+    request: AnyRequest,
+    runs: NamedDependency[RunService],
+    proxy: NamedDependency[PassThrough],
+    classification_id: FromPath[str],
 ) -> Response[bytes]:
     """Cancel a classification; idempotent on finished runs (contracts.md §10 hazard 25)."""
     call = call_context(request, "retab")
+    backend, upstream_id = runs.locate(classification_id, "retab")
+    if upstream := same_vendor(backend, "retab"):
+        path = f"{PATH}/{upstream_id}/cancel"
+        return await proxy.call(upstream, "POST", path, upstream_id, call=call)
     served = await runs.cancel(classification_id, surface="retab", call=call, reject_terminal=False)
-    return _run_response(served, Notes())
+    return _run_response(served, call.notes.notes)
 
 
 def _run_response(
@@ -85,6 +128,14 @@ def _run_response(
         served.run, public_id=served.public_id, include_output=include_output
     )
     return json_response(body, status=status, notes=notes + out_notes, backend=served.backend)
+
+
+def _lenient(body: bytes) -> canonical.ClassifyRequest | None:
+    """The request for the ledger, if we can read it; the vendor judges it, not crosswalk."""
+    try:
+        return retab.request_to_canonical(retab.request_decoder.decode(body))[0]
+    except (msgspec.DecodeError, InvalidInput, UnsupportedFeature):
+        return None
 
 
 def _translate(
@@ -169,5 +220,5 @@ router = Router(
         delete_classification,
         cancel_classification,
     ],
-    dependencies={"runs": Provide(provide_runs)},
+    dependencies={"runs": Provide(provide_runs), "proxy": Provide(provide_proxy)},
 )
