@@ -22,7 +22,8 @@ from gateway.errors import UpstreamRejected
 from gateway.store.records import RunRecord
 from mappings import canonical, extend
 from mappings.answers import in_request_terms
-from mappings.extend.common import category_ids, status_to_canonical
+from mappings.errors import InvalidInput, UnsupportedFeature
+from mappings.extend.common import category_ids
 from mappings.extend.config import given
 
 
@@ -117,7 +118,8 @@ class ExtendBackend:
 
     async def _until_done(self, run: extend.ClassifyRun, call: CallContext) -> extend.ClassifyRun:
         # the caller's own deadline (RunService's sync timeout) bounds this loop
-        while status_to_canonical(run.status) in _UNFINISHED:
+        # as Extend's own poller: any status but these ends the wait, even one unknown yet
+        while run.status in _UNFINISHED:
             await asyncio.sleep(self._config.poll_interval)
             run = await self._run_call("GET", f"/classify_runs/{run.id}", call)
         return run
@@ -135,7 +137,10 @@ class ExtendBackend:
     def _answer(
         self, wire: extend.ClassifyRun, request: canonical.ClassifyRequest | None
     ) -> canonical.ClassificationRun:
-        run, _ = extend.response_to_canonical(wire, received_at=datetime.now(UTC))
+        try:
+            run, _ = extend.response_to_canonical(wire, received_at=datetime.now(UTC))
+        except (UnsupportedFeature, InvalidInput) as exc:
+            raise self._upstream.untranslatable(exc) from None
         if request is None:
             return run
         return in_request_terms(run, request, category_ids(request.config.categories), by="key")

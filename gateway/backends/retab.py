@@ -20,7 +20,7 @@ from gateway.config import RetabBackendConfig
 from gateway.store.records import RunRecord
 from mappings import canonical, retab
 from mappings.answers import in_request_terms
-from mappings.errors import UnsupportedFeature
+from mappings.errors import InvalidInput, UnsupportedFeature
 from mappings.notes import Notes, NoteTaker
 from mappings.retab.common import retab_names
 
@@ -117,7 +117,10 @@ class RetabBackend:
     def _answer(
         self, wire: retab.Classification, request: canonical.ClassifyRequest | None
     ) -> canonical.ClassificationRun:
-        run, _ = retab.response_to_canonical(wire, received_at=datetime.now(UTC))
+        try:
+            run, _ = retab.response_to_canonical(wire, received_at=datetime.now(UTC))
+        except (UnsupportedFeature, InvalidInput) as exc:
+            raise self._upstream.untranslatable(exc) from None
         if request is None:
             return run
         names, _ = retab_names(request.config.categories)

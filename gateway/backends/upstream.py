@@ -27,6 +27,7 @@ from gateway.errors import (
     UpstreamUnreachable,
 )
 from mappings import canonical
+from mappings.errors import InvalidInput, UnsupportedFeature
 
 T = TypeVar("T")
 ProblemReader = Callable[[int, bytes], canonical.Problem]
@@ -175,6 +176,12 @@ class Upstream:
         except msgspec.DecodeError as exc:
             error = UpstreamFailed(f"{self._who} sent a response crosswalk cannot read: {exc}")
             raise self._mark(error, response.status_code) from None
+
+    def untranslatable(self, exc: UnsupportedFeature | InvalidInput) -> UpstreamError:
+        """A vendor answer no dialect can express (an unknown status): its fault, a 502."""
+        return UpstreamFailed(
+            f"{self._who} sent a run crosswalk cannot translate: {exc.field}: {exc.reason}"
+        )
 
     @property
     def _who(self) -> str:

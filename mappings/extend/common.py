@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from mappings import canonical
 from mappings.errors import UnsupportedFeature
@@ -50,9 +51,10 @@ def parse_timestamp(value: str, *, field: str) -> datetime:
 
 def format_timestamp(value: datetime) -> str:
     """A datetime as Extend writes them: UTC, millisecond precision, `Z` suffix."""
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    text = aware.astimezone(UTC).isoformat(timespec="milliseconds")
-    return text.removesuffix("+00:00") + "Z"
+    if value.tzinfo is not None and value.utcoffset():
+        value = value.astimezone(UTC)
+    # naive isoformat is several times cheaper than strftime or an aware isoformat
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 _TYPE_BY_MIME = {
@@ -121,9 +123,12 @@ def mime_from_file(name: str, file_type: str | None) -> str:
     return _MIME_BY_TYPE.get(file_type or "", UNKNOWN_MIME)
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
 def slug(name: str) -> str:
     """A lowercase snake_case id for a category name, as Extend's docs recommend (§5.1)."""
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "category"
+    return _NOT_SLUG.sub("_", name.lower()).strip("_") or "category"
 
 
 def category_ids(categories: Iterable[canonical.Category]) -> tuple[str, ...]:
@@ -132,7 +137,12 @@ def category_ids(categories: Iterable[canonical.Category]) -> tuple[str, ...]:
     Deterministic, so a request's `classifications[].id` and a run's `output.id` agree
     (hazard 3). Given keys are reserved first; slugs step around them with `_2`, `_3`, ...
     """
-    cats = tuple(categories)
+    return _category_ids(tuple(categories))
+
+
+# every run of a request renders its categories again: the same tuple, the same ids
+@lru_cache(maxsize=1024)
+def _category_ids(cats: tuple[canonical.Category, ...]) -> tuple[str, ...]:
     taken = {c.key for c in cats if c.key is not None}
     ids = []
     for category in cats:
