@@ -99,8 +99,7 @@ class RunService:
         """The run's current state, refreshed from its backend."""
         backend, record = await self._find(public_id, surface, call)
         run = await backend.refresh(record, call=call)
-        if run != record.run:
-            await self._ledger.update_run(backend.name, record.upstream_id, run)
+        await self._remember(backend, record, run)
         return self._served(surface, backend, run)
 
     async def cancel(
@@ -108,15 +107,27 @@ class RunService:
     ) -> Served:
         """Cancel a run; a finished one comes back unchanged unless `reject_terminal`."""
         backend, record = await self._find(public_id, surface, call)
-        current = await backend.refresh(record, call=call)
-        if current.status.terminal and reject_terminal:
+        run = await backend.refresh(record, call=call)
+        stopped = False
+        if not run.status.terminal:
+            run = await backend.cancel(record, call=call)
+            # it may have finished first: Retab then hands the finished run back (hazard 25)
+            stopped = run.status is canonical.Status.cancelled or not run.status.terminal
+        await self._remember(backend, record, run)
+        if reject_terminal and not stopped:
             raise InvalidRequest(
-                f"Classify run {public_id} is {current.status.value} and cannot be cancelled; "
+                f"Classify run {public_id} is {run.status.value} and cannot be cancelled; "
                 "only runs still processing can be.",
                 status=400,
             )
-        run = await backend.cancel(record, call=call) if not current.status.terminal else current
         return self._served(surface, backend, run)
+
+    async def _remember(
+        self, backend: Backend, record: RunRecord, run: canonical.ClassificationRun
+    ) -> None:
+        """Keep the ledger's copy current: listings are served from it (hazard 23)."""
+        if run != record.run:
+            await self._ledger.update_run(backend.name, record.upstream_id, run)
 
     async def delete(self, public_id: str, *, surface: Dialect, call: CallContext) -> None:
         """Delete a run upstream and from the ledger."""
