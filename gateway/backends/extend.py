@@ -25,6 +25,7 @@ from mappings.answers import in_request_terms
 from mappings.errors import InvalidInput, UnsupportedFeature
 from mappings.extend.common import category_ids
 from mappings.extend.config import given
+from mappings.notes import Notes
 
 
 class ExtendBackend:
@@ -40,21 +41,25 @@ class ExtendBackend:
     async def create(
         self, request: canonical.ClassifyRequest, *, call: CallContext
     ) -> canonical.ClassificationRun:
+        sync = not request.background and self._config.sync_mode == "classify"
+        if _needs_upload(request.document):
+            # translate first: a request Extend cannot take must not leave a file behind there
+            _body(msgspec.structs.replace(request, document=_UPLOADED_STAND_IN), sync=sync)
         sendable = msgspec.structs.replace(
             request, document=await self._document(request.document, call)
         )
-        if not request.background and self._config.sync_mode == "classify":
-            body, notes = extend.classify_body_from_canonical(sendable)
-            run = await self._run_call("POST", "/classify", call, json=msgspec.to_builtins(body))
-        else:
-            created, notes = extend.request_from_canonical(sendable)
-            run = await self._run_call(
-                "POST", "/classify_runs", call, json=msgspec.to_builtins(created)
-            )
-            if not request.background:
-                run = await self._until_done(run, call)
+        body, notes = _body(sendable, sync=sync)
+        path = "/classify" if sync else "/classify_runs"
+        run = await self._run_call("POST", path, call, json=msgspec.to_builtins(body))
+        if not sync and not request.background:
+            run = await self._until_done(run, call)
         call.notes.add(notes)
-        return self._answer(run, request)
+        answer = self._answer(run, request)
+        if request.background and answer.status is canonical.Status.running:
+            # Extend answers every accepted run PROCESSING; for the caller it is only queued yet
+            # (Retab's background create answers `queued`, contracts.md §2)
+            answer = msgspec.structs.replace(answer, status=canonical.Status.queued)
+        return answer
 
     async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
         run = await self._run_call("GET", f"/classify_runs/{record.upstream_id}", call)
@@ -146,9 +151,26 @@ class ExtendBackend:
         return in_request_terms(run, request, category_ids(request.config.categories), by="key")
 
 
-_UNFINISHED = frozenset(
-    {canonical.Status.pending, canonical.Status.queued, canonical.Status.running}
-)
+# Extend's wire statuses its own poller waits on (contracts.md §6); compared with `run.status`
+_UNFINISHED = frozenset({"PENDING", "PROCESSING", "CANCELLING"})
+
+
+# what an uploaded document becomes, for checking a request before anything is uploaded
+_UPLOADED_STAND_IN = canonical.FileRefDocument(vendor="extend", file_id="file_upload_pending")
+
+
+def _body(
+    request: canonical.ClassifyRequest, *, sync: bool
+) -> tuple[extend.ClassifyRequest, Notes]:
+    """The body of Extend's sync `/classify` or async `/classify_runs` for `request`."""
+    if sync:
+        return extend.classify_body_from_canonical(request)
+    return extend.request_from_canonical(request)
+
+
+def _needs_upload(document: canonical.Document) -> bool:
+    """Inline bytes other than UTF-8 plain text go through Extend's Files API (hazard 11)."""
+    return isinstance(document, canonical.InlineDocument) and not _is_text(document)
 
 
 def _is_text(document: canonical.InlineDocument) -> bool:

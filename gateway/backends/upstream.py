@@ -166,6 +166,8 @@ class Upstream:
                 headers=_retry_after(response.headers),
             )
             error.code = problem.code
+            # the vendor's own verdict: a 429 (or Extend's 408/409) may be retried, a 400 not
+            error.retryable = problem.retryable
         error.upstream_status = status
         return error
 
