@@ -178,10 +178,14 @@ class RunService:
             decoded = ids.decode(surface, public_id)
         except NotFound:
             raise RunNotFound(_not_found_message(public_id, surface)) from None
-        name = decoded.backend or self._native_backend(surface)
-        if name is None or name not in self._backends:
+        if decoded.backend is not None and decoded.backend in self._backends:
+            return decoded.backend, decoded.upstream_id
+        # a native id, or one that only looks like ours: a vendor that is itself a crosswalk
+        # issues `xw1` ids naming its own backends. Both belong to the surface's own vendor.
+        native = self._native_backend(surface)
+        if native is None:
             raise RunNotFound(_not_found_message(public_id, surface))
-        return name, decoded.upstream_id
+        return native, public_id if decoded.backend is not None else decoded.upstream_id
 
     def _native_backend(self, surface: Dialect) -> str | None:
         """The backend that owns ids of the surface's own vendor (old ids in a migration)."""
