@@ -52,7 +52,7 @@ class PassThrough:
         request: canonical.ClassifyRequest | None,
     ) -> Response[bytes]:
         """Create upstream; a run the vendor accepted is recorded before the client hears."""
-        answer = await backend.forward("POST", path, call=call, content=body)
+        answer = await backend.upstream.forward("POST", path, call=call, content=body)
         run = _read_run(call.surface, answer)
         if answer.is_success and run is not None:
             record = new_record(
@@ -80,7 +80,7 @@ class PassThrough:
         record = await self._ledger.find(backend.name, upstream_id)
         if record is not None and record.owner != call.principal.owner:
             raise RunNotFound(_not_found(call.surface, upstream_id))  # another key's run
-        answer = await backend.forward(method, path, call=call, params=query)
+        answer = await backend.upstream.forward(method, path, call=call, params=query)
         if record is not None and answer.is_success:
             if method == "DELETE":
                 await self._ledger.delete(record.owner, backend.name, upstream_id)
@@ -92,7 +92,8 @@ class PassThrough:
         self, backend: Forwarding, path: str, *, call: CallContext, query: Query
     ) -> Response[bytes]:
         """The vendor's own listing: only for a pure proxy, whose key the vendor scopes."""
-        return relayed(await backend.forward("GET", path, call=call, params=query), backend.name)
+        answer = await backend.upstream.forward("GET", path, call=call, params=query)
+        return relayed(answer, backend.name)
 
 
 def relayed(answer: httpx.Response, backend: str) -> Response[bytes]:

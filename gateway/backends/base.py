@@ -7,16 +7,17 @@ of the protocol.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import httpx
 import msgspec
 
 from gateway.auth import Principal
 from gateway.store.records import RunRecord
 from mappings import canonical
 from mappings.notes import NoteTaker
+
+if TYPE_CHECKING:  # upstream.py needs CallContext from here
+    from gateway.backends.upstream import Upstream
 
 
 class CallContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,18 +71,6 @@ class Forwarding(Backend, Protocol):
     """A vendor backend, which can also relay a same-vendor client's request as it came."""
 
     @property
-    def proxies_client_keys(self) -> bool:
-        """True when the client's own key goes upstream (no vendor key configured)."""
-        ...
-
-    async def forward(
-        self,
-        method: str,
-        path: str,
-        *,
-        call: CallContext,
-        params: Sequence[tuple[str, str]] = (),
-        content: bytes | None = None,
-    ) -> httpx.Response:
-        """The vendor's answer to the request, whatever its status."""
+    def upstream(self) -> Upstream:
+        """Its connection to the vendor (gateway/backends/upstream.py)."""
         ...

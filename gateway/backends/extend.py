@@ -8,7 +8,6 @@ current `x-extend-api-version` and the client's workspace header when it sent on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +27,12 @@ from mappings.extend.config import given
 from mappings.notes import Notes
 
 
+def extend_headers(call: CallContext) -> dict[str, str]:
+    """What every Extend call carries: the current API version and the client's workspace
+    (hazards 28, 29)."""
+    return {extend.VERSION_HEADER: extend.API_VERSION, **call.forward}
+
+
 class ExtendBackend:
     """Implements `Backend` over Extend's classify and Files APIs."""
 
@@ -37,6 +42,10 @@ class ExtendBackend:
         self.name = name
         self._config = config
         self._upstream = upstream
+
+    @property
+    def upstream(self) -> Upstream:
+        return self._upstream
 
     async def create(
         self, request: canonical.ClassifyRequest, *, call: CallContext
@@ -80,25 +89,6 @@ class ExtendBackend:
             self._build("DELETE", f"/classify_runs/{record.upstream_id}", call)
         )
 
-    async def forward(
-        self,
-        method: str,
-        path: str,
-        *,
-        call: CallContext,
-        params: Sequence[tuple[str, str]] = (),
-        content: bytes | None = None,
-    ) -> httpx.Response:
-        headers = {extend.VERSION_HEADER: extend.API_VERSION, **call.forward}
-        return await self._upstream.forward(
-            method, path, call=call, params=params, content=content, headers=headers
-        )
-
-    @property
-    def proxies_client_keys(self) -> bool:
-        """True when the client's own key is forwarded (no upstream key configured)."""
-        return self._upstream.proxies_client_keys
-
     async def resolve_file(self, file_id: str, *, call: CallContext) -> canonical.UrlDocument:
         """An Extend file id as the short-lived URL Extend serves it from (hazard 12)."""
         response = await self._upstream.send(self._build("GET", f"/files/{file_id}", call))
@@ -136,8 +126,7 @@ class ExtendBackend:
         return self._upstream.decode(response, extend.run_decoder)
 
     def _build(self, method: str, path: str, call: CallContext, **kwargs: Any) -> httpx.Request:
-        headers = {extend.VERSION_HEADER: extend.API_VERSION, **call.forward}
-        return self._upstream.build(method, path, call=call, headers=headers, **kwargs)
+        return self._upstream.build(method, path, call=call, **kwargs)
 
     def _answer(
         self, wire: extend.ClassifyRun, request: canonical.ClassifyRequest | None

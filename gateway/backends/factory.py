@@ -17,7 +17,7 @@ import msgspec
 import structlog
 
 from gateway.backends.base import Backend
-from gateway.backends.extend import ExtendBackend
+from gateway.backends.extend import ExtendBackend, extend_headers
 from gateway.backends.local.backend import LocalBackend
 from gateway.backends.local.runner import LocalEngine
 from gateway.backends.local.worker import LocalWorker
@@ -90,7 +90,12 @@ def _vendor_backend(
 ) -> Backend:
     if isinstance(config, ExtendBackendConfig):
         upstream = Upstream(
-            name, dialect="extend", client=client, key=key, read_problem=extend.error_to_canonical
+            name,
+            dialect="extend",
+            client=client,
+            key=key,
+            read_problem=extend.error_to_canonical,
+            headers=extend_headers,
         )
         return ExtendBackend(name, config=config, upstream=upstream)
     upstream = Upstream(

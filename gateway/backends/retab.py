@@ -7,7 +7,7 @@ does not keep, is echoed from the ledger (hazard 10).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +45,10 @@ class RetabBackend:
         self._upstream = upstream
         self._extend_files = extend_files
 
+    @property
+    def upstream(self) -> Upstream:
+        return self._upstream
+
     async def create(
         self, request: canonical.ClassifyRequest, *, call: CallContext
     ) -> canonical.ClassificationRun:
@@ -77,22 +81,6 @@ class RetabBackend:
             "DELETE", f"/v1/classifications/{record.upstream_id}", call=call
         )
         await self._upstream.send(request)
-
-    async def forward(
-        self,
-        method: str,
-        path: str,
-        *,
-        call: CallContext,
-        params: Sequence[tuple[str, str]] = (),
-        content: bytes | None = None,
-    ) -> httpx.Response:
-        return await self._upstream.forward(method, path, call=call, params=params, content=content)
-
-    @property
-    def proxies_client_keys(self) -> bool:
-        """True when the client's own key is forwarded (no upstream key configured)."""
-        return self._upstream.proxies_client_keys
 
     async def _document(
         self, document: canonical.Document, call: CallContext

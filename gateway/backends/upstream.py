@@ -31,6 +31,7 @@ from mappings.errors import InvalidInput, UnsupportedFeature
 
 T = TypeVar("T")
 ProblemReader = Callable[[int, bytes], canonical.Problem]
+HeaderMaker = Callable[[CallContext], Mapping[str, str]]  # what the vendor needs on every call
 log = structlog.get_logger("crosswalk.upstream")
 
 
@@ -59,12 +60,14 @@ class Upstream:
         client: httpx.AsyncClient,
         key: Secret | None,
         read_problem: ProblemReader,
+        headers: HeaderMaker = lambda call: {},
     ) -> None:
         self.backend = backend
         self.dialect = dialect
         self._client = client
         self._key = key
         self._read_problem = read_problem
+        self._headers = headers
 
     @property
     def proxies_client_keys(self) -> bool:
@@ -81,7 +84,11 @@ class Upstream:
         **kwargs: Any,
     ) -> httpx.Request:
         """A request to the vendor authenticated with the key this call may spend."""
-        all_headers = {"authorization": f"Bearer {self._key_for(call)}", **(headers or {})}
+        all_headers = {
+            "authorization": f"Bearer {self._key_for(call)}",
+            **self._headers(call),
+            **(headers or {}),
+        }
         return self._client.build_request(method, path, headers=all_headers, **kwargs)
 
     def _key_for(self, call: CallContext) -> str:
@@ -104,12 +111,9 @@ class Upstream:
         call: CallContext,
         params: Sequence[tuple[str, str]] = (),
         content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """A client's request relayed as it came, but for auth: the answer whatever its status."""
-        extra = dict(headers or {})
-        if content:
-            extra["content-type"] = "application/json"
+        extra = {"content-type": "application/json"} if content else {}
         request = self.build(
             method, path, call=call, params=list(params), content=content, headers=extra
         )

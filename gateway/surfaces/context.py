@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import State
 
 from gateway.auth import authenticate
@@ -46,6 +47,26 @@ def same_vendor(backend: Backend, surface: Dialect) -> Forwarding | None:
     if backend.dialect != surface:
         return None
     return cast(Forwarding, backend)  # only vendor backends have a dialect
+
+
+async def relay_run_call(
+    runs: RunService,
+    proxy: PassThrough,
+    call: CallContext,
+    public_id: str,
+    method: str,
+    path: str,
+    query: Sequence[tuple[str, str]] = (),
+) -> Response[bytes] | None:
+    """The vendor's own answer when the run belongs to a backend of the caller's vendor;
+    None when the surface must translate. `path` has an `{id}` for the run's upstream id."""
+    dialect: Dialect = "retab" if call.surface == "retab" else "extend"
+    backend, upstream_id = runs.locate(public_id, dialect)
+    upstream = same_vendor(backend, dialect)
+    if upstream is None:
+        return None
+    where = path.format(id=upstream_id)
+    return await proxy.call(upstream, method, where, upstream_id, call=call, query=query)
 
 
 async def provide_proxy(state: State) -> PassThrough:

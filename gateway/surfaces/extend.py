@@ -13,7 +13,13 @@ from litestar.params import FromPath
 from gateway.config import Settings
 from gateway.passthrough import PassThrough
 from gateway.runs import RunService, Served
-from gateway.surfaces.context import call_context, provide_proxy, provide_runs, same_vendor
+from gateway.surfaces.context import (
+    call_context,
+    provide_proxy,
+    provide_runs,
+    relay_run_call,
+    same_vendor,
+)
 from gateway.surfaces.render import decode_body, json_response, translation_error
 from mappings import canonical, extend
 from mappings.errors import InvalidInput, UnsupportedFeature
@@ -23,6 +29,7 @@ AnyRequest = Request[Any, Any, Any]
 
 
 RUNS = "/classify_runs"
+ONE = RUNS + "/{id}"  # a run's upstream path, formatted by relay_run_call
 
 
 @post("/classify", status_code=200)
@@ -69,10 +76,8 @@ async def get_classify_run(
 ) -> Response[bytes]:
     """One classify run."""
     call = call_context(request, "extend")
-    backend, upstream_id = runs.locate(run_id, "extend")
-    if upstream := same_vendor(backend, "extend"):
-        path = f"{RUNS}/{upstream_id}"
-        return await proxy.call(upstream, "GET", path, upstream_id, call=call)
+    if relayed := await relay_run_call(runs, proxy, call, run_id, "GET", ONE):
+        return relayed
     served = await runs.get(run_id, surface="extend", call=call)
     return _run_response(request, served, call.notes.notes)
 
@@ -84,7 +89,7 @@ async def list_classify_runs(
     """The caller's classify runs as summaries, newest first unless asked otherwise."""
     call = call_context(request, "extend")
     upstream = same_vendor(runs.route("extend"), "extend")
-    if upstream is not None and upstream.proxies_client_keys:
+    if upstream is not None and upstream.upstream.proxies_client_keys:
         # the vendor scopes a pure proxy's listing by the client's own key
         items = list(request.query_params.multi_items())
         return await proxy.list(upstream, RUNS, call=call, query=items)
@@ -118,11 +123,10 @@ async def delete_classify_run(
 ) -> Response[bytes]:
     """Delete a classify run; Extend answers with its id (hazard 24)."""
     call = call_context(request, "extend")
-    backend, upstream_id = runs.locate(run_id, "extend")
-    if upstream := same_vendor(backend, "extend"):
-        path = f"{RUNS}/{upstream_id}"
-        return await proxy.call(upstream, "DELETE", path, upstream_id, call=call)
+    if relayed := await relay_run_call(runs, proxy, call, run_id, "DELETE", ONE):
+        return relayed
     await runs.delete(run_id, surface="extend", call=call)
+    backend, _ = runs.locate(run_id, "extend")
     return json_response(extend.delete_response(run_id), backend=backend.name)
 
 
@@ -135,10 +139,8 @@ async def cancel_classify_run(
 ) -> Response[bytes]:
     """Cancel a run still processing; a finished run is an error in Extend (hazard 25)."""
     call = call_context(request, "extend")
-    backend, upstream_id = runs.locate(run_id, "extend")
-    if upstream := same_vendor(backend, "extend"):
-        path = f"{RUNS}/{upstream_id}/cancel"
-        return await proxy.call(upstream, "POST", path, upstream_id, call=call)
+    if relayed := await relay_run_call(runs, proxy, call, run_id, "POST", ONE + "/cancel"):
+        return relayed
     served = await runs.cancel(run_id, surface="extend", call=call, reject_terminal=True)
     return _run_response(request, served, call.notes.notes)
 

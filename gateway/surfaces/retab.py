@@ -14,7 +14,13 @@ from litestar.params import FromPath
 from gateway.errors import InvalidRequest
 from gateway.passthrough import PassThrough
 from gateway.runs import RunService, Served
-from gateway.surfaces.context import call_context, provide_proxy, provide_runs, same_vendor
+from gateway.surfaces.context import (
+    call_context,
+    provide_proxy,
+    provide_runs,
+    relay_run_call,
+    same_vendor,
+)
 from gateway.surfaces.render import (
     BACKEND_HEADER,
     decode_body,
@@ -31,6 +37,7 @@ MAX_LIMIT = 100
 
 
 PATH = "/v1/classifications"
+ONE = PATH + "/{id}"  # a run's upstream path, formatted by relay_run_call
 
 
 @post(PATH, status_code=201)
@@ -58,11 +65,9 @@ async def get_classification(
     """One classification; `include_output=false` leaves the output out."""
     call = call_context(request, "retab")
     include_output = _flag(request.query_params.get("include_output"), "include_output")
-    backend, upstream_id = runs.locate(classification_id, "retab")
-    if upstream := same_vendor(backend, "retab"):
-        query = list(request.query_params.multi_items())
-        path = f"{PATH}/{upstream_id}"
-        return await proxy.call(upstream, "GET", path, upstream_id, call=call, query=query)
+    query = list(request.query_params.multi_items())
+    if relayed := await relay_run_call(runs, proxy, call, classification_id, "GET", ONE, query):
+        return relayed
     served = await runs.get(classification_id, surface="retab", call=call)
     return _run_response(served, call.notes.notes, include_output=include_output)
 
@@ -74,7 +79,7 @@ async def list_classifications(
     """The caller's classifications, paged by id cursors (contracts.md §2.3)."""
     call = call_context(request, "retab")
     upstream = same_vendor(runs.route("retab"), "retab")
-    if upstream is not None and upstream.proxies_client_keys:
+    if upstream is not None and upstream.upstream.proxies_client_keys:
         # the vendor scopes a pure proxy's listing by the client's own key
         params = list(request.query_params.multi_items())
         return await proxy.list(upstream, PATH, call=call, query=params)
@@ -96,11 +101,10 @@ async def delete_classification(
 ) -> Response[bytes]:
     """Delete a classification: 204 with no body."""
     call = call_context(request, "retab")
-    backend, upstream_id = runs.locate(classification_id, "retab")
-    if upstream := same_vendor(backend, "retab"):
-        path = f"{PATH}/{upstream_id}"
-        return await proxy.call(upstream, "DELETE", path, upstream_id, call=call)
+    if relayed := await relay_run_call(runs, proxy, call, classification_id, "DELETE", ONE):
+        return relayed
     await runs.delete(classification_id, surface="retab", call=call)
+    backend, _ = runs.locate(classification_id, "retab")
     return Response(content=b"", status_code=204, headers={BACKEND_HEADER: backend.name})
 
 
@@ -113,10 +117,9 @@ async def cancel_classification(
 ) -> Response[bytes]:
     """Cancel a classification; idempotent on finished runs (contracts.md §10 hazard 25)."""
     call = call_context(request, "retab")
-    backend, upstream_id = runs.locate(classification_id, "retab")
-    if upstream := same_vendor(backend, "retab"):
-        path = f"{PATH}/{upstream_id}/cancel"
-        return await proxy.call(upstream, "POST", path, upstream_id, call=call)
+    cancel = ONE + "/cancel"
+    if relayed := await relay_run_call(runs, proxy, call, classification_id, "POST", cancel):
+        return relayed
     served = await runs.cancel(classification_id, surface="retab", call=call, reject_terminal=False)
     return _run_response(served, call.notes.notes)
 
