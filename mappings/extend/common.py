@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 
+import msgspec
+
 from mappings import canonical
 from mappings.errors import UnsupportedFeature
 
@@ -51,10 +53,15 @@ def parse_timestamp(value: str, *, field: str) -> datetime:
 
 def format_timestamp(value: datetime) -> str:
     """A datetime as Extend writes them: UTC, millisecond precision, `Z` suffix."""
-    if value.tzinfo is not None and value.utcoffset():
-        value = value.astimezone(UTC)
-    # naive isoformat is several times cheaper than strftime or an aware isoformat
-    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    if value.tzinfo is not UTC:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    # msgspec writes RFC 3339 (`…:SSZ` or `…:SS.ffffffZ`) some ten times faster than isoformat
+    text = _encode_timestamp(value)[1:-2].decode()
+    seconds, _, fraction = text.partition(".")
+    return f"{seconds}.{(fraction + '000')[:3]}Z"
+
+
+_encode_timestamp = msgspec.json.encode
 
 
 _TYPE_BY_MIME = {
