@@ -143,6 +143,8 @@ class Upstream:
                 UpstreamUnreachable(f"{self._who} could not be reached ({type(exc).__name__}).")
             ) from None
         finally:
+            # the request's own summary line (gateway/middleware.py) names the last upstream call
+            structlog.contextvars.bind_contextvars(backend=self.backend, upstream_status=outcome)
             # method, path and status only: never headers (keys) or bodies (documents)
             log.info(
                 "upstream.call",
