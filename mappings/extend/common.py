@@ -51,6 +51,7 @@ def parse_timestamp(value: str, *, field: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+@lru_cache(maxsize=4096)  # a run's timestamps are rendered again on every poll
 def format_timestamp(value: datetime) -> str:
     """A datetime as Extend writes them: UTC, millisecond precision, `Z` suffix."""
     if value.tzinfo is not UTC:

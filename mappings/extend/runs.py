@@ -6,6 +6,7 @@ Pure: imports only the stdlib, msgspec and `mappings`.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 import msgspec
 from msgspec import UnsetType
@@ -181,7 +182,25 @@ def resolved_config(
     run: canonical.ClassificationRun, *, models: ModelTable, notes: NoteTaker
 ) -> ClassifyConfigInput:
     """The run's config as Extend echoes it: resolved, with a `baseProcessor` (hazard 6, 19)."""
-    config = config_from_canonical(run.config, models=models, notes=notes)
+    if run.config.parse_config is None and models is DEFAULT_MODELS:
+        config, found = _default_resolved(run.config)  # hashable without the parseConfig dict
+        notes.add(found)
+        return config
+    return _resolve(run.config, models, notes)
+
+
+# Every poll of a run renders the same config again. The cached Structs are only ever
+# encoded, never changed, so sharing them between responses is safe.
+@lru_cache(maxsize=1024)
+def _default_resolved(config: canonical.RunConfig) -> tuple[ClassifyConfigInput, Notes]:
+    notes = NoteTaker()
+    return _resolve(config, DEFAULT_MODELS, notes), notes.notes
+
+
+def _resolve(
+    run_config: canonical.RunConfig, models: ModelTable, notes: NoteTaker
+) -> ClassifyConfigInput:
+    config = config_from_canonical(run_config, models=models, notes=notes)
     if isinstance(config.base_processor, UnsetType):
         notes.synthesized("config.baseProcessor")
         config = msgspec.structs.replace(config, base_processor=DEFAULT_PROCESSOR)
