@@ -9,17 +9,19 @@ scoping; a run that predates crosswalk (no record) is still reachable by its id:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import httpx
 import msgspec
+import structlog
 from litestar import Response
 
 from gateway.backends.base import CallContext, Forwarding
 from gateway.dialects import Dialect
 from gateway.errors import RunNotFound
-from gateway.store.base import Ledger
+from gateway.store.base import DuplicateRun, Ledger
 from gateway.store.records import new_record
 from mappings import canonical, extend, retab
 from mappings.errors import InvalidInput, UnsupportedFeature
@@ -34,6 +36,7 @@ RELAYED_HEADERS = (
     "x-extend-request-id",
 )
 Query = Sequence[tuple[str, str]]
+log = structlog.get_logger("crosswalk.passthrough")
 
 
 class PassThrough:
@@ -53,16 +56,16 @@ class PassThrough:
     ) -> Response[bytes]:
         """Create upstream; a run the vendor accepted is recorded before the client hears."""
         answer = await backend.upstream.forward("POST", path, call=call, content=body)
+        if not answer.is_success:
+            return relayed(answer, backend.name)
         run = _read_run(call.surface, answer)
-        if answer.is_success and run is not None:
-            record = new_record(
-                backend.name,
-                run,
-                request,
-                surface=call.surface,
-                owner=call.principal.owner,
-                now=datetime.now(UTC),
-            )
+        if run is None:
+            # the vendor accepted something crosswalk cannot read: say so, loudly
+            log.warning("passthrough.unrecorded", backend=backend.name, path=path)
+            return relayed(answer, backend.name)
+        owner, now = call.principal.owner, datetime.now(UTC)
+        record = new_record(backend.name, run, request, surface=call.surface, owner=owner, now=now)
+        with contextlib.suppress(DuplicateRun):  # the vendor answered an id it had already given
             await self._ledger.insert(record)
         return relayed(answer, backend.name)
 
