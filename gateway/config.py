@@ -79,6 +79,9 @@ class VendorBackendConfig(Config, frozen=True, kw_only=True, tag_field="kind"):
     # above Extend's own 5-minute limit on sync /classify (contracts.md §10 hazard 30)
     read_timeout: float = 330.0
     poll_interval: float = 1.0  # while waiting for an upstream background run to finish
+    # unfinished runs are re-read from the vendor this often (0: never), so that listings,
+    # served from the ledger, catch up with runs nobody polls
+    refresh_interval: float = 30.0
 
 
 class RetabBackendConfig(VendorBackendConfig, frozen=True, kw_only=True, tag="retab"):

@@ -21,6 +21,7 @@ from gateway.backends.extend import ExtendBackend, extend_headers
 from gateway.backends.local.backend import LocalBackend
 from gateway.backends.local.runner import LocalEngine
 from gateway.backends.local.worker import LocalWorker
+from gateway.backends.refresher import Refresher
 from gateway.backends.retab import RetabBackend
 from gateway.backends.upstream import Upstream, open_client
 from gateway.config import (
@@ -54,6 +55,7 @@ async def open_backends(
         ledger = await stack.enter_async_context(await SqliteLedger.open(settings.store_path))
         backends: dict[str, Backend] = {}
         workers: list[LocalWorker] = []
+        refreshers: list[Refresher] = []
         # Extend backends first: a Retab backend resolves Extend file ids through one
         for name, config in sorted(settings.backends.items(), key=_extend_first):
             transport = transports.get(name)
@@ -70,7 +72,11 @@ async def open_backends(
                 client = await stack.enter_async_context(open_client(config, transport))
                 key = settings.upstream_keys.get(name)
                 backends[name] = _vendor_backend(name, config, client, key, backends)
+                if key is not None and config.refresh_interval > 0:
+                    interval = config.refresh_interval
+                    refreshers.append(Refresher(backends[name], ledger, interval=interval))
         tasks = [asyncio.create_task(w.run_forever(), name=f"worker-{w.id}") for w in workers]
+        tasks += [asyncio.create_task(r.run_forever(), name="refresher") for r in refreshers]
         try:
             yield Opened(ledger=ledger, backends=backends)
         finally:

@@ -56,6 +56,10 @@ class Ledger(Protocol):
         call to a run that may predate crosswalk (it then has no record at all)."""
         ...
 
+    async def unfinished(self, backend: str, *, limit: int) -> tuple[RunRecord, ...]:
+        """Up to `limit` runs of `backend` not yet terminal, least recently updated first."""
+        ...
+
     async def update_run(
         self,
         backend: str,

@@ -64,6 +64,10 @@ _COLUMNS = (
 _SELECT = f"SELECT {_COLUMNS} FROM runs"
 _BY_RUN = " WHERE backend = ? AND upstream_id = ?"
 _BY_OWNER_RUN = " WHERE owner = ? AND backend = ? AND upstream_id = ?"
+_UNFINISHED = (
+    " WHERE backend = ? AND status IN ('pending', 'queued', 'running')"
+    " ORDER BY updated_us, seq LIMIT ?"
+)
 _EXPIRED = "status = 'running' AND lease_until_us IS NOT NULL AND lease_until_us < ?"
 _INSERT = (
     "INSERT INTO runs (key, owner, backend, upstream_id, surface, status, filename, "
@@ -168,6 +172,10 @@ def _migrate(conn: sqlite3.Connection) -> None:
         if version < SCHEMA_VERSION:
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+
+
+def _all(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> tuple[RunRecord, ...]:
+    return tuple(_record(row) for row in conn.execute(sql, params).fetchall())
 
 
 def _one(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> RunRecord | None:
@@ -375,6 +383,9 @@ class SqliteLedger:
 
     async def find(self, backend: str, upstream_id: str) -> RunRecord | None:
         return await self._call(_one, self._conn, _SELECT + _BY_RUN, (backend, upstream_id))
+
+    async def unfinished(self, backend: str, *, limit: int) -> tuple[RunRecord, ...]:
+        return await self._call(_all, self._conn, _SELECT + _UNFINISHED, (backend, limit))
 
     async def update_run(
         self,

@@ -1,0 +1,60 @@
+"""Keeps the ledger's copy of unfinished vendor runs current.
+
+Listings are served from the ledger (hazard 23), and a vendor's run only changes there when
+someone reads it through crosswalk. A refresher re-reads, every `refresh_interval`, the runs
+of one vendor backend that are not finished yet, least recently updated first, so a listing
+does not show a run as running long after the vendor finished it. Only for backends with a
+key of their own: a pure proxy's runs are read with each client's key, which is never kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from gateway.auth import Principal
+from gateway.backends.base import Backend, CallContext
+from gateway.config import Secret
+from gateway.errors import CrosswalkError
+from gateway.middleware import new_request_id
+from gateway.store.base import Ledger
+
+BATCH = 50  # runs re-read per tick and backend: bounds the upstream calls a tick makes
+log = structlog.get_logger("crosswalk.refresher")
+
+
+class Refresher:
+    """Re-reads one backend's unfinished runs from the vendor, every `interval` seconds."""
+
+    def __init__(self, backend: Backend, ledger: Ledger, *, interval: float) -> None:
+        self._backend = backend
+        self._ledger = ledger
+        self._interval = interval
+
+    async def run_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.refresh_once()
+
+    async def refresh_once(self) -> int:
+        """One pass; returns how many runs changed."""
+        changed = 0
+        for record in await self._ledger.unfinished(self._backend.name, limit=BATCH):
+            # the backend spends its own key, so the owner's hash is all the call needs
+            principal = Principal(owner=record.owner, key=Secret(""))
+            call = CallContext(
+                request_id=new_request_id(), principal=principal, surface=record.surface
+            )
+            try:
+                run = await self._backend.refresh(record, call=call)
+            except CrosswalkError as exc:
+                log.warning(
+                    "refresh.failed", backend=self._backend.name, run=record.upstream_id,
+                    error=exc.code, status=exc.status,
+                )  # fmt: skip
+                continue
+            if run != record.run:
+                await self._ledger.update_run(self._backend.name, record.upstream_id, run)
+                changed += 1
+        return changed
