@@ -7,6 +7,7 @@ of the protocol.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
 import msgspec
@@ -74,3 +75,7 @@ class Forwarding(Backend, Protocol):
     def upstream(self) -> Upstream:
         """Its connection to the vendor (gateway/backends/upstream.py)."""
         ...
+
+
+# resolves one vendor's file id to a document another vendor can take (hazards 11, 12)
+FileResolver = Callable[..., Awaitable[canonical.Document]]

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from gateway.backends.base import CallContext
+from gateway.backends.base import CallContext, FileResolver
 from gateway.backends.upstream import Upstream
 from gateway.config import ExtendBackendConfig
 from gateway.errors import UpstreamRejected
@@ -38,10 +38,18 @@ class ExtendBackend:
 
     dialect: str | None = "extend"
 
-    def __init__(self, name: str, *, config: ExtendBackendConfig, upstream: Upstream) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        config: ExtendBackendConfig,
+        upstream: Upstream,
+        retab_files: FileResolver | None = None,
+    ) -> None:
         self.name = name
         self._config = config
         self._upstream = upstream
+        self._retab_files = retab_files
 
     @property
     def upstream(self) -> Upstream:
@@ -101,7 +109,15 @@ class ExtendBackend:
     async def _document(
         self, document: canonical.Document, call: CallContext
     ) -> canonical.Document:
-        """Inline bytes Extend cannot take as `file.text` become an uploaded file id."""
+        """Inline bytes Extend cannot take as `file.text` become an uploaded file id; a Retab
+        file id is first resolved through a Retab backend (hazards 11, 13)."""
+        if isinstance(document, canonical.FileRefDocument) and document.vendor == "retab":
+            if self._retab_files is None:
+                raise UnsupportedFeature(
+                    "document.id",
+                    "a Retab file id can reach Extend only through a configured Retab backend",
+                )
+            document = await self._retab_files(document.file_id, call=call)
         if not isinstance(document, canonical.InlineDocument) or _is_text(document):
             return document
         files = {"file": (document.filename, document.data, document.mime_type)}
@@ -158,7 +174,10 @@ def _body(
 
 
 def _needs_upload(document: canonical.Document) -> bool:
-    """Inline bytes other than UTF-8 plain text go through Extend's Files API (hazard 11)."""
+    """Inline bytes other than UTF-8 plain text go through Extend's Files API (hazard 11), and
+    a Retab file may resolve to such bytes."""
+    if isinstance(document, canonical.FileRefDocument):
+        return document.vendor == "retab"
     return isinstance(document, canonical.InlineDocument) and not _is_text(document)
 
 

@@ -16,7 +16,7 @@ import httpx
 import msgspec
 import structlog
 
-from gateway.backends.base import Backend
+from gateway.backends.base import Backend, CallContext, FileResolver
 from gateway.backends.extend import ExtendBackend, extend_headers
 from gateway.backends.local.backend import LocalBackend
 from gateway.backends.local.runner import LocalEngine
@@ -25,7 +25,6 @@ from gateway.backends.refresher import Refresher
 from gateway.backends.retab import RetabBackend
 from gateway.backends.upstream import Upstream, open_client
 from gateway.config import (
-    BackendConfig,
     ExtendBackendConfig,
     LocalBackendConfig,
     RetabBackendConfig,
@@ -34,7 +33,7 @@ from gateway.config import (
 )
 from gateway.store.base import Ledger
 from gateway.store.sqlite import SqliteLedger
-from mappings import extend, retab
+from mappings import canonical, extend, retab
 
 log = structlog.get_logger("crosswalk.backends")
 
@@ -56,8 +55,7 @@ async def open_backends(
         backends: dict[str, Backend] = {}
         workers: list[LocalWorker] = []
         refreshers: list[Refresher] = []
-        # Extend backends first: a Retab backend resolves Extend file ids through one
-        for name, config in sorted(settings.backends.items(), key=_extend_first):
+        for name, config in settings.backends.items():
             transport = transports.get(name)
             if isinstance(config, LocalBackendConfig):
                 client = await stack.enter_async_context(_local_client(config, transport))
@@ -71,7 +69,7 @@ async def open_backends(
             else:
                 client = await stack.enter_async_context(open_client(config, transport))
                 key = settings.upstream_keys.get(name)
-                backends[name] = _vendor_backend(name, config, client, key, backends)
+                backends[name] = _vendor_backend(name, config, client, key, settings, backends)
                 if key is not None and config.refresh_interval > 0:
                     interval = config.refresh_interval
                     refreshers.append(Refresher(backends[name], ledger, interval=interval))
@@ -92,8 +90,10 @@ def _vendor_backend(
     config: RetabBackendConfig | ExtendBackendConfig,
     client: httpx.AsyncClient,
     key: Secret | None,
+    settings: Settings,
     opened: Mapping[str, Backend],
 ) -> Backend:
+    # each vendor's file ids are resolved by a backend of that vendor (hazards 11, 12)
     if isinstance(config, ExtendBackendConfig):
         upstream = Upstream(
             name,
@@ -103,16 +103,29 @@ def _vendor_backend(
             read_problem=extend.error_to_canonical,
             headers=extend_headers,
         )
-        return ExtendBackend(name, config=config, upstream=upstream)
+        files = _files_of(settings, "retab", opened)
+        return ExtendBackend(name, config=config, upstream=upstream, retab_files=files)
     upstream = Upstream(
         name, dialect="retab", client=client, key=key, read_problem=retab.error_to_canonical
     )
-    files = next((b.resolve_file for b in opened.values() if isinstance(b, ExtendBackend)), None)
+    files = _files_of(settings, "extend", opened)
     return RetabBackend(name, config=config, upstream=upstream, extend_files=files)
 
 
-def _extend_first(item: tuple[str, BackendConfig]) -> tuple[bool, str]:
-    return not isinstance(item[1], ExtendBackendConfig), item[0]
+def _files_of(settings: Settings, kind: str, opened: Mapping[str, Backend]) -> FileResolver | None:
+    """A resolver of `kind` file ids through the first backend of that kind, if one is
+    configured; it looks the backend up when called, so opening order does not matter."""
+    names = sorted(n for n, c in settings.backends.items() if c.__struct_config__.tag == kind)
+    if not names:
+        return None
+
+    async def resolve(file_id: str, *, call: CallContext) -> canonical.Document:
+        backend = opened[names[0]]
+        assert isinstance(backend, RetabBackend | ExtendBackend)  # by its config's kind
+        document: canonical.Document = await backend.resolve_file(file_id, call=call)
+        return document
+
+    return resolve
 
 
 def _local_client(

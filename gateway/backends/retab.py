@@ -7,14 +7,13 @@ does not keep, is echoed from the ledger (hazard 10).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import msgspec
 
-from gateway.backends.base import CallContext
+from gateway.backends.base import CallContext, FileResolver
 from gateway.backends.upstream import Upstream
 from gateway.config import RetabBackendConfig
 from gateway.store.records import RunRecord
@@ -23,8 +22,6 @@ from mappings.answers import in_request_terms
 from mappings.errors import InvalidInput, UnsupportedFeature
 from mappings.notes import Notes, NoteTaker
 from mappings.retab.common import retab_names
-
-FileResolver = Callable[..., Awaitable[canonical.UrlDocument]]
 
 
 class RetabBackend:
@@ -82,6 +79,14 @@ class RetabBackend:
         )
         await self._upstream.send(request)
 
+    async def resolve_file(self, file_id: str, *, call: CallContext) -> canonical.Document:
+        """A Retab file id as the document Retab's SDK would send for it (hazard 11)."""
+        request = self._upstream.build("GET", f"/v1/files/{file_id}/download-link", call=call)
+        response = await self._upstream.send(request)
+        return retab.document_from_file_link(
+            self._upstream.decode(response, retab.file_link_decoder)
+        )
+
     async def _document(
         self, document: canonical.Document, call: CallContext
     ) -> canonical.Document:
@@ -92,7 +97,7 @@ class RetabBackend:
                 "file.id",
                 "an Extend file id can reach Retab only through a configured Extend backend",
             )
-        resolved: canonical.UrlDocument = await self._extend_files(document.file_id, call=call)
+        resolved: canonical.Document = await self._extend_files(document.file_id, call=call)
         return resolved
 
     async def _run_call(

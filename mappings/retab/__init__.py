@@ -6,7 +6,11 @@ and `mappings`. Every translation returns `(value, Notes)` except the error rend
 from mappings.retab.common import STATUS_FROM_CANONICAL, STATUS_TO_CANONICAL
 from mappings.retab.lists import list_from_canonical, list_to_canonical
 from mappings.retab.problems import error_from_canonical, error_to_canonical
-from mappings.retab.requests import request_from_canonical, request_to_canonical
+from mappings.retab.requests import (
+    document_from_file_link,
+    request_from_canonical,
+    request_to_canonical,
+)
 from mappings.retab.responses import response_from_canonical, response_to_canonical
 from mappings.retab.wire import (
     Category,
@@ -55,6 +59,7 @@ __all__ = [
     "ValidationIssue",
     "classification_decoder",
     "classification_list_decoder",
+    "document_from_file_link",
     "error_body_decoder",
     "error_from_canonical",
     "error_to_canonical",

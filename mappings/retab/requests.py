@@ -19,7 +19,7 @@ from mappings.errors import InvalidInput, UnsupportedFeature
 from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes, NoteTaker
 from mappings.retab.common import DEFAULT_MODEL, data_url, given, parse_data_url, retab_names
-from mappings.retab.wire import CategoryInput, ClassificationRequest, RequestDocument
+from mappings.retab.wire import CategoryInput, ClassificationRequest, FileLink, RequestDocument
 
 MAX_CONSENSUS = 16  # docs and CLI bound n_consensus to 1-16 (contracts.md §2.1)
 TEXT_FILENAME = "document.txt"  # Extend names a text file `.txt` (hazard 31)
@@ -52,6 +52,14 @@ def _document_to_canonical(doc: RequestDocument) -> canonical.Document:
             vendor="retab", file_id=doc.id, filename=doc.filename, mime_type=given(doc.mime_type)
         )
     raise InvalidInput("document", "give exactly one of `url` (MIMEData) and `id` (FileRef)")
+
+
+def document_from_file_link(link: FileLink) -> canonical.Document:
+    """A resolved Retab FileRef as a document, as Retab's SDK sends it: `mime_data.url` when
+    given, else the download URL (contracts.md §4.1, hazard 11)."""
+    mime_data = given(link.mime_data)
+    url = mime_data.url if mime_data is not None else link.download_url
+    return _url_to_canonical(url, link.filename)
 
 
 def _url_to_canonical(url: str, filename: str) -> canonical.Document:
