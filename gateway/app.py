@@ -83,6 +83,7 @@ def _lifespan(
                 backends=opened.backends,
                 default_backend=settings.default_backend,
                 surface_backends=settings.surface_backends,
+                saved_classifiers=opened.saved_classifiers,
                 sync_timeout=settings.server.sync_timeout,
             )
             app.state.proxy = PassThrough(opened.ledger)

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from gateway.backends.base import Backend, CallContext
+from gateway.backends.base import Backend, CallContext, ClassifierResolver
 from gateway.dialects import Dialect
-from gateway.errors import GatewayTimeout, InvalidRequest, RunNotFound
-from gateway.store.base import Ledger
+from gateway.errors import GatewayTimeout, InvalidRequest, RunNotFound, UpstreamFailed
+from gateway.store.base import DuplicateRun, Ledger
 from gateway.store.records import RunRecord, new_record
 from mappings import canonical, ids
 from mappings.errors import NotFound
@@ -52,6 +52,7 @@ class RunService:
         backends: Mapping[str, Backend],
         default_backend: str,
         surface_backends: Mapping[str, str] | None = None,
+        saved_classifiers: ClassifierResolver | None = None,
         sync_timeout: float = 600.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -60,6 +61,7 @@ class RunService:
         self._backends = backends
         self._default = default_backend
         self._routes = dict(surface_backends or {})
+        self._saved_classifiers = saved_classifiers
         self._clock = clock
 
     def route(self, surface: Dialect) -> Backend:
@@ -76,6 +78,11 @@ class RunService:
     ) -> Served:
         """Start a run on the routed backend and record it."""
         backend = self.route(surface)
+        # only Extend keeps saved classifiers: inline one for any other backend (hazard 10); the
+        # ledger keeps the inlined request, so the run's categories table is the classifier's
+        inline = self._saved_classifiers
+        if request.classifier is not None and backend.dialect != "extend" and inline is not None:
+            request = await inline(request, call)
         try:
             async with asyncio.timeout(None if request.background else self._sync_timeout):
                 run = await backend.create(request, call=call)
@@ -92,7 +99,14 @@ class RunService:
             owner=call.principal.owner,
             now=self._clock(),
         )
-        await self._ledger.insert(record)
+        try:
+            await self._ledger.insert(record)
+        except DuplicateRun:
+            # never serve a run already recorded, perhaps another key's: the vendor erred
+            raise UpstreamFailed(
+                f"Backend {backend.name} answered a new run with the id of one already "
+                f"recorded ({run.id})."
+            ) from None
         return self._served(surface, backend, run)
 
     async def get(self, public_id: str, *, surface: Dialect, call: CallContext) -> Served:

@@ -79,3 +79,8 @@ class Forwarding(Backend, Protocol):
 
 # resolves one vendor's file id to a document another vendor can take (hazards 11, 12)
 FileResolver = Callable[..., Awaitable[canonical.Document]]
+
+# inlines a request's saved classifier for a backend that has none (hazard 10)
+ClassifierResolver = Callable[
+    [canonical.ClassifyRequest, CallContext], Awaitable[canonical.ClassifyRequest]
+]

@@ -106,6 +106,27 @@ class ExtendBackend:
             raise UpstreamRejected(f"Extend file {file_id} has no download URL.", status=404)
         return canonical.UrlDocument(url=url, filename=file.name)
 
+    async def saved_version(
+        self, ref: canonical.ClassifierRef, *, call: CallContext
+    ) -> extend.ClassifierVersion:
+        """The saved classifier version a `classifier: {id, version}` reference runs."""
+        found = await self._upstream.send(self._build("GET", f"/classifiers/{ref.id}", call))
+        classifier = self._upstream.decode(found, extend.classifier_decoder)
+        versions: tuple[extend.ClassifierVersion, ...] = ()
+        if ref.version != "draft":
+            listed = await self._upstream.send(
+                self._build("GET", f"/classifiers/{ref.id}/versions", call)
+            )
+            versions = self._upstream.decode(listed, extend.classifier_versions_decoder).data
+        version = extend.pick_version(classifier, versions, ref.version)
+        if version is None:
+            error = UpstreamRejected(
+                f"Classifier {ref.id} has no version {ref.version!r}.", status=404
+            )
+            error.code = "NOT_FOUND"
+            raise error
+        return version
+
     async def _document(
         self, document: canonical.Document, call: CallContext
     ) -> canonical.Document:

@@ -16,7 +16,7 @@ import httpx
 import msgspec
 import structlog
 
-from gateway.backends.base import Backend, CallContext, FileResolver
+from gateway.backends.base import Backend, CallContext, ClassifierResolver, FileResolver
 from gateway.backends.extend import ExtendBackend, extend_headers
 from gateway.backends.local.backend import LocalBackend
 from gateway.backends.local.runner import LocalEngine
@@ -39,10 +39,12 @@ log = structlog.get_logger("crosswalk.backends")
 
 
 class Opened(msgspec.Struct, frozen=True, kw_only=True):
-    """The ledger and the backends, ready to serve."""
+    """The ledger and the backends, ready to serve; `saved_classifiers` inlines Extend saved
+    classifiers for other backends when an Extend backend is configured."""
 
     ledger: Ledger
     backends: Mapping[str, Backend]
+    saved_classifiers: ClassifierResolver | None = None
 
 
 @asynccontextmanager
@@ -76,7 +78,8 @@ async def open_backends(
         tasks = [asyncio.create_task(w.run_forever(), name=f"worker-{w.id}") for w in workers]
         tasks += [asyncio.create_task(r.run_forever(), name="refresher") for r in refreshers]
         try:
-            yield Opened(ledger=ledger, backends=backends)
+            saved = _saved_classifiers(settings, backends)
+            yield Opened(ledger=ledger, backends=backends, saved_classifiers=saved)
         finally:
             for task in tasks:
                 task.cancel()
@@ -126,6 +129,26 @@ def _files_of(settings: Settings, kind: str, opened: Mapping[str, Backend]) -> F
         return document
 
     return resolve
+
+
+def _saved_classifiers(
+    settings: Settings, opened: Mapping[str, Backend]
+) -> ClassifierResolver | None:
+    """Inlines a saved classifier read from the first Extend backend, if one is configured."""
+    names = sorted(n for n, c in settings.backends.items() if isinstance(c, ExtendBackendConfig))
+    if not names:
+        return None
+
+    async def inline(
+        request: canonical.ClassifyRequest, call: CallContext
+    ) -> canonical.ClassifyRequest:
+        backend = opened[names[0]]
+        assert isinstance(backend, ExtendBackend)  # by its config's kind
+        assert request.classifier is not None
+        version = await backend.saved_version(request.classifier, call=call)
+        return extend.with_saved_config(request, version)
+
+    return inline
 
 
 def _local_client(

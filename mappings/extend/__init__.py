@@ -11,9 +11,13 @@ from mappings.extend.catalog import (
     BatchRun,
     Classifier,
     ClassifierVersion,
+    ClassifierVersionList,
     batch_request_decoder,
     batch_run_decoder,
     classifier_decoder,
+    classifier_versions_decoder,
+    pick_version,
+    with_saved_config,
 )
 from mappings.extend.common import format_timestamp, parse_timestamp
 from mappings.extend.errors import error_from_canonical, error_to_canonical
@@ -99,6 +103,7 @@ __all__ = [
     "ClassifierReference",
     "ClassifierSummary",
     "ClassifierVersion",
+    "ClassifierVersionList",
     "ClassifierVersionSummary",
     "ClassifyConfig",
     "ClassifyConfigInput",
@@ -128,6 +133,7 @@ __all__ = [
     "batch_request_decoder",
     "batch_run_decoder",
     "classifier_decoder",
+    "classifier_versions_decoder",
     "classify_body_from_canonical",
     "classify_request_decoder",
     "create_request_decoder",
@@ -143,6 +149,7 @@ __all__ = [
     "list_query_to_canonical",
     "list_to_canonical",
     "parse_timestamp",
+    "pick_version",
     "request_from_canonical",
     "request_to_canonical",
     "response_from_canonical",
@@ -153,4 +160,5 @@ __all__ = [
     "summary_from_canonical",
     "webhook_decoder",
     "webhook_event_from_canonical",
+    "with_saved_config",
 ]

@@ -1,5 +1,6 @@
 """Extend wire types around classify runs: saved classifiers and batch runs (contracts.md §5,
-§5.3). Decoded and encoded as is; no canonical mapping yet. Imports only msgspec and `mappings`.
+§5.3), and how a saved classifier becomes an inline config for a backend that has no saved
+classifiers (hazard 10). Imports only msgspec and `mappings`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from mappings import canonical
+from mappings.extend.config import config_to_canonical, given
 from mappings.extend.resources import CreatedBy
 from mappings.extend.wire import ClassifierReference, ClassifyConfig, ExtendWire, FileInput
 
@@ -63,6 +66,51 @@ class BatchRun(ExtendWire, kw_only=True):
     created_at: str | UnsetType = UNSET
 
 
+class ClassifierVersionList(ExtendWire, kw_only=True):
+    """`GET /classifiers/{id}/versions`: a page of versions."""
+
+    data: tuple[ClassifierVersion, ...] = ()
+    next_page_token: str | UnsetType | None = UNSET
+
+
+def pick_version(
+    classifier: Classifier, versions: tuple[ClassifierVersion, ...], wanted: str | None
+) -> ClassifierVersion | None:
+    """The version a `classifier: {id, version}` reference runs: the named one; with no name,
+    the newest published one, else the draft (Extend's own default is its latest version)."""
+    draft = given(classifier.draft_version)
+    if wanted == "draft":
+        return draft
+    published = [v for v in versions if v.version != "draft"]
+    if wanted is not None:
+        return next((v for v in published if v.version == wanted), None)
+    if published:
+        return max(published, key=lambda v: _version_key(v.version))
+    return draft
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+
+
+def with_saved_config(
+    request: canonical.ClassifyRequest, version: ClassifierVersion
+) -> canonical.ClassifyRequest:
+    """The request with its saved classifier inlined: the saved config, with each field the
+    request's `overrideConfig` sets taking its place (contracts.md §5.1)."""
+    saved = config_to_canonical(version.config)
+    override = request.config
+    unset = canonical.RunConfig(categories=())
+    merged = {
+        field: getattr(override, field)
+        if getattr(override, field) != getattr(unset, field)
+        else getattr(saved, field)
+        for field in canonical.RunConfig.__struct_fields__
+    }
+    return msgspec.structs.replace(request, config=canonical.RunConfig(**merged), classifier=None)
+
+
 classifier_decoder = msgspec.json.Decoder(Classifier)
+classifier_versions_decoder = msgspec.json.Decoder(ClassifierVersionList)
 batch_request_decoder = msgspec.json.Decoder(BatchCreateRequest)
 batch_run_decoder = msgspec.json.Decoder(BatchRun)
