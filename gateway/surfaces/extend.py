@@ -1,5 +1,9 @@
 """The Extend surface: `/classify` and `/classify_runs*`, answered as Extend's API would
-(contracts.md §3, §5)."""
+(contracts.md §3, §5).
+
+Served by an Extend backend, a call is relayed byte for byte (gateway/passthrough.py); by any
+other backend, it is translated through the canonical model (gateway/runs.py).
+"""
 
 from __future__ import annotations
 

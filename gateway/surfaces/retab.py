@@ -1,4 +1,8 @@
-"""The Retab surface: `/v1/classifications*`, answered as Retab's API would (contracts.md §2)."""
+"""The Retab surface: `/v1/classifications*`, answered as Retab's API would (contracts.md §2).
+
+Served by a Retab backend, a call is relayed byte for byte (gateway/passthrough.py); by any
+other backend, it is translated through the canonical model (gateway/runs.py).
+"""
 
 from __future__ import annotations
 
