@@ -14,11 +14,10 @@ import pytest
 import respx
 from litestar.testing import TestClient
 
-from gateway.app import create_app
-from gateway.config import BackendConfig, ExtendBackendConfig, RetabBackendConfig, Secret, Settings
+from tests.vendor_app import URLS, vendor_client
 
 WIRE = Path(__file__).parent.parent / "fixtures" / "wire"
-RETAB, EXTEND = "https://api.retab.test", "https://api.extend.test"
+RETAB, EXTEND = URLS["retab"], URLS["extend"]
 HEADERS = {"authorization": "Bearer gw-key"}
 FILE_ID = "file_3c0a9f1e77b2d564"
 BODY = {
@@ -54,32 +53,13 @@ def extend() -> respx.MockRouter:
     return router
 
 
-def _client(
-    tmp_path: Path, routers: dict[str, respx.MockRouter], *, with_retab: bool
-) -> TestClient[Any]:
-    backends: dict[str, BackendConfig] = {
-        "extend": ExtendBackendConfig(base_url=EXTEND, api_key_env="EXTEND_API_KEY")
-    }
-    keys = {"extend": Secret("sk-extend")}
-    if with_retab:
-        backends["retab"] = RetabBackendConfig(base_url=RETAB, api_key_env="RETAB_API_KEY")
-        keys["retab"] = Secret("sk-retab")
-    settings = Settings(
-        backends=backends,
-        default_backend="extend",
-        api_keys=(Secret("gw-key"),),
-        upstream_keys=keys,
-        store_path=str(tmp_path / "ledger.db"),
-    )
-    transports = {n: httpx.MockTransport(r.async_handler) for n, r in routers.items()}
-    return TestClient(app=create_app(settings, transports=transports))
-
-
 @pytest.fixture
 def client(
     tmp_path: Path, retab: respx.MockRouter, extend: respx.MockRouter
 ) -> Iterator[TestClient[Any]]:
-    with _client(tmp_path, {"retab": retab, "extend": extend}, with_retab=True) as test_client:
+    with vendor_client(
+        tmp_path, {"retab": retab, "extend": extend}, default="extend"
+    ) as test_client:
         yield test_client
 
 
@@ -122,7 +102,7 @@ def test_without_a_retab_backend_a_retab_file_is_refused(
     tmp_path: Path, retab: respx.MockRouter, extend: respx.MockRouter
 ) -> None:
     """No Retab backend to ask: a 422 naming `document.id`, and nothing is sent to Extend."""
-    with _client(tmp_path, {"extend": extend}, with_retab=False) as client:
+    with vendor_client(tmp_path, {"extend": extend}, default="extend") as client:
         response = client.post("/v1/classifications", json=BODY, headers=HEADERS)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "document", "id"]

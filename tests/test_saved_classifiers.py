@@ -15,12 +15,11 @@ import pytest
 import respx
 from litestar.testing import TestClient
 
-from gateway.app import create_app
-from gateway.config import BackendConfig, ExtendBackendConfig, RetabBackendConfig, Secret, Settings
 from mappings import canonical, extend
+from tests.vendor_app import URLS, vendor_client
 
 WIRE = Path(__file__).parent.parent / "fixtures" / "wire"
-RETAB, EXTEND = "https://api.retab.test", "https://api.extend.test"
+RETAB, EXTEND = URLS["retab"], URLS["extend"]
 HEADERS = {"authorization": "Bearer gw-key", extend.VERSION_HEADER: extend.API_VERSION}
 CLASSIFIER = "cl_Rt5yU7iO9pA1sD3fG5hJ7k"
 _IDS = itertools.count(1)
@@ -63,30 +62,9 @@ def routers() -> dict[str, respx.MockRouter]:
     return {"retab": retab, "extend": upstream}
 
 
-def _client(
-    tmp_path: Path, routers: dict[str, respx.MockRouter], *, with_extend: bool
-) -> TestClient[Any]:
-    backends: dict[str, BackendConfig] = {
-        "retab": RetabBackendConfig(base_url=RETAB, api_key_env="RETAB_API_KEY")
-    }
-    keys = {"retab": Secret("sk-retab")}
-    if with_extend:
-        backends["extend"] = ExtendBackendConfig(base_url=EXTEND, api_key_env="EXTEND_API_KEY")
-        keys["extend"] = Secret("sk-extend")
-    settings = Settings(
-        backends=backends,
-        default_backend="retab",
-        api_keys=(Secret("gw-key"),),
-        upstream_keys=keys,
-        store_path=str(tmp_path / "ledger.db"),
-    )
-    transports = {n: httpx.MockTransport(r.async_handler) for n, r in routers.items()}
-    return TestClient(app=create_app(settings, transports=transports))
-
-
 @pytest.fixture
 def client(tmp_path: Path, routers: dict[str, respx.MockRouter]) -> Iterator[TestClient[Any]]:
-    with _client(tmp_path, routers, with_extend=True) as test_client:
+    with vendor_client(tmp_path, routers, default="retab") as test_client:
         yield test_client
 
 
@@ -148,7 +126,7 @@ def test_without_an_extend_backend_it_is_refused(
 ) -> None:
     """Nothing to read the classifier from: a 422 naming `classifier`."""
     body = {"file": FILE, "classifier": {"id": CLASSIFIER}}
-    with _client(tmp_path, routers, with_extend=False) as client:
+    with vendor_client(tmp_path, {"retab": routers["retab"]}, default="retab") as client:
         response = client.post("/classify", json=body, headers=HEADERS)
     assert response.status_code == 422
     assert "classifier" in response.json()["message"]
