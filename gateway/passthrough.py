@@ -19,8 +19,8 @@ import structlog
 from litestar import Response
 
 from gateway.backends.base import CallContext, Forwarding
-from gateway.dialects import Dialect
 from gateway.errors import RunNotFound
+from gateway.runs import not_found_message
 from gateway.store.base import DuplicateRun, Ledger
 from gateway.store.records import new_record
 from mappings import canonical, extend, retab
@@ -82,7 +82,7 @@ class PassThrough:
         """Get, cancel or delete a run by its native id, keeping the ledger in step."""
         record = await self._ledger.find(backend.name, upstream_id)
         if record is not None and record.owner != call.principal.owner:
-            raise RunNotFound(_not_found(call.surface, upstream_id))  # another key's run
+            raise RunNotFound(not_found_message(upstream_id, call.surface))  # another key's run
         answer = await backend.upstream.forward(method, path, call=call, params=query)
         if record is not None and answer.is_success:
             if method == "DELETE":
@@ -125,7 +125,3 @@ def _read_run(dialect: str, answer: httpx.Response) -> canonical.ClassificationR
         return extend.response_to_canonical(run, received_at=received)[0]
     except (msgspec.DecodeError, UnsupportedFeature, InvalidInput):
         return None
-
-
-def _not_found(surface: Dialect | str, public_id: str) -> str:
-    return "Not found" if surface == "retab" else f"Classify run {public_id} not found."

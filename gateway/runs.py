@@ -184,21 +184,21 @@ class RunService:
         backend_name, upstream_id = self._locate(public_id, surface)
         record = await self._ledger.get(call.principal.owner, backend_name, upstream_id)
         if record is None:
-            raise RunNotFound(_not_found_message(public_id, surface))
+            raise RunNotFound(not_found_message(public_id, surface))
         return self._backends[backend_name], record
 
     def _locate(self, public_id: str, surface: Dialect) -> tuple[str, str]:
         try:
             decoded = ids.decode(surface, public_id)
         except NotFound:
-            raise RunNotFound(_not_found_message(public_id, surface)) from None
+            raise RunNotFound(not_found_message(public_id, surface)) from None
         if decoded.backend is not None and decoded.backend in self._backends:
             return decoded.backend, decoded.upstream_id
         # a native id, or one that only looks like ours: a vendor that is itself a crosswalk
         # issues `xw1` ids naming its own backends. Both belong to the surface's own vendor.
         native = self._native_backend(surface)
         if native is None:
-            raise RunNotFound(_not_found_message(public_id, surface))
+            raise RunNotFound(not_found_message(public_id, surface))
         return native, public_id if decoded.backend is not None else decoded.upstream_id
 
     def _native_backend(self, surface: Dialect) -> str | None:
@@ -215,6 +215,7 @@ class RunService:
             raise InvalidRequest(f"Unknown pagination cursor {cursor!r}.", status=400) from None
 
 
-def _not_found_message(public_id: str, surface: Dialect) -> str:
+def not_found_message(public_id: str, surface: str) -> str:
+    """The 404 message of `surface`'s vendor for an unknown run."""
     # each vendor's own wording (contracts.md §7; examples/*_404_*.json)
     return "Not found" if surface == "retab" else f"Classify run {public_id} not found."
