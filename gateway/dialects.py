@@ -5,9 +5,9 @@ Both vendors authenticate with `Authorization: Bearer`, so the path is the only 
 
 from __future__ import annotations
 
-from typing import Literal
+from mappings.dialects import Dialect
 
-Dialect = Literal["retab", "extend"]
+__all__ = ["Dialect", "dialect_of"]
 
 RETAB_PREFIXES = ("/v1/",)
 EXTEND_PREFIXES = ("/classify", "/classify_runs", "/files", "/classifiers", "/batch_runs")
