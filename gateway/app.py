@@ -19,7 +19,8 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from gateway.backends.factory import open_backends
+from gateway.backends.factory import Opened, open_backends
+from gateway.clock import Clock, system_clock
 from gateway.config import Settings
 from gateway.dialects import dialect_of
 from gateway.errors import (
@@ -31,28 +32,34 @@ from gateway.errors import (
 )
 from gateway.logging import configure_logging
 from gateway.middleware import RequestContext, add_request_id
-from gateway.passthrough import PassThrough
-from gateway.runs import RunService
+from gateway.routing import Routing
+from gateway.service import EXTEND_RULES, RETAB_RULES, DialectService
+from gateway.service.decoding import translation_error
+from gateway.service.relay import PassThrough
+from gateway.service.runs import RunService
 from gateway.surfaces import extend as extend_surface
 from gateway.surfaces import retab as retab_surface
-from gateway.surfaces.render import error_response, translation_error
-from mappings.errors import InvalidInput, UnsupportedFeature
+from gateway.surfaces.render import error_response
+from mappings.dialects import Dialect
+from mappings.errors import TranslationError
 
 Transports = Mapping[str, httpx.AsyncBaseTransport]
 log = structlog.get_logger("crosswalk.app")
 AnyRequest = Request[Any, Any, Any]
 
 
-def create_app(settings: Settings, *, transports: Transports | None = None) -> Litestar:
-    """Build one gateway from resolved settings. Reads no environment."""
+def create_app(
+    settings: Settings, *, transports: Transports | None = None, clock: Clock = system_clock
+) -> Litestar:
+    """Build one gateway from resolved settings. Reads no environment; `clock` is the time
+    every part of it reads."""
     configure_logging()
     return Litestar(
         route_handlers=[retab_surface.router, extend_surface.router],
-        lifespan=[_lifespan(settings, transports or {})],
+        lifespan=[_lifespan(settings, transports or {}, clock)],
         exception_handlers={
             CrosswalkError: _render_crosswalk,
-            UnsupportedFeature: _render_translation,
-            InvalidInput: _render_translation,
+            TranslationError: _render_translation,
             HTTPException: _render_http,
             Exception: _render_unexpected,
         },
@@ -72,33 +79,46 @@ def create_app(settings: Settings, *, transports: Transports | None = None) -> L
 
 
 def _lifespan(
-    settings: Settings, transports: Transports
+    settings: Settings, transports: Transports, clock: Clock
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_backends(settings, transports) as opened:
+        async with open_backends(settings, transports, clock=clock) as opened:
             app.state.settings = settings
-            app.state.runs = RunService(
-                ledger=opened.ledger,
-                backends=opened.backends,
-                default_backend=settings.default_backend,
-                surface_backends=settings.surface_backends,
-                saved_classifiers=opened.saved_classifiers,
-                sync_timeout=settings.server.sync_timeout,
-            )
-            app.state.proxy = PassThrough(opened.ledger)
+            app.state.services = _services(settings, opened, clock)
             yield
 
     return lifespan
+
+
+def _services(settings: Settings, opened: Opened, clock: Clock) -> dict[Dialect, DialectService]:
+    """One dialect service per surface, over one routing and one run service."""
+    routing = Routing(
+        opened.backends, default=settings.default_backend, surfaces=settings.surface_backends
+    )
+    runs = RunService(
+        ledger=opened.ledger,
+        routing=routing,
+        classifiers=opened.classifiers,
+        sync_timeout=settings.server.sync_timeout,
+        clock=clock,
+    )
+    return {
+        rules.dialect: DialectService(
+            rules,
+            routing=routing,
+            runs=runs,
+            relay=PassThrough(opened.ledger, rules, clock=clock),
+        )
+        for rules in (RETAB_RULES, EXTEND_RULES)
+    }
 
 
 def _render_crosswalk(request: AnyRequest, exc: CrosswalkError) -> Response[bytes]:
     return error_response(request, exc)
 
 
-def _render_translation(
-    request: AnyRequest, exc: UnsupportedFeature | InvalidInput
-) -> Response[bytes]:
+def _render_translation(request: AnyRequest, exc: TranslationError) -> Response[bytes]:
     """A backend's translation refusal (e.g. consensus for Extend) as a client error."""
     dialect = dialect_of(request.url.path) or "retab"
     return error_response(request, translation_error(exc, dialect))

@@ -70,7 +70,7 @@ def describe(settings: Settings) -> str:
     """The resolved configuration as text, with no secret in it."""
     lines = ["backends:"]
     for name, backend in sorted(settings.backends.items()):
-        line = f"  {name}: kind={backend.__struct_config__.tag}"
+        line = f"  {name}: kind={backend.kind}"
         if not isinstance(backend, LocalBackendConfig):
             # the variable's name, never its value
             key = f"key from ${backend.api_key_env}" if backend.api_key_env else "client's key"
@@ -80,7 +80,7 @@ def describe(settings: Settings) -> str:
     lines.append(f"  default: {settings.default_backend}")
     for surface in ("retab", "extend"):
         name = settings.backend_for(surface)
-        kind = settings.backends[name].__struct_config__.tag
+        kind = settings.backends[name].kind
         mode = "pass-through" if kind == surface else "translated"
         lines.append(f"  {surface} surface -> {name} ({mode})")
     if settings.api_keys:

@@ -7,7 +7,6 @@ exact key, so a typo stops start-up instead of being ignored.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,10 +14,12 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 
+from mappings.dialects import DIALECTS, Dialect
+from mappings.shared import BACKEND_NAME
+
 DEFAULT_STORE_URL = "sqlite:///crosswalk.db"
 SQLITE_SCHEME = "sqlite:///"
 # the run-id codec puts backend names into public ids (mappings/ids.py)
-_BACKEND_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 T = TypeVar("T")
 
@@ -65,6 +66,10 @@ class LocalBackendConfig(Config, frozen=True, kw_only=True, tag_field="kind", ta
     max_attempts: int = 3  # a run interrupted this many times is failed, not retried
     min_run_seconds: float = 0.0  # every run takes at least this: emulates a vendor's latency
 
+    @property
+    def kind(self) -> Literal["local"]:
+        return "local"
+
 
 class VendorBackendConfig(Config, frozen=True, kw_only=True, tag_field="kind"):
     """A vendor's API upstream; its key comes from the environment variable `api_key_env`.
@@ -83,9 +88,18 @@ class VendorBackendConfig(Config, frozen=True, kw_only=True, tag_field="kind"):
     # served from the ledger, catch up with runs nobody polls
     refresh_interval: float = 30.0
 
+    @property
+    def kind(self) -> Dialect:
+        """The vendor it reaches, as its `kind` names it."""
+        raise NotImplementedError
+
 
 class RetabBackendConfig(VendorBackendConfig, frozen=True, kw_only=True, tag="retab"):
     """`[backends.<name>] kind = "retab"`: Retab's API (`https://api.retab.com`)."""
+
+    @property
+    def kind(self) -> Literal["retab"]:
+        return "retab"
 
 
 class ExtendBackendConfig(VendorBackendConfig, frozen=True, kw_only=True, tag="extend"):
@@ -98,9 +112,13 @@ class ExtendBackendConfig(VendorBackendConfig, frozen=True, kw_only=True, tag="e
 
     sync_mode: Literal["classify", "poll"] = "classify"
 
+    @property
+    def kind(self) -> Literal["extend"]:
+        return "extend"
+
 
 BackendConfig = LocalBackendConfig | RetabBackendConfig | ExtendBackendConfig
-VENDOR_KINDS = ("retab", "extend")
+VENDOR_KINDS = DIALECTS
 
 
 class RoutingConfig(Config, frozen=True, kw_only=True):
@@ -146,18 +164,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     backends: dict[str, BackendConfig]
     default_backend: str
-    surface_backends: dict[str, str] = msgspec.field(default_factory=dict)
+    surface_backends: dict[Dialect, str] = msgspec.field(default_factory=dict)
     api_keys: tuple[Secret, ...] = ()
     upstream_keys: dict[str, Secret] = msgspec.field(default_factory=dict)
     store_path: str = "crosswalk.db"
     server: ServerConfig = ServerConfig()
 
-    @property
-    def open_access(self) -> bool:
-        """True when no gateway keys are configured and any non-empty key is accepted."""
-        return not self.api_keys
-
-    def backend_for(self, surface: str) -> str:
+    def backend_for(self, surface: Dialect) -> str:
         """The backend that gets new runs created through `surface`."""
         return self.surface_backends.get(surface, self.default_backend)
 
@@ -187,16 +200,17 @@ def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
     if not backends:
         backends = {"local": LocalBackendConfig()}
     default = file.routing.default if file.routing else _only(backends)
-    routes = {"default": default}
+    surfaces: dict[Dialect, str] = {}
     if file.routing is not None:
-        routes |= {s: b for s in VENDOR_KINDS if (b := getattr(file.routing, s)) is not None}
-    for key, name in routes.items():
+        surfaces = {s: b for s in VENDOR_KINDS if (b := getattr(file.routing, s)) is not None}
+    routes: list[tuple[str, str]] = [("default", default), *surfaces.items()]
+    for key, name in routes:
         if name not in backends:
             raise ConfigError(f"routing.{key}: unknown backend {name!r}; known: {_names(backends)}")
     settings = Settings(
         backends=backends,
         default_backend=default,
-        surface_backends={k: v for k, v in routes.items() if k != "default"},
+        surface_backends=surfaces,
         api_keys=_api_keys(file.auth, environ),
         upstream_keys=_upstream_keys(backends, environ),
         store_path=_store_path(file.store.url),
@@ -218,7 +232,7 @@ def _backend(name: str, table: Any) -> BackendConfig:
     if kind not in kinds:
         given = "missing" if kind is None else f"unknown kind {kind!r}"
         raise ConfigError(f"backends.{name}.kind: {given} (one of: {', '.join(kinds)})")
-    if not _BACKEND_NAME.fullmatch(name):
+    if not BACKEND_NAME.fullmatch(name):
         raise ConfigError(
             f"backends.{name}: a backend name is lowercase letters, digits and _ (max 32)"
         )
@@ -249,8 +263,8 @@ def check_secrets(settings: Settings) -> None:
     for surface in VENDOR_KINDS:
         name = settings.backend_for(surface)
         config = settings.backends[name]
-        kind = config.__struct_config__.tag
-        if kind in VENDOR_KINDS and kind != surface and name not in settings.upstream_keys:
+        kind = config.kind
+        if kind != "local" and kind != surface and name not in settings.upstream_keys:
             raise ConfigError(
                 f"backends.{name}.api_key_env: required, since {surface.title()} clients are "
                 f"routed to this {kind} backend and a client's key is never sent to another "

@@ -16,7 +16,8 @@ Code raises what went wrong; each surface alone decides how it looks to its clie
     │  ├─ UpstreamUnreachable   502      UPSTREAM_ERROR    no connection could be made
     │  └─ UpstreamTimeout       504      TIMEOUT           it did not answer in time
     └─ InternalError            500      INTERNAL_ERROR    a bug; logged, never detailed
-    UnsupportedFeature, InvalidInput (mappings/errors.py) become InvalidRequest (422).
+    TranslationError (mappings/errors.py: UnsupportedFeature, InvalidInput) becomes an
+    InvalidRequest in the caller's dialect (gateway/service/decoding.py).
 """
 
 from __future__ import annotations
@@ -38,14 +39,18 @@ class CrosswalkError(Exception):
         message: str,
         *,
         status: int | None = None,
+        code: str | None = None,
+        retryable: bool | None = None,
         details: dict[str, Any] | None = None,
         fields: tuple[canonical.FieldProblem, ...] = (),
         headers: dict[str, str] | None = None,
     ) -> None:
+        """Every field is set here; the class's own values stand where an argument is None."""
         super().__init__(message)
         self.message = message
-        if status is not None:
-            self.status = status
+        self.status = type(self).status if status is None else status
+        self.code = type(self).code if code is None else code
+        self.retryable = type(self).retryable if retryable is None else retryable
         self.details = details
         self.fields = fields
         self.headers = headers or {}  # response headers the error needs (Allow, Retry-After)
@@ -94,12 +99,11 @@ class GatewayTimeout(CrosswalkError):
 
 
 class UpstreamError(CrosswalkError):
-    """The vendor behind a backend failed; `upstream_status` is what it answered, if anything."""
+    """The vendor behind a backend failed."""
 
     status = 502
     code = "UPSTREAM_ERROR"
     retryable = True
-    upstream_status: int | None = None
 
 
 class UpstreamRejected(UpstreamError):

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
+
+from mappings.dialects import Dialect
 
 
 class Status(enum.StrEnum):
@@ -92,7 +94,7 @@ class FileRefDocument(DocumentBase, frozen=True, kw_only=True, tag="file"):
     vendors (contracts.md §10 hazard 13).
     """
 
-    vendor: str
+    vendor: Dialect
     file_id: str
     filename: str | None = None
     mime_type: str | None = None
@@ -218,6 +220,10 @@ class ClassificationRun(Model, frozen=True, kw_only=True):
     parse_run_id: str | None = None
 
 
+Order = Literal["asc", "desc"]
+Direction = Literal["after", "before"]
+
+
 class ListQuery(Model, frozen=True, kw_only=True):
     """Filters and paging of a run listing, in neutral terms.
 
@@ -226,9 +232,9 @@ class ListQuery(Model, frozen=True, kw_only=True):
     """
 
     limit: int = 10
-    order: str = "desc"  # "asc" or "desc" by creation time
+    order: Order = "desc"  # by creation time
     cursor: str | None = None
-    direction: str = "after"
+    direction: Direction = "after"
     filename: str | None = None  # exact filename
     filename_contains: str | None = None
     status: Status | None = None

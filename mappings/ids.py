@@ -13,6 +13,7 @@ import re
 import msgspec
 
 from mappings.errors import NotFound
+from mappings.shared import BACKEND_NAME
 
 # The prefix a crosswalk id carries on each surface, and every prefix a native id may carry:
 # Retab's docs, seed and CLI disagree (`cls_`, `clss_`, `clas_`; contracts.md §12 #7).
@@ -32,7 +33,6 @@ _VERSION = "xw1-"
 _CHECKSUM_SIZE = 4
 MAX_ID_LENGTH = 512
 _URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
-_BACKEND_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 class DecodedId(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,7 +50,7 @@ def encode(surface: str, backend: str, backend_dialect: str | None, upstream_id:
     too long for its public id to stay within MAX_ID_LENGTH.
     """
     prefix = _prefix(surface)
-    if not _BACKEND_NAME.fullmatch(backend):
+    if not BACKEND_NAME.fullmatch(backend):
         raise ValueError(f"not a backend name: {backend!r}")
     if not upstream_id:
         raise ValueError("empty upstream run id")
@@ -134,7 +134,7 @@ def _decode_foreign(prefix: str, public_id: str) -> DecodedId:
     except UnicodeDecodeError:
         raise NotFound(public_id) from None
     backend, colon, upstream_id = text.partition(":")
-    if not (colon and upstream_id and _BACKEND_NAME.fullmatch(backend)):
+    if not (colon and upstream_id and BACKEND_NAME.fullmatch(backend)):
         raise NotFound(public_id)
     return DecodedId(backend=backend, upstream_id=upstream_id)
 

@@ -18,7 +18,7 @@ def test_no_config_is_the_embedded_default() -> None:
     assert settings.backends == {"local": LocalBackendConfig()}
     assert settings.default_backend == "local"
     assert settings.store_path == "crosswalk.db"
-    assert settings.open_access
+    assert not settings.api_keys
 
 
 def test_file_is_read_with_its_secrets() -> None:

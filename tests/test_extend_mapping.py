@@ -19,7 +19,7 @@ from extend_ai.types.webhook_event import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mappings import canonical, extend
+from mappings import canonical, extend, shared
 from mappings.errors import InvalidInput, UnsupportedFeature
 from mappings.models import ModelTable
 
@@ -206,7 +206,7 @@ def test_run_examples_survive_canonical_and_satisfy_the_sdk(name: str) -> None:
     body, _ = _emit(run)
     sdk = SdkClassifyRun.model_validate(body)
     assert sdk.status == source.status
-    assert (sdk.output is None) == (extend.config.given(source.output) is None)
+    assert (sdk.output is None) == (shared.given(source.output) is None)
     assert sdk.reviewed == source.reviewed
 
 

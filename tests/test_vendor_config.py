@@ -17,6 +17,7 @@ from gateway.config import (
     RetabBackendConfig,
     resolve,
 )
+from mappings.dialects import Dialect
 
 RETAB_SECRET = "sk-retab-live-4b1d"
 EXTEND_SECRET = "sk-extend-live-8e2a"
@@ -142,7 +143,7 @@ def test_a_cross_vendor_route_needs_a_key_of_its_own(surface: str, table: dict[s
     ("surface", "table"),
     [pytest.param("retab", RETAB, id="retab"), pytest.param("extend", EXTEND, id="extend")],
 )
-def test_a_same_vendor_pure_proxy_needs_no_keys(surface: str, table: dict[str, Any]) -> None:
+def test_a_same_vendor_pure_proxy_needs_no_keys(surface: Dialect, table: dict[str, Any]) -> None:
     """A keyless backend serving only its own vendor's clients is a pure proxy: allowed,
     with no upstream key and open gateway access."""
     keyless = {k: v for k, v in table.items() if k != "api_key_env"}
@@ -154,7 +155,7 @@ def test_a_same_vendor_pure_proxy_needs_no_keys(surface: str, table: dict[str, A
     assert settings.backend_for(surface) == "proxy"
     assert settings.backend_for("extend" if surface == "retab" else "retab") == "local"
     assert settings.upstream_keys == {}
-    assert settings.open_access
+    assert not settings.api_keys
 
 
 def test_per_surface_routes_are_read() -> None:

@@ -2,38 +2,43 @@
 
 A surface never talks to a vendor and a backend never renders a client's dialect: both meet
 here, over canonical types. Listing is served from the ledger (hazard 23), so it is not part
-of the protocol.
+of the protocol. The small Protocols below are what one backend may ask of another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
-import msgspec
+import httpx
 
-from gateway.auth import Principal
+from gateway.context import CallContext
 from gateway.store.records import RunRecord
-from mappings import canonical
-from mappings.notes import NoteTaker
+from mappings import canonical, extend
+from mappings.dialects import Dialect
 
-if TYPE_CHECKING:  # upstream.py needs CallContext from here
-    from gateway.backends.upstream import Upstream
+Query = Sequence[tuple[str, str]]
 
 
-class CallContext(msgspec.Struct, frozen=True, kw_only=True):
-    """What a backend may need to know about the client request it serves.
+class Relay(Protocol):
+    """A vendor connection that relays a same-vendor client's request as it came."""
 
-    `surface` is the dialect the client speaks; `forward` the client headers a same-vendor
-    upstream must see (Extend's workspace id); `notes` collects what the backend's own
-    translations synthesized or dropped, for the `crosswalk-translation` header.
-    """
+    @property
+    def proxies_client_keys(self) -> bool:
+        """True when crosswalk holds no key for this vendor and forwards the client's."""
+        ...
 
-    request_id: str
-    principal: Principal
-    surface: str = ""
-    forward: dict[str, str] = msgspec.field(default_factory=dict)
-    notes: NoteTaker = msgspec.field(default_factory=NoteTaker)
+    async def forward(
+        self,
+        method: str,
+        path: str,
+        *,
+        call: CallContext,
+        params: Query = (),
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        """The vendor's answer to the request, whatever its status."""
+        ...
 
 
 class Backend(Protocol):
@@ -45,8 +50,13 @@ class Backend(Protocol):
         ...
 
     @property
-    def dialect(self) -> str | None:
+    def dialect(self) -> Dialect | None:
         """The vendor dialect it speaks upstream, or None for the local engine."""
+        ...
+
+    @property
+    def relay(self) -> Relay | None:
+        """Its vendor connection, for same-vendor pass-through; None for the local engine."""
         ...
 
     async def create(
@@ -68,19 +78,19 @@ class Backend(Protocol):
         ...
 
 
-class Forwarding(Backend, Protocol):
-    """A vendor backend, which can also relay a same-vendor client's request as it came."""
+class FileSource(Protocol):
+    """Resolves one vendor's file id to a document another vendor can take (hazards 11, 12)."""
 
-    @property
-    def upstream(self) -> Upstream:
-        """Its connection to the vendor (gateway/backends/upstream.py)."""
+    async def resolve_file(self, file_id: str, *, call: CallContext) -> canonical.Document:
+        """The document the file id stands for."""
         ...
 
 
-# resolves one vendor's file id to a document another vendor can take (hazards 11, 12)
-FileResolver = Callable[..., Awaitable[canonical.Document]]
+class ClassifierSource(Protocol):
+    """Reads saved classifiers, to inline one for a backend that has none (hazard 10)."""
 
-# inlines a request's saved classifier for a backend that has none (hazard 10)
-ClassifierResolver = Callable[
-    [canonical.ClassifyRequest, CallContext], Awaitable[canonical.ClassifyRequest]
-]
+    async def saved_version(
+        self, ref: canonical.ClassifierRef, *, call: CallContext
+    ) -> extend.ClassifierVersion:
+        """The saved classifier version a `classifier: {id, version}` reference runs."""
+        ...

@@ -10,13 +10,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, datetime
 
 import httpx
 import msgspec
 import structlog
 
-from gateway.backends.base import Backend, CallContext, ClassifierResolver, FileResolver
+from gateway.backends.base import Backend, ClassifierSource, FileSource
 from gateway.backends.extend import ExtendBackend, extend_headers
 from gateway.backends.local.backend import LocalBackend
 from gateway.backends.local.runner import LocalEngine
@@ -24,6 +23,7 @@ from gateway.backends.local.worker import LocalWorker
 from gateway.backends.refresher import Refresher
 from gateway.backends.retab import RetabBackend
 from gateway.backends.upstream import Upstream, open_client
+from gateway.clock import Clock, system_clock
 from gateway.config import (
     ExtendBackendConfig,
     LocalBackendConfig,
@@ -31,30 +31,37 @@ from gateway.config import (
     Secret,
     Settings,
 )
+from gateway.context import CallContext
 from gateway.store.base import Ledger
 from gateway.store.sqlite import SqliteLedger
 from mappings import canonical, extend, retab
+from mappings.dialects import Dialect
 
 log = structlog.get_logger("crosswalk.backends")
 
 
 class Opened(msgspec.Struct, frozen=True, kw_only=True):
-    """The ledger and the backends, ready to serve; `saved_classifiers` inlines Extend saved
-    classifiers for other backends when an Extend backend is configured."""
+    """The ledger and the backends, ready to serve; `classifiers` reads Extend saved
+    classifiers, to inline them for other backends, when an Extend backend is configured."""
 
     ledger: Ledger
     backends: Mapping[str, Backend]
-    saved_classifiers: ClassifierResolver | None = None
+    classifiers: ClassifierSource | None = None
 
 
 @asynccontextmanager
 async def open_backends(
-    settings: Settings, transports: Mapping[str, httpx.AsyncBaseTransport]
+    settings: Settings,
+    transports: Mapping[str, httpx.AsyncBaseTransport],
+    *,
+    clock: Clock = system_clock,
 ) -> AsyncIterator[Opened]:
     """Open the ledger, recover interrupted runs, start the backends and their workers."""
     async with AsyncExitStack() as stack:
         ledger = await stack.enter_async_context(await SqliteLedger.open(settings.store_path))
         backends: dict[str, Backend] = {}
+        vendors: dict[str, RetabBackend | ExtendBackend] = {}
+        files: dict[Dialect, FileSource] = {}
         workers: list[LocalWorker] = []
         refreshers: list[Refresher] = []
         for name, config in settings.backends.items():
@@ -67,19 +74,26 @@ async def open_backends(
                     LocalWorker(name, config=config, ledger=ledger, engine=engine)
                     for _ in range(config.concurrency)
                 ]
-                await _recover(ledger, config)
+                await _recover(ledger, config, clock)
             else:
                 client = await stack.enter_async_context(open_client(config, transport))
                 key = settings.upstream_keys.get(name)
-                backends[name] = _vendor_backend(name, config, client, key, settings, backends)
+                configured = _configured(settings, "retab" if config.kind == "extend" else "extend")
+                vendor = _vendor_backend(
+                    name, config, client, key, files if configured else None, clock
+                )
+                backends[name] = vendors[name] = vendor
                 if key is not None and config.refresh_interval > 0:
                     interval = config.refresh_interval
                     refreshers.append(Refresher(backends[name], ledger, interval=interval))
+        for name in sorted(vendors):  # the first backend of a vendor by name resolves its files
+            files.setdefault(vendors[name].dialect, vendors[name])
         tasks = [asyncio.create_task(w.run_forever(), name=f"worker-{w.id}") for w in workers]
         tasks += [asyncio.create_task(r.run_forever(), name="refresher") for r in refreshers]
         try:
-            saved = _saved_classifiers(settings, backends)
-            yield Opened(ledger=ledger, backends=backends, saved_classifiers=saved)
+            extends = [v for _, v in sorted(vendors.items()) if isinstance(v, ExtendBackend)]
+            classifiers = extends[0] if extends else None
+            yield Opened(ledger=ledger, backends=backends, classifiers=classifiers)
         finally:
             for task in tasks:
                 task.cancel()
@@ -93,9 +107,9 @@ def _vendor_backend(
     config: RetabBackendConfig | ExtendBackendConfig,
     client: httpx.AsyncClient,
     key: Secret | None,
-    settings: Settings,
-    opened: Mapping[str, Backend],
-) -> Backend:
+    files: Mapping[Dialect, FileSource] | None,
+    clock: Clock,
+) -> RetabBackend | ExtendBackend:
     # each vendor's file ids are resolved by a backend of that vendor (hazards 11, 12)
     if isinstance(config, ExtendBackendConfig):
         upstream = Upstream(
@@ -106,49 +120,29 @@ def _vendor_backend(
             read_problem=extend.error_to_canonical,
             headers=extend_headers,
         )
-        files = _files_of(settings, "retab", opened)
-        return ExtendBackend(name, config=config, upstream=upstream, retab_files=files)
+        source = None if files is None else _Deferred(files, "retab")
+        return ExtendBackend(name, config=config, upstream=upstream, files=source, clock=clock)
     upstream = Upstream(
         name, dialect="retab", client=client, key=key, read_problem=retab.error_to_canonical
     )
-    files = _files_of(settings, "extend", opened)
-    return RetabBackend(name, config=config, upstream=upstream, extend_files=files)
+    source = None if files is None else _Deferred(files, "extend")
+    return RetabBackend(name, upstream=upstream, files=source, clock=clock)
 
 
-def _files_of(settings: Settings, kind: str, opened: Mapping[str, Backend]) -> FileResolver | None:
-    """A resolver of `kind` file ids through the first backend of that kind, if one is
-    configured; it looks the backend up when called, so opening order does not matter."""
-    names = sorted(n for n, c in settings.backends.items() if c.__struct_config__.tag == kind)
-    if not names:
-        return None
+class _Deferred:
+    """The `FileSource` of one vendor, looked up when a file is resolved, so that the order
+    backends are opened in does not matter; the first backend of that vendor by name serves."""
 
-    async def resolve(file_id: str, *, call: CallContext) -> canonical.Document:
-        backend = opened[names[0]]
-        assert isinstance(backend, RetabBackend | ExtendBackend)  # by its config's kind
-        document: canonical.Document = await backend.resolve_file(file_id, call=call)
-        return document
+    def __init__(self, sources: Mapping[Dialect, FileSource], vendor: Dialect) -> None:
+        self._sources = sources
+        self._vendor = vendor
 
-    return resolve
+    async def resolve_file(self, file_id: str, *, call: CallContext) -> canonical.Document:
+        return await self._sources[self._vendor].resolve_file(file_id, call=call)
 
 
-def _saved_classifiers(
-    settings: Settings, opened: Mapping[str, Backend]
-) -> ClassifierResolver | None:
-    """Inlines a saved classifier read from the first Extend backend, if one is configured."""
-    names = sorted(n for n, c in settings.backends.items() if isinstance(c, ExtendBackendConfig))
-    if not names:
-        return None
-
-    async def inline(
-        request: canonical.ClassifyRequest, call: CallContext
-    ) -> canonical.ClassifyRequest:
-        backend = opened[names[0]]
-        assert isinstance(backend, ExtendBackend)  # by its config's kind
-        assert request.classifier is not None
-        version = await backend.saved_version(request.classifier, call=call)
-        return extend.with_saved_config(request, version)
-
-    return inline
+def _configured(settings: Settings, vendor: Dialect) -> bool:
+    return any(config.kind == vendor for config in settings.backends.values())
 
 
 def _local_client(
@@ -160,6 +154,6 @@ def _local_client(
     )
 
 
-async def _recover(ledger: Ledger, config: LocalBackendConfig) -> None:
-    report = await ledger.recover(datetime.now(UTC), config.max_attempts)
+async def _recover(ledger: Ledger, config: LocalBackendConfig, clock: Clock) -> None:
+    report = await ledger.recover(clock(), config.max_attempts)
     log.info("ledger.recovered", report=msgspec.to_builtins(report))

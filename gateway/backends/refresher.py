@@ -14,8 +14,9 @@ import asyncio
 import structlog
 
 from gateway.auth import Principal
-from gateway.backends.base import Backend, CallContext
+from gateway.backends.base import Backend
 from gateway.config import Secret
+from gateway.context import CallContext
 from gateway.errors import CrosswalkError
 from gateway.middleware import new_request_id
 from gateway.store.base import Ledger

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
 import msgspec
 import structlog
 
-from gateway.backends.base import CallContext
+from gateway.backends.base import Query
 from gateway.config import Secret, VendorBackendConfig
+from gateway.context import CallContext
 from gateway.errors import (
     Unauthorized,
     UpstreamError,
@@ -27,7 +28,8 @@ from gateway.errors import (
     UpstreamUnreachable,
 )
 from mappings import canonical
-from mappings.errors import InvalidInput, UnsupportedFeature
+from mappings.dialects import Dialect
+from mappings.errors import TranslationError
 
 T = TypeVar("T")
 ProblemReader = Callable[[int, bytes], canonical.Problem]
@@ -50,13 +52,14 @@ def open_client(
 
 
 class Upstream:
-    """Sends requests to one vendor as `backend`, with the right key and nothing else."""
+    """Sends requests to one vendor as `backend`, with the right key and nothing else; the
+    `Relay` of same-vendor pass-through."""
 
     def __init__(
         self,
         backend: str,
         *,
-        dialect: str,
+        dialect: Dialect,
         client: httpx.AsyncClient,
         key: Secret | None,
         read_problem: ProblemReader,
@@ -109,7 +112,7 @@ class Upstream:
         path: str,
         *,
         call: CallContext,
-        params: Sequence[tuple[str, str]] = (),
+        params: Query = (),
         content: bytes | None = None,
     ) -> httpx.Response:
         """A client's request relayed as it came, but for auth: the answer whatever its status."""
@@ -136,11 +139,11 @@ class Upstream:
             return response
         except httpx.TimeoutException:
             outcome = "timeout"
-            raise self._mark(UpstreamTimeout(f"{self._who} did not answer in time.")) from None
+            raise UpstreamTimeout(f"{self._who} did not answer in time.") from None
         except httpx.TransportError as exc:
             outcome = "unreachable"
-            raise self._mark(
-                UpstreamUnreachable(f"{self._who} could not be reached ({type(exc).__name__}).")
+            raise UpstreamUnreachable(
+                f"{self._who} could not be reached ({type(exc).__name__})."
             ) from None
         finally:
             # the request's own summary line (gateway/middleware.py) names the last upstream call
@@ -160,32 +163,28 @@ class Upstream:
         status = response.status_code
         problem = self._read_problem(status, response.content)
         if status >= 500:
-            error: UpstreamError = UpstreamFailed(
-                f"{self._who} failed (HTTP {status}): {problem.message}"
-            )
-        else:
-            error = UpstreamRejected(
-                problem.message,
-                status=status,
-                details=problem.details,
-                fields=problem.fields,
-                headers=_retry_after(response.headers),
-            )
-            error.code = problem.code
+            return UpstreamFailed(f"{self._who} failed (HTTP {status}): {problem.message}")
+        return UpstreamRejected(
+            problem.message,
+            status=status,
+            code=problem.code,
             # the vendor's own verdict: a 429 (or Extend's 408/409) may be retried, a 400 not
-            error.retryable = problem.retryable
-        error.upstream_status = status
-        return error
+            retryable=problem.retryable,
+            details=problem.details,
+            fields=problem.fields,
+            headers=_retry_after(response.headers),
+        )
 
     def decode(self, response: httpx.Response, decoder: msgspec.json.Decoder[T]) -> T:
         """A 2xx body as its wire Struct; an unreadable one is the vendor's failure, a 502."""
         try:
             return decoder.decode(response.content)
         except msgspec.DecodeError as exc:
-            error = UpstreamFailed(f"{self._who} sent a response crosswalk cannot read: {exc}")
-            raise self._mark(error, response.status_code) from None
+            raise UpstreamFailed(
+                f"{self._who} sent a response crosswalk cannot read: {exc}"
+            ) from None
 
-    def untranslatable(self, exc: UnsupportedFeature | InvalidInput) -> UpstreamError:
+    def untranslatable(self, exc: TranslationError) -> UpstreamError:
         """A vendor answer no dialect can express (an unknown status): its fault, a 502."""
         return UpstreamFailed(
             f"{self._who} sent a run crosswalk cannot translate: {exc.field}: {exc.reason}"
@@ -194,10 +193,6 @@ class Upstream:
     @property
     def _who(self) -> str:
         return f"The upstream {self.dialect} API (backend {self.backend})"
-
-    def _mark(self, error: UpstreamError, status: int | None = None) -> UpstreamError:
-        error.upstream_status = status
-        return error
 
 
 def _retry_after(headers: httpx.Headers) -> dict[str, str]:

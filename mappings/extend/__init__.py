@@ -19,8 +19,13 @@ from mappings.extend.catalog import (
     pick_version,
     with_saved_config,
 )
-from mappings.extend.common import format_timestamp, parse_timestamp
-from mappings.extend.errors import error_from_canonical, error_to_canonical
+from mappings.extend.common import UNFINISHED_STATUSES, format_timestamp, parse_timestamp
+from mappings.extend.errors import (
+    INVALID_BODY_STATUS,
+    error_from_canonical,
+    error_to_canonical,
+    not_found_message,
+)
 from mappings.extend.headers import (
     API_VERSION,
     VERSION_HEADER,
@@ -30,14 +35,18 @@ from mappings.extend.headers import (
 )
 from mappings.extend.lists import (
     list_from_canonical,
+    list_params_to_canonical,
     list_query_to_canonical,
     list_to_canonical,
     summary_from_canonical,
 )
 from mappings.extend.requests import (
+    UPLOAD_PENDING,
     classify_body_from_canonical,
+    needs_upload,
     request_from_canonical,
     request_to_canonical,
+    with_document,
 )
 from mappings.extend.resources import (
     ApiError,
@@ -65,7 +74,13 @@ from mappings.extend.resources import (
     signed_webhook_decoder,
     webhook_decoder,
 )
-from mappings.extend.runs import delete_response, response_from_canonical, response_to_canonical
+from mappings.extend.runs import (
+    accepted_to_canonical,
+    delete_response,
+    in_request_terms,
+    response_from_canonical,
+    response_to_canonical,
+)
 from mappings.extend.webhooks import webhook_event_from_canonical
 from mappings.extend.wire import (
     AdvancedOptions,
@@ -89,6 +104,9 @@ from mappings.extend.wire import (
 
 __all__ = [
     "API_VERSION",
+    "INVALID_BODY_STATUS",
+    "UNFINISHED_STATUSES",
+    "UPLOAD_PENDING",
     "VERSION_HEADER",
     "WORKSPACE_HEADER",
     "AdvancedOptions",
@@ -129,6 +147,7 @@ __all__ = [
     "SignedDataUrl",
     "SignedWebhookEvent",
     "WebhookEvent",
+    "accepted_to_canonical",
     "api_version_supported",
     "batch_request_decoder",
     "batch_run_decoder",
@@ -145,9 +164,13 @@ __all__ = [
     "file_decoder",
     "format_timestamp",
     "forwarded_headers",
+    "in_request_terms",
     "list_from_canonical",
+    "list_params_to_canonical",
     "list_query_to_canonical",
     "list_to_canonical",
+    "needs_upload",
+    "not_found_message",
     "parse_timestamp",
     "pick_version",
     "request_from_canonical",
@@ -160,5 +183,6 @@ __all__ = [
     "summary_from_canonical",
     "webhook_decoder",
     "webhook_event_from_canonical",
+    "with_document",
     "with_saved_config",
 ]

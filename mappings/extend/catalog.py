@@ -11,9 +11,10 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from mappings import canonical
-from mappings.extend.config import config_to_canonical, given
+from mappings.extend.config import config_to_canonical
 from mappings.extend.resources import CreatedBy
 from mappings.extend.wire import ClassifierReference, ClassifyConfig, ExtendWire, FileInput
+from mappings.shared import given
 
 
 class ClassifierVersion(ExtendWire, kw_only=True):

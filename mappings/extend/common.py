@@ -12,6 +12,7 @@ import msgspec
 
 from mappings import canonical
 from mappings.errors import UnsupportedFeature
+from mappings.shared import UNKNOWN_MIME, fresh_name
 
 STATUS_TO_CANONICAL = {
     "PENDING": canonical.Status.pending,
@@ -32,6 +33,10 @@ STATUS_FROM_CANONICAL = {
     canonical.Status.failed: "FAILED",
     canonical.Status.cancelled: "CANCELLED",
 }
+
+# the wire statuses Extend's own poller waits on (contracts.md §6); any other ends a wait,
+# even one not known yet
+UNFINISHED_STATUSES = frozenset({"PENDING", "PROCESSING", "CANCELLING"})
 
 
 def status_to_canonical(status: str, *, field: str = "status") -> canonical.Status:
@@ -110,8 +115,6 @@ _MIME_BY_TYPE = {
     "IMG": "image/png",
 }
 
-UNKNOWN_MIME = "application/octet-stream"
-
 
 def file_type_from_mime(mime_type: str) -> str | None:
     """Extend's coarse `file.type` for a MIME type (hazard 20); None when none fits."""
@@ -154,14 +157,7 @@ def _category_ids(cats: tuple[canonical.Category, ...]) -> tuple[str, ...]:
     taken = {c.key for c in cats if c.key is not None}
     ids = []
     for category in cats:
-        ids.append(category.key if category.key is not None else _fresh(slug(category.name), taken))
+        ids.append(
+            category.key if category.key is not None else fresh_name(slug(category.name), taken)
+        )
     return tuple(ids)
-
-
-def _fresh(base: str, taken: set[str]) -> str:
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base}_{n}"
-    taken.add(candidate)
-    return candidate

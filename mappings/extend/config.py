@@ -24,14 +24,9 @@ from mappings.extend.wire import (
 )
 from mappings.models import ModelTable
 from mappings.notes import NoteTaker
+from mappings.shared import given
 
 T = TypeVar("T")
-
-
-def given(value: T | UnsetType | None) -> T | None:
-    """A wire value with absent and null both read as None."""
-    # identity, not isinstance: this runs for nearly every field of every translated run
-    return None if value is UNSET else value
 
 
 def config_to_canonical(config: ClassifyConfig | OverrideConfig) -> canonical.RunConfig:

@@ -22,6 +22,8 @@ _CODE_BY_STATUS = {
     422: "INVALID_REQUEST",
     429: "RATE_LIMIT_EXCEEDED",
 }
+# Extend answers an invalid body or query with 400 INVALID_REQUEST (contracts.md §7.2)
+INVALID_BODY_STATUS = 400
 _RETRIED_STATUSES = frozenset({408, 409, 429})  # what the Extend SDK retries (§3), plus 5xx
 _CONTEXT_KEYS = ("requestId", "docUrl", "runId")
 
@@ -84,3 +86,8 @@ def _problem(
         retryable=fallback_retry if retryable is None else retryable,
         details=details,
     )
+
+
+def not_found_message(public_id: str) -> str:
+    """Extend's 404 message for an unknown classify run (examples/*_404_*.json)."""
+    return f"Classify run {public_id} not found."

@@ -5,17 +5,17 @@ Pure: imports only the stdlib, msgspec and `mappings`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from mappings import canonical
 from mappings.errors import InvalidInput, UnsupportedFeature
 from mappings.extend.common import STATUS_TO_CANONICAL
-from mappings.extend.config import given
 from mappings.extend.resources import ClassifyRun, ClassifyRunList, ClassifyRunSummary
 from mappings.extend.runs import response_from_canonical, response_to_canonical
 from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes
+from mappings.shared import given
 
 MAX_PAGE_SIZE = 1000  # Extend documents no bound (contracts.md §13); batches stop at 1000 too
 _NOT_IN_SUMMARY = ("output", "initialOutput", "reviewedOutput", "config")
@@ -112,6 +112,19 @@ def _as_run(summary: ClassifyRunSummary) -> ClassifyRun:
     )
 
 
+def list_params_to_canonical(params: Mapping[str, str]) -> canonical.ListQuery:
+    """`GET /classify_runs`'s query string as a canonical list query; the filters with no
+    canonical field (`classifierId`, `batchId`, `source`, `sourceId`) are not read."""
+    return list_query_to_canonical(
+        status=params.get("status"),
+        file_name_contains=params.get("fileNameContains"),
+        sort_by=params.get("sortBy"),
+        sort_dir=params.get("sortDir"),
+        next_page_token=params.get("nextPageToken"),
+        max_page_size=params.get("maxPageSize"),
+    )
+
+
 def list_query_to_canonical(
     status: str | None = None,
     file_name_contains: str | None = None,
@@ -141,21 +154,27 @@ def _page_size(value: str | int | None) -> int:
     try:
         size = int(value)
     except ValueError:
-        raise InvalidInput("maxPageSize", "must be an integer") from None
+        raise InvalidInput("maxPageSize", "must be an integer", location="query") from None
     if not 1 <= size <= MAX_PAGE_SIZE:
-        raise InvalidInput("maxPageSize", f"must be between 1 and {MAX_PAGE_SIZE}")
+        raise InvalidInput(
+            "maxPageSize", f"must be between 1 and {MAX_PAGE_SIZE}", location="query"
+        )
     return size
 
 
-def _order(sort_by: str | None, sort_dir: str | None) -> str:
+def _order(sort_by: str | None, sort_dir: str | None) -> canonical.Order:
     if sort_by not in (None, "createdAt", "updatedAt"):
-        raise InvalidInput("sortBy", "must be `createdAt` or `updatedAt`")
+        raise InvalidInput("sortBy", "must be `createdAt` or `updatedAt`", location="query")
     if sort_by == "updatedAt":
         # a valid Extend value with no canonical counterpart: listings order by creation
-        raise UnsupportedFeature("sortBy", "only `createdAt` ordering is supported")
-    if sort_dir not in (None, "asc", "desc"):
-        raise InvalidInput("sortDir", "must be `asc` or `desc`")
-    return sort_dir or "desc"
+        raise UnsupportedFeature(
+            "sortBy", "only `createdAt` ordering is supported", location="query"
+        )
+    if sort_dir == "asc":
+        return "asc"
+    if sort_dir in (None, "desc"):
+        return "desc"
+    raise InvalidInput("sortDir", "must be `asc` or `desc`", location="query")
 
 
 def _status_filter(status: str | None) -> canonical.Status | None:
@@ -165,4 +184,4 @@ def _status_filter(status: str | None) -> canonical.Status | None:
         return STATUS_TO_CANONICAL[status]
     except KeyError:
         allowed = ", ".join(STATUS_TO_CANONICAL)
-        raise InvalidInput("status", f"must be one of {allowed}") from None
+        raise InvalidInput("status", f"must be one of {allowed}", location="query") from None

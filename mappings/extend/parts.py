@@ -17,7 +17,6 @@ from mappings.extend.common import (
     parse_timestamp,
     slug,
 )
-from mappings.extend.config import given
 from mappings.extend.resources import (
     ClassifierSummary,
     ClassifierVersionSummary,
@@ -28,6 +27,7 @@ from mappings.extend.resources import (
     RunUsage,
 )
 from mappings.notes import NoteTaker
+from mappings.shared import given
 
 CREDIT_UNIT = "extend_credits"
 

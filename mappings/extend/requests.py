@@ -8,8 +8,9 @@ Pure: imports only the stdlib, msgspec and `mappings`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import assert_never
+from typing import TypeGuard, TypeVar, assert_never
 
+import msgspec
 from msgspec import UNSET, UnsetType
 
 from mappings import canonical
@@ -17,7 +18,6 @@ from mappings.errors import InvalidInput, UnsupportedFeature
 from mappings.extend.config import (
     config_from_canonical,
     config_to_canonical,
-    given,
     override_from_canonical,
 )
 from mappings.extend.wire import (
@@ -33,6 +33,7 @@ from mappings.extend.wire import (
 )
 from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes, NoteTaker
+from mappings.shared import given
 
 NEEDS_CLASSIFIER_OR_CONFIG = "One of `classifier` or `config` must be provided."
 
@@ -191,14 +192,41 @@ def file_from_canonical(document: canonical.Document, *, notes: NoteTaker) -> Fi
 
 def _inline_file(document: canonical.InlineDocument) -> FileInput:
     # hazard 31: inline plain text travels as `file.text`; other bytes need an upload first
-    if document.mime_type.split(";", 1)[0].strip().lower() == "text/plain":
-        try:
-            return FileInput(text=document.data.decode("utf-8"), name=document.filename)
-        except UnicodeDecodeError:
-            pass
-    raise UnsupportedFeature(
-        "document.url", "Inline bytes must first be uploaded to Extend's Files API (hazard 11)."
-    )
+    text = _plain_text(document)
+    if text is None:
+        raise UnsupportedFeature(
+            "document.url", "Inline bytes must first be uploaded to Extend's Files API (hazard 11)."
+        )
+    return FileInput(text=text, name=document.filename)
+
+
+def needs_upload(document: canonical.Document) -> TypeGuard[canonical.InlineDocument]:
+    """Whether Extend can take `document` only as an uploaded file id: inline bytes other than
+    UTF-8 plain text (hazard 11)."""
+    return isinstance(document, canonical.InlineDocument) and _plain_text(document) is None
+
+
+# what a document stands as while a request is translated, before it is uploaded or resolved
+UPLOAD_PENDING = canonical.FileRefDocument(vendor="extend", file_id="file_upload_pending")
+
+Body = TypeVar("Body", ClassifyRunCreateRequest, ClassifyRequest)
+
+
+def with_document(body: Body, document: canonical.Document) -> tuple[Body, Notes]:
+    """A body translated with `UPLOAD_PENDING` as its document, now with the document itself
+    (an uploaded file's id, or what another vendor's file id resolved to)."""
+    notes = NoteTaker()
+    file = file_from_canonical(document, notes=notes)
+    return msgspec.structs.replace(body, file=file), notes.notes
+
+
+def _plain_text(document: canonical.InlineDocument) -> str | None:
+    if document.mime_type.split(";", 1)[0].strip().lower() != "text/plain":
+        return None
+    try:
+        return document.data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _name(filename: str | None) -> str | UnsetType:

@@ -11,7 +11,7 @@ from functools import lru_cache
 import msgspec
 from msgspec import UnsetType
 
-from mappings import canonical
+from mappings import answers, canonical
 from mappings.extend.common import (
     STATUS_FROM_CANONICAL,
     category_ids,
@@ -19,7 +19,7 @@ from mappings.extend.common import (
     parse_timestamp,
     status_to_canonical,
 )
-from mappings.extend.config import config_from_canonical, config_to_canonical, given
+from mappings.extend.config import config_from_canonical, config_to_canonical
 from mappings.extend.parts import (
     classifier_from_canonical,
     classifier_to_canonical,
@@ -43,6 +43,7 @@ from mappings.extend.resources import (
 from mappings.extend.wire import ClassifyConfigInput
 from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes, NoteTaker
+from mappings.shared import given
 
 # Extend's own default processor (contracts.md §5.1), named when a run recorded none (hazard 6)
 DEFAULT_PROCESSOR = "classification_standard"
@@ -183,18 +184,21 @@ def resolved_config(
 ) -> ClassifyConfigInput:
     """The run's config as Extend echoes it: resolved, with a `baseProcessor` (hazard 6, 19)."""
     if run.config.parse_config is None and models is DEFAULT_MODELS:
-        config, found = _default_resolved(run.config)  # hashable without the parseConfig dict
+        encoded, found = _default_resolved(run.config)  # hashable without the parseConfig dict
         notes.add(found)
-        return config
+        return _config_decoder.decode(encoded)
     return _resolve(run.config, models, notes)
 
 
-# Every poll of a run renders the same config again. The cached Structs are only ever
-# encoded, never changed, so sharing them between responses is safe.
+# Every poll of a run renders the same config again. The cache keeps its encoding, not the
+# Struct: a wire Struct is mutable, and each response must get one of its own.
 @lru_cache(maxsize=1024)
-def _default_resolved(config: canonical.RunConfig) -> tuple[ClassifyConfigInput, Notes]:
+def _default_resolved(config: canonical.RunConfig) -> tuple[bytes, Notes]:
     notes = NoteTaker()
-    return _resolve(config, DEFAULT_MODELS, notes), notes.notes
+    return msgspec.json.encode(_resolve(config, DEFAULT_MODELS, notes)), notes.notes
+
+
+_config_decoder = msgspec.json.Decoder(ClassifyConfigInput)
 
 
 def _resolve(
@@ -237,3 +241,22 @@ def _updated(run: canonical.ClassificationRun, notes: NoteTaker) -> str:
 def delete_response(public_id: str) -> DeleteResponse:
     """Extend's delete answer: `{id}` with a 200, where Retab sends an empty 204 (hazard 24)."""
     return DeleteResponse(id=public_id)
+
+
+def accepted_to_canonical(run: canonical.ClassificationRun) -> canonical.ClassificationRun:
+    """A background run Extend has just accepted, as its caller should see it.
+
+    Extend answers every accepted run PROCESSING, though nothing has started yet: for the
+    caller it is only queued (Retab's background create answers `queued`, contracts.md §2).
+    """
+    if run.status is canonical.Status.running:
+        return msgspec.structs.replace(run, status=canonical.Status.queued)
+    return run
+
+
+def in_request_terms(
+    run: canonical.ClassificationRun, request: canonical.ClassifyRequest
+) -> canonical.ClassificationRun:
+    """An Extend backend's answer in the terms of the request that asked it: Extend answers
+    with the `classifications[].id`s `request_from_canonical` sent (hazard 3)."""
+    return answers.in_request_terms(run, request, category_ids(request.config.categories), by="key")

@@ -5,13 +5,23 @@ and `mappings`. Every translation returns `(value, Notes)` except the error rend
 
 from mappings.retab.common import STATUS_FROM_CANONICAL, STATUS_TO_CANONICAL
 from mappings.retab.lists import list_from_canonical, list_to_canonical
-from mappings.retab.problems import error_from_canonical, error_to_canonical
+from mappings.retab.problems import (
+    INVALID_BODY_STATUS,
+    error_from_canonical,
+    error_to_canonical,
+    not_found_message,
+)
+from mappings.retab.queries import flag, list_query_to_canonical
 from mappings.retab.requests import (
     document_from_file_link,
     request_from_canonical,
     request_to_canonical,
 )
-from mappings.retab.responses import response_from_canonical, response_to_canonical
+from mappings.retab.responses import (
+    in_request_terms,
+    response_from_canonical,
+    response_to_canonical,
+)
 from mappings.retab.wire import (
     Category,
     CategoryInput,
@@ -38,6 +48,7 @@ from mappings.retab.wire import (
 )
 
 __all__ = [
+    "INVALID_BODY_STATUS",
     "STATUS_FROM_CANONICAL",
     "STATUS_TO_CANONICAL",
     "Category",
@@ -64,8 +75,12 @@ __all__ = [
     "error_from_canonical",
     "error_to_canonical",
     "file_link_decoder",
+    "flag",
+    "in_request_terms",
     "list_from_canonical",
+    "list_query_to_canonical",
     "list_to_canonical",
+    "not_found_message",
     "request_decoder",
     "request_from_canonical",
     "request_to_canonical",

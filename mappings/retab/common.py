@@ -8,17 +8,13 @@ import binascii
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TypeVar
-
-from msgspec import UNSET, UnsetType
 
 from mappings import canonical
 from mappings.errors import InvalidInput, UnsupportedFeature
+from mappings.shared import fresh_name
 
 DEFAULT_MODEL = "retab-small"  # the SDK's default `model` (contracts.md §2.1)
 USAGE_UNIT = "retab_credits"
-
-T = TypeVar("T")
 
 STATUS_TO_CANONICAL = {
     "pending": canonical.Status.pending,
@@ -31,12 +27,6 @@ STATUS_TO_CANONICAL = {
 
 # Total over canonical.Status, so no unknown value can reach Retab's strict SDK enum (hazard 15)
 STATUS_FROM_CANONICAL = {status: wire for wire, status in STATUS_TO_CANONICAL.items()}
-
-
-def given(value: T | UnsetType | None) -> T | None:
-    """A wire value with absent and null both read as None (for fields where they mean the same)."""
-    # identity, not isinstance: this runs for nearly every field of every translated run
-    return None if value is UNSET else value
 
 
 def status_to_canonical(status: str) -> canonical.Status:
@@ -99,18 +89,9 @@ def _retab_names(
         if counts[category.name] == 1:
             names.append(category.name)
             continue
-        names.append(_fresh(category.key or category.name, taken))
+        names.append(fresh_name(category.key or category.name, taken))
         renamed.append(index)
     return tuple(names), tuple(renamed)
-
-
-def _fresh(base: str, taken: set[str]) -> str:
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base}_{n}"
-    taken.add(candidate)
-    return candidate
 
 
 def key_for_name(name: str, categories: Sequence[canonical.Category]) -> str | None:

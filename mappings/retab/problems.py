@@ -31,6 +31,9 @@ CODE_BY_STATUS = {
 # them: the SDK reads the text as the message and has no code for these either
 FRAMEWORK_CODES = frozenset({"UNAUTHORIZED", "NOT_FOUND"})
 
+# FastAPI answers a body that fails validation with 422 (contracts.md §7.1)
+INVALID_BODY_STATUS = 422
+
 
 def error_from_canonical(problem: canonical.Problem) -> ErrorBody:
     """The body Retab would send for `problem`: the 422 list when it names invalid fields, a
@@ -103,3 +106,8 @@ def _text(body: bytes, status: int) -> str:
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
     return ".".join(str(part) for part in loc)
+
+
+def not_found_message(public_id: str) -> str:
+    """Retab's 404 message for an unknown run: FastAPI's bare text (examples/*_404_*.json)."""
+    return "Not found"

@@ -18,8 +18,9 @@ from mappings import canonical
 from mappings.errors import InvalidInput, UnsupportedFeature
 from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes, NoteTaker
-from mappings.retab.common import DEFAULT_MODEL, data_url, given, parse_data_url, retab_names
+from mappings.retab.common import DEFAULT_MODEL, data_url, parse_data_url, retab_names
 from mappings.retab.wire import CategoryInput, ClassificationRequest, FileLink, RequestDocument
+from mappings.shared import given
 
 MAX_CONSENSUS = 16  # docs and CLI bound n_consensus to 1-16 (contracts.md §2.1)
 TEXT_FILENAME = "document.txt"  # Extend names a text file `.txt` (hazard 31)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from msgspec import UNSET, UnsetType
 
-from mappings import canonical
+from mappings import answers, canonical
 from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes, NoteTaker
 from mappings.retab.common import (
@@ -20,7 +20,6 @@ from mappings.retab.common import (
     STATUS_FROM_CANONICAL,
     USAGE_UNIT,
     as_utc,
-    given,
     key_for_name,
     name_for_decision,
     retab_names,
@@ -35,10 +34,10 @@ from mappings.retab.wire import (
     PrimitiveError,
     RetabUsage,
 )
+from mappings.shared import UNKNOWN_MIME, given
 
 # Until a run completes Retab reports an empty decision, not null (hazard 16)
 PLACEHOLDER = ClassificationDecision(reasoning="", category="")
-UNKNOWN_MIME = "application/octet-stream"
 
 
 def response_to_canonical(
@@ -266,3 +265,12 @@ def _error_from_canonical(
     # Extend's failureReason/failureMessage carry no details: Retab gets {} (hazard 17)
     details = error.details if error.details is not None else {}
     return PrimitiveError(code=error.code, message=error.message, details=details)
+
+
+def in_request_terms(
+    run: canonical.ClassificationRun, request: canonical.ClassifyRequest
+) -> canonical.ClassificationRun:
+    """A Retab backend's answer in the terms of the request that asked it: Retab answers with
+    the unique category names `request_from_canonical` sent (hazard 3)."""
+    names, _ = retab_names(request.config.categories)
+    return answers.in_request_terms(run, request, names, by="name")

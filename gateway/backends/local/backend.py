@@ -10,13 +10,15 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from gateway.backends.base import CallContext
+from gateway.backends.base import Relay
 from gateway.backends.local.ids import new_run_id
 from gateway.backends.local.runner import DocumentProblem, LocalEngine, file_id, guess_mime
+from gateway.context import CallContext
 from gateway.errors import InvalidRequest
 from gateway.store.base import Ledger
 from gateway.store.records import RunRecord
 from mappings import canonical
+from mappings.dialects import Dialect
 
 
 class InvalidDocument(InvalidRequest):
@@ -29,7 +31,8 @@ class InvalidDocument(InvalidRequest):
 class LocalBackend:
     """Implements `Backend` with the offline engine."""
 
-    dialect: str | None = None
+    dialect: Dialect | None = None
+    relay: Relay | None = None  # nothing upstream to relay to
 
     def __init__(self, name: str, *, engine: LocalEngine, ledger: Ledger) -> None:
         self.name = name

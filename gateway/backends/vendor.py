@@ -1,0 +1,110 @@
+"""What the Retab and Extend backends share: a vendor's runs reached through one `Upstream`.
+
+A subclass names its vendor's run path, wire decoder and translations; this base sends the
+calls, reads the answers back into the caller's terms (hazard 3), and resolves the other
+vendor's file ids through a `FileSource` (hazards 11, 12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+import msgspec
+
+from gateway.backends.base import FileSource, Relay
+from gateway.backends.upstream import Upstream
+from gateway.clock import Clock, system_clock
+from gateway.context import CallContext
+from gateway.store.records import RunRecord
+from mappings import canonical
+from mappings.dialects import Dialect
+from mappings.errors import TranslationError, UnsupportedFeature
+from mappings.notes import Notes
+
+W = TypeVar("W")
+ToCanonical = Callable[..., tuple[canonical.ClassificationRun, Notes]]
+InRequestTerms = Callable[
+    [canonical.ClassificationRun, canonical.ClassifyRequest], canonical.ClassificationRun
+]
+
+
+class VendorBackend(Generic[W]):
+    """Implements the shared part of `Backend` over one vendor's API; `W` is its wire run."""
+
+    dialect: ClassVar[Dialect]
+    runs_path: ClassVar[str]  # the vendor's collection of runs, e.g. `/v1/classifications`
+    file_field: ClassVar[str]  # the request field naming a document, for errors
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        upstream: Upstream,
+        decoder: msgspec.json.Decoder[W],
+        to_canonical: ToCanonical,
+        in_request_terms: InRequestTerms,
+        files: FileSource | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        self.name = name
+        self._upstream = upstream
+        self._decoder = decoder
+        self._to_canonical = to_canonical
+        self._in_request_terms = in_request_terms
+        self._files = files
+        self._clock = clock
+
+    @property
+    def relay(self) -> Relay:
+        return self._upstream
+
+    async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
+        wire = await self._run_call("GET", self._one(record.upstream_id), call)
+        return self._answer(wire, record.request)
+
+    async def delete(self, record: RunRecord, *, call: CallContext) -> None:
+        request = self._upstream.build("DELETE", self._one(record.upstream_id), call=call)
+        await self._upstream.send(request)
+
+    def _one(self, upstream_id: str) -> str:
+        return f"{self.runs_path}/{upstream_id}"
+
+    async def _run_call(self, method: str, path: str, call: CallContext, **kwargs: Any) -> W:
+        response = await self._upstream.send(
+            self._upstream.build(method, path, call=call, **kwargs)
+        )
+        return self._upstream.decode(response, self._decoder)
+
+    def _answer(
+        self, wire: W, request: canonical.ClassifyRequest | None
+    ) -> canonical.ClassificationRun:
+        """The vendor's run as canonical, in the terms of the request that made it."""
+        try:
+            run, _ = self._to_canonical(wire, received_at=self._now())
+        except TranslationError as exc:
+            raise self._upstream.untranslatable(exc) from None
+        return run if request is None else self._in_request_terms(run, request)
+
+    async def _foreign_document(
+        self, document: canonical.Document, call: CallContext
+    ) -> canonical.Document:
+        """A file id of the other vendor as a document this one can take (hazards 11, 12)."""
+        if not isinstance(document, canonical.FileRefDocument) or document.vendor == self.dialect:
+            return document
+        if self._files is None:
+            vendor = document.vendor.title()
+            raise UnsupportedFeature(
+                self.file_field,
+                f"{_article(vendor)} {vendor} file id can reach {self.dialect.title()} only "
+                f"through a configured {vendor} backend",
+            )
+        return await self._files.resolve_file(document.file_id, call=call)
+
+    def _now(self) -> datetime:
+        return self._clock()
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -1,0 +1,126 @@
+"""The dialect service: every run call of one surface, relayed or translated, decided once.
+
+A call whose backend speaks the surface's own dialect is relayed as it came (PassThrough);
+any other is translated through the canonical model (RunService). The run id is decoded once,
+here, by the routing; the ledger is kept either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+
+from gateway.backends.base import Backend, Query, Relay
+from gateway.context import CallContext
+from gateway.errors import InvalidRequest, RunNotFound
+from gateway.routing import Located, Routing
+from gateway.service.outcome import Deleted, Outcome, Page, Relayed, Served
+from gateway.service.relay import PassThrough
+from gateway.service.rules import DialectRules
+from gateway.service.runs import RunService
+from mappings.dialects import Dialect
+
+
+class DialectService:
+    """Serves one surface's run calls over whichever backend routing picks."""
+
+    def __init__(
+        self, rules: DialectRules, *, routing: Routing, runs: RunService, relay: PassThrough
+    ) -> None:
+        self.rules = rules
+        self._routing = routing
+        self._runs = runs
+        self._relay = relay
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.rules.dialect
+
+    async def create(self, call: CallContext, body: bytes, *, path: str) -> Outcome:
+        """A create body as the client sent it to `path`."""
+        backend = self._routing.for_create(self.dialect)
+        if (relay := self._relay_of(backend)) is not None:
+            request = self.rules.peek_create(body, path)
+            return await self._relay.create(backend, relay, path, body, call=call, request=request)
+        request, notes = self.rules.read_create(body, path)
+        served = await self._runs.create(request, backend, call=call)
+        return msgspec.structs.replace(served, notes=notes + served.notes)
+
+    async def get(self, call: CallContext, public_id: str, *, query: Query = ()) -> Outcome:
+        """One run; `query` is relayed to a same-vendor backend as it came."""
+        located = self._locate(public_id)
+        if (relay := self._relay_of(located.backend)) is not None:
+            return await self._relayed(relay, located, call, "GET", "", query)
+        return self._found(public_id, await self._runs.get(located, call=call))
+
+    async def cancel(self, call: CallContext, public_id: str) -> Outcome:
+        """Cancel a run, with the dialect's semantics for one already finished."""
+        located = self._locate(public_id)
+        if (relay := self._relay_of(located.backend)) is not None:
+            return await self._relayed(relay, located, call, "POST", "/cancel")
+        reject = self.rules.cancel_rejects_finished
+        return self._found(
+            public_id, await self._runs.cancel(located, call=call, reject_finished=reject)
+        )
+
+    async def delete(self, call: CallContext, public_id: str) -> Deleted | Relayed:
+        """Delete a run."""
+        located = self._locate(public_id)
+        if (relay := self._relay_of(located.backend)) is not None:
+            return await self._relayed(relay, located, call, "DELETE", "")
+        if not await self._runs.delete(located, call=call):
+            raise RunNotFound(self.rules.not_found(public_id))
+        return Deleted(public_id=public_id, backend=located.backend.name)
+
+    async def list(
+        self, call: CallContext, params: Mapping[str, str], query: Query
+    ) -> Page | Relayed:
+        """The caller's runs; `params` is the query string, `query` its items as they came."""
+        backend = self._routing.for_create(self.dialect)
+        relay = self._relay_of(backend)
+        if relay is not None and relay.proxies_client_keys:
+            # the vendor scopes a pure proxy's listing by the client's own key
+            path = self.rules.runs_path
+            return await self._relay.list(backend, relay, path, call=call, query=query)
+        canonical_query = self.rules.list_query(params)
+        cursor = self._cursor(canonical_query.cursor)
+        return await self._runs.list(canonical_query, cursor=cursor, call=call)
+
+    def _relay_of(self, backend: Backend) -> Relay | None:
+        """The backend's relay when it speaks this surface's dialect (design.md §4)."""
+        return backend.relay if backend.dialect == self.dialect else None
+
+    async def _relayed(
+        self,
+        relay: Relay,
+        located: Located,
+        call: CallContext,
+        method: str,
+        tail: str,
+        query: Query = (),
+    ) -> Relayed:
+        path = f"{self.rules.runs_path}/{located.upstream_id}{tail}"
+        upstream_id = located.upstream_id
+        return await self._relay.call(
+            located.backend, relay, method, path, upstream_id, call=call, query=query
+        )
+
+    def _locate(self, public_id: str) -> Located:
+        located = self._routing.locate(public_id, self.dialect)
+        if located is None:
+            raise RunNotFound(self.rules.not_found(public_id))
+        return located
+
+    def _found(self, public_id: str, served: Served | None) -> Served:
+        if served is None:
+            raise RunNotFound(self.rules.not_found(public_id))
+        return served
+
+    def _cursor(self, cursor: str | None) -> Located | None:
+        if not cursor:
+            return None
+        located = self._routing.locate(cursor, self.dialect)
+        if located is None:
+            raise InvalidRequest(f"Unknown pagination cursor {cursor!r}.", status=400)
+        return located

@@ -1,0 +1,96 @@
+"""Same-vendor traffic as a transparent proxy (design.md §4): bytes in, bytes out.
+
+When a surface's client is served by a backend of its own vendor, the request body goes
+upstream byte for byte and the vendor's answer comes back byte for byte, so unknown and future
+fields survive; only the key is swapped (the backend's own, or the client's for a pure proxy).
+Runs are still recorded in the ledger, read leniently from the same bytes, for per-key
+scoping; a run that predates crosswalk (no record) is still reachable by its id: migration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import httpx
+import structlog
+
+from gateway.backends.base import Backend, Query, Relay
+from gateway.clock import Clock, system_clock
+from gateway.context import CallContext
+from gateway.errors import RunNotFound
+from gateway.service.outcome import Relayed
+from gateway.service.rules import DialectRules
+from gateway.store.base import DuplicateRun, Ledger
+from gateway.store.records import new_record
+from mappings import canonical
+
+log = structlog.get_logger("crosswalk.passthrough")
+
+
+class PassThrough:
+    """Relays one dialect's calls to backends of the same vendor, keeping the ledger."""
+
+    def __init__(self, ledger: Ledger, rules: DialectRules, *, clock: Clock = system_clock) -> None:
+        self._ledger = ledger
+        self._rules = rules
+        self._clock = clock
+
+    async def create(
+        self,
+        backend: Backend,
+        relay: Relay,
+        path: str,
+        body: bytes,
+        *,
+        call: CallContext,
+        request: canonical.ClassifyRequest | None,
+    ) -> Relayed:
+        """Create upstream; a run the vendor accepted is recorded before the client hears."""
+        answer = await relay.forward("POST", path, call=call, content=body)
+        run = self._read_run(answer)
+        if answer.is_success and run is None:
+            # the vendor accepted something crosswalk cannot read: say so, loudly
+            log.warning("passthrough.unrecorded", backend=backend.name, path=path)
+        if run is not None:
+            owner, now = call.principal.owner, self._clock()
+            record = new_record(
+                backend.name, run, request, surface=call.surface, owner=owner, now=now
+            )
+            with contextlib.suppress(DuplicateRun):  # the vendor answered an id it had given
+                await self._ledger.insert(record)
+        return Relayed(answer=answer, backend=backend.name)
+
+    async def call(
+        self,
+        backend: Backend,
+        relay: Relay,
+        method: str,
+        path: str,
+        upstream_id: str,
+        *,
+        call: CallContext,
+        query: Query = (),
+    ) -> Relayed:
+        """Get, cancel or delete a run by its native id, keeping the ledger in step."""
+        record = await self._ledger.find(backend.name, upstream_id)
+        if record is not None and record.owner != call.principal.owner:
+            raise RunNotFound(self._rules.not_found(upstream_id))  # another key's run
+        answer = await relay.forward(method, path, call=call, params=query)
+        if record is not None and answer.is_success:
+            if method == "DELETE":
+                await self._ledger.delete(record.owner, backend.name, upstream_id)
+            elif (run := self._read_run(answer)) is not None:
+                await self._ledger.update_run(backend.name, upstream_id, run)
+        return Relayed(answer=answer, backend=backend.name)
+
+    async def list(
+        self, backend: Backend, relay: Relay, path: str, *, call: CallContext, query: Query
+    ) -> Relayed:
+        """The vendor's own listing: only for a pure proxy, whose key the vendor scopes."""
+        answer = await relay.forward("GET", path, call=call, params=query)
+        return Relayed(answer=answer, backend=backend.name)
+
+    def _read_run(self, answer: httpx.Response) -> canonical.ClassificationRun | None:
+        if not answer.is_success or not answer.content:
+            return None
+        return self._rules.read_run(answer.content, self._clock())
