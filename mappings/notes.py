@@ -33,9 +33,6 @@ class Notes(msgspec.Struct, frozen=True, kw_only=True):
         return "; ".join(parts)
 
 
-NO_NOTES = Notes()
-
-
 def _merge(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a + b))
 

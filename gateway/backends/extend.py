@@ -38,6 +38,9 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
     dialect = "extend"
     runs_path = "/classify_runs"
     file_field = "document.id"
+    decoder = extend.run_decoder
+    to_canonical = extend.response_to_canonical
+    in_request_terms = extend.in_request_terms
 
     def __init__(
         self,
@@ -48,15 +51,7 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
         files: FileSource | None = None,
         clock: Clock = system_clock,
     ) -> None:
-        super().__init__(
-            name,
-            upstream=upstream,
-            decoder=extend.run_decoder,
-            to_canonical=extend.response_to_canonical,
-            in_request_terms=extend.in_request_terms,
-            files=files,
-            clock=clock,
-        )
+        super().__init__(name, upstream=upstream, files=files, clock=clock)
         self._config = config
 
     async def create(

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
-from gateway.backends.base import FileSource
-from gateway.backends.upstream import Upstream
 from gateway.backends.vendor import VendorBackend
-from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
 from gateway.store.records import RunRecord
 from mappings import canonical, retab
@@ -25,24 +22,9 @@ class RetabBackend(VendorBackend[retab.Classification]):
     dialect = "retab"
     runs_path = "/v1/classifications"
     file_field = "file.id"
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        upstream: Upstream,
-        files: FileSource | None = None,
-        clock: Clock = system_clock,
-    ) -> None:
-        super().__init__(
-            name,
-            upstream=upstream,
-            decoder=retab.classification_decoder,
-            to_canonical=retab.response_to_canonical,
-            in_request_terms=retab.in_request_terms,
-            files=files,
-            clock=clock,
-        )
+    decoder = retab.classification_decoder
+    to_canonical = retab.response_to_canonical
+    in_request_terms = retab.in_request_terms
 
     async def create(
         self, request: canonical.ClassifyRequest, *, call: CallContext

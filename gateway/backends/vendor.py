@@ -36,23 +36,20 @@ class VendorBackend(Generic[W]):
     dialect: ClassVar[Dialect]
     runs_path: ClassVar[str]  # the vendor's collection of runs, e.g. `/v1/classifications`
     file_field: ClassVar[str]  # the request field naming a document, for errors
+    decoder: ClassVar[msgspec.json.Decoder[Any]]  # of `W`
+    to_canonical: ClassVar[ToCanonical]  # the vendor's `response_to_canonical`
+    in_request_terms: ClassVar[InRequestTerms]  # the vendor's read-back (hazard 3)
 
     def __init__(
         self,
         name: str,
         *,
         upstream: Upstream,
-        decoder: msgspec.json.Decoder[W],
-        to_canonical: ToCanonical,
-        in_request_terms: InRequestTerms,
         files: FileSource | None = None,
         clock: Clock = system_clock,
     ) -> None:
         self.name = name
         self._upstream = upstream
-        self._decoder = decoder
-        self._to_canonical = to_canonical
-        self._in_request_terms = in_request_terms
         self._files = files
         self._clock = clock
 
@@ -75,17 +72,18 @@ class VendorBackend(Generic[W]):
         response = await self._upstream.send(
             self._upstream.build(method, path, call=call, **kwargs)
         )
-        return self._upstream.decode(response, self._decoder)
+        wire: W = self._upstream.decode(response, self.decoder)
+        return wire
 
     def _answer(
         self, wire: W, request: canonical.ClassifyRequest | None
     ) -> canonical.ClassificationRun:
         """The vendor's run as canonical, in the terms of the request that made it."""
         try:
-            run, _ = self._to_canonical(wire, received_at=self._now())
+            run, _ = type(self).to_canonical(wire, received_at=self._now())
         except TranslationError as exc:
             raise self._upstream.untranslatable(exc) from None
-        return run if request is None else self._in_request_terms(run, request)
+        return run if request is None else type(self).in_request_terms(run, request)
 
     async def _foreign_document(
         self, document: canonical.Document, call: CallContext

@@ -7,9 +7,8 @@ here, by the routing; the ledger is kept either way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import msgspec
+from litestar.datastructures import MultiDict
 
 from gateway.backends.base import Backend, Query, Relay
 from gateway.context import CallContext
@@ -73,15 +72,14 @@ class DialectService:
             raise RunNotFound(self.rules.not_found(public_id))
         return Deleted(public_id=public_id, backend=located.backend.name)
 
-    async def list(
-        self, call: CallContext, params: Mapping[str, str], query: Query
-    ) -> Page | Relayed:
-        """The caller's runs; `params` is the query string, `query` its items as they came."""
+    async def list(self, call: CallContext, params: MultiDict[str]) -> Page | Relayed:
+        """The caller's runs; `params` is the query string, relayed as it came."""
         backend = self._routing.for_create(self.dialect)
         relay = self._relay_of(backend)
         if relay is not None and relay.proxies_client_keys:
             # the vendor scopes a pure proxy's listing by the client's own key
             path = self.rules.runs_path
+            query = list(params.multi_items())
             return await self._relay.list(backend, relay, path, call=call, query=query)
         canonical_query = self.rules.list_query(params)
         cursor = self._cursor(canonical_query.cursor)

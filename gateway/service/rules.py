@@ -4,9 +4,10 @@ its run paths, list query, not-found wording and cancel semantics."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any
 
 import msgspec
 
@@ -16,128 +17,99 @@ from mappings.dialects import Dialect
 from mappings.errors import TranslationError
 from mappings.notes import Notes
 
+RequestReader = Callable[[Any], tuple[canonical.ClassifyRequest, Notes]]
+RunReader = Callable[..., tuple[canonical.ClassificationRun, Notes]]
 
-class DialectRules(Protocol):
+
+@dataclass(frozen=True, kw_only=True)
+class Create:
+    """One create endpoint: the wire type of its body and how that reads as canonical."""
+
+    wire: type[Any]
+    to_canonical: RequestReader
+
+
+@dataclass(frozen=True, kw_only=True)
+class DialectRules:
     """What a dialect service asks of its dialect."""
 
-    @property
-    def dialect(self) -> Dialect: ...
-
-    @property
-    def runs_path(self) -> str:
-        """The vendor's collection of runs; one run is `<runs_path>/<id>`."""
-        ...
-
-    @property
-    def cancel_rejects_finished(self) -> bool:
-        """True when cancelling a finished run is an error (Extend), not a no-op (Retab)."""
-        ...
+    dialect: Dialect
+    runs_path: str  # the vendor's collection of runs; one run is `<runs_path>/<id>`
+    # True when cancelling a finished run is an error (Extend), not a no-op (Retab): hazard 25
+    cancel_rejects_finished: bool
+    creates: Mapping[str, Create]  # by path
+    run_decoder: msgspec.json.Decoder[Any]
+    run_to_canonical: RunReader
+    list_to_canonical: Callable[[Mapping[str, str]], canonical.ListQuery]
+    not_found: Callable[[str], str]  # the vendor's 404 message for an unknown run id
 
     def read_create(self, body: bytes, path: str) -> tuple[canonical.ClassifyRequest, Notes]:
         """A create body sent to `path`, as canonical; raises InvalidRequest."""
-        ...
+        create = self.creates[path]
+        wire = decode_body(body, create.wire, dialect=self.dialect)
+        try:
+            return create.to_canonical(wire)
+        except TranslationError as exc:
+            raise translation_error(exc, self.dialect) from None
 
     def peek_create(self, body: bytes, path: str) -> canonical.ClassifyRequest | None:
         """The create body for the ledger, if it can be read; the vendor judges it."""
-        ...
+        create = self.creates[path]
+        try:
+            return create.to_canonical(msgspec.json.decode(body, type=create.wire))[0]
+        except (msgspec.DecodeError, TranslationError):
+            return None
 
     def read_run(self, content: bytes, received_at: datetime) -> canonical.ClassificationRun | None:
         """The run in a vendor's answer, for the ledger; None when it holds none readable."""
-        ...
+        try:
+            return self.run_to_canonical(self.run_decoder.decode(content), received_at=received_at)[
+                0
+            ]
+        except (msgspec.DecodeError, TranslationError):
+            return None
 
     def list_query(self, params: Mapping[str, str]) -> canonical.ListQuery:
         """A listing's query string as canonical; raises InvalidRequest."""
-        ...
-
-    def not_found(self, public_id: str) -> str:
-        """The vendor's 404 message for an unknown run."""
-        ...
-
-
-class RetabRules:
-    """Retab's `/v1/classifications` (contracts.md §2)."""
-
-    dialect: Dialect = "retab"
-    runs_path = "/v1/classifications"
-    cancel_rejects_finished = False  # idempotent on finished runs (hazard 25)
-
-    def read_create(self, body: bytes, path: str) -> tuple[canonical.ClassifyRequest, Notes]:
-        wire = decode_body(body, retab.ClassificationRequest, dialect="retab")
         try:
-            return retab.request_to_canonical(wire)
+            return self.list_to_canonical(params)
         except TranslationError as exc:
-            raise translation_error(exc, "retab") from None
-
-    def peek_create(self, body: bytes, path: str) -> canonical.ClassifyRequest | None:
-        try:
-            return retab.request_to_canonical(retab.request_decoder.decode(body))[0]
-        except (msgspec.DecodeError, TranslationError):
-            return None
-
-    def read_run(self, content: bytes, received_at: datetime) -> canonical.ClassificationRun | None:
-        try:
-            wire = retab.classification_decoder.decode(content)
-            return retab.response_to_canonical(wire, received_at=received_at)[0]
-        except (msgspec.DecodeError, TranslationError):
-            return None
-
-    def list_query(self, params: Mapping[str, str]) -> canonical.ListQuery:
-        try:
-            return retab.list_query_to_canonical(params)
-        except TranslationError as exc:
-            raise translation_error(exc, "retab") from None
-
-    def not_found(self, public_id: str) -> str:
-        return retab.not_found_message(public_id)
+            raise translation_error(exc, self.dialect) from None
 
 
-SYNC_CLASSIFY = "/classify"
-# each create path's body, and whether it starts a background run
-_EXTEND_CREATES: dict[str, tuple[type[extend.ClassifyRequest], bool]] = {
-    SYNC_CLASSIFY: (extend.ClassifyRequest, False),
-    "/classify_runs": (extend.ClassifyRunCreateRequest, True),
-}
+RETAB_RULES = DialectRules(
+    dialect="retab",
+    runs_path="/v1/classifications",
+    cancel_rejects_finished=False,
+    creates={
+        "/v1/classifications": Create(
+            wire=retab.ClassificationRequest, to_canonical=retab.request_to_canonical
+        )
+    },
+    run_decoder=retab.classification_decoder,
+    run_to_canonical=retab.response_to_canonical,
+    list_to_canonical=retab.list_query_to_canonical,
+    not_found=retab.not_found_message,
+)
 
 
-class ExtendRules:
-    """Extend's `/classify` and `/classify_runs` (contracts.md §3, §5)."""
+def _extend_create(wire: type[extend.ClassifyRequest], *, background: bool) -> Create:
+    def to_canonical(body: extend.ClassifyRequest) -> tuple[canonical.ClassifyRequest, Notes]:
+        return extend.request_to_canonical(body, background=background)
 
-    dialect: Dialect = "extend"
-    runs_path = "/classify_runs"
-    cancel_rejects_finished = True  # only runs still processing can be cancelled (hazard 25)
-
-    def read_create(self, body: bytes, path: str) -> tuple[canonical.ClassifyRequest, Notes]:
-        wire_type, background = _EXTEND_CREATES[path]
-        wire = decode_body(body, wire_type, dialect="extend")
-        try:
-            return extend.request_to_canonical(wire, background=background)
-        except TranslationError as exc:
-            raise translation_error(exc, "extend") from None
-
-    def peek_create(self, body: bytes, path: str) -> canonical.ClassifyRequest | None:
-        wire_type, background = _EXTEND_CREATES[path]
-        try:
-            wire = msgspec.json.decode(body, type=wire_type)
-            return extend.request_to_canonical(wire, background=background)[0]
-        except (msgspec.DecodeError, TranslationError):
-            return None
-
-    def read_run(self, content: bytes, received_at: datetime) -> canonical.ClassificationRun | None:
-        try:
-            wire = extend.run_decoder.decode(content)
-            return extend.response_to_canonical(wire, received_at=received_at)[0]
-        except (msgspec.DecodeError, TranslationError):
-            return None
-
-    def list_query(self, params: Mapping[str, str]) -> canonical.ListQuery:
-        try:
-            return extend.list_params_to_canonical(params)
-        except TranslationError as exc:
-            raise translation_error(exc, "extend") from None
-
-    def not_found(self, public_id: str) -> str:
-        return extend.not_found_message(public_id)
+    return Create(wire=wire, to_canonical=to_canonical)
 
 
-RETAB_RULES = RetabRules()
-EXTEND_RULES = ExtendRules()
+EXTEND_RULES = DialectRules(
+    dialect="extend",
+    runs_path="/classify_runs",
+    cancel_rejects_finished=True,
+    creates={  # the sync create, and the background one
+        "/classify": _extend_create(extend.ClassifyRequest, background=False),
+        "/classify_runs": _extend_create(extend.ClassifyRunCreateRequest, background=True),
+    },
+    run_decoder=extend.run_decoder,
+    run_to_canonical=extend.response_to_canonical,
+    list_to_canonical=extend.list_params_to_canonical,
+    not_found=extend.not_found_message,
+)

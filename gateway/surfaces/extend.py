@@ -7,6 +7,7 @@ relays to an Extend backend or translates for any other) and renders the outcome
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
@@ -15,8 +16,8 @@ from litestar.params import FromPath
 
 from gateway.config import Settings
 from gateway.context import CallContext, provide_extend_call, provide_settings
-from gateway.service import DialectService, Outcome, Relayed
-from gateway.surfaces.render import json_response, relayed
+from gateway.service import Deleted, DialectService, Page, Served
+from gateway.surfaces.render import json_response, rendered
 from gateway.surfaces.services import provide_extend_service
 from mappings import extend
 
@@ -30,22 +31,15 @@ RUNS = "/classify_runs"
 ONE = RUNS + "/{run_id:str}"
 
 
-@post(CLASSIFY, status_code=200)
-async def classify(
-    request: AnyRequest, call: Call, service: Service, settings: Config
-) -> Response[bytes]:
-    """Classify a file synchronously."""
-    outcome = await service.create(call, await request.body(), path=CLASSIFY)
-    return _rendered(outcome, settings)
-
-
-@post(RUNS, status_code=200)
+@post([CLASSIFY, RUNS], status_code=200)
 async def create_classify_run(
     request: AnyRequest, call: Call, service: Service, settings: Config
 ) -> Response[bytes]:
-    """Start a classify run; it answers at once while the run is processed."""
-    outcome = await service.create(call, await request.body(), path=RUNS)
-    return _rendered(outcome, settings)
+    """Classify a file: synchronously at `/classify`; at `/classify_runs` the answer comes at
+    once while the run is processed."""
+    path = CLASSIFY if request.scope.get("path_template") == CLASSIFY else RUNS
+    outcome = await service.create(call, await request.body(), path=path)
+    return rendered(outcome, partial(_run, settings=settings))
 
 
 @get(ONE)
@@ -53,7 +47,7 @@ async def get_classify_run(
     call: Call, service: Service, settings: Config, run_id: FromPath[str]
 ) -> Response[bytes]:
     """One classify run."""
-    return _rendered(await service.get(call, run_id), settings)
+    return rendered(await service.get(call, run_id), partial(_run, settings=settings))
 
 
 @get(RUNS)
@@ -61,15 +55,8 @@ async def list_classify_runs(
     request: AnyRequest, call: Call, service: Service, settings: Config
 ) -> Response[bytes]:
     """The caller's classify runs as summaries, newest first unless asked otherwise."""
-    params = request.query_params
-    page = await service.list(call, params, list(params.multi_items()))
-    if isinstance(page, Relayed):
-        return relayed(page)
-    items = [(s.public_id, s.run) for s in page.items]
-    body, notes = extend.list_from_canonical(
-        items, next_page_token=page.after, dashboard_base=settings.server.public_url
-    )
-    return json_response(body, notes=notes)
+    page = await service.list(call, request.query_params)
+    return rendered(page, partial(_page, settings=settings))
 
 
 @delete(ONE, status_code=200)
@@ -77,10 +64,7 @@ async def delete_classify_run(
     call: Call, service: Service, run_id: FromPath[str]
 ) -> Response[bytes]:
     """Delete a classify run; Extend answers with its id (hazard 24)."""
-    outcome = await service.delete(call, run_id)
-    if isinstance(outcome, Relayed):
-        return relayed(outcome)
-    return json_response(extend.delete_response(outcome.public_id), backend=outcome.backend)
+    return rendered(await service.delete(call, run_id), _deleted)
 
 
 @post(ONE + "/cancel", status_code=200)
@@ -88,24 +72,33 @@ async def cancel_classify_run(
     call: Call, service: Service, settings: Config, run_id: FromPath[str]
 ) -> Response[bytes]:
     """Cancel a run still processing; a finished run is an error in Extend (hazard 25)."""
-    return _rendered(await service.cancel(call, run_id), settings)
+    return rendered(await service.cancel(call, run_id), partial(_run, settings=settings))
 
 
-def _rendered(outcome: Outcome, settings: Settings) -> Response[bytes]:
-    if isinstance(outcome, Relayed):
-        return relayed(outcome)
+def _run(served: Served, *, settings: Settings) -> Response[bytes]:
     body, notes = extend.response_from_canonical(
-        outcome.run,
-        public_id=outcome.public_id,
-        dashboard_url=f"{settings.server.public_url}/classify_runs/{outcome.public_id}",
+        served.run,
+        public_id=served.public_id,
+        dashboard_url=f"{settings.server.public_url}/classify_runs/{served.public_id}",
     )
-    return json_response(body, notes=outcome.notes + notes, backend=outcome.backend)
+    return json_response(body, notes=served.notes + notes, backend=served.backend)
+
+
+def _page(page: Page, *, settings: Settings) -> Response[bytes]:
+    items = [(s.public_id, s.run) for s in page.items]
+    body, notes = extend.list_from_canonical(
+        items, next_page_token=page.after, dashboard_base=settings.server.public_url
+    )
+    return json_response(body, notes=notes)
+
+
+def _deleted(deleted: Deleted) -> Response[bytes]:
+    return json_response(extend.delete_response(deleted.public_id), backend=deleted.backend)
 
 
 router = Router(
     path="/",
     route_handlers=[
-        classify,
         create_classify_run,
         get_classify_run,
         list_classify_runs,

@@ -7,7 +7,8 @@ headers where they apply.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
@@ -19,6 +20,7 @@ from gateway.service import Relayed
 from mappings import canonical, extend, retab
 from mappings.notes import Notes
 
+T = TypeVar("T")
 TRANSLATION_HEADER = "crosswalk-translation"
 BACKEND_HEADER = "crosswalk-backend"
 JSON = "application/json"
@@ -49,6 +51,11 @@ def json_response(
     return Response(
         content=msgspec.json.encode(body), status_code=status, media_type=JSON, headers=headers
     )
+
+
+def rendered(outcome: T | Relayed, render: Callable[[T], Response[bytes]]) -> Response[bytes]:
+    """A service's outcome as the client's response: relayed as it came, or by `render`."""
+    return relayed(outcome) if isinstance(outcome, Relayed) else render(outcome)
 
 
 def relayed(outcome: Relayed) -> Response[bytes]:

@@ -6,6 +6,7 @@ to a Retab backend or translates for any other) and renders the outcome.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
@@ -13,9 +14,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
 from gateway.context import CallContext, provide_retab_call
-from gateway.service import DialectService, Outcome, Relayed
+from gateway.service import Deleted, DialectService, Page, Served
 from gateway.service.decoding import translation_error
-from gateway.surfaces.render import BACKEND_HEADER, json_response, relayed
+from gateway.surfaces.render import BACKEND_HEADER, json_response, rendered
 from gateway.surfaces.services import provide_retab_service
 from mappings import retab
 from mappings.errors import TranslationError
@@ -34,7 +35,7 @@ async def create_classification(
 ) -> Response[bytes]:
     """Classify a document; `background: true` answers at once with a queued run."""
     outcome = await service.create(call, await request.body(), path=PATH)
-    return _rendered(outcome, status=201)
+    return rendered(outcome, partial(_run, status=201))
 
 
 @get(ONE)
@@ -43,9 +44,9 @@ async def get_classification(
 ) -> Response[bytes]:
     """One classification; `include_output=false` leaves the output out."""
     include_output = _flag(request.query_params.get("include_output"), "include_output")
-    query = request.query_params.multi_items()
-    outcome = await service.get(call, classification_id, query=list(query))
-    return _rendered(outcome, include_output=include_output)
+    query = list(request.query_params.multi_items())
+    outcome = await service.get(call, classification_id, query=query)
+    return rendered(outcome, partial(_run, include_output=include_output))
 
 
 @get(PATH)
@@ -53,13 +54,7 @@ async def list_classifications(
     request: AnyRequest, call: Call, service: Service
 ) -> Response[bytes]:
     """The caller's classifications, paged by id cursors (contracts.md §2.3)."""
-    params = request.query_params
-    page = await service.list(call, params, list(params.multi_items()))
-    if isinstance(page, Relayed):
-        return relayed(page)
-    items = [(s.public_id, s.run) for s in page.items]
-    body, notes = retab.list_from_canonical(items, before=page.before, after=page.after)
-    return json_response(body, notes=notes)
+    return rendered(await service.list(call, request.query_params), _page)
 
 
 # the decorator's status is only the default: both paths answer 204 themselves, and a
@@ -69,10 +64,7 @@ async def delete_classification(
     call: Call, service: Service, classification_id: FromPath[str]
 ) -> Response[bytes]:
     """Delete a classification: 204 with no body."""
-    outcome = await service.delete(call, classification_id)
-    if isinstance(outcome, Relayed):
-        return relayed(outcome)
-    return Response(content=b"", status_code=204, headers={BACKEND_HEADER: outcome.backend})
+    return rendered(await service.delete(call, classification_id), _deleted)
 
 
 @post(ONE + "/cancel", status_code=200)
@@ -80,18 +72,24 @@ async def cancel_classification(
     call: Call, service: Service, classification_id: FromPath[str]
 ) -> Response[bytes]:
     """Cancel a classification; idempotent on finished runs (contracts.md §10 hazard 25)."""
-    return _rendered(await service.cancel(call, classification_id))
+    return rendered(await service.cancel(call, classification_id), _run)
 
 
-def _rendered(
-    outcome: Outcome, *, status: int = 200, include_output: bool = True
-) -> Response[bytes]:
-    if isinstance(outcome, Relayed):
-        return relayed(outcome)
+def _run(served: Served, *, status: int = 200, include_output: bool = True) -> Response[bytes]:
     body, notes = retab.response_from_canonical(
-        outcome.run, public_id=outcome.public_id, include_output=include_output
+        served.run, public_id=served.public_id, include_output=include_output
     )
-    return json_response(body, status=status, notes=outcome.notes + notes, backend=outcome.backend)
+    return json_response(body, status=status, notes=served.notes + notes, backend=served.backend)
+
+
+def _page(page: Page) -> Response[bytes]:
+    items = [(s.public_id, s.run) for s in page.items]
+    body, notes = retab.list_from_canonical(items, before=page.before, after=page.after)
+    return json_response(body, notes=notes)
+
+
+def _deleted(deleted: Deleted) -> Response[bytes]:
+    return Response(content=b"", status_code=204, headers={BACKEND_HEADER: deleted.backend})
 
 
 def _flag(raw: str | None, name: str) -> bool:
