@@ -31,7 +31,7 @@ from gateway.config import (
     Secret,
     Settings,
 )
-from gateway.store.base import Ledger
+from gateway.store.base import Ledger, WorkQueue
 from gateway.store.sqlite import SqliteLedger
 from mappings import canonical, extend, retab
 
@@ -160,6 +160,6 @@ def _local_client(
     )
 
 
-async def _recover(ledger: Ledger, config: LocalBackendConfig) -> None:
+async def _recover(ledger: WorkQueue, config: LocalBackendConfig) -> None:
     report = await ledger.recover(datetime.now(UTC), config.max_attempts)
     log.info("ledger.recovered", report=msgspec.to_builtins(report))

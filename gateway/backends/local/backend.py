@@ -14,7 +14,7 @@ from gateway.backends.base import CallContext
 from gateway.backends.local.ids import new_run_id
 from gateway.backends.local.runner import DocumentProblem, LocalEngine, file_id, guess_mime
 from gateway.errors import InvalidRequest
-from gateway.store.base import Ledger
+from gateway.store.base import WorkQueue
 from gateway.store.records import RunRecord
 from mappings import canonical
 
@@ -31,7 +31,7 @@ class LocalBackend:
 
     dialect: str | None = None
 
-    def __init__(self, name: str, *, engine: LocalEngine, ledger: Ledger) -> None:
+    def __init__(self, name: str, *, engine: LocalEngine, ledger: WorkQueue) -> None:
         self.name = name
         self._engine = engine
         self._ledger = ledger

@@ -35,7 +35,8 @@ _RUNNING = frozenset({canonical.Status.running})
 
 
 class SqliteLedger:
-    """Implements `Ledger` over one SQLite file; open with `await SqliteLedger.open(path)`."""
+    """Implements `Ledger` and `WorkQueue` over one SQLite file, on one connection; open
+    with `await SqliteLedger.open(path)`, and close it (or use it as an async context)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
