@@ -24,6 +24,7 @@ from gateway.runs import not_found_message
 from gateway.store.base import DuplicateRun, Ledger
 from gateway.store.records import new_record
 from mappings import canonical, extend, retab
+from mappings.dialects import Dialect
 from mappings.errors import InvalidInput, UnsupportedFeature
 
 BACKEND_HEADER = "crosswalk-backend"
@@ -64,7 +65,8 @@ class PassThrough:
             log.warning("passthrough.unrecorded", backend=backend.name, path=path)
             return relayed(answer, backend.name)
         owner, now = call.principal.owner, datetime.now(UTC)
-        record = new_record(backend.name, run, request, surface=call.surface, owner=owner, now=now)
+        surface: Dialect = "retab" if call.surface == "retab" else "extend"  # as _read_run does
+        record = new_record(backend.name, run, request, surface=surface, owner=owner, now=now)
         with contextlib.suppress(DuplicateRun):  # the vendor answered an id it had already given
             await self._ledger.insert(record)
         return relayed(answer, backend.name)

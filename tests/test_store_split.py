@@ -1,47 +1,72 @@
-"""The store's shape: two interfaces, one SQLite object that serves both, small modules."""
+"""The store's shape and vocabulary: two interfaces served by one SQLite object, the dialect
+each run was created through, and small modules."""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from gateway import store
-from gateway.store import Ledger, SqliteLedger, WorkQueue, owner_of
+from gateway.store import Ledger, LedgerError, RunRecord, SqliteLedger, WorkQueue, owner_of
+from gateway.store.records import new_record
+from mappings import canonical
+from mappings.dialects import DIALECTS, Dialect
 
 STORE_DIR = Path(store.__file__).parent
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+ALICE = owner_of("sk-alice")
+CONFIG = canonical.RunConfig(categories=(canonical.Category(key="invoice", name="Invoice"),))
 LEDGER_METHODS = {"insert", "get", "find", "unfinished", "update_run", "delete", "list", "close"}
 QUEUE_METHODS = {"claim", "heartbeat", "finish", "request_cancel", "recover"}
 
 
-def protocol_methods(protocol: type) -> set[str]:
-    return {name for name, _ in inspect.getmembers(protocol) if not name.startswith("_")}
+def protocol_methods(cls: type) -> set[str]:
+    return {name for name, _ in inspect.getmembers(cls) if not name.startswith("_")}
 
 
-@pytest.fixture
-async def opened(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
-    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as ledger:
-        yield ledger
-
-
-async def test_sqlite_ledger_is_both_a_ledger_and_a_work_queue(opened: SqliteLedger) -> None:
-    """One SqliteLedger serves as each interface (the assignments are checked by mypy)."""
-    ledger: Ledger = opened
-    queue: WorkQueue = opened
-    assert await ledger.find("local", "nope") is None
-    assert await queue.request_cancel(owner_of("sk"), "local", "nope", T0) is None
+def queued(upstream_id: str, surface: Dialect = "retab") -> RunRecord:
+    document = canonical.TextDocument(text="a memo", filename="memo.txt")
+    request = canonical.ClassifyRequest(document=document, config=CONFIG, background=True)
+    run = canonical.ClassificationRun(
+        id=upstream_id, status=canonical.Status.queued, config=CONFIG, created_at=T0
+    )
+    return new_record("local", run, request, surface=surface, owner=ALICE, now=T0)
 
 
 def test_the_two_interfaces_split_the_store_s_methods_between_them() -> None:
-    """Ledger holds the owner-scoped records, WorkQueue the background work; none is in both,
-    and SqliteLedger offers nothing public beyond them."""
+    """Ledger holds the owner-scoped records, WorkQueue the background work; no method is in
+    both, and SqliteLedger offers nothing public beyond them but `open`."""
     assert protocol_methods(Ledger) == LEDGER_METHODS
     assert protocol_methods(WorkQueue) == QUEUE_METHODS
     assert protocol_methods(SqliteLedger) == LEDGER_METHODS | QUEUE_METHODS | {"open"}
+
+
+@pytest.mark.parametrize("surface", DIALECTS)
+async def test_a_record_keeps_the_dialect_it_was_created_through(
+    tmp_path: Path, surface: Dialect
+) -> None:
+    """The surface stored with a run comes back as the same Dialect."""
+    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as ledger:
+        await ledger.insert(queued("r1", surface))
+        stored = await ledger.find("local", "r1")
+    assert stored is not None
+    assert stored.surface == surface
+
+
+async def test_a_stored_run_naming_no_known_dialect_is_refused(tmp_path: Path) -> None:
+    """A row whose surface is not a Dialect is an error when read, never a record."""
+    path = str(tmp_path / "ledger.db")
+    async with await SqliteLedger.open(path) as ledger:
+        await ledger.insert(queued("r1"))
+        with closing(sqlite3.connect(path)) as raw, raw:
+            raw.execute("UPDATE runs SET surface = 'soap'")
+        with pytest.raises(LedgerError, match="soap"):
+            await ledger.find("local", "r1")
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from datetime import datetime
 import msgspec
 
 from mappings import canonical
+from mappings.dialects import Dialect
 
 INTERRUPTED = "INTERRUPTED"  # RunError.code of a run whose workers kept going away
 
@@ -30,7 +31,7 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     owner: str
     backend: str
     upstream_id: str
-    surface: str  # "retab" | "extend": the dialect the run was created through
+    surface: Dialect  # the dialect the run was created through
     run: canonical.ClassificationRun
     request: canonical.ClassifyRequest | None
     filename: str
@@ -62,7 +63,7 @@ def new_record(
     run: canonical.ClassificationRun,
     request: canonical.ClassifyRequest | None,
     *,
-    surface: str,
+    surface: Dialect,
     owner: str,
     now: datetime,
 ) -> RunRecord:

@@ -11,8 +11,10 @@ from typing import Any
 
 import msgspec
 
+from gateway.store.base import LedgerError
 from gateway.store.records import RunRecord
 from mappings import canonical
+from mappings.dialects import Dialect
 
 _COLUMNS = (
     "seq, key, owner, backend, upstream_id, surface, run, request, filename, "
@@ -54,7 +56,7 @@ def record_of(row: tuple[Any, ...]) -> RunRecord:
         owner=owner,
         backend=backend,
         upstream_id=upstream_id,
-        surface=surface,
+        surface=_dialect(surface),
         run=_run_decoder.decode(run),
         request=None if request is None else _request_decoder.decode(request),
         filename=filename,
@@ -65,6 +67,15 @@ def record_of(row: tuple[Any, ...]) -> RunRecord:
         lease_until=None if lease_until_us is None else from_us(lease_until_us),
         attempts=attempts,
     )
+
+
+def _dialect(stored: str) -> Dialect:
+    # RunRecord(...) checks no types: check here what the Literal promises readers
+    try:
+        dialect: Dialect = msgspec.convert(stored, Dialect)
+    except msgspec.ValidationError:
+        raise LedgerError(f"a stored run names an unknown surface {stored!r}") from None
+    return dialect
 
 
 def mutable_columns(r: RunRecord) -> tuple[Any, ...]:
