@@ -1,14 +1,15 @@
-"""The store's shape and vocabulary: two interfaces served by one SQLite object, the dialect
-each run was created through, and small modules."""
+"""The store's shape and vocabulary: two interfaces served by one SQLite object, the clock
+it stamps updates with, the dialect each run was created through, and small modules."""
 
 from __future__ import annotations
 
 import inspect
 import sqlite3
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from gateway import store
@@ -19,6 +20,7 @@ from mappings.dialects import DIALECTS, Dialect
 
 STORE_DIR = Path(store.__file__).parent
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+LATER = T0 + timedelta(hours=1)
 ALICE = owner_of("sk-alice")
 CONFIG = canonical.RunConfig(categories=(canonical.Category(key="invoice", name="Invoice"),))
 LEDGER_METHODS = {"insert", "get", "find", "unfinished", "update_run", "delete", "list", "close"}
@@ -44,6 +46,39 @@ def test_the_two_interfaces_split_the_store_s_methods_between_them() -> None:
     assert protocol_methods(Ledger) == LEDGER_METHODS
     assert protocol_methods(WorkQueue) == QUEUE_METHODS
     assert protocol_methods(SqliteLedger) == LEDGER_METHODS | QUEUE_METHODS | {"open"}
+
+
+def later() -> datetime:
+    """A clock stopped at LATER."""
+    return LATER
+
+
+async def test_updates_without_a_time_are_stamped_by_the_injected_clock(tmp_path: Path) -> None:
+    """update_run and finish with no `now` take updated_at from the clock the ledger was
+    opened with, not from the wall clock."""
+    async with await SqliteLedger.open(str(tmp_path / "ledger.db"), clock=later) as ledger:
+        await ledger.insert(queued("r1"))
+        await ledger.insert(queued("r2"))
+        running = await ledger.claim("w1", 30, T0, backends=("local",))
+        assert running is not None
+        assert running.updated_at == T0
+        done = msgspec.structs.replace(running.run, status=canonical.Status.completed)
+        finished = await ledger.finish("local", running.upstream_id, "w1", done)
+        updated = await ledger.update_run("local", "r2", done)
+    assert finished is not None
+    assert updated is not None
+    assert finished.updated_at == updated.updated_at == LATER
+
+
+async def test_the_default_clock_is_the_wall_clock(tmp_path: Path) -> None:
+    """Opened without a clock, the ledger stamps updates with the current UTC time."""
+    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as ledger:
+        await ledger.insert(queued("r1"))
+        before = datetime.now(UTC)
+        updated = await ledger.update_run("local", "r1", queued("r1").run)
+        after = datetime.now(UTC)
+    assert updated is not None
+    assert before <= updated.updated_at <= after
 
 
 @pytest.mark.parametrize("surface", DIALECTS)

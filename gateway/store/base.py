@@ -75,7 +75,7 @@ class Ledger(Protocol):
         """Store the latest canonical run; None if the record is gone or, compare-and-set,
         its current status is not in `only_if_status_in` (so a cancel that landed first
         wins over a worker finishing). A terminal run clears the lease and drops the
-        document's content."""
+        document's content. Without `now`, the store's clock stamps `updated_at`."""
         ...
 
     async def delete(self, owner: str, backend: str, upstream_id: str) -> bool:
@@ -146,7 +146,8 @@ class WorkQueue(Protocol):
         *,
         now: datetime | None = None,
     ) -> RunRecord | None:
-        """Store a worker's result only if the run is still running under its lease."""
+        """Store a worker's result only if the run is still running under its lease; without
+        `now`, the store's clock stamps `updated_at`."""
         ...
 
     async def request_cancel(

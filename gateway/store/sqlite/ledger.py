@@ -12,12 +12,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import anyio.to_thread
 
+from gateway.clock import Clock, system_clock
 from gateway.store.records import ListResult, RecoveryReport, RunRecord
 from gateway.store.sqlite import queue, writes
 from gateway.store.sqlite.listing import list_page
@@ -38,14 +39,15 @@ class SqliteLedger:
     """Implements `Ledger` and `WorkQueue` over one SQLite file, on one connection; open
     with `await SqliteLedger.open(path)`, and close it (or use it as an async context)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, clock: Clock = system_clock) -> None:
         self._conn = conn
+        self._clock = clock  # stamps updates whose caller gave no `now`
         self._lock = threading.Lock()  # one statement sequence at a time on the connection
 
     @classmethod
-    async def open(cls, path: str) -> SqliteLedger:
-        """Open (creating or upgrading) the ledger at `path`."""
-        return cls(await anyio.to_thread.run_sync(connect, path))
+    async def open(cls, path: str, *, clock: Clock = system_clock) -> SqliteLedger:
+        """Open (creating or upgrading) the ledger at `path`, reading the time from `clock`."""
+        return cls(await anyio.to_thread.run_sync(connect, path), clock=clock)
 
     async def __aenter__(self) -> Self:
         return self
@@ -91,7 +93,7 @@ class SqliteLedger:
         only_if_status_in: frozenset[canonical.Status] | None = None,
         now: datetime | None = None,
     ) -> RunRecord | None:
-        at = now or datetime.now(UTC)
+        at = now or self._clock()
         key = (backend, upstream_id)
         return await self._call(writes.update, self._conn, key, run, at, only_if_status_in, None)
 
@@ -104,7 +106,7 @@ class SqliteLedger:
         *,
         now: datetime | None = None,
     ) -> RunRecord | None:
-        at, key = now or datetime.now(UTC), (backend, upstream_id)
+        at, key = now or self._clock(), (backend, upstream_id)
         return await self._call(writes.update, self._conn, key, run, at, _RUNNING, worker)
 
     async def delete(self, owner: str, backend: str, upstream_id: str) -> bool:
