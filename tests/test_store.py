@@ -23,6 +23,7 @@ from gateway.store import (
     LedgerError,
     RunRecord,
     SqliteLedger,
+    WorkQueue,
     owner_of,
 )
 from mappings import canonical
@@ -82,6 +83,12 @@ async def test_sqlite_ledger_satisfies_the_protocol(ledger: SqliteLedger) -> Non
     """SqliteLedger is a Ledger (checked by mypy) and answers through the Protocol."""
     typed: Ledger = ledger
     assert await typed.get(ALICE, "local", "nope") is None
+
+
+async def test_sqlite_ledger_is_also_the_work_queue(ledger: SqliteLedger) -> None:
+    """The same SqliteLedger is a WorkQueue (checked by mypy) and answers through it."""
+    queue: WorkQueue = ledger
+    assert await queue.request_cancel(ALICE, "local", "nope", T0) is None
 
 
 def test_owner_is_a_domain_separated_hash_of_the_key() -> None:

@@ -32,7 +32,7 @@ from gateway.config import (
     Settings,
 )
 from gateway.context import CallContext
-from gateway.store.base import Ledger
+from gateway.store.base import Ledger, WorkQueue
 from gateway.store.sqlite import SqliteLedger
 from mappings import canonical, extend, retab
 from mappings.dialects import Dialect
@@ -58,7 +58,9 @@ async def open_backends(
 ) -> AsyncIterator[Opened]:
     """Open the ledger, recover interrupted runs, start the backends and their workers."""
     async with AsyncExitStack() as stack:
-        ledger = await stack.enter_async_context(await SqliteLedger.open(settings.store_path))
+        ledger = await stack.enter_async_context(
+            await SqliteLedger.open(settings.store_path, clock=clock)
+        )
         backends: dict[str, Backend] = {}
         vendors: dict[str, RetabBackend | ExtendBackend] = {}
         files: dict[Dialect, FileSource] = {}
@@ -154,6 +156,6 @@ def _local_client(
     )
 
 
-async def _recover(ledger: Ledger, config: LocalBackendConfig, clock: Clock) -> None:
-    report = await ledger.recover(clock(), config.max_attempts)
+async def _recover(queue: WorkQueue, config: LocalBackendConfig, clock: Clock) -> None:
+    report = await queue.recover(clock(), config.max_attempts)
     log.info("ledger.recovered", report=msgspec.to_builtins(report))

@@ -1,7 +1,9 @@
-"""The run ledger's interface: what the gateway needs from any store (design.md §4, §9).
+"""The run ledger's interfaces: what the gateway needs from any store (design.md §4, §9).
 
-`SqliteLedger` implements it today; a PostgreSQL ledger only has to satisfy the same
-Protocol. Imports only the stdlib and `gateway.store.records`.
+`Ledger` is the owner-scoped record of every run; `WorkQueue` the local backend's queue of
+background work kept in the same store. `SqliteLedger` implements both over one file; a
+PostgreSQL store only has to satisfy the same Protocols. Imports only the stdlib,
+`gateway.store.records` and `mappings`.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ class DuplicateRun(LedgerError):
 
 
 class Ledger(Protocol):
-    """Records runs per owner, pages through them, and queues local background work.
+    """Records runs per owner and pages through them: what surfaces, the run service and
+    refreshers need.
 
     Reads and deletes that take an `owner` never touch another owner's runs: those look
-    absent. Methods without one are for backend internals (workers, refreshes), which have
-    already found the run through an owner-scoped call or own it as a worker.
+    absent. Methods without one are for backend internals (refreshes, pass-through), which
+    have already found the run through an owner-scoped call.
     """
 
     async def insert(self, record: RunRecord) -> RunRecord:
@@ -72,7 +75,7 @@ class Ledger(Protocol):
         """Store the latest canonical run; None if the record is gone or, compare-and-set,
         its current status is not in `only_if_status_in` (so a cancel that landed first
         wins over a worker finishing). A terminal run clears the lease and drops the
-        document's content."""
+        document's content. Without `now`, the store's clock stamps `updated_at`."""
         ...
 
     async def delete(self, owner: str, backend: str, upstream_id: str) -> bool:
@@ -96,6 +99,20 @@ class Ledger(Protocol):
         The query's own `cursor` string is the caller's business and ignored here.
         """
         ...
+
+    async def close(self) -> None:
+        """Release the store's connections."""
+        ...
+
+
+class WorkQueue(Protocol):
+    """The local backend's background work, kept in the ledger's own records: workers in
+    any process claim queued runs under a lease, keep it alive, and finish them; cancels and
+    crash recovery act on the same records.
+
+    Enqueueing is `Ledger.insert` of a `queued` record with its `request` set. Only
+    `request_cancel` takes an `owner`; the rest belong to workers that hold the run's lease.
+    """
 
     async def claim(
         self,
@@ -129,7 +146,8 @@ class Ledger(Protocol):
         *,
         now: datetime | None = None,
     ) -> RunRecord | None:
-        """Store a worker's result only if the run is still running under its lease."""
+        """Store a worker's result only if the run is still running under its lease; without
+        `now`, the store's clock stamps `updated_at`."""
         ...
 
     async def request_cancel(
@@ -143,8 +161,4 @@ class Ledger(Protocol):
     async def recover(self, now: datetime, max_attempts: int) -> RecoveryReport:
         """Requeue running runs whose lease expired, or fail them with INTERRUPTED once they
         have had `max_attempts` attempts, so none is left hanging or lost."""
-        ...
-
-    async def close(self) -> None:
-        """Release the store's connections."""
         ...

@@ -15,7 +15,7 @@ from gateway.backends.local.ids import new_run_id
 from gateway.backends.local.runner import DocumentProblem, LocalEngine, file_id, guess_mime
 from gateway.context import CallContext
 from gateway.errors import InvalidRequest
-from gateway.store.base import Ledger
+from gateway.store.base import WorkQueue
 from gateway.store.records import RunRecord
 from mappings import canonical
 from mappings.dialects import Dialect
@@ -34,7 +34,7 @@ class LocalBackend:
     dialect: Dialect | None = None
     relay: Relay | None = None  # nothing upstream to relay to
 
-    def __init__(self, name: str, *, engine: LocalEngine, ledger: Ledger) -> None:
+    def __init__(self, name: str, *, engine: LocalEngine, ledger: WorkQueue) -> None:
         self.name = name
         self._engine = engine
         self._ledger = ledger

@@ -18,7 +18,7 @@ import structlog
 
 from gateway.backends.local.runner import DocumentProblem, LocalEngine, failed
 from gateway.config import LocalBackendConfig
-from gateway.store.base import Ledger
+from gateway.store.base import WorkQueue
 from gateway.store.records import RunRecord
 from mappings import canonical
 
@@ -34,7 +34,7 @@ class LocalWorker:
     """Claims and processes queued runs of one local backend until stopped."""
 
     def __init__(
-        self, backend: str, *, config: LocalBackendConfig, ledger: Ledger, engine: LocalEngine
+        self, backend: str, *, config: LocalBackendConfig, ledger: WorkQueue, engine: LocalEngine
     ) -> None:
         self.backend = backend
         self.id = f"{os.getpid()}-{secrets.token_hex(4)}"

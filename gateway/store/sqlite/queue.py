@@ -1,0 +1,83 @@
+"""The local work queue's SQL: claiming queued runs under a lease, extending and expiring
+leases, and cancelling queued or running runs.
+
+Each read-modify-write runs in one `immediate` transaction, so it is atomic across processes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection
+from datetime import datetime
+
+from gateway.store import records as rec
+from gateway.store.records import RecoveryReport, RunRecord
+from gateway.store.sqlite.rows import (
+    BY_OWNER_RUN,
+    BY_RUN,
+    SELECT,
+    one_record,
+    record_of,
+    save,
+    to_us,
+)
+from gateway.store.sqlite.schema import immediate
+from mappings import canonical
+
+_EXPIRED = "status = 'running' AND lease_until_us IS NOT NULL AND lease_until_us < ?"
+
+
+def claim(
+    conn: sqlite3.Connection,
+    worker: str,
+    lease_until: datetime,
+    now: datetime,
+    backends: Collection[str],
+    max_attempts: int | None,
+) -> RunRecord | None:
+    """Take the oldest queued (or lease-expired) run of `backends` for `worker`, if any."""
+    marks = ", ".join("?" * len(backends))
+    where = f" WHERE backend IN ({marks}) AND (status = 'queued' OR ({_EXPIRED}))"
+    with immediate(conn):
+        if max_attempts is not None:
+            # out of attempts: fail it visibly rather than hand it to one more worker
+            exhausted = f"{SELECT} WHERE backend IN ({marks}) AND {_EXPIRED} AND attempts >= ?"
+            for row in conn.execute(exhausted, (*backends, to_us(now), max_attempts)).fetchall():
+                save(conn, rec.interrupted(record_of(row), now))
+        oldest = one_record(conn, f"{SELECT}{where} ORDER BY seq LIMIT 1", (*backends, to_us(now)))
+        if oldest is None:
+            return None
+        return save(conn, rec.claimed(oldest, worker, lease_until, now))
+
+
+def extend_lease(
+    conn: sqlite3.Connection, key: tuple[str, str], worker: str, lease_until: datetime
+) -> bool:
+    """Move the lease `worker` holds on the running run of `key` to `lease_until`."""
+    sql = f"UPDATE runs SET lease_until_us = ?{BY_RUN} AND claimed_by = ? AND status = ?"
+    params = (to_us(lease_until), *key, worker, canonical.Status.running.value)
+    return conn.execute(sql, params).rowcount > 0
+
+
+def cancel(conn: sqlite3.Connection, key: tuple[str, str, str], now: datetime) -> RunRecord | None:
+    """Cancel the run of `key` (owner, backend, upstream_id) unless it is already terminal."""
+    with immediate(conn):
+        current = one_record(conn, SELECT + BY_OWNER_RUN, key)
+        if current is None or current.run.status.terminal:
+            return current
+        return save(conn, rec.with_status(current, canonical.Status.cancelled, now, None))
+
+
+def recover(conn: sqlite3.Connection, now: datetime, max_attempts: int) -> RecoveryReport:
+    """Requeue every lease-expired run, or fail it once out of attempts."""
+    resumed = failed = 0
+    with immediate(conn):
+        for row in conn.execute(f"{SELECT} WHERE {_EXPIRED}", (to_us(now),)).fetchall():
+            record = record_of(row)
+            if record.attempts >= max_attempts:
+                save(conn, rec.interrupted(record, now))
+                failed += 1
+            else:
+                save(conn, rec.requeued(record, now))
+                resumed += 1
+    return RecoveryReport(resumed=resumed, failed=failed)

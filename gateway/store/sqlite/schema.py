@@ -1,0 +1,89 @@
+"""The ledger file's schema, and how a connection to it is opened and brought up to date.
+
+Also `immediate`, the write transaction every read-modify-write in this package runs in.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from gateway.store.base import LedgerError
+
+_SCHEMA_V1 = (
+    """CREATE TABLE runs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: never reused, only grows
+        key TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        upstream_id TEXT NOT NULL,
+        surface TEXT NOT NULL,
+        status TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        filename_folded TEXT NOT NULL,  -- casefolded in Python: SQLite's lower() is ASCII-only
+        created_us INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL,
+        run BLOB NOT NULL,
+        request BLOB,
+        claimed_by TEXT,
+        lease_until_us INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (backend, upstream_id)
+    )""",
+    "CREATE INDEX runs_owner_created ON runs (owner, created_us, seq)",
+    "CREATE INDEX runs_owner_status ON runs (owner, status, created_us, seq)",
+    "CREATE INDEX runs_owner_filename ON runs (owner, filename)",
+    "CREATE INDEX runs_queue ON runs (status, seq)",
+)
+# Migration N+1 is _MIGRATIONS[N]; append, never edit, so old files upgrade in place.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1,)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction holding the file's write lock from its first statement, so a read
+    inside it cannot go stale before the write (no lost updates between processes)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:  # also after a failed COMMIT, or the next BEGIN would fail
+            conn.execute("ROLLBACK")
+        raise
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """A connection to the ledger at `path`, its file created or upgraded to SCHEMA_VERSION."""
+    # isolation_level=None: no implicit transactions; every one here is explicit
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe with WAL
+        conn.execute("PRAGMA foreign_keys = ON")
+        _migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    with immediate(conn):
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version")
+        version: int = current.fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"the ledger's schema is version {version}; this crosswalk knows up to "
+                f"{SCHEMA_VERSION}: upgrade crosswalk"
+            )
+        for statements in _MIGRATIONS[version:]:
+            for statement in statements:
+                conn.execute(statement)
+        if version < SCHEMA_VERSION:
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))

@@ -1,0 +1,71 @@
+"""Recording a run, replacing its canonical run (compare-and-set), and forgetting it.
+
+Each function runs on the caller's connection; `update` in its own `immediate` transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+import msgspec
+
+from gateway.store import records as rec
+from gateway.store.base import DuplicateRun
+from gateway.store.records import RunRecord
+from gateway.store.sqlite.rows import (
+    BY_OWNER_RUN,
+    BY_RUN,
+    SELECT,
+    mutable_columns,
+    one_record,
+    save,
+    to_us,
+)
+from gateway.store.sqlite.schema import immediate
+from mappings import canonical
+
+_INSERT = (
+    "INSERT INTO runs (key, owner, backend, upstream_id, surface, status, filename, "
+    "filename_folded, created_us, updated_us, run, request, claimed_by, lease_until_us, "
+    "attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def insert(conn: sqlite3.Connection, record: RunRecord) -> RunRecord:
+    """Store a new record and return it as stored, `seq` assigned. Raises DuplicateRun."""
+    if record.run.status.terminal and record.request is not None:
+        record = msgspec.structs.replace(record, request=rec.without_document(record.request))
+    head = (record.key, record.owner, record.backend, record.upstream_id, record.surface)
+    cols = mutable_columns(record)
+    try:
+        cursor = conn.execute(_INSERT, (*head, *cols[:3], to_us(record.created_at), *cols[3:]))
+    except sqlite3.IntegrityError:
+        raise DuplicateRun(f"run {record.key} is already recorded") from None
+    inserted = one_record(conn, f"{SELECT} WHERE seq = ?", (cursor.lastrowid,))
+    assert inserted is not None  # just written on this connection, under the lock
+    return inserted
+
+
+def update(
+    conn: sqlite3.Connection,
+    key: tuple[str, str],
+    run: canonical.ClassificationRun,
+    now: datetime,
+    only_if: frozenset[canonical.Status] | None,
+    worker: str | None,
+) -> RunRecord | None:
+    """Store `run` in the record of `key` (backend, upstream_id); None, writing nothing, if
+    there is none, its status is not in `only_if`, or `worker` does not hold it."""
+    with immediate(conn):
+        current = one_record(conn, SELECT + BY_RUN, key)
+        if current is None or (only_if is not None and current.run.status not in only_if):
+            return None
+        if worker is not None and current.claimed_by != worker:
+            return None
+        return save(conn, rec.with_run(current, run, now))
+
+
+def delete(conn: sqlite3.Connection, key: tuple[str, str, str]) -> bool:
+    """Forget the record of `key` (owner, backend, upstream_id); False if there was none."""
+    return conn.execute("DELETE FROM runs" + BY_OWNER_RUN, key).rowcount > 0
