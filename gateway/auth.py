@@ -15,6 +15,7 @@ from gateway.config import Secret, Settings
 from gateway.dialects import Dialect
 from gateway.errors import Unauthorized
 from gateway.store.base import owner_of
+from mappings import extend, retab
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -26,22 +27,12 @@ class Principal(msgspec.Struct, frozen=True):
 
 def authenticate(headers: Mapping[str, str], dialect: Dialect, settings: Settings) -> Principal:
     """Read the caller's key as its vendor's SDK sends it; raise Unauthorized if unusable."""
-    key = _presented_key(headers, dialect)
+    key = retab.presented_key(headers) if dialect == "retab" else extend.presented_key(headers)
     if not key:
         raise Unauthorized("Not authenticated")
     if settings.api_keys and not any(_same(key, k) for k in settings.api_keys):
         raise Unauthorized("Invalid API key.")
     return Principal(owner=owner_of(key), key=Secret(key))
-
-
-def _presented_key(headers: Mapping[str, str], dialect: Dialect) -> str:
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    # Retab's docs and cURL samples use `Api-Key`, its SDK Bearer; accept both (contracts.md §1)
-    if dialect == "retab":
-        return headers.get("api-key", "").strip()
-    return ""
 
 
 def _same(presented: str, configured: Secret) -> bool:

@@ -5,18 +5,16 @@ Both vendors authenticate with `Authorization: Bearer`, so the path is the only 
 
 from __future__ import annotations
 
+from mappings import extend, retab
 from mappings.dialects import Dialect
 
 __all__ = ["Dialect", "dialect_of"]
 
-RETAB_PREFIXES = ("/v1/",)
-EXTEND_PREFIXES = ("/classify", "/classify_runs", "/files", "/classifiers", "/batch_runs")
-
 
 def dialect_of(path: str) -> Dialect | None:
     """The dialect of the surface that owns `path`, or None outside both surfaces."""
-    if path.startswith(RETAB_PREFIXES):
+    if path.startswith(retab.PATH_PREFIXES):
         return "retab"
-    if any(path == p or path.startswith(p + "/") for p in EXTEND_PREFIXES):
+    if any(path == p or path.startswith(p + "/") for p in extend.PATH_PREFIXES):
         return "extend"
     return None

@@ -17,7 +17,7 @@ from gateway.dialects import dialect_of
 from gateway.errors import CrosswalkError
 from gateway.middleware import request_id_of
 from gateway.service import Relayed
-from mappings import canonical, extend, retab
+from mappings import extend, retab
 from mappings.notes import Notes
 
 T = TypeVar("T")
@@ -32,10 +32,6 @@ RELAYED_HEADERS = (
     "retry-after-ms",
     "x-request-id",
     "x-extend-request-id",
-)
-# Extend's error vocabulary (contracts.md §7.2); anything else is rendered by status class
-EXTEND_CODES = frozenset(
-    {"INVALID_REQUEST", "UNAUTHORIZED", "NOT_FOUND", "RATE_LIMIT_EXCEEDED", "USAGE_BLOCKED"}
 )
 
 
@@ -79,7 +75,7 @@ def error_response(request: Request[Any, Any, Any], error: CrosswalkError) -> Re
     body: Any
     if dialect == "extend":
         body = extend.error_from_canonical(
-            _extend_problem(problem), request_id=request_id_of(request.scope)
+            extend.problem_in_vocabulary(problem), request_id=request_id_of(request.scope)
         )
     elif dialect == "retab":
         body = retab.error_from_canonical(problem)
@@ -91,11 +87,3 @@ def error_response(request: Request[Any, Any, Any], error: CrosswalkError) -> Re
         media_type=JSON,
         headers=error.headers,
     )
-
-
-def _extend_problem(problem: canonical.Problem) -> canonical.Problem:
-    if problem.code in EXTEND_CODES:
-        return problem
-    code = {401: "UNAUTHORIZED", 404: "NOT_FOUND", 405: "NOT_FOUND", 429: "RATE_LIMIT_EXCEEDED"}
-    fallback = "INTERNAL_ERROR" if problem.status >= 500 else "INVALID_REQUEST"
-    return msgspec.structs.replace(problem, code=code.get(problem.status, fallback))

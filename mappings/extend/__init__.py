@@ -21,17 +21,21 @@ from mappings.extend.catalog import (
 )
 from mappings.extend.common import UNFINISHED_STATUSES, format_timestamp, parse_timestamp
 from mappings.extend.errors import (
+    CODES,
     INVALID_BODY_STATUS,
     error_from_canonical,
     error_to_canonical,
     not_found_message,
+    problem_in_vocabulary,
 )
 from mappings.extend.headers import (
     API_VERSION,
+    PATH_PREFIXES,
     VERSION_HEADER,
     WORKSPACE_HEADER,
     api_version_supported,
     forwarded_headers,
+    presented_key,
 )
 from mappings.extend.lists import (
     list_from_canonical,
@@ -104,7 +108,9 @@ from mappings.extend.wire import (
 
 __all__ = [
     "API_VERSION",
+    "CODES",
     "INVALID_BODY_STATUS",
+    "PATH_PREFIXES",
     "UNFINISHED_STATUSES",
     "UPLOAD_PENDING",
     "VERSION_HEADER",
@@ -173,6 +179,8 @@ __all__ = [
     "not_found_message",
     "parse_timestamp",
     "pick_version",
+    "presented_key",
+    "problem_in_vocabulary",
     "request_from_canonical",
     "request_to_canonical",
     "response_from_canonical",

@@ -91,3 +91,23 @@ def _problem(
 def not_found_message(public_id: str) -> str:
     """Extend's 404 message for an unknown classify run (examples/*_404_*.json)."""
     return f"Classify run {public_id} not found."
+
+
+# Extend's error vocabulary (contracts.md §7.2); any other code is rendered by status class
+CODES = frozenset(
+    {"INVALID_REQUEST", "UNAUTHORIZED", "NOT_FOUND", "RATE_LIMIT_EXCEEDED", "USAGE_BLOCKED"}
+)
+_CODE_FOR_CLIENT = {
+    401: "UNAUTHORIZED",
+    404: "NOT_FOUND",
+    405: "NOT_FOUND",
+    429: "RATE_LIMIT_EXCEEDED",
+}
+
+
+def problem_in_vocabulary(problem: canonical.Problem) -> canonical.Problem:
+    """`problem` with a code Extend's SDK knows: its own, or the one its status class gets."""
+    if problem.code in CODES:
+        return problem
+    fallback = "INTERNAL_ERROR" if problem.status >= 500 else "INVALID_REQUEST"
+    return msgspec.structs.replace(problem, code=_CODE_FOR_CLIENT.get(problem.status, fallback))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 API_VERSION = "2026-02-09"
+# the paths Extend's API serves under, each alone or with a sub-path (contracts.md §3)
+PATH_PREFIXES = ("/classify", "/classify_runs", "/files", "/classifiers", "/batch_runs")
 VERSION_HEADER = "x-extend-api-version"
 WORKSPACE_HEADER = "x-extend-workspace-id"
 
@@ -25,3 +27,9 @@ def forwarded_headers(headers: Mapping[str, str]) -> dict[str, str]:
         if name.lower() == WORKSPACE_HEADER and value:
             return {WORKSPACE_HEADER: value}
     return {}
+
+
+def presented_key(headers: Mapping[str, str]) -> str:
+    """The API key as Extend's SDK sends it: `Authorization: Bearer <key>`; "" if none."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""

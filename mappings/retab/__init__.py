@@ -4,6 +4,7 @@ and `mappings`. Every translation returns `(value, Notes)` except the error rend
 """
 
 from mappings.retab.common import STATUS_FROM_CANONICAL, STATUS_TO_CANONICAL
+from mappings.retab.headers import PATH_PREFIXES, presented_key
 from mappings.retab.lists import list_from_canonical, list_to_canonical
 from mappings.retab.problems import (
     INVALID_BODY_STATUS,
@@ -49,6 +50,7 @@ from mappings.retab.wire import (
 
 __all__ = [
     "INVALID_BODY_STATUS",
+    "PATH_PREFIXES",
     "STATUS_FROM_CANONICAL",
     "STATUS_TO_CANONICAL",
     "Category",
@@ -81,6 +83,7 @@ __all__ = [
     "list_query_to_canonical",
     "list_to_canonical",
     "not_found_message",
+    "presented_key",
     "request_decoder",
     "request_from_canonical",
     "request_to_canonical",
