@@ -6,8 +6,6 @@ transports (never clients) keyed by backend name.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
@@ -33,6 +31,7 @@ from gateway.config import (
 )
 from gateway.store.base import Ledger
 from gateway.store.sqlite import SqliteLedger
+from gateway.supervisor import Supervisor
 from mappings import canonical, extend, retab
 
 log = structlog.get_logger("crosswalk.backends")
@@ -75,17 +74,16 @@ async def open_backends(
                 if key is not None and config.refresh_interval > 0:
                     interval = config.refresh_interval
                     refreshers.append(Refresher(backends[name], ledger, interval=interval))
-        tasks = [asyncio.create_task(w.run_forever(), name=f"worker-{w.id}") for w in workers]
-        tasks += [asyncio.create_task(r.run_forever(), name="refresher") for r in refreshers]
+        supervisor = Supervisor()
+        for w in workers:
+            supervisor.start(f"worker-{w.id}", w.step, idle=w.idle_seconds, doorbell=w.doorbell)
+        for r in refreshers:
+            supervisor.start(f"refresher-{r.backend}", r.step, idle=r.interval)
         try:
             saved = _saved_classifiers(settings, backends)
             yield Opened(ledger=ledger, backends=backends, saved_classifiers=saved)
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await supervisor.stop()
 
 
 def _vendor_backend(
