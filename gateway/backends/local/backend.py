@@ -92,7 +92,7 @@ class LocalBackend:
 
 def _new_run(request: canonical.ClassifyRequest, now: datetime) -> canonical.ClassificationRun:
     return canonical.ClassificationRun(
-        id=new_run_id(),
+        id=new_run_id(now),
         status=canonical.Status.running,
         config=request.config,
         created_at=now,
