@@ -6,8 +6,6 @@ transports (never clients) keyed by backend name.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -34,6 +32,7 @@ from gateway.config import (
 from gateway.context import CallContext
 from gateway.store.base import Ledger, WorkQueue
 from gateway.store.sqlite import SqliteLedger
+from gateway.supervisor import Supervisor
 from mappings import canonical, extend, retab
 from mappings.dialects import Dialect
 
@@ -70,38 +69,36 @@ async def open_backends(
             transport = transports.get(name)
             if isinstance(config, LocalBackendConfig):
                 client = await stack.enter_async_context(_local_client(config, transport))
-                engine = LocalEngine(config, client)
-                backends[name] = LocalBackend(name, engine=engine, ledger=ledger)
+                engine = LocalEngine(config, client, clock=clock)
+                backends[name] = LocalBackend(name, engine=engine, ledger=ledger, clock=clock)
                 workers += [
-                    LocalWorker(name, config=config, ledger=ledger, engine=engine)
+                    LocalWorker(name, config=config, ledger=ledger, engine=engine, clock=clock)
                     for _ in range(config.concurrency)
                 ]
                 await _recover(ledger, config, clock)
             else:
                 client = await stack.enter_async_context(open_client(config, transport))
                 key = settings.upstream_keys.get(name)
-                configured = _configured(settings, "retab" if config.kind == "extend" else "extend")
-                vendor = _vendor_backend(
-                    name, config, client, key, files if configured else None, clock
-                )
+                other: Dialect = "retab" if config.kind == "extend" else "extend"
+                sources = files if _configured(settings, other) else None
+                vendor = _vendor_backend(name, config, client, key, sources, clock)
                 backends[name] = vendors[name] = vendor
                 if key is not None and config.refresh_interval > 0:
                     interval = config.refresh_interval
-                    refreshers.append(Refresher(backends[name], ledger, interval=interval))
+                    refreshers.append(Refresher(vendor, ledger, interval=interval, clock=clock))
         for name in sorted(vendors):  # the first backend of a vendor by name resolves its files
             files.setdefault(vendors[name].dialect, vendors[name])
-        tasks = [asyncio.create_task(w.run_forever(), name=f"worker-{w.id}") for w in workers]
-        tasks += [asyncio.create_task(r.run_forever(), name="refresher") for r in refreshers]
+        supervisor = Supervisor()
+        for w in workers:
+            supervisor.start(f"worker-{w.id}", w.step, idle=w.idle_seconds, doorbell=w.doorbell)
+        for r in refreshers:
+            supervisor.start(f"refresher-{r.backend}", r.step, idle=r.interval)
         try:
             extends = [v for _, v in sorted(vendors.items()) if isinstance(v, ExtendBackend)]
             classifiers = extends[0] if extends else None
             yield Opened(ledger=ledger, backends=backends, classifiers=classifiers)
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await supervisor.stop()
 
 
 def _vendor_backend(

@@ -5,16 +5,16 @@ someone reads it through crosswalk. A refresher re-reads, every `refresh_interva
 of one vendor backend that are not finished yet, least recently updated first, so a listing
 does not show a run as running long after the vendor finished it. Only for backends with a
 key of their own: a pure proxy's runs are read with each client's key, which is never kept.
+A `Supervisor` repeats `step` and keeps it going through errors (gateway/supervisor.py).
 """
 
 from __future__ import annotations
-
-import asyncio
 
 import structlog
 
 from gateway.auth import Principal
 from gateway.backends.base import Backend
+from gateway.clock import Clock, system_clock
 from gateway.config import Secret
 from gateway.context import CallContext
 from gateway.errors import CrosswalkError
@@ -26,17 +26,22 @@ log = structlog.get_logger("crosswalk.refresher")
 
 
 class Refresher:
-    """Re-reads one backend's unfinished runs from the vendor, every `interval` seconds."""
+    """Re-reads one backend's unfinished runs from the vendor, once per `step`; a supervisor
+    runs a step every `interval` seconds."""
 
-    def __init__(self, backend: Backend, ledger: Ledger, *, interval: float) -> None:
+    def __init__(
+        self, backend: Backend, ledger: Ledger, *, interval: float, clock: Clock = system_clock
+    ) -> None:
+        self.backend = backend.name
+        self.interval = interval
         self._backend = backend
         self._ledger = ledger
-        self._interval = interval
+        self._clock = clock
 
-    async def run_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.refresh_once()
+    async def step(self) -> bool:
+        """One pass; never more work right away: the next pass waits for the interval."""
+        await self.refresh_once()
+        return False
 
     async def refresh_once(self) -> int:
         """One pass; returns how many runs changed."""
@@ -56,6 +61,7 @@ class Refresher:
                 )  # fmt: skip
                 continue
             if run != record.run:
-                await self._ledger.update_run(self._backend.name, record.upstream_id, run)
+                now = self._clock()
+                await self._ledger.update_run(self._backend.name, record.upstream_id, run, now=now)
                 changed += 1
         return changed

@@ -1,18 +1,20 @@
 """The `local` backend: offline classification with runs kept in the ledger (design.md §4).
 
 Sync requests are classified while the client waits; background requests are recorded as
-`queued` and picked up by `LocalWorker`s in any server process sharing the ledger.
+`queued` and picked up by `LocalWorker`s in any server process sharing the ledger; those of
+this process are woken at once by the engine's doorbell.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import msgspec
 
 from gateway.backends.base import Relay
 from gateway.backends.local.ids import new_run_id
 from gateway.backends.local.runner import DocumentProblem, LocalEngine, file_id, guess_mime
+from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
 from gateway.errors import InvalidRequest
 from gateway.store.base import WorkQueue
@@ -34,10 +36,13 @@ class LocalBackend:
     dialect: Dialect | None = None
     relay: Relay | None = None  # nothing upstream to relay to
 
-    def __init__(self, name: str, *, engine: LocalEngine, ledger: WorkQueue) -> None:
+    def __init__(
+        self, name: str, *, engine: LocalEngine, ledger: WorkQueue, clock: Clock = system_clock
+    ) -> None:
         self.name = name
         self._engine = engine
         self._ledger = ledger
+        self._clock = clock
 
     async def create(
         self, request: canonical.ClassifyRequest, *, call: CallContext
@@ -53,10 +58,13 @@ class LocalBackend:
                 "send an inline config",
                 status=422,
             )
-        run = _new_run(request)
+        run = _new_run(request, self._clock())
         try:
             if request.background:
                 await self._check_inline(request)
+                # the caller records the run right after this returns; a worker woken a
+                # moment too early finds nothing and polls again (supervisor.Doorbell)
+                self._engine.doorbell.ring()
                 return msgspec.structs.replace(run, status=canonical.Status.queued)
             async with self._engine.paced():
                 return await self._engine.process(request, run)
@@ -68,7 +76,7 @@ class LocalBackend:
         return record.run
 
     async def cancel(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
-        now = datetime.now(UTC)
+        now = self._clock()
         updated = await self._ledger.request_cancel(
             call.principal.owner, self.name, record.upstream_id, now
         )
@@ -85,10 +93,9 @@ class LocalBackend:
             await self._engine.extract(loaded, request.config.pages)
 
 
-def _new_run(request: canonical.ClassifyRequest) -> canonical.ClassificationRun:
-    now = datetime.now(UTC)
+def _new_run(request: canonical.ClassifyRequest, now: datetime) -> canonical.ClassificationRun:
     return canonical.ClassificationRun(
-        id=new_run_id(),
+        id=new_run_id(now),
         status=canonical.Status.running,
         config=request.config,
         created_at=now,

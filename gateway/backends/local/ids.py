@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import secrets
-import time
+from datetime import datetime
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def new_run_id() -> str:
-    """A fresh ULID-shaped id (48-bit millisecond time, 80 random bits), sortable by time."""
-    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+def new_run_id(now: datetime) -> str:
+    """A fresh ULID-shaped id (48-bit millisecond time of `now`, 80 random bits), sortable by
+    time; `now` comes from the backend's clock, like the run's own timestamps."""
+    value = (int(now.timestamp() * 1000) << 80) | secrets.randbits(80)
     chars = []
     for _ in range(26):
         value, digit = divmod(value, 32)

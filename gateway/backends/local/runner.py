@@ -11,7 +11,7 @@ import hashlib
 import mimetypes
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 import anyio
 import httpx
@@ -20,7 +20,9 @@ import msgspec
 from gateway.backends.local.classifier import classify
 from gateway.backends.local.extract import Extracted, UndecodableDocument, extract_text
 from gateway.backends.local.fetch import FetchFailed, FetchRefused, fetch_document
+from gateway.clock import Clock, system_clock
 from gateway.config import LocalBackendConfig
+from gateway.supervisor import Doorbell
 from mappings import canonical
 
 USAGE_UNIT = "local_credits"
@@ -53,11 +55,19 @@ def guess_mime(filename: str) -> str:
 
 
 class LocalEngine:
-    """Runs classifications for one local backend."""
+    """Runs classifications for one local backend.
 
-    def __init__(self, config: LocalBackendConfig, client: httpx.AsyncClient) -> None:
+    Shared by the backend and its workers, it also carries their `doorbell`: the backend
+    rings it when it queues a run, and an idle worker of this process wakes to claim it.
+    """
+
+    def __init__(
+        self, config: LocalBackendConfig, client: httpx.AsyncClient, *, clock: Clock = system_clock
+    ) -> None:
         self._config = config
         self._client = client
+        self._clock = clock
+        self.doorbell = Doorbell()
 
     @asynccontextmanager
     async def paced(self) -> AsyncIterator[None]:
@@ -149,17 +159,17 @@ class LocalEngine:
             votes=result.votes,
             agreement=result.agreement,
             usage=canonical.Usage(credits=0.0, unit=USAGE_UNIT),
-            updated_at=datetime.now(UTC),
+            updated_at=self._clock(),
         )
 
 
 def failed(
-    run: canonical.ClassificationRun, problem: DocumentProblem
+    run: canonical.ClassificationRun, problem: DocumentProblem, *, now: datetime
 ) -> canonical.ClassificationRun:
-    """The run, failed visibly with the problem's code and message."""
+    """The run, failed visibly at `now` with the problem's code and message."""
     return msgspec.structs.replace(
         run,
         status=canonical.Status.failed,
         error=canonical.RunError(code=problem.code, message=problem.message, details={}),
-        updated_at=datetime.now(UTC),
+        updated_at=now,
     )

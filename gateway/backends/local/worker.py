@@ -12,56 +12,68 @@ import asyncio
 import contextlib
 import os
 import secrets
-from datetime import UTC, datetime
 
 import structlog
 
 from gateway.backends.local.runner import DocumentProblem, LocalEngine, failed
+from gateway.clock import Clock, system_clock
 from gateway.config import LocalBackendConfig
 from gateway.store.base import WorkQueue
 from gateway.store.records import RunRecord
+from gateway.supervisor import Doorbell
 from mappings import canonical
 
 log = structlog.get_logger("crosswalk.local")
+# how often an idle worker looks for runs other processes queued; its own process's runs
+# ring the engine's doorbell and start at once
 IDLE_POLL_SECONDS = 0.25
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class LocalWorker:
-    """Claims and processes queued runs of one local backend until stopped."""
+    """Claims and processes queued runs of one local backend, one `step` at a time.
+
+    The loop around `step` is a `Supervisor`'s: it retries after errors and waits
+    `idle_seconds`, or for `doorbell`, when the queue is empty.
+    """
+
+    idle_seconds = IDLE_POLL_SECONDS
 
     def __init__(
-        self, backend: str, *, config: LocalBackendConfig, ledger: WorkQueue, engine: LocalEngine
+        self,
+        backend: str,
+        *,
+        config: LocalBackendConfig,
+        ledger: WorkQueue,
+        engine: LocalEngine,
+        clock: Clock = system_clock,
     ) -> None:
         self.backend = backend
         self.id = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self.doorbell: Doorbell = engine.doorbell
         self._config = config
         self._ledger = ledger
         self._engine = engine
+        self._clock = clock
 
-    async def run_forever(self) -> None:
-        while True:
-            record = await self._ledger.claim(
-                self.id,
-                self._config.lease_seconds,
-                _now(),
-                backends=(self.backend,),
-                max_attempts=self._config.max_attempts,
-            )
-            if record is None:
-                await asyncio.sleep(IDLE_POLL_SECONDS)
-                continue
-            try:
-                await self.process(record)
-            except Exception:  # a bug must fail its run visibly, not stop the worker
-                log.exception("local.worker_error", run_id=record.upstream_id)
-                problem = DocumentProblem("INTERNAL_ERROR", "An unexpected error occurred.")
-                await self._ledger.finish(
-                    self.backend, record.upstream_id, self.id, failed(record.run, problem)
-                )
+    async def step(self) -> bool:
+        """Claim the oldest queued run and process it; False when there was none."""
+        record = await self._ledger.claim(
+            self.id,
+            self._config.lease_seconds,
+            self._clock(),
+            backends=(self.backend,),
+            max_attempts=self._config.max_attempts,
+        )
+        if record is None:
+            return False
+        try:
+            await self.process(record)
+        except Exception:  # a bug must fail its run visibly, not stop the worker
+            log.exception("local.worker_error", run_id=record.upstream_id)
+            problem = DocumentProblem("INTERNAL_ERROR", "An unexpected error occurred.")
+            result = failed(record.run, problem, now=self._clock())
+            await self._finish(record, result)
+        return True
 
     async def process(self, record: RunRecord) -> None:
         """Finish one claimed run: completed, or failed with the reason."""
@@ -73,7 +85,7 @@ class LocalWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
         # only if still ours and running: a cancel or a retake that landed first wins
-        stored = await self._ledger.finish(self.backend, record.upstream_id, self.id, result)
+        stored = await self._finish(record, result)
         log.info(
             "local.run_finished",
             run_id=record.upstream_id,
@@ -84,17 +96,29 @@ class LocalWorker:
     async def _result(self, record: RunRecord) -> canonical.ClassificationRun:
         run = record.run
         if record.request is None:  # cannot happen for runs this backend queued
-            return failed(run, DocumentProblem("INTERNAL_ERROR", "the run's request was lost"))
+            problem = DocumentProblem("INTERNAL_ERROR", "the run's request was lost")
+            return failed(run, problem, now=self._clock())
         try:
             async with self._engine.paced():
                 return await self._engine.process(record.request, run)
         except DocumentProblem as exc:
-            return failed(run, exc)
+            return failed(run, exc, now=self._clock())
+
+    async def _finish(
+        self, record: RunRecord, result: canonical.ClassificationRun
+    ) -> RunRecord | None:
+        return await self._ledger.finish(
+            self.backend, record.upstream_id, self.id, result, now=self._clock()
+        )
 
     async def _heartbeat(self, record: RunRecord) -> None:
         interval = self._config.lease_seconds / 3
+        lease = self._config.lease_seconds
         while True:
             await asyncio.sleep(interval)
-            await self._ledger.heartbeat(
-                self.backend, record.upstream_id, self.id, self._config.lease_seconds, _now()
-            )
+            try:
+                await self._ledger.heartbeat(
+                    self.backend, record.upstream_id, self.id, lease, self._clock()
+                )
+            except Exception:  # a missed beat only shortens the lease; the run goes on
+                log.warning("local.heartbeat_failed", run_id=record.upstream_id, exc_info=True)

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from functools import cache, lru_cache
 from typing import NamedTuple
 
-from gateway.backends.local.lexicon import LEXICON, DocType
-from gateway.backends.local.text import split_identifier, surface_terms, terms
+from gateway.backends.local.classifier.lexicon import LEXICON, DocType
+from gateway.backends.local.classifier.text import split_identifier, surface_terms, terms
 from mappings import canonical
 
 Phrase = tuple[str, ...]
@@ -40,11 +40,14 @@ class Cue(NamedTuple):
 
 
 class Profile(NamedTuple):
-    """The phrases one category scores on, and its share of the score normalisation."""
+    """The phrases one category scores on, each with its cue.
+
+    `cues` is a tuple of pairs, not a dict: profiles come out of a cache shared by every
+    request, so nothing reachable from one may be mutable.
+    """
 
     category: canonical.Category
-    cues: dict[Phrase, Cue]
-    lexicon_label: str | None
+    cues: tuple[tuple[Phrase, Cue], ...]
 
 
 @lru_cache(maxsize=256)
@@ -54,13 +57,12 @@ def build_profiles(
     """A profile per category, in the request's order, with shared phrases discounted.
 
     Cached: clients send the same category set again and again, and building a profile
-    costs far more than scoring a document against it. Profiles are never mutated.
+    costs far more than scoring a document against it. Profiles are immutable all the way
+    down, so one cached value can safely serve every caller.
     """
     raw = [_own_cues(category) for category in categories]
-    labels: list[str | None] = []
     for category, cues in zip(categories, raw, strict=True):
         entry = _lexicon_entry(category)
-        labels.append(entry.label if entry else None)
         if entry is not None:
             _add_lexicon(cues, entry)
     if instructions:
@@ -72,10 +74,9 @@ def build_profiles(
     return tuple(
         Profile(
             category=category,
-            cues={p: Cue(c.weight / shared[p], c.shown) for p, c in cues.items()},
-            lexicon_label=label,
+            cues=tuple((p, Cue(c.weight / shared[p], c.shown)) for p, c in cues.items()),
         )
-        for category, cues, label in zip(categories, raw, labels, strict=True)
+        for category, cues in zip(categories, raw, strict=True)
     )
 
 
@@ -146,7 +147,7 @@ def _lexicon_cues(label: str) -> tuple[tuple[Phrase, float, str], ...]:
     """A lexicon entry's cues as stemmed phrases, tokenised once per process."""
     entry = next(e for e in LEXICON if e.label == label)
     found = []
-    for text, weight in entry.cues.items():
+    for text, weight in entry.cues:
         phrase = tuple(terms(text))
         if len(phrase) == 1 and " " in text.strip():
             # "invoice no" loses its stop word and is just "invoice": no longer a rare phrase

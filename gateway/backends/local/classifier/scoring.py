@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from gateway.backends.local.profiles import Phrase, Profile, build_profiles
-from gateway.backends.local.text import count_ngrams, terms
+from gateway.backends.local.classifier.profiles import Phrase, Profile, build_profiles
+from gateway.backends.local.classifier.text import count_ngrams, terms
 from mappings import canonical
 
 TITLE_TERMS = 24  # the first terms of a document: its title and letterhead
@@ -99,7 +99,7 @@ def _decide(profiles: Sequence[Profile], words: list[str]) -> canonical.Decision
 
 def score(profiles: Sequence[Profile], words: list[str]) -> list[Scored]:
     """Every profile scored against the document's term sequence `words`."""
-    lengths = {len(p) for profile in profiles for p in profile.cues}
+    lengths = {len(p) for profile in profiles for p, _ in profile.cues}
     counts = count_ngrams(words, lengths)
     title = count_ngrams(words[:TITLE_TERMS], lengths)
     return [_score(profile, counts, title) for profile in profiles]
@@ -108,14 +108,14 @@ def score(profiles: Sequence[Profile], words: list[str]) -> list[Scored]:
 def _score(profile: Profile, counts: Counter[Phrase], title: Counter[Phrase]) -> Scored:
     total = 0.0
     found: list[tuple[float, str, int]] = []
-    for phrase, cue in profile.cues.items():
+    for phrase, cue in profile.cues:
         tf = counts.get(phrase, 0)
         if not tf:
             continue
         gained = cue.weight * (1 + math.log(tf)) * (2 if title.get(phrase) else 1)
         total += gained
         found.append((gained, cue.shown, tf))
-    size = sum(cue.weight for cue in profile.cues.values())
+    size = sum(cue.weight for _, cue in profile.cues)
     damped = total / (1 + math.log1p(size))
     found.sort(key=lambda f: (-f[0], f[1]))
     return Scored(profile=profile, score=damped, evidence=[(s, n) for _, s, n in found])

@@ -14,22 +14,24 @@ from typing import NamedTuple
 class DocType(NamedTuple):
     """One document type: the words naming it, and the phrases evidencing it in a document.
 
-    `cues` maps a phrase to its weight; multi-word phrases are rarer and so weigh more.
+    `cues` pairs each phrase with its weight; multi-word phrases are rarer and so weigh more.
+    A tuple, not a dict: entries are shared by every caller of the cached lookups in
+    profiles.py, so nothing reachable from them may be mutable.
     """
 
     label: str
     triggers: tuple[str, ...]
-    cues: dict[str, float]
+    cues: tuple[tuple[str, float], ...]
 
 
-def _cues(strong: str, medium: str = "", weak: str = "") -> dict[str, float]:
+def _cues(strong: str, medium: str = "", weak: str = "") -> tuple[tuple[str, float], ...]:
     """Cue weights from `|`-separated phrase lists: strong 2.5, medium 1.2, weak 0.5."""
     table: dict[str, float] = {}
     for phrases, weight in ((strong, 2.5), (medium, 1.2), (weak, 0.5)):
         for phrase in phrases.split("|"):
             if phrase.strip():
                 table[phrase.strip()] = weight
-    return table
+    return tuple(table.items())
 
 
 LEXICON: tuple[DocType, ...] = (

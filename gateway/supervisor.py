@@ -1,0 +1,130 @@
+"""Runs the gateway's background loops, and keeps them running through errors.
+
+A loop repeats a *step*: one unit of work that answers whether more may be waiting right
+away. A step that raises is logged with the loop's name and attempt, retried after a capped
+exponential backoff, and the loop goes on, so one SQLite error cannot silently end a worker
+or a refresher (design.md §9). Stopping cancels every loop and waits for it, quietly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import NamedTuple, Self
+
+import msgspec
+import structlog
+
+Step = Callable[[], Awaitable[bool]]
+Sleep = Callable[[float], Awaitable[None]]
+log = structlog.get_logger("crosswalk.supervisor")
+_MAX_DOUBLINGS = 64  # past this the cap has long been reached; keeps the power finite
+
+
+class Backoff(msgspec.Struct, frozen=True, kw_only=True):
+    """How long a loop waits after failures in a row: `first`, growing by `factor` to `cap`."""
+
+    first: float = 0.1
+    cap: float = 5.0
+    factor: float = 2.0
+
+    def delay(self, failures: int) -> float:
+        """The wait after the `failures`-th failure in a row (1 for the first)."""
+        return min(self.cap, self.first * self.factor ** min(failures - 1, _MAX_DOUBLINGS))
+
+
+class Doorbell:
+    """Wakes the idle loops that listen to it, so work queued in this process starts at once.
+
+    Only a shortcut: loops still poll every idle interval, for work that other processes
+    queue and for a ring that came a moment before the work was committed.
+    """
+
+    def __init__(self) -> None:
+        self._rung = asyncio.Event()
+
+    def ring(self) -> None:
+        """Wake every loop waiting on this bell now, or the next one to wait."""
+        self._rung.set()
+
+    async def wait(self, timeout: float) -> None:
+        """Return when the bell rings or after `timeout` seconds, whichever comes first."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._rung.wait()
+        # consumed: every loop already waiting woke; later waits sleep until the next ring
+        self._rung.clear()
+
+
+class _Loop(NamedTuple):
+    name: str
+    step: Step
+    idle: float
+    doorbell: Doorbell | None
+
+
+class Supervisor:
+    """Runs named loops of steps until stopped; as a context manager it stops them on exit.
+
+    `sleep` waits out backoffs and idle intervals (those without a doorbell); tests pass
+    one that returns at once and records what it was asked.
+    """
+
+    def __init__(self, *, backoff: Backoff | None = None, sleep: Sleep = asyncio.sleep) -> None:
+        self._backoff = backoff or Backoff()
+        self._sleep = sleep
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def start(
+        self, name: str, step: Step, *, idle: float, doorbell: Doorbell | None = None
+    ) -> None:
+        """Repeat `step` until stopped: again at once while it returns True, otherwise after
+        `idle` seconds or when `doorbell` rings."""
+        loop = _Loop(name, step, idle, doorbell)
+        self._tasks.append(asyncio.create_task(self._run(loop), name=name))
+
+    async def stop(self) -> None:
+        """Cancel every loop and wait until each has ended; raises nothing, logs nothing."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        # return_exceptions: each loop's CancelledError is collected, not raised here
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run(self, loop: _Loop) -> None:
+        failures = 0
+        while True:
+            try:
+                more = await loop.step()
+            except Exception:  # Exception, not BaseException: cancellation ends the loop
+                failures += 1
+                delay = self._backoff.delay(failures)
+                log.exception(
+                    "supervisor.step_failed", loop=loop.name, attempt=failures, retry_in=delay
+                )
+                await self._sleep(delay)
+                continue
+            if failures:
+                log.info("supervisor.step_recovered", loop=loop.name, failures=failures)
+                failures = 0
+            if not more:
+                await self._idle(loop)
+
+    async def _idle(self, loop: _Loop) -> None:
+        if loop.doorbell is None:
+            await self._sleep(loop.idle)
+        else:
+            await loop.doorbell.wait(loop.idle)
