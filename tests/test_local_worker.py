@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -15,15 +16,12 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
-from gateway.auth import Principal
-from gateway.backends.local.backend import LocalBackend
 from gateway.backends.local.runner import LocalEngine
 from gateway.backends.local.worker import LocalWorker
-from gateway.config import LocalBackendConfig, Secret
-from gateway.context import CallContext
+from gateway.config import LocalBackendConfig
 from gateway.store import SqliteLedger, owner_of
 from gateway.store.records import new_record
-from gateway.supervisor import Supervisor
+from gateway.supervisor import Doorbell, Supervisor
 from mappings import canonical
 
 CREATED = datetime(2030, 1, 1, tzinfo=UTC)
@@ -163,14 +161,30 @@ async def test_a_ledger_error_is_survived_under_a_supervisor(
     assert failure["attempt"] == 1
 
 
-async def test_queueing_a_background_run_rings_the_doorbell(local: Local) -> None:
-    """`create` with `background` rings the engine's doorbell, so an idle worker of this
-    process claims the run without waiting for its next poll."""
-    backend = LocalBackend("local", engine=local.engine, ledger=local.ledger, clock=lambda: LATER)
-    principal = Principal(OWNER, Secret("sk-worker"))
-    call = CallContext(request_id="req", principal=principal, surface="retab")
-    run = await backend.create(request(), call=call)
-    assert run.status is canonical.Status.queued
-    assert run.created_at == LATER
-    async with asyncio.timeout(1):  # rung already: returns at once, not after an hour
-        await local.engine.doorbell.wait(3600)
+async def test_a_queued_run_rings_the_doorbell_once_it_is_committed(tmp_path: Path) -> None:
+    """The ledger rings when it has recorded background work, never before: an idle worker of
+    this process woken by it finds the run, instead of waiting for its next poll. A finished
+    run queues nothing and rings nothing."""
+    doorbell = Doorbell()
+    path = str(tmp_path / "ledger.db")
+    committed: list[int] = []
+
+    def ring() -> None:  # what another connection (another worker) sees when the bell rings
+        with closing(sqlite3.connect(path)) as other:
+            committed.append(other.execute("SELECT count(*) FROM runs").fetchone()[0])
+        doorbell.ring()
+
+    async with await SqliteLedger.open(path, on_enqueue=ring) as ledger:
+        done = canonical.ClassificationRun(
+            id="done1", status=canonical.Status.completed, config=CONFIG, created_at=CREATED
+        )
+        await ledger.insert(
+            new_record("local", done, request(), surface="retab", owner=OWNER, now=CREATED)
+        )
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await doorbell.wait(3600)
+        await enqueue(ledger, "queued1")
+        async with asyncio.timeout(1):  # rung already: returns at once, not after an hour
+            await doorbell.wait(3600)
+    assert committed == [2]

@@ -32,7 +32,7 @@ from gateway.config import (
 from gateway.context import CallContext
 from gateway.store.base import Ledger, WorkQueue
 from gateway.store.sqlite import SqliteLedger
-from gateway.supervisor import Supervisor
+from gateway.supervisor import Doorbell, Supervisor
 from mappings import canonical, extend, retab
 from mappings.dialects import Dialect
 
@@ -56,9 +56,10 @@ async def open_backends(
     clock: Clock = system_clock,
 ) -> AsyncIterator[Opened]:
     """Open the ledger, recover interrupted runs, start the backends and their workers."""
+    doorbell = Doorbell()  # rung by the ledger when local work is queued in this process
     async with AsyncExitStack() as stack:
         ledger = await stack.enter_async_context(
-            await SqliteLedger.open(settings.store_path, clock=clock)
+            await SqliteLedger.open(settings.store_path, clock=clock, on_enqueue=doorbell.ring)
         )
         backends: dict[str, Backend] = {}
         vendors: dict[str, RetabBackend | ExtendBackend] = {}
@@ -69,7 +70,7 @@ async def open_backends(
             transport = transports.get(name)
             if isinstance(config, LocalBackendConfig):
                 client = await stack.enter_async_context(_local_client(config, transport))
-                engine = LocalEngine(config, client, clock=clock)
+                engine = LocalEngine(config, client, clock=clock, doorbell=doorbell)
                 backends[name] = LocalBackend(name, engine=engine, ledger=ledger, clock=clock)
                 workers += [
                     LocalWorker(name, config=config, ledger=ledger, engine=engine, clock=clock)

@@ -62,9 +62,7 @@ class LocalBackend:
         try:
             if request.background:
                 await self._check_inline(request)
-                # the caller records the run right after this returns; a worker woken a
-                # moment too early finds nothing and polls again (supervisor.Doorbell)
-                self._engine.doorbell.ring()
+                # the ledger rings the workers' doorbell once the caller has recorded it
                 return msgspec.structs.replace(run, status=canonical.Status.queued)
             async with self._engine.paced():
                 return await self._engine.process(request, run)

@@ -57,17 +57,22 @@ def guess_mime(filename: str) -> str:
 class LocalEngine:
     """Runs classifications for one local backend.
 
-    Shared by the backend and its workers, it also carries their `doorbell`: the backend
-    rings it when it queues a run, and an idle worker of this process wakes to claim it.
+    Shared by the backend and its workers, it also carries their `doorbell`, rung when a run
+    is queued in this process, so an idle worker wakes to claim it.
     """
 
     def __init__(
-        self, config: LocalBackendConfig, client: httpx.AsyncClient, *, clock: Clock = system_clock
+        self,
+        config: LocalBackendConfig,
+        client: httpx.AsyncClient,
+        *,
+        clock: Clock = system_clock,
+        doorbell: Doorbell | None = None,
     ) -> None:
         self._config = config
         self._client = client
         self._clock = clock
-        self.doorbell = Doorbell()
+        self.doorbell = doorbell or Doorbell()
 
     @asynccontextmanager
     async def paced(self) -> AsyncIterator[None]:

@@ -39,15 +39,30 @@ class SqliteLedger:
     """Implements `Ledger` and `WorkQueue` over one SQLite file, on one connection; open
     with `await SqliteLedger.open(path)`, and close it (or use it as an async context)."""
 
-    def __init__(self, conn: sqlite3.Connection, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        clock: Clock = system_clock,
+        on_enqueue: Callable[[], None] = lambda: None,
+    ) -> None:
         self._conn = conn
         self._clock = clock  # stamps updates whose caller gave no `now`
+        self._on_enqueue = on_enqueue
         self._lock = threading.Lock()  # one statement sequence at a time on the connection
 
     @classmethod
-    async def open(cls, path: str, *, clock: Clock = system_clock) -> SqliteLedger:
-        """Open (creating or upgrading) the ledger at `path`, reading the time from `clock`."""
-        return cls(await anyio.to_thread.run_sync(connect, path), clock=clock)
+    async def open(
+        cls,
+        path: str,
+        *,
+        clock: Clock = system_clock,
+        on_enqueue: Callable[[], None] = lambda: None,
+    ) -> SqliteLedger:
+        """Open (creating or upgrading) the ledger at `path`, reading the time from `clock`;
+        `on_enqueue` is called once background work is committed (a worker's doorbell)."""
+        connection = await anyio.to_thread.run_sync(connect, path)
+        return cls(connection, clock=clock, on_enqueue=on_enqueue)
 
     async def __aenter__(self) -> Self:
         return self
@@ -72,7 +87,10 @@ class SqliteLedger:
         return await anyio.to_thread.run_sync(locked)
 
     async def insert(self, record: RunRecord) -> RunRecord:
-        return await self._call(writes.insert, self._conn, record)
+        inserted = await self._call(writes.insert, self._conn, record)
+        if record.run.status is canonical.Status.queued and record.request is not None:
+            self._on_enqueue()  # committed: a worker woken now finds it
+        return inserted
 
     async def get(self, owner: str, backend: str, upstream_id: str) -> RunRecord | None:
         key = (owner, backend, upstream_id)
