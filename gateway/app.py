@@ -86,6 +86,7 @@ def _lifespan(
         async with open_backends(settings, transports, clock=clock) as opened:
             app.state.settings = settings
             app.state.services = _services(settings, opened, clock)
+            app.state.background = opened.background
             yield
 
     return lifespan

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from types import TracebackType
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType, TracebackType
 from typing import NamedTuple, Self
 
 import msgspec
@@ -76,6 +76,7 @@ class Supervisor:
         self._backoff = backoff or Backoff()
         self._sleep = sleep
         self._tasks: list[asyncio.Task[None]] = []
+        self._steps: dict[str, Step] = {}
 
     async def __aenter__(self) -> Self:
         return self
@@ -89,12 +90,23 @@ class Supervisor:
         await self.stop()
 
     def start(
-        self, name: str, step: Step, *, idle: float, doorbell: Doorbell | None = None
+        self,
+        name: str,
+        step: Step,
+        *,
+        idle: float,
+        doorbell: Doorbell | None = None,
+        idle_first: bool = False,
     ) -> None:
         """Repeat `step` until stopped: again at once while it returns True, otherwise after
-        `idle` seconds or when `doorbell` rings."""
+        `idle` seconds or when `doorbell` rings; with `idle_first`, the first step waits too."""
         loop = _Loop(name, step, idle, doorbell)
-        self._tasks.append(asyncio.create_task(self._run(loop), name=name))
+        self._steps[name] = step
+        self._tasks.append(asyncio.create_task(self._run(loop, idle_first), name=name))
+
+    def steps(self) -> Mapping[str, Step]:
+        """Each loop's step by name: one unit of its work, to run at once by hand (tests)."""
+        return MappingProxyType(self._steps)
 
     async def stop(self) -> None:
         """Cancel every loop and wait until each has ended; raises nothing, logs nothing."""
@@ -104,7 +116,9 @@ class Supervisor:
         # return_exceptions: each loop's CancelledError is collected, not raised here
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self, loop: _Loop) -> None:
+    async def _run(self, loop: _Loop, idle_first: bool) -> None:
+        if idle_first:
+            await self._idle(loop)
         failures = 0
         while True:
             try:

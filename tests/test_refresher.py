@@ -3,7 +3,6 @@ catch up with runs nobody polls; a failing vendor only costs a log line."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from structlog.testing import capture_logs
 
 from gateway.app import create_app
 from gateway.config import ExtendBackendConfig, Secret, Settings
+from gateway.supervisor import Supervisor
 
 WIRE = Path(__file__).parent.parent / "fixtures" / "wire"
 UPSTREAM = "https://api.extend.test"
@@ -56,22 +56,25 @@ def _client(tmp_path: Path, upstream: respx.MockRouter, interval: float) -> Test
     return TestClient(app=create_app(settings, transports={"extend": transport}))
 
 
+REFRESHER = "refresher-extend"  # the loop's name among the app's background work
+IDLE = 3600.0  # the refresher's own loop runs once at start-up, then waits; tests step it
+
+
 @pytest.fixture
 def client(tmp_path: Path, upstream: respx.MockRouter) -> Iterator[TestClient[Any]]:
-    with _client(tmp_path, upstream, interval=0.05) as test_client:
+    with _client(tmp_path, upstream, interval=IDLE) as test_client:
         yield test_client
+
+
+def _refresh(client: TestClient[Any]) -> None:
+    """One pass of the app's refresher, run in the app's own event loop."""
+    background: Supervisor = client.app.state.background
+    client.blocking_portal.call(background.steps()[REFRESHER])
 
 
 def _listed_status(client: TestClient[Any]) -> str:
     status: str = client.get("/v1/classifications", headers=HEADERS).json()["data"][0]["status"]
     return status
-
-
-def _wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "not reached in time"
-        time.sleep(0.02)
 
 
 def test_a_finished_run_shows_in_the_listing_without_being_polled(
@@ -83,12 +86,16 @@ def test_a_finished_run_shows_in_the_listing_without_being_polled(
     route.respond(200, json=created)
     assert client.post("/v1/classifications", json=BODY, headers=HEADERS).status_code == 201
     assert _listed_status(client) == "queued"
-    _wait_for(lambda: route.call_count > 0)
-    assert _listed_status(client) != "completed"
+    _refresh(client)
+    assert route.call_count == 1
+    assert _listed_status(client) == "in_progress"  # what the vendor said: still processing
     finished = _run("extend_classify_runs_get_processed.json") | {"id": created["id"]}
     route.respond(200, json=finished)
-    _wait_for(lambda: _listed_status(client) == "completed")
+    _refresh(client)
+    assert _listed_status(client) == "completed"
     assert route.calls.last.request.headers["authorization"] == "Bearer sk-extend"
+    _refresh(client)
+    assert route.call_count == 2  # a finished run is not read again
 
 
 def test_a_failing_vendor_is_logged_and_retried(
@@ -98,12 +105,14 @@ def test_a_failing_vendor_is_logged_and_retried(
     created = _run("extend_classify_runs_create_response.json")
     route = upstream.get(f"/classify_runs/{created['id']}")
     route.respond(503, text="down")
+    client.post("/v1/classifications", json=BODY, headers=HEADERS)
     with capture_logs() as logs:
-        client.post("/v1/classifications", json=BODY, headers=HEADERS)
-        _wait_for(lambda: route.call_count >= 2)
+        _refresh(client)
+        _refresh(client)
+    assert route.call_count == 2
     assert _listed_status(client) == "queued"
     failures = [e for e in logs if e["event"] == "refresh.failed"]
-    assert failures
+    assert len(failures) == 2
     assert failures[0]["backend"] == "extend"
     assert failures[0]["status"] == 502
 
@@ -113,7 +122,8 @@ def test_a_zero_interval_turns_it_off(tmp_path: Path, upstream: respx.MockRouter
     created = _run("extend_classify_runs_create_response.json")
     route = upstream.get(f"/classify_runs/{created['id']}").respond(200, json=created)
     with _client(tmp_path, upstream, interval=0) as client:
+        background: Supervisor = client.app.state.background
+        assert REFRESHER not in background.steps()
         client.post("/v1/classifications", json=BODY, headers=HEADERS)
-        time.sleep(0.3)
         assert _listed_status(client) == "queued"
     assert route.call_count == 0

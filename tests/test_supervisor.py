@@ -202,3 +202,28 @@ async def test_a_refresher_step_is_one_pass_stamped_by_its_clock(tmp_path: Path)
     assert stored is not None
     assert stored.run.status is canonical.Status.completed
     assert stored.updated_at == LATER
+
+
+async def test_a_loop_started_idle_first_waits_before_its_first_step() -> None:
+    """A refresher's first pass comes one interval after start-up, not during it; its step
+    can still be run by hand meanwhile, under its loop's name."""
+    released, stepped = asyncio.Event(), asyncio.Event()
+    waits: list[float] = []
+
+    async def held_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await released.wait()
+        await asyncio.sleep(0)  # once released, each idle wait still yields to the test
+
+    async def step() -> bool:
+        stepped.set()
+        return False
+
+    async with Supervisor(sleep=held_sleep) as supervisor:
+        supervisor.start("refresher-x", step, idle=30.0, idle_first=True)
+        await until(lambda: waits == [30.0])
+        assert not stepped.is_set()
+        assert supervisor.steps()["refresher-x"] is step
+        released.set()
+        async with asyncio.timeout(DEADLINE):
+            await stepped.wait()

@@ -45,6 +45,7 @@ class Opened(msgspec.Struct, frozen=True, kw_only=True):
 
     ledger: Ledger
     backends: Mapping[str, Backend]
+    background: Supervisor  # the local workers and the refreshers
     classifiers: ClassifierSource | None = None
 
 
@@ -93,11 +94,14 @@ async def open_backends(
         for w in workers:
             supervisor.start(f"worker-{w.id}", w.step, idle=w.idle_seconds, doorbell=w.doorbell)
         for r in refreshers:
-            supervisor.start(f"refresher-{r.backend}", r.step, idle=r.interval)
+            # a run just created was read by its creator: the first pass waits an interval
+            supervisor.start(f"refresher-{r.backend}", r.step, idle=r.interval, idle_first=True)
         try:
             extends = [v for _, v in sorted(vendors.items()) if isinstance(v, ExtendBackend)]
             classifiers = extends[0] if extends else None
-            yield Opened(ledger=ledger, backends=backends, classifiers=classifiers)
+            yield Opened(
+                ledger=ledger, backends=backends, background=supervisor, classifiers=classifiers
+            )
         finally:
             await supervisor.stop()
 
