@@ -58,10 +58,14 @@ class DialectService:
         located = self._locate(public_id)
         if (relay := self._relay_of(located.backend)) is not None:
             return await self._relayed(relay, located, call, "POST", "/cancel")
-        reject = self.rules.cancel_rejects_finished
-        return self._found(
-            public_id, await self._runs.cancel(located, call=call, reject_finished=reject)
-        )
+        cancelled = await self._runs.cancel(located, call=call)
+        if cancelled is None:
+            raise RunNotFound(self.rules.not_found(public_id))
+        served, stopped = cancelled
+        if not stopped and self.rules.cancel_refused is not None:
+            message = self.rules.cancel_refused(served.public_id, served.run.status)
+            raise InvalidRequest(message, status=400)
+        return served
 
     async def delete(self, call: CallContext, public_id: str) -> Deleted | Relayed:
         """Delete a run."""

@@ -35,8 +35,9 @@ class DialectRules:
 
     dialect: Dialect
     runs_path: str  # the vendor's collection of runs; one run is `<runs_path>/<id>`
-    # True when cancelling a finished run is an error (Extend), not a no-op (Retab): hazard 25
-    cancel_rejects_finished: bool
+    # the refusal to cancel a finished run, where that is an error (Extend) and not a no-op
+    # (Retab): hazard 25
+    cancel_refused: Callable[[str, canonical.Status], str] | None
     creates: Mapping[str, Create]  # by path
     run_decoder: msgspec.json.Decoder[Any]
     run_to_canonical: RunReader
@@ -80,7 +81,7 @@ class DialectRules:
 RETAB_RULES = DialectRules(
     dialect="retab",
     runs_path="/v1/classifications",
-    cancel_rejects_finished=False,
+    cancel_refused=None,
     creates={
         "/v1/classifications": Create(
             wire=retab.ClassificationRequest, to_canonical=retab.request_to_canonical
@@ -103,7 +104,7 @@ def _extend_create(wire: type[extend.ClassifyRequest], *, background: bool) -> C
 EXTEND_RULES = DialectRules(
     dialect="extend",
     runs_path="/classify_runs",
-    cancel_rejects_finished=True,
+    cancel_refused=extend.cancel_refused_message,
     creates={  # the sync create, and the background one
         "/classify": _extend_create(extend.ClassifyRequest, background=False),
         "/classify_runs": _extend_create(extend.ClassifyRunCreateRequest, background=True),

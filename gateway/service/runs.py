@@ -12,7 +12,7 @@ import asyncio
 from gateway.backends.base import Backend, ClassifierSource
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
-from gateway.errors import GatewayTimeout, InvalidRequest, UpstreamFailed
+from gateway.errors import GatewayTimeout, UpstreamFailed
 from gateway.routing import Located, Routing
 from gateway.service.outcome import Page, Served
 from gateway.store.base import DuplicateRun, Ledger
@@ -76,10 +76,9 @@ class RunService:
         await self._remember(located.backend, record, run)
         return self._served(call, located.backend, run)
 
-    async def cancel(
-        self, located: Located, *, call: CallContext, reject_finished: bool
-    ) -> Served | None:
-        """Cancel a run; a finished one comes back unchanged unless `reject_finished`."""
+    async def cancel(self, located: Located, *, call: CallContext) -> tuple[Served, bool] | None:
+        """Cancel a run: the run, and whether it stopped (False for one that had finished,
+        which comes back unchanged)."""
         record = await self._record(located, call)
         if record is None:
             return None
@@ -91,14 +90,7 @@ class RunService:
             # it may have finished first: Retab then hands the finished run back (hazard 25)
             stopped = run.status is canonical.Status.cancelled or not run.status.terminal
         await self._remember(backend, record, run)
-        served = self._served(call, backend, run)
-        if reject_finished and not stopped:
-            raise InvalidRequest(
-                f"Classify run {served.public_id} is {run.status.value} and cannot be "
-                "cancelled; only runs still processing can be.",
-                status=400,
-            )
-        return served
+        return self._served(call, backend, run), stopped
 
     async def delete(self, located: Located, *, call: CallContext) -> bool:
         """Delete a run upstream and from the ledger; False if the caller has no such run."""

@@ -23,6 +23,7 @@ from mappings.extend.common import UNFINISHED_STATUSES, format_timestamp, parse_
 from mappings.extend.errors import (
     CODES,
     INVALID_BODY_STATUS,
+    cancel_refused_message,
     error_from_canonical,
     error_to_canonical,
     not_found_message,
@@ -157,6 +158,7 @@ __all__ = [
     "api_version_supported",
     "batch_request_decoder",
     "batch_run_decoder",
+    "cancel_refused_message",
     "classifier_decoder",
     "classifier_versions_decoder",
     "classify_body_from_canonical",

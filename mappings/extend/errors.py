@@ -88,6 +88,14 @@ def _problem(
     )
 
 
+def cancel_refused_message(public_id: str, status: canonical.Status) -> str:
+    """Extend's refusal to cancel a run that is no longer processing (hazard 25)."""
+    return (
+        f"Classify run {public_id} is {status.value} and cannot be cancelled; "
+        "only runs still processing can be."
+    )
+
+
 def not_found_message(public_id: str) -> str:
     """Extend's 404 message for an unknown classify run (examples/*_404_*.json)."""
     return f"Classify run {public_id} not found."
