@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from contract_tests.conftest import free_port
+from tests.harness import free_port
 
 
 class ServerProcess:

@@ -5,7 +5,6 @@ Every classify method of `extend-ai` 1.20.0, unchanged, with only its base URL m
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -14,16 +13,16 @@ from extend_ai import Extend
 from extend_ai.errors import BadRequestError, NotFoundError, UnauthorizedError
 from extend_ai.wrapper.polling import PollingOptions
 
-from contract_tests.conftest import (
+from gateway.config import LocalBackendConfig, Settings
+from tests.harness import (
     NO_RETRIES,
-    ServedGateway,
+    Gateway,
+    MakeGateway,
     classifications,
     corpus,
-    extend_client,
     secret_keys,
     wait_until,
 )
-from gateway.config import LocalBackendConfig, Settings
 
 INVOICE = "doc_001.txt"
 FAST_POLL = PollingOptions(fast_poll_interval_ms=100, max_wait_ms=20_000)
@@ -151,9 +150,7 @@ def test_unknown_run_is_not_found(extend_sdk: Extend) -> None:
         assert caught.value.body["code"] == "NOT_FOUND"
 
 
-def test_wrong_key_is_unauthorized(
-    make_gateway: Callable[..., ServedGateway], tmp_path: Path
-) -> None:
+def test_wrong_key_is_unauthorized(make_gateway: MakeGateway, tmp_path: Path) -> None:
     """With gateway keys configured, an unknown token is a 401 UNAUTHORIZED."""
     settings = Settings(
         backends={"local": LocalBackendConfig()},
@@ -163,11 +160,11 @@ def test_wrong_key_is_unauthorized(
     )
     gateway = make_gateway(settings)
     with pytest.raises(UnauthorizedError):
-        extend_client(gateway, "wrong-key").classify_runs.list(request_options=NO_RETRIES)
-    assert extend_client(gateway, "right-key").classify_runs.list().data == []
+        gateway.extend("wrong-key").classify_runs.list(request_options=NO_RETRIES)
+    assert gateway.extend("right-key").classify_runs.list().data == []
 
 
-def test_other_api_version_is_rejected(gateway: ServedGateway) -> None:
+def test_other_api_version_is_rejected(gateway: Gateway) -> None:
     """`x-extend-api-version` other than 2026-02-09 is a 400 (contracts.md hazard 28)."""
     with gateway.http() as http:
         response = http.get("/classify_runs", headers={"x-extend-api-version": "2024-12-23"})
@@ -175,7 +172,7 @@ def test_other_api_version_is_rejected(gateway: ServedGateway) -> None:
     assert response.json()["code"] == "INVALID_REQUEST"
 
 
-def test_runs_are_visible_from_both_surfaces(gateway: ServedGateway, extend_sdk: Extend) -> None:
+def test_runs_are_visible_from_both_surfaces(gateway: Gateway, extend_sdk: Extend) -> None:
     """A run made through the Extend surface is listed through the Retab one, same key."""
     run = extend_sdk.classify(file=_text_file(), config={"classifications": classifications()})
     with gateway.http() as http:

@@ -7,7 +7,6 @@ Retab upstream: what the SDK reads, and what Retab was sent (contracts.md §10).
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,25 +25,24 @@ from extend_ai.errors import (
 from extend_ai.types import ClassifyRun
 from extend_ai.wrapper.polling import PollingOptions
 
-from contract_tests.conftest import (
-    FIXTURES,
-    NO_RETRIES,
-    ServedGateway,
-    classifications,
-    corpus,
-    extend_client,
-    secret_keys,
-)
 from contract_tests.fake_retab import BASE_URL, PATH, FakeRetab, Recorded
 from gateway.config import ExtendBackendConfig, RetabBackendConfig, Secret, Settings
 from mappings.models import DEFAULT_MODELS
+from tests.harness import (
+    FIXTURES,
+    NO_RETRIES,
+    Gateway,
+    MakeGateway,
+    classifications,
+    corpus,
+    secret_keys,
+)
 
 INVOICE = "doc_001.txt"
 UPSTREAM_KEY = "sk-retab-upstream"
 EXTEND_URL = "https://api.extend.test"
 FILE = msgspec.json.decode((FIXTURES / "wire" / "extend_files_get_response.json").read_bytes())
 FAST_POLL = PollingOptions(fast_poll_interval_ms=100, max_wait_ms=20_000)
-Make = Callable[..., ServedGateway]
 
 
 def _settings(tmp_path: Path, *, with_extend: bool = False) -> Settings:
@@ -70,13 +68,13 @@ def retab() -> FakeRetab:
 
 
 @pytest.fixture
-def served(make_gateway: Make, tmp_path: Path, retab: FakeRetab) -> ServedGateway:
+def served(make_gateway: MakeGateway, tmp_path: Path, retab: FakeRetab) -> Gateway:
     return make_gateway(_settings(tmp_path), transports={"retab": retab.transport})
 
 
 @pytest.fixture
-def sdk(served: ServedGateway) -> Extend:
-    return extend_client(served, "gw-key")
+def sdk(served: Gateway) -> Extend:
+    return served.extend("gw-key")
 
 
 def _text_file(name: str = INVOICE) -> dict[str, str]:
@@ -288,7 +286,7 @@ def test_delete_answers_the_id(sdk: Extend, retab: FakeRetab) -> None:
 
 
 def test_extend_file_id_is_resolved_through_the_extend_backend(
-    make_gateway: Make, tmp_path: Path, retab: FakeRetab
+    make_gateway: MakeGateway, tmp_path: Path, retab: FakeRetab
 ) -> None:
     """An Extend file id is read from Extend's Files API; Retab gets its presigned URL."""
     extend_api = respx.MockRouter(base_url=EXTEND_URL, assert_all_called=False)
@@ -298,7 +296,7 @@ def test_extend_file_id_is_resolved_through_the_extend_backend(
         "extend": httpx.MockTransport(extend_api.async_handler),
     }
     served = make_gateway(_settings(tmp_path, with_extend=True), transports=transports)
-    run = _classify(extend_client(served, "gw-key"), file={"id": FILE["id"]})
+    run = _classify(served.extend("gw-key"), file={"id": FILE["id"]})
     assert run.status == "PROCESSED"
     assert files.call_count == 1
     asked = files.calls.last.request

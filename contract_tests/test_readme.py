@@ -8,19 +8,20 @@ from typing import Any
 
 import pytest
 
-from contract_tests.conftest import ServedGateway
+from tests.harness import MakeGateway
 
 README = Path(__file__).parent.parent / "README.md"
 DOCUMENTED_URL = "http://127.0.0.1:8000"
 
 
 def test_readme_sdk_snippet_runs(
-    gateway: ServedGateway,
+    make_gateway: MakeGateway,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The quickstart's Python block works unchanged but for the port it is served on."""
+    gateway = make_gateway(served=True, min_run_seconds=0.3)  # the snippet dials a URL
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
     assert len(blocks) == 1
     assert DOCUMENTED_URL in blocks[0]

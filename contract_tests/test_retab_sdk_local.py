@@ -5,7 +5,6 @@ Every classification method of `retab` 0.0.160, unchanged, with only its base UR
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -18,15 +17,15 @@ from retab.exceptions import (
     ValidationError,
 )
 
-from contract_tests.conftest import (
-    ServedGateway,
+from gateway.config import LocalBackendConfig, Settings
+from tests.harness import (
+    Gateway,
+    MakeGateway,
     categories,
     corpus,
-    retab_client,
     secret_keys,
     wait_until,
 )
-from gateway.config import LocalBackendConfig, Settings
 
 INVOICE = "doc_001.txt"
 
@@ -49,7 +48,7 @@ def test_create_sync_completes_with_the_right_category(retab_sdk: Retab) -> None
     assert result.file.filename == INVOICE
 
 
-def test_create_answers_201_with_request_id(gateway: ServedGateway) -> None:
+def test_create_answers_201_with_request_id(gateway: Gateway) -> None:
     """Retab's create is a 201 and every response carries an `x-request-id`."""
     body = {
         "document": {"filename": "a.txt", "url": "data:text/plain;base64,SW52b2ljZSB0b3RhbA=="},
@@ -178,9 +177,7 @@ def test_bad_date_is_a_400(retab_sdk: Retab) -> None:
     assert "from_date" in str(caught.value.message)
 
 
-def test_wrong_key_is_unauthorized(
-    make_gateway: Callable[..., ServedGateway], tmp_path: Path
-) -> None:
+def test_wrong_key_is_unauthorized(make_gateway: MakeGateway, tmp_path: Path) -> None:
     """With gateway keys configured, an unknown key is the SDK's AuthenticationError."""
     settings = Settings(
         backends={"local": LocalBackendConfig()},
@@ -190,13 +187,13 @@ def test_wrong_key_is_unauthorized(
     )
     gateway = make_gateway(settings)
     with pytest.raises(AuthenticationError):
-        retab_client(gateway, key="wrong-key").classifications.list()
-    assert retab_client(gateway, key="right-key").classifications.list().data == []
+        gateway.retab("wrong-key").classifications.list()
+    assert gateway.retab("right-key").classifications.list().data == []
 
 
-def test_one_key_never_sees_another_keys_runs(gateway: ServedGateway) -> None:
+def test_one_key_never_sees_another_keys_runs(gateway: Gateway) -> None:
     """Runs are scoped per key: another key cannot list, get, cancel or delete them."""
-    owner, stranger = retab_client(gateway, "key-a"), retab_client(gateway, "key-b")
+    owner, stranger = gateway.retab("key-a"), gateway.retab("key-b")
     run = owner.classifications.create(document=corpus(INVOICE), categories=categories())
     assert stranger.classifications.list().data == []
     for call in (

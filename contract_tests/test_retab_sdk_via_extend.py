@@ -7,7 +7,6 @@ Extend's API (contract_tests/fake_extend.py): the SDK's typed result and what Ex
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,16 @@ import pytest
 from retab import Retab
 from retab.exceptions import NotFoundError, ValidationError
 
-from contract_tests.conftest import (
-    ServedGateway,
+from contract_tests.fake_extend import API_VERSION, BASE_URL, FakeExtend
+from gateway.config import ExtendBackendConfig, Secret, Settings
+from tests.harness import (
+    Gateway,
+    MakeGateway,
     categories,
     corpus,
-    retab_client,
     secret_keys,
     wait_until,
 )
-from contract_tests.fake_extend import API_VERSION, BASE_URL, FakeExtend
-from gateway.config import ExtendBackendConfig, Secret, Settings
 
 UPSTREAM_KEY = "sk-extend-upstream"
 INVOICE_TEXT = "doc_001.txt"
@@ -49,15 +48,13 @@ def via_extend(tmp_path: Path, **backend: Any) -> Settings:
 
 
 @pytest.fixture
-def served(
-    make_gateway: Callable[..., ServedGateway], tmp_path: Path, fake: FakeExtend
-) -> ServedGateway:
+def served(make_gateway: MakeGateway, tmp_path: Path, fake: FakeExtend) -> Gateway:
     return make_gateway(via_extend(tmp_path), {"extend": fake.transport})
 
 
 @pytest.fixture
-def sdk(served: ServedGateway) -> Retab:
-    return retab_client(served, "gw-key")
+def sdk(served: Gateway) -> Retab:
+    return served.retab("gw-key")
 
 
 def _name_of(key: str) -> str:
@@ -121,11 +118,11 @@ def test_categories_become_unique_classifications_and_the_answer_a_name(
 
 
 def test_sync_create_in_poll_mode_waits_for_the_run(
-    make_gateway: Callable[..., ServedGateway], tmp_path: Path, fake: FakeExtend
+    make_gateway: MakeGateway, tmp_path: Path, fake: FakeExtend
 ) -> None:
     """With `sync_mode = "poll"` a sync create is an Extend run polled until it is done."""
     settings = via_extend(tmp_path, sync_mode="poll", poll_interval=0.01)
-    sdk = retab_client(make_gateway(settings, {"extend": fake.transport}), "gw-key")
+    sdk = make_gateway(settings, {"extend": fake.transport}).retab("gw-key")
     fake.gets_before_processed = 2
     result = sdk.classifications.create(document=corpus(INVOICE_TEXT), categories=categories())
     assert result.status is not None
@@ -154,7 +151,7 @@ def test_options_map_onto_extend_config(sdk: Retab, fake: FakeExtend) -> None:
     assert result.model == "retab-large"
 
 
-def test_bust_cache_is_reported_as_dropped(served: ServedGateway, fake: FakeExtend) -> None:
+def test_bust_cache_is_reported_as_dropped(served: Gateway, fake: FakeExtend) -> None:
     """Extend has no `bust_cache`: it is left out upstream and named in crosswalk-translation."""
     text = corpus(INVOICE_TEXT).read_bytes()
     url = "data:text/plain;base64," + base64.b64encode(text).decode()
@@ -283,9 +280,9 @@ def test_cancel_refused_by_extend_returns_the_finished_run(sdk: Retab, fake: Fak
     assert result.status.value == "completed"
 
 
-def test_another_keys_run_is_not_found(served: ServedGateway, fake: FakeExtend) -> None:
+def test_another_keys_run_is_not_found(served: Gateway, fake: FakeExtend) -> None:
     """A run made with one gateway key is a 404 for another, which never reaches Extend."""
-    owner, stranger = retab_client(served, "gw-key"), retab_client(served, "gw-key-2")
+    owner, stranger = served.retab("gw-key"), served.retab("gw-key-2")
     run = owner.classifications.create(document=corpus(INVOICE_TEXT), categories=categories())
     before = len(fake.calls())
     for call in (

@@ -8,7 +8,6 @@ The same over B's Retab surface is in test_two_gateways_retab.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import extend_ai.errors as extend_errors
@@ -16,16 +15,6 @@ import pytest
 from extend_ai.wrapper.polling import PollingOptions
 from retab.exceptions import NotFoundError
 
-from contract_tests.conftest import (
-    NO_RETRIES,
-    ServedGateway,
-    categories,
-    classifications,
-    corpus,
-    extend_client,
-    retab_client,
-    wait_until,
-)
 from contract_tests.two_gateways import (
     GATEWAY_KEY,
     INVOICE,
@@ -40,19 +29,27 @@ from contract_tests.two_gateways import (
     label,
     text_file,
 )
+from tests.harness import (
+    NO_RETRIES,
+    MakeGateway,
+    categories,
+    classifications,
+    corpus,
+    wait_until,
+)
 
 FAST_POLL = PollingOptions(fast_poll_interval_ms=50, max_wait_ms=20_000)
 
 
 @pytest.fixture
-def via_extend(make_gateway: Callable[..., ServedGateway], tmp_path: Path) -> Chain:
+def via_extend(make_gateway: MakeGateway, tmp_path: Path) -> Chain:
     """A whose only backend, `extend`, is B's Extend surface."""
     return chain(make_gateway, tmp_path, "extend")
 
 
 def _retab_run(chain: Chain, *, background: bool = False) -> tuple[str, str]:
     """A Retab-dialect run created through A: its id on A and the id B knows it by."""
-    sdk = retab_client(chain.a, GATEWAY_KEY)
+    sdk = chain.a.retab(GATEWAY_KEY)
     created = sdk.classifications.create(
         document=corpus(INVOICE), categories=categories(), background=background
     )
@@ -61,7 +58,7 @@ def _retab_run(chain: Chain, *, background: bool = False) -> tuple[str, str]:
 
 def test_retab_sync_create_is_classified_by_b(via_extend: Chain) -> None:
     """A Retab sync create becomes a valid Extend `/classify` at B; the answer is Retab's."""
-    sdk = retab_client(via_extend.a, GATEWAY_KEY)
+    sdk = via_extend.a.retab(GATEWAY_KEY)
     result = sdk.classifications.create(document=corpus(INVOICE), categories=categories())
     assert result.status is not None
     assert result.status.value == "completed"
@@ -83,7 +80,7 @@ def test_retab_sync_create_is_classified_by_b(via_extend: Chain) -> None:
 
 def test_retab_background_create_is_polled_to_completion(via_extend: Chain) -> None:
     """A background create is an Extend `/classify_runs` at B; polling A reaches `completed`."""
-    sdk = retab_client(via_extend.a, GATEWAY_KEY)
+    sdk = via_extend.a.retab(GATEWAY_KEY)
     created = sdk.classifications.create(
         document=corpus(INVOICE), categories=categories(), background=True
     )
@@ -102,7 +99,7 @@ def test_retab_background_create_is_polled_to_completion(via_extend: Chain) -> N
     final = sdk.classifications.get(created.id)
     assert final.output is not None
     assert final.output.category == category_name(INVOICE)
-    on_b = extend_client(via_extend.b, UPSTREAM_KEY).classify_runs.retrieve(upstream_id)
+    on_b = via_extend.b.extend(UPSTREAM_KEY).classify_runs.retrieve(upstream_id)
     assert on_b.status == "PROCESSED"
     assert via_extend.upstream.sent("GET", f"/classify_runs/{upstream_id}")
 
@@ -110,7 +107,7 @@ def test_retab_background_create_is_polled_to_completion(via_extend: Chain) -> N
 def test_retab_get_with_and_without_output(via_extend: Chain) -> None:
     """`get` on A refreshes the run from B; `include_output=False` leaves the output out."""
     a_id, upstream_id = _retab_run(via_extend)
-    sdk = retab_client(via_extend.a, GATEWAY_KEY)
+    sdk = via_extend.a.retab(GATEWAY_KEY)
     full = sdk.classifications.get(a_id)
     light = sdk.classifications.get(a_id, include_output=False)
     assert full.id == light.id == a_id
@@ -125,7 +122,7 @@ def test_retab_list_shows_a_ids_of_runs_b_recorded(via_extend: Chain) -> None:
     """A lists its own ids, newest first; B holds each run under A's upstream key."""
     first, first_on_b = _retab_run(via_extend)
     second, second_on_b = _retab_run(via_extend)
-    listed = retab_client(via_extend.a, GATEWAY_KEY).classifications.list()
+    listed = via_extend.a.retab(GATEWAY_KEY).classifications.list()
     assert [c.id for c in listed.data] == [second, first]
     assert sorted(b_extend_ids(via_extend.b)) == sorted([first_on_b, second_on_b])
 
@@ -133,21 +130,19 @@ def test_retab_list_shows_a_ids_of_runs_b_recorded(via_extend: Chain) -> None:
 def test_retab_cancel_stops_a_run_at_b(via_extend: Chain) -> None:
     """Cancelling a background run through A cancels it at B."""
     a_id, upstream_id = _retab_run(via_extend, background=True)
-    cancelled = retab_client(
-        via_extend.a, GATEWAY_KEY
-    ).classifications.create_classification_cancel(a_id)
+    cancelled = via_extend.a.retab(GATEWAY_KEY).classifications.create_classification_cancel(a_id)
     assert cancelled.status is not None
     assert cancelled.status.value == "cancelled"
     assert cancelled.id == a_id
     sent = via_extend.upstream.last("POST", f"/classify_runs/{upstream_id}/cancel")
     assert_spends_upstream_key(sent, extend_version=True)
-    on_b = extend_client(via_extend.b, UPSTREAM_KEY).classify_runs.retrieve(upstream_id)
+    on_b = via_extend.b.extend(UPSTREAM_KEY).classify_runs.retrieve(upstream_id)
     assert on_b.status == "CANCELLED"
 
 
 def test_retab_cancel_of_a_finished_run_is_idempotent(via_extend: Chain) -> None:
     """Retab's cancel returns a finished run unchanged; A does not ask B to cancel it."""
-    sdk = retab_client(via_extend.a, GATEWAY_KEY)
+    sdk = via_extend.a.retab(GATEWAY_KEY)
     created = sdk.classifications.create(document=corpus(INVOICE), categories=categories())
     again = sdk.classifications.create_classification_cancel(created.id)
     assert again.status is not None
@@ -160,14 +155,14 @@ def test_retab_cancel_of_a_finished_run_is_idempotent(via_extend: Chain) -> None
 def test_retab_delete_removes_the_run_from_both(via_extend: Chain) -> None:
     """`delete` through A deletes the run at B too; both then answer 404."""
     a_id, upstream_id = _retab_run(via_extend)
-    sdk = retab_client(via_extend.a, GATEWAY_KEY)
+    sdk = via_extend.a.retab(GATEWAY_KEY)
     assert sdk.classifications.delete(a_id) is None
     sent = via_extend.upstream.last("DELETE", f"/classify_runs/{upstream_id}")
     assert_spends_upstream_key(sent, extend_version=True)
     with pytest.raises(NotFoundError):
         sdk.classifications.get(a_id)
     with pytest.raises(extend_errors.NotFoundError):
-        extend_client(via_extend.b, UPSTREAM_KEY).classify_runs.retrieve(
+        via_extend.b.extend(UPSTREAM_KEY).classify_runs.retrieve(
             upstream_id, request_options=NO_RETRIES
         )
 
@@ -176,7 +171,7 @@ def test_retab_pdf_needs_an_upload_b_does_not_serve(via_extend: Chain) -> None:
     """A PDF must go through Extend's `POST /files/upload`, which B lacks: B's 404 reaches the
     Retab client as a Retab 404, and no run is recorded anywhere."""
     pdf = sorted(corpus("").glob("*.pdf"))[0]
-    sdk = retab_client(via_extend.a, GATEWAY_KEY)
+    sdk = via_extend.a.retab(GATEWAY_KEY)
     with pytest.raises(NotFoundError) as caught:
         sdk.classifications.create(document=pdf, categories=categories())
     assert caught.value.status_code == 404
@@ -193,7 +188,7 @@ def test_retab_pdf_needs_an_upload_b_does_not_serve(via_extend: Chain) -> None:
 
 def test_extend_classify_is_passed_through_to_b(via_extend: Chain) -> None:
     """An Extend client's `classify` reaches B as it was sent; the run keeps B's own id."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
+    sdk = via_extend.a.extend(GATEWAY_KEY)
     run = sdk.classify(
         file=text_file(),
         config={"classifications": classifications()},
@@ -212,7 +207,7 @@ def test_extend_classify_is_passed_through_to_b(via_extend: Chain) -> None:
 
 def test_extend_create_and_poll_through_a(via_extend: Chain) -> None:
     """The SDK's `create_and_poll` helper reaches PROCESSED through A and B."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
+    sdk = via_extend.a.extend(GATEWAY_KEY)
     run = sdk.classify_runs.create_and_poll(
         file=text_file(),
         config={"classifications": classifications()},
@@ -226,17 +221,17 @@ def test_extend_create_and_poll_through_a(via_extend: Chain) -> None:
 
 def test_extend_retrieve_reaches_b(via_extend: Chain) -> None:
     """`retrieve` through A returns B's run, unchanged."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
+    sdk = via_extend.a.extend(GATEWAY_KEY)
     created = sdk.classify(file=text_file(), config={"classifications": classifications()})
     run = sdk.classify_runs.retrieve(created.id, request_options=NO_RETRIES)
-    assert run == extend_client(via_extend.b, UPSTREAM_KEY).classify_runs.retrieve(created.id)
+    assert run == via_extend.b.extend(UPSTREAM_KEY).classify_runs.retrieve(created.id)
     sent = via_extend.upstream.last("GET", f"/classify_runs/{created.id}")
     assert_spends_upstream_key(sent, extend_version=True)
 
 
 def test_extend_list_on_a_matches_b(via_extend: Chain) -> None:
     """A lists the runs its key made, newest first, under the ids B gave them."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
+    sdk = via_extend.a.extend(GATEWAY_KEY)
     made = [
         sdk.classify(file=text_file(), config={"classifications": classifications()}).id
         for _ in range(2)
@@ -248,7 +243,7 @@ def test_extend_list_on_a_matches_b(via_extend: Chain) -> None:
 
 def test_extend_cancel_stops_a_processing_run_at_b(via_extend: Chain) -> None:
     """`cancel` of a run still processing is relayed to B, which cancels it."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
+    sdk = via_extend.a.extend(GATEWAY_KEY)
     run = sdk.classify_runs.create(file=text_file(), config={"classifications": classifications()})
     cancelled = sdk.classify_runs.cancel(run.id, request_options=NO_RETRIES)
     assert cancelled.status == "CANCELLED"
@@ -258,7 +253,7 @@ def test_extend_cancel_stops_a_processing_run_at_b(via_extend: Chain) -> None:
 
 def test_extend_cancel_of_a_finished_run_is_bs_400(via_extend: Chain) -> None:
     """B refuses to cancel a finished run; its 400 reaches the client unchanged."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
+    sdk = via_extend.a.extend(GATEWAY_KEY)
     run = sdk.classify(file=text_file(), config={"classifications": classifications()})
     with pytest.raises(extend_errors.BadRequestError) as caught:
         sdk.classify_runs.cancel(run.id, request_options=NO_RETRIES)
@@ -268,7 +263,7 @@ def test_extend_cancel_of_a_finished_run_is_bs_400(via_extend: Chain) -> None:
 
 def test_extend_delete_removes_the_run_from_both(via_extend: Chain) -> None:
     """`delete` answers `{id}`; the run is gone from A and from B."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
+    sdk = via_extend.a.extend(GATEWAY_KEY)
     run = sdk.classify(file=text_file(), config={"classifications": classifications()})
     assert sdk.classify_runs.delete(run.id, request_options=NO_RETRIES).id == run.id
     assert via_extend.upstream.sent("DELETE", f"/classify_runs/{run.id}")

@@ -6,23 +6,21 @@ and holds an upstream key for it. A's connection to B is real HTTP, recorded on 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 
-from contract_tests.conftest import (
-    NO_RETRIES,
-    ServedGateway,
-    categories,
-    corpus,
-    extend_client,
-    retab_client,
-)
 from gateway.config import BackendConfig, ExtendBackendConfig, RetabBackendConfig, Secret, Settings
 from mappings import extend, ids
+from tests.harness import (
+    NO_RETRIES,
+    Gateway,
+    MakeGateway,
+    categories,
+    corpus,
+)
 
 INVOICE = "doc_001.txt"
 GATEWAY_KEY = "gw-key-of-a"  # what A's clients present
@@ -62,14 +60,14 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 class Chain(msgspec.Struct, frozen=True, kw_only=True):
     """Gateway A in front of gateway B, and what A sent B."""
 
-    a: ServedGateway
-    b: ServedGateway
+    a: Gateway
+    b: Gateway
     upstream: RecordingTransport
 
 
-def chain(make_gateway: Callable[..., ServedGateway], tmp_path: Path, kind: str) -> Chain:
+def chain(make_gateway: MakeGateway, tmp_path: Path, kind: str) -> Chain:
     """B on the local default; A with one backend of `kind` (its name too) pointed at B."""
-    b = make_gateway(min_run_seconds=B_MIN_RUN_SECONDS)
+    b = make_gateway(served=True, min_run_seconds=B_MIN_RUN_SECONDS)
     backend: BackendConfig
     if kind == "extend":
         backend = ExtendBackendConfig(base_url=b.url, api_key_env="B_KEY", poll_interval=0.05)
@@ -110,15 +108,15 @@ def b_id(surface: str, a_id: str, backend: str) -> str:
     return decoded.upstream_id
 
 
-def b_extend_ids(b: ServedGateway) -> list[str]:
+def b_extend_ids(b: Gateway) -> list[str]:
     """The runs B holds for A's upstream key, as B's Extend surface lists them."""
-    listed = extend_client(b, UPSTREAM_KEY).classify_runs.list(request_options=NO_RETRIES)
+    listed = b.extend(UPSTREAM_KEY).classify_runs.list(request_options=NO_RETRIES)
     return [r.id for r in listed.data]
 
 
-def b_retab_ids(b: ServedGateway) -> list[str]:
+def b_retab_ids(b: Gateway) -> list[str]:
     """The runs B holds for A's upstream key, as B's Retab surface lists them."""
-    return [c.id for c in retab_client(b, UPSTREAM_KEY).classifications.list().data]
+    return [c.id for c in b.retab(UPSTREAM_KEY).classifications.list().data]
 
 
 def json_body(request: httpx.Request) -> Any:
