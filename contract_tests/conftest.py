@@ -12,11 +12,19 @@ from retab import Retab
 
 from tests.harness import Gateway, MakeGateway
 
+SLOW_RUN_SECONDS = 2.0  # long enough for a cancel to find a run unfinished, even under load
+
 
 @pytest.fixture
 def gateway(make_gateway: MakeGateway) -> Gateway:
-    """A gateway on the embedded default; background runs take at least 0.3 s."""
-    return make_gateway(min_run_seconds=0.3)
+    """A gateway on the embedded default."""
+    return make_gateway()
+
+
+@pytest.fixture
+def slow_gateway(make_gateway: MakeGateway) -> Gateway:
+    """A gateway on the embedded default whose runs take a while, so they can be cancelled."""
+    return make_gateway(min_run_seconds=SLOW_RUN_SECONDS)
 
 
 @pytest.fixture

@@ -106,8 +106,9 @@ def test_list_summaries_page_by_token(extend_sdk: Extend) -> None:
     assert [r.id for r in named.data] == ids
 
 
-def test_cancel_a_processing_run(extend_sdk: Extend) -> None:
+def test_cancel_a_processing_run(slow_gateway: Gateway) -> None:
     """`cancel` stops a run that is still processing."""
+    extend_sdk = slow_gateway.extend()
     run = extend_sdk.classify_runs.create(
         file=_text_file(), config={"classifications": classifications()}
     )

@@ -21,7 +21,7 @@ def test_readme_sdk_snippet_runs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The quickstart's Python block works unchanged but for the port it is served on."""
-    gateway = make_gateway(served=True, min_run_seconds=0.3)  # the snippet dials a URL
+    gateway = make_gateway(served=True)  # the snippet dials a URL
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
     assert len(blocks) == 1
     assert DOCUMENTED_URL in blocks[0]

@@ -134,8 +134,9 @@ def test_delete_then_get_is_not_found(retab_sdk: Retab) -> None:
         retab_sdk.classifications.get(created.id)
 
 
-def test_cancel_a_running_run(retab_sdk: Retab) -> None:
+def test_cancel_a_running_run(slow_gateway: Gateway) -> None:
     """`create_classification_cancel` stops a background run before it completes."""
+    retab_sdk = slow_gateway.retab()
     created = retab_sdk.classifications.create(
         document=corpus(INVOICE), categories=categories(), background=True
     )
