@@ -10,10 +10,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import msgspec
@@ -39,6 +39,7 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 WIRE = FIXTURES / "wire"
 URLS = {"retab": "https://api.retab.test", "extend": "https://api.extend.test"}
 NO_RETRIES: dict[str, Any] = {"max_retries": 0}
+GATEWAY_KEY = "gw-key"  # what clients present to a gateway in front of mocked vendors
 IN_PROCESS_URL = "http://crosswalk.test"
 
 Transports = Mapping[str, httpx.AsyncBaseTransport]
@@ -58,13 +59,20 @@ def secret_keys(*keys: str) -> tuple[Secret, ...]:
     return tuple(Secret(k) for k in keys)
 
 
-def local_settings(tmp_path: Path, *, api_keys: tuple[str, ...] = (), **local: Any) -> Settings:
-    """The embedded default with its ledger under `tmp_path` and local options overridden."""
+def local_settings(
+    tmp_path: Path,
+    local: LocalBackendConfig | None = None,
+    *,
+    api_keys: tuple[str, ...] = (),
+    **settings: Any,
+) -> Settings:
+    """The embedded default with its ledger under `tmp_path`; `local` overrides its options."""
     return Settings(
-        backends={"local": LocalBackendConfig(**local)},
+        backends={"local": local or LocalBackendConfig()},
         default_backend="local",
         api_keys=secret_keys(*api_keys),
         store_path=str(tmp_path / "crosswalk.db"),
+        **settings,
     )
 
 
@@ -91,6 +99,27 @@ def vendor_settings(
         api_keys=secret_keys(*api_keys),
         upstream_keys={name: Secret(key) for name, key in (upstream_keys or {}).items()},
         store_path=str(tmp_path / db),
+        **settings,
+    )
+
+
+def mocked_vendors_settings(
+    tmp_path: Path,
+    names: Iterable[str],
+    *,
+    default: str,
+    api_keys: tuple[str, ...] = (GATEWAY_KEY,),
+    **settings: Any,
+) -> Settings:
+    """One backend per named vendor (`retab`, `extend`) at its mocked URL, each holding the
+    upstream key `sk-<vendor>`; clients present `api_keys`."""
+    names = list(names)
+    return vendor_settings(
+        tmp_path,
+        {name: vendor_backend(name, api_key_env=f"{name.upper()}_API_KEY") for name in names},
+        default=default,
+        api_keys=api_keys,
+        upstream_keys={name: f"sk-{name}" for name in names},
         **settings,
     )
 
@@ -233,12 +262,15 @@ class ServedGateway(Gateway):
         self._thread.join(timeout=15)
 
 
+G = TypeVar("G", InProcessGateway, ServedGateway)
+
+
 class MakeGateway:
     """Starts gateways for one test and stops them all at its end."""
 
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
-        self._started: list[AbstractContextManager[Any]] = []
+        self._started: list[InProcessGateway | ServedGateway] = []
 
     def __call__(
         self,
@@ -250,15 +282,27 @@ class MakeGateway:
     ) -> Gateway:
         """A started gateway: in-process, or `served` on a loopback port for real HTTP.
         Without settings, the embedded local default with `local` options."""
-        settings = settings or local_settings(self.tmp_path, **local)
-        gateway: InProcessGateway | ServedGateway
+        settings = settings or local_settings(self.tmp_path, LocalBackendConfig(**local))
         if served:
-            gateway = ServedGateway(settings, transports)
-        else:
-            gateway = InProcessGateway(settings, transports)
+            return self._start(ServedGateway(settings, transports))
+        return self._start(InProcessGateway(settings, transports))
+
+    def _start(self, gateway: G) -> G:
         gateway.__enter__()
         self._started.append(gateway)
         return gateway
+
+    def client(self, settings: Settings, transports: Transports | None = None) -> TestClient[Any]:
+        """The test client of a started in-process gateway."""
+        return self._start(InProcessGateway(settings, transports)).client
+
+    def mocked_client(
+        self, routers: Mapping[str, respx.MockRouter], *, default: str, **settings: Any
+    ) -> TestClient[Any]:
+        """The test client of a gateway whose backends are the vendors in `routers`, mocked by
+        respx: each holds the key `sk-<vendor>`; clients present `gw-key`."""
+        built = mocked_vendors_settings(self.tmp_path, routers, default=default, **settings)
+        return self.client(built, mocked(routers))
 
     def stop_all(self) -> None:
         for gateway in reversed(self._started):

@@ -27,9 +27,8 @@ from tests.cross_vendor_app import (
     extend_error,
     retab_error,
     serve,
-    wire,
-    wire_json,
 )
+from tests.harness import wire, wire_json
 
 JSON = "application/json"
 NOT_FOUND = {
