@@ -18,7 +18,16 @@ import respx
 from litestar.testing import TestClient
 
 from mappings import extend
-from tests.harness import URLS, mocked, running, vendor_backend, vendor_settings, wire_json
+from tests.harness import (
+    URLS,
+    extend_error,
+    mocked,
+    retab_error,
+    running,
+    vendor_backend,
+    vendor_settings,
+    wire_json,
+)
 
 GATEWAY_KEY = "gw-key-7f3a"
 UPSTREAM_KEY = "sk-upstream-9c2e"
@@ -91,24 +100,6 @@ def assert_sent_with_upstream_key(leg: Leg, route: respx.Route) -> httpx.Request
     if leg.vendor == "extend":
         assert request.headers[extend.VERSION_HEADER] == extend.API_VERSION
     return request
-
-
-def retab_error(response: httpx.Response, status: int) -> Any:
-    """Retab's FastAPI envelope: `{"detail": ...}` and an `x-request-id`."""
-    assert response.status_code == status, response.text
-    assert response.headers["x-request-id"].startswith("req_")
-    body = response.json()
-    assert set(body) == {"detail"}
-    return body["detail"]
-
-
-def extend_error(response: httpx.Response, status: int) -> Any:
-    """Extend's envelope: `code`, `message`, `retryable` and this request's `requestId`."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert {"code", "message", "retryable", "requestId"} <= set(body)
-    assert body["requestId"] == response.headers["x-request-id"]
-    return body
 
 
 def error_of(leg: Leg, response: httpx.Response, status: int) -> tuple[str, str, bool | None]:

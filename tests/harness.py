@@ -141,6 +141,24 @@ def running(settings: Settings, transports: Transports | None = None) -> Iterato
         yield client
 
 
+def retab_error(response: httpx.Response, status: int) -> Any:
+    """The detail of an error in Retab's FastAPI envelope (`{"detail": ...}`, `x-request-id`)."""
+    assert response.status_code == status, response.text
+    assert response.headers["x-request-id"].startswith("req_")
+    body = response.json()
+    assert set(body) == {"detail"}
+    return body["detail"]
+
+
+def extend_error(response: httpx.Response, status: int) -> Any:
+    """Extend's envelope: `code`, `message`, `retryable` and this request's `requestId`."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert {"code", "message", "retryable", "requestId"} <= set(body)
+    assert body["requestId"] == response.headers["x-request-id"]
+    return body
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -14,7 +14,7 @@ import pytest
 from litestar.testing import TestClient
 
 from gateway.config import ServerConfig
-from tests.harness import MakeGateway, local_settings
+from tests.harness import MakeGateway, extend_error, local_settings, retab_error
 
 EXTEND_HEADERS = {"x-extend-api-version": "2026-02-09", "authorization": "Bearer key-a"}
 RETAB_HEADERS = {"authorization": "Bearer key-a"}
@@ -42,23 +42,16 @@ def client(make_gateway: MakeGateway, tmp_path: Path) -> TestClient[Any]:
     return make_gateway.client(local_settings(tmp_path, api_keys=("key-a",), server=server))
 
 
-def assert_retab_error(response: httpx.Response, status: int) -> Any:
-    """Retab's FastAPI-style body: `detail` is a string, an object or a validation list."""
-    assert response.status_code == status, response.text
-    assert response.headers["x-request-id"].startswith("req_")
-    body = response.json()
-    assert set(body) == {"detail"}
-    return body["detail"]
+# Retab's detail is a string, an object or a validation list
+assert_retab_error = retab_error
 
 
 def assert_extend_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """Extend's envelope: code, message, retryable and the request id."""
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
+    """Extend's envelope with this `code`, a message, and not retryable: the input is bad."""
+    body: dict[str, Any] = extend_error(response, status)
     assert body["code"] == code
     assert body["message"]
     assert body["retryable"] is False
-    assert body["requestId"] == response.headers["x-request-id"]
     return body
 
 
