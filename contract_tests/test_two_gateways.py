@@ -8,6 +8,7 @@ B's surface accepts. Either way clients see their own dialect and A's ids.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import extend_ai.errors as extend_errors
@@ -19,13 +20,14 @@ from contract_tests.two_gateways import (
     GATEWAY_KEY,
     INVOICE,
     RUNS,
-    UPSTREAM_KEY,
     Chain,
     chain,
     json_body,
+    served_b,
 )
 from tests.harness import (
     NO_RETRIES,
+    Gateway,
     MakeGateway,
     categories,
     category_name,
@@ -41,16 +43,34 @@ BACKENDS = [pytest.param("extend", id="b-extend"), pytest.param("retab", id="b-r
 B_CANCELLED = {"extend": "CANCELLED", "retab": "cancelled"}  # each dialect's word for it
 
 
+@pytest.fixture(scope="module")
+def b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """One B for the module: each test's A has its own key at B."""
+    with served_b(tmp_path_factory.mktemp("b")) as gateway:
+        yield gateway
+
+
+@pytest.fixture(scope="module")
+def slow_b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """One B whose runs are slow to finish, so a cancel finds them still running."""
+    with served_b(tmp_path_factory.mktemp("slow_b"), slow=True) as gateway:
+        yield gateway
+
+
 @pytest.fixture(params=BACKENDS)
-def two(request: pytest.FixtureRequest, make_gateway: MakeGateway, tmp_path: Path) -> Chain:
+def two(
+    request: pytest.FixtureRequest, make_gateway: MakeGateway, tmp_path: Path, b: Gateway
+) -> Chain:
     """A whose only backend is B's surface of the parametrized kind."""
-    return chain(make_gateway, tmp_path, request.param)
+    return chain(make_gateway, tmp_path, b, request.param)
 
 
 @pytest.fixture(params=BACKENDS)
-def slow_two(request: pytest.FixtureRequest, make_gateway: MakeGateway, tmp_path: Path) -> Chain:
-    """The same, with B's runs slow to finish, so a cancel finds them still running."""
-    return chain(make_gateway, tmp_path, request.param, slow=True)
+def slow_two(
+    request: pytest.FixtureRequest, make_gateway: MakeGateway, tmp_path: Path, slow_b: Gateway
+) -> Chain:
+    """The same, in front of the slow B."""
+    return chain(make_gateway, tmp_path, slow_b, request.param)
 
 
 def _retab_run(two: Chain, *, background: bool = False) -> tuple[str, str]:
@@ -266,7 +286,7 @@ def test_extend_retrieve_returns_the_run_from_b(two: Chain) -> None:
     assert run.file is not None
     assert run.file.name == INVOICE
     if two.relays("extend"):
-        assert run == two.b.extend(UPSTREAM_KEY).classify_runs.retrieve(upstream_id)
+        assert run == two.b_extend().classify_runs.retrieve(upstream_id)
     sent = two.upstream.last("GET", two.b_run(upstream_id))
     two.assert_spends_upstream_key(sent)
 

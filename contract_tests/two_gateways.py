@@ -8,21 +8,34 @@ through; the other dialect is translated.
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
+from extend_ai import Extend
 from extend_ai.errors import NotFoundError as ExtendNotFound
+from retab import Retab
 from retab.exceptions import NotFoundError as RetabNotFound
 
+from gateway.config import LocalBackendConfig
 from mappings import extend, ids
-from tests.harness import NO_RETRIES, Gateway, MakeGateway, vendor_backend, vendor_settings
+from tests.harness import (
+    NO_RETRIES,
+    Gateway,
+    MakeGateway,
+    ServedGateway,
+    local_settings,
+    vendor_backend,
+    vendor_settings,
+)
 
 INVOICE = "doc_001.txt"
 GATEWAY_KEY = "gw-key-of-a"  # what A's clients present
-UPSTREAM_KEY = "sk-a-spends-at-b"  # what A holds for its vendor; B is open, so any key is one
 SLOW_RUN_SECONDS = 2.0  # a slow B's runs stay cancellable this long, even under load
 RUNS = {"extend": "/classify_runs", "retab": "/v1/classifications"}  # each dialect's runs
 
@@ -63,7 +76,16 @@ class Chain(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
     a: Gateway
     b: Gateway
+    upstream_key: str  # what A holds for its vendor; B is open, so any key is one
     upstream: RecordingTransport
+
+    def b_extend(self) -> Extend:
+        """Extend's SDK on B, with A's upstream key: it sees what A made there."""
+        return self.b.extend(self.upstream_key)
+
+    def b_retab(self) -> Retab:
+        """Retab's SDK on B, with A's upstream key: it sees what A made there."""
+        return self.b.retab(self.upstream_key)
 
     def relays(self, surface: str) -> bool:
         """Whether A passes `surface` clients through to B (same dialect) or translates."""
@@ -84,15 +106,15 @@ class Chain(msgspec.Struct, frozen=True, kw_only=True):
     def b_ids(self) -> list[str]:
         """The runs B holds for A's upstream key, as B lists them in A's backend dialect."""
         if self.kind == "extend":
-            listed = self.b.extend(UPSTREAM_KEY).classify_runs.list(request_options=NO_RETRIES)
+            listed = self.b_extend().classify_runs.list(request_options=NO_RETRIES)
             return [r.id for r in listed.data]
-        return [c.id for c in self.b.retab(UPSTREAM_KEY).classifications.list().data]
+        return [c.id for c in self.b_retab().classifications.list().data]
 
     def b_status(self, upstream_id: str) -> str:
         """The run's status at B, as B states it in A's backend dialect."""
         if self.kind == "extend":
-            return str(self.b.extend(UPSTREAM_KEY).classify_runs.retrieve(upstream_id).status)
-        status = self.b.retab(UPSTREAM_KEY).classifications.get(upstream_id).status
+            return str(self.b_extend().classify_runs.retrieve(upstream_id).status)
+        status = self.b_retab().classifications.get(upstream_id).status
         assert status is not None
         return str(status.value)
 
@@ -100,16 +122,14 @@ class Chain(msgspec.Struct, frozen=True, kw_only=True):
         """B answers its not-found for the run."""
         if self.kind == "extend":
             with pytest.raises(ExtendNotFound):
-                self.b.extend(UPSTREAM_KEY).classify_runs.retrieve(
-                    upstream_id, request_options=NO_RETRIES
-                )
+                self.b_extend().classify_runs.retrieve(upstream_id, request_options=NO_RETRIES)
         else:
             with pytest.raises(RetabNotFound):
-                self.b.retab(UPSTREAM_KEY).classifications.get(upstream_id)
+                self.b_retab().classifications.get(upstream_id)
 
     def assert_spends_upstream_key(self, request: httpx.Request) -> None:
         """A authenticated at B with its own upstream key, never its client's gateway key."""
-        assert request.headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
+        assert request.headers["authorization"] == f"Bearer {self.upstream_key}"
         assert GATEWAY_KEY not in str(request.headers.raw)
         if self.kind == "extend":
             assert request.headers[extend.VERSION_HEADER] == extend.API_VERSION
@@ -117,21 +137,29 @@ class Chain(msgspec.Struct, frozen=True, kw_only=True):
             assert extend.VERSION_HEADER not in request.headers
 
 
-def chain(make_gateway: MakeGateway, tmp_path: Path, kind: str, *, slow: bool = False) -> Chain:
-    """B on the local default (its runs `slow` to finish if asked); A with one backend of
-    `kind` (its name too) pointed at B."""
-    b = make_gateway(served=True, min_run_seconds=SLOW_RUN_SECONDS if slow else 0.0)
+@contextmanager
+def served_b(tmp_path: Path, *, slow: bool = False) -> Iterator[Gateway]:
+    """B: the local default on a loopback port, its runs `slow` to finish if asked. Many
+    chains may share one B, each A with its own upstream key, so none sees another's runs."""
+    local = LocalBackendConfig(min_run_seconds=SLOW_RUN_SECONDS if slow else 0.0)
+    with ServedGateway(local_settings(tmp_path, local)) as b:
+        yield b
+
+
+def chain(make_gateway: MakeGateway, tmp_path: Path, b: Gateway, kind: str) -> Chain:
+    """A with one backend of `kind` (its name too) pointed at `b`, with a key of its own."""
+    upstream_key = f"sk-a-spends-at-b-{secrets.token_hex(4)}"
     settings = vendor_settings(
         tmp_path,
         {kind: vendor_backend(kind, b.url, api_key_env="B_KEY", poll_interval=0.05)},
         default=kind,
         api_keys=(GATEWAY_KEY,),
-        upstream_keys={kind: UPSTREAM_KEY},
+        upstream_keys={kind: upstream_key},
         db="gateway_a.db",
     )
     upstream = RecordingTransport()
     a = make_gateway(settings, transports={kind: upstream})
-    return Chain(kind=kind, a=a, b=b, upstream=upstream)
+    return Chain(kind=kind, a=a, b=b, upstream_key=upstream_key, upstream=upstream)
 
 
 def json_body(request: httpx.Request) -> Any:
