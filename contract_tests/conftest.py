@@ -10,9 +10,7 @@ import pytest
 from extend_ai import Extend
 from retab import Retab
 
-from tests.harness import Gateway, MakeGateway
-
-SLOW_RUN_SECONDS = 2.0  # long enough for a cancel to find a run unfinished, even under load
+from tests.harness import SLOW_RUN_SECONDS, Gateway, MakeGateway
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from tests.harness import (
     classifications,
     corpus,
     label,
+    retab_status,
     text_file,
     wait_until,
 )
@@ -129,12 +130,7 @@ def test_retab_background_create_is_polled_to_completion(two: Chain) -> None:
     upstream_id = two.upstream_id("retab", created.id)
     if not two.relays("retab"):
         two.assert_spends_upstream_key(two.upstream.last("POST", "/classify_runs"))
-
-    def completed() -> bool:
-        status = sdk.classifications.get(created.id).status
-        return status is not None and status.value == "completed"
-
-    wait_until(completed)
+    wait_until(lambda: retab_status(sdk, created.id) == "completed")
     final = sdk.classifications.get(created.id)
     assert final.output is not None
     assert final.output.category == category_name(INVOICE)

@@ -26,6 +26,7 @@ from gateway.config import LocalBackendConfig
 from mappings import extend, ids
 from tests.harness import (
     NO_RETRIES,
+    SLOW_RUN_SECONDS,
     Gateway,
     MakeGateway,
     ServedGateway,
@@ -36,7 +37,6 @@ from tests.harness import (
 
 INVOICE = "doc_001.txt"
 GATEWAY_KEY = "gw-key-of-a"  # what A's clients present
-SLOW_RUN_SECONDS = 2.0  # a slow B's runs stay cancellable this long, even under load
 RUNS = {"extend": "/classify_runs", "retab": "/v1/classifications"}  # each dialect's runs
 
 

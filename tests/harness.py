@@ -40,6 +40,7 @@ WIRE = FIXTURES / "wire"
 URLS = {"retab": "https://api.retab.test", "extend": "https://api.extend.test"}
 NO_RETRIES: dict[str, Any] = {"max_retries": 0}
 GATEWAY_KEY = "gw-key"  # what clients present to a gateway in front of mocked vendors
+SLOW_RUN_SECONDS = 2.0  # long enough for a cancel to find a local run unfinished, under load
 IN_PROCESS_URL = "http://crosswalk.test"
 
 Transports = Mapping[str, httpx.AsyncBaseTransport]
@@ -325,6 +326,12 @@ class MakeGateway:
     def stop_all(self) -> None:
         for gateway in reversed(self._started):
             gateway.__exit__(None, None, None)
+
+
+def retab_status(sdk: Retab, run_id: str) -> str | None:
+    """A run's status as Retab's SDK reads it now (None when the answer has none)."""
+    status = sdk.classifications.get(run_id).status
+    return None if status is None else str(status.value)
 
 
 def corpus(name: str) -> Path:

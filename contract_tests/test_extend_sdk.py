@@ -1,7 +1,10 @@
-"""The official Extend SDK against a served gateway whose backend is Retab (cross-vendor).
+"""The official Extend SDK against the gateway on each backend that translates for it or does
+the work: the embedded local backend, and Retab (a fake of Retab's API,
+contract_tests/fake_retab.py) reached by translation.
 
-Every classify method of `extend-ai` 1.20.0, unchanged, answered by crosswalk from a fake
-Retab upstream: what the SDK reads, and what Retab was sent (contracts.md §10).
+Every classify method of `extend-ai` 1.20.0, unchanged, with only its base URL moved: the
+SDK's typed result and, where there is a vendor, what the vendor got. Tests of one backend
+only follow the shared ones.
 """
 
 from __future__ import annotations
@@ -20,13 +23,20 @@ from extend_ai.errors import (
     BadRequestError,
     NotFoundError,
     TooManyRequestsError,
+    UnauthorizedError,
     UnprocessableEntityError,
 )
 from extend_ai.types import ClassifyRun
 from extend_ai.wrapper.polling import PollingOptions
 
+from contract_tests.backends import On, on_each_backend
 from contract_tests.fake_retab import BASE_URL, PATH, FakeRetab, Recorded
-from gateway.config import ExtendBackendConfig, RetabBackendConfig, Secret, Settings
+from gateway.config import (
+    ExtendBackendConfig,
+    RetabBackendConfig,
+    Secret,
+    Settings,
+)
 from mappings.models import DEFAULT_MODELS
 from tests.harness import (
     FIXTURES,
@@ -35,7 +45,9 @@ from tests.harness import (
     MakeGateway,
     classifications,
     corpus,
+    local_settings,
     secret_keys,
+    wait_until,
 )
 
 INVOICE = "doc_001.txt"
@@ -43,6 +55,7 @@ UPSTREAM_KEY = "sk-retab-upstream"
 EXTEND_URL = "https://api.extend.test"
 FILE = msgspec.json.decode((FIXTURES / "wire" / "extend_files_get_response.json").read_bytes())
 FAST_POLL = PollingOptions(fast_poll_interval_ms=100, max_wait_ms=20_000)
+WORKSPACE = {"additional_headers": {"x-extend-workspace-id": "ws_Ab1c"}}
 
 
 def _settings(tmp_path: Path, *, with_extend: bool = False) -> Settings:
@@ -77,8 +90,23 @@ def sdk(served: Gateway) -> Extend:
     return served.extend("gw-key")
 
 
+def _via_retab(make_gateway: MakeGateway, tmp_path: Path, slow: bool) -> tuple[Gateway, FakeRetab]:
+    # the fake's background runs stay unfinished until polled: slow enough to be cancelled
+    fake = FakeRetab()
+    return make_gateway(_settings(tmp_path), {"retab": fake.transport}), fake
+
+
+on, slow = on_each_backend("retab", _via_retab)
+ViaRetab = On[FakeRetab]
+
+
 def _text_file(name: str = INVOICE) -> dict[str, str]:
     return {"text": corpus(name).read_text(encoding="utf-8"), "name": name}
+
+
+def _label(name: str) -> str:
+    labels = msgspec.json.decode(corpus("labels.json").read_bytes())
+    return str(labels[name])
 
 
 def _config(**extra: Any) -> dict[str, Any]:
@@ -95,6 +123,191 @@ def _assert_sent_as_crosswalk(call: Recorded) -> None:
     """Retab got crosswalk's own key, never the client's, and none of Extend's headers."""
     assert call.headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
     assert not [h for h in call.headers if h.startswith(("x-extend", "x-fern"))]
+
+
+def test_create_is_processing_then_processed(on: ViaRetab) -> None:
+    """`classify_runs.create` answers at once, without output (on Retab: a background Retab
+    create, without Extend's priority or headers); the run then finishes."""
+    sdk, fake = on.extend(), on.fake
+    run = sdk.classify_runs.create(
+        file=_text_file(), config=_config(), priority=5, request_options=WORKSPACE
+    )
+    assert run.status in ("PROCESSING", "PENDING")
+    assert run.output is None
+    if fake:
+        assert run.status == "PROCESSING"
+        sent = fake.last("POST")
+        _assert_sent_as_crosswalk(sent)
+        assert sent.json()["background"] is True
+        assert "priority" not in sent.json()
+    wait_until(lambda: sdk.classify_runs.retrieve(run.id).status == "PROCESSED")
+
+
+def test_create_and_poll_reaches_processed(on: ViaRetab) -> None:
+    """The SDK's `create_and_poll` helper reaches PROCESSED through the gateway (on Retab,
+    polling Retab's run until it completes)."""
+    sdk, fake = on.extend(), on.fake
+    run = sdk.classify_runs.create_and_poll(
+        file=_text_file(), config=_config(), polling_options=FAST_POLL
+    )
+    assert run.status == "PROCESSED"
+    assert run.output is not None
+    if fake is None:
+        assert run.output.id == _label(INVOICE)
+    else:
+        upstream_id = fake.only_run_id()
+        assert fake.status_of(upstream_id) == "completed"
+        polls = fake.calls("GET", f"{PATH}/{upstream_id}")
+        assert len(polls) >= fake.gets_to_complete
+        assert all(p.query == {"include_output": "true"} for p in polls)
+        _assert_sent_as_crosswalk(polls[-1])
+
+
+def test_retrieve_returns_the_full_run(on: ViaRetab) -> None:
+    """`retrieve` is Extend's full ClassifyRun: resolved config, review flags, links, times,
+    file."""
+    sdk, fake = on.extend(), on.fake
+    created = _classify(sdk)
+    run = sdk.classify_runs.retrieve(created.id)
+    assert run.id == created.id
+    assert run.output == created.output
+    assert [c.id for c in run.config.classifications] == [c["id"] for c in classifications()]
+    assert (run.reviewed, run.edited) == (False, False)
+    assert run.dashboard_url.endswith(f"/classify_runs/{run.id}")
+    assert run.created_at <= run.updated_at
+    assert run.file is not None
+    assert run.file.name == INVOICE
+    if fake:
+        assert run.config.base_processor == DEFAULT_MODELS.extend_processor("retab-small")
+        upstream_id = fake.only_run_id()
+        _assert_sent_as_crosswalk(fake.last("GET", f"{PATH}/{upstream_id}"))
+
+
+def test_list_summaries_page_by_token(on: ViaRetab) -> None:
+    """`list` returns summaries newest first and pages with `nextPageToken`, from the ledger:
+    no vendor call per item (hazard 23)."""
+    sdk, fake = on.extend(), on.fake
+    ids = [_classify(sdk).id for _ in range(3)]
+    first = sdk.classify_runs.list(max_page_size=2)
+    assert [r.id for r in first.data] == ids[::-1][:2]
+    assert first.next_page_token
+    second = sdk.classify_runs.list(max_page_size=2, next_page_token=first.next_page_token)
+    assert [r.id for r in second.data] == ids[:1]
+    assert second.next_page_token is None
+    assert {r.status for r in first.data + second.data} == {"PROCESSED"}
+    named = sdk.classify_runs.list(file_name_contains="001", sort_dir="asc")
+    assert [r.id for r in named.data] == ids
+    if fake:
+        assert fake.calls("GET") == []
+
+
+def test_cancel_a_processing_run(slow: ViaRetab) -> None:
+    """`cancel` of a run still processing answers CANCELLED (on Retab, cancels it there)."""
+    sdk, fake = slow.extend(), slow.fake
+    run = sdk.classify_runs.create(file=_text_file(), config=_config())
+    cancelled = sdk.classify_runs.cancel(run.id, request_options=NO_RETRIES)
+    assert cancelled.status == "CANCELLED"
+    assert cancelled.id == run.id
+    if fake:
+        upstream_id = fake.only_run_id()
+        _assert_sent_as_crosswalk(fake.last("POST", f"{PATH}/{upstream_id}/cancel"))
+        assert fake.status_of(upstream_id) == "cancelled"
+
+
+def test_cancel_a_finished_run_is_rejected(on: ViaRetab) -> None:
+    """Extend only cancels runs still processing: a finished one is a 400, though Retab would
+    return it unchanged (hazard 25)."""
+    sdk, fake = on.extend(), on.fake
+    run = _classify(sdk)
+    with pytest.raises(BadRequestError) as caught:
+        sdk.classify_runs.cancel(run.id, request_options=NO_RETRIES)
+    body = caught.value.body
+    assert body["code"] == "INVALID_REQUEST"
+    assert body["retryable"] is False
+    assert body["requestId"]
+    if fake:
+        assert fake.status_of(fake.only_run_id()) == "completed"
+
+
+def test_delete_answers_the_id(on: ViaRetab) -> None:
+    """`delete` answers `{id}` (on Retab, where Retab answered an empty 204, hazard 24); the
+    run is then gone."""
+    sdk, fake = on.extend(), on.fake
+    run = _classify(sdk)
+    upstream_id = fake.only_run_id() if fake else ""
+    deleted = sdk.classify_runs.delete(run.id, request_options=NO_RETRIES)
+    assert deleted.id == run.id
+    if fake:
+        call = fake.last("DELETE", f"{PATH}/{upstream_id}")
+        assert (call.status, call.response) == (204, b"")
+        _assert_sent_as_crosswalk(call)
+    with pytest.raises(NotFoundError):
+        sdk.classify_runs.retrieve(run.id, request_options=NO_RETRIES)
+
+
+def test_classify_sync_is_processed(extend_sdk: Extend) -> None:
+    """`classify` answers PROCESSED with the matching classification and a confidence."""
+    run = extend_sdk.classify(
+        file=_text_file(),
+        config={"classifications": classifications()},
+        metadata={"tenant": "acme"},
+        request_options=NO_RETRIES,
+    )
+    assert run.status == "PROCESSED"
+    assert run.id.startswith("clr_")
+    assert run.output is not None
+    assert run.output.id == _label(INVOICE)
+    assert 0 <= run.output.confidence <= 1
+    assert run.output.insights
+    assert run.output.insights[0].content
+    assert run.metadata == {"tenant": "acme"}
+    assert run.config.classifications[0].id == classifications()[0]["id"]
+    assert run.reviewed is False
+    assert run.edited is False
+
+
+def test_missing_config_is_a_400(extend_sdk: Extend) -> None:
+    """Neither `classifier` nor `config`: a 400 INVALID_REQUEST in Extend's envelope."""
+    with pytest.raises(BadRequestError) as caught:
+        extend_sdk.classify(file=_text_file(), request_options=NO_RETRIES)
+    body = caught.value.body
+    assert body["code"] == "INVALID_REQUEST"
+    assert body["retryable"] is False
+    assert body["requestId"].startswith("req_")
+
+
+def test_unknown_run_is_not_found(extend_sdk: Extend) -> None:
+    """An unknown or malformed run id is a 404 NOT_FOUND."""
+    for run_id in ("clr_doesNotExist000000000", "clr_~broken", "x"):
+        with pytest.raises(NotFoundError) as caught:
+            extend_sdk.classify_runs.retrieve(run_id, request_options=NO_RETRIES)
+        assert caught.value.body["code"] == "NOT_FOUND"
+
+
+def test_wrong_key_is_unauthorized(make_gateway: MakeGateway, tmp_path: Path) -> None:
+    """With gateway keys configured, an unknown token is a 401 UNAUTHORIZED."""
+    gateway = make_gateway(local_settings(tmp_path, api_keys=("right-key",)))
+    with pytest.raises(UnauthorizedError):
+        gateway.extend("wrong-key").classify_runs.list(request_options=NO_RETRIES)
+    assert gateway.extend("right-key").classify_runs.list().data == []
+
+
+def test_other_api_version_is_rejected(gateway: Gateway) -> None:
+    """`x-extend-api-version` other than 2026-02-09 is a 400 (contracts.md hazard 28)."""
+    with gateway.http() as http:
+        response = http.get("/classify_runs", headers={"x-extend-api-version": "2024-12-23"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "INVALID_REQUEST"
+
+
+def test_runs_are_visible_from_both_surfaces(gateway: Gateway, extend_sdk: Extend) -> None:
+    """A run made through the Extend surface is listed through the Retab one, same key."""
+    run = extend_sdk.classify(file=_text_file(), config={"classifications": classifications()})
+    with gateway.http() as http:
+        listed = http.get("/v1/classifications").json()["data"]
+    assert len(listed) == 1
+    assert listed[0]["id"].startswith("cls_")
+    assert listed[0]["id"] != run.id
 
 
 def test_classify_sends_text_as_a_data_url(sdk: Extend, retab: FakeRetab) -> None:
@@ -168,76 +381,6 @@ def test_metadata_is_echoed_from_the_ledger(sdk: Extend, retab: FakeRetab) -> No
     assert sdk.classify_runs.retrieve(run.id).metadata == {"tenant": "acme"}
 
 
-def test_create_is_a_background_run(sdk: Extend, retab: FakeRetab) -> None:
-    """`classify_runs.create` is a background Retab create and answers PROCESSING."""
-    workspace = {"additional_headers": {"x-extend-workspace-id": "ws_Ab1c"}}
-    run = sdk.classify_runs.create(
-        file=_text_file(), config=_config(), priority=5, request_options=workspace
-    )
-    assert run.status == "PROCESSING"
-    assert run.output is None
-    sent = retab.last("POST")
-    _assert_sent_as_crosswalk(sent)
-    assert sent.json()["background"] is True
-    assert "priority" not in sent.json()
-
-
-def test_create_and_poll_reaches_processed(sdk: Extend, retab: FakeRetab) -> None:
-    """`create_and_poll` polls through the gateway until Retab's run completes."""
-    run = sdk.classify_runs.create_and_poll(
-        file=_text_file(), config=_config(), polling_options=FAST_POLL
-    )
-    assert run.status == "PROCESSED"
-    assert run.output is not None
-    upstream_id = retab.only_run_id()
-    assert retab.status_of(upstream_id) == "completed"
-    polls = retab.calls("GET", f"{PATH}/{upstream_id}")
-    assert len(polls) >= retab.gets_to_complete
-    assert all(p.query == {"include_output": "true"} for p in polls)
-    _assert_sent_as_crosswalk(polls[-1])
-
-
-def test_retrieve_returns_the_full_run(sdk: Extend, retab: FakeRetab) -> None:
-    """`retrieve` is Extend's full ClassifyRun: resolved config, review flags, links, times."""
-    created = _classify(sdk)
-    run = sdk.classify_runs.retrieve(created.id)
-    assert run.id == created.id
-    assert run.output == created.output
-    assert [c.id for c in run.config.classifications] == [c["id"] for c in classifications()]
-    assert run.config.base_processor == DEFAULT_MODELS.extend_processor("retab-small")
-    assert (run.reviewed, run.edited) == (False, False)
-    assert run.dashboard_url.endswith(f"/classify_runs/{run.id}")
-    assert run.created_at <= run.updated_at
-    assert run.file is not None
-    assert run.file.name == INVOICE
-    upstream_id = retab.only_run_id()
-    _assert_sent_as_crosswalk(retab.last("GET", f"{PATH}/{upstream_id}"))
-
-
-def test_list_is_served_from_the_ledger(sdk: Extend, retab: FakeRetab) -> None:
-    """`list` pages summaries by `nextPageToken` without one Retab call per item (hazard 23)."""
-    ids = [_classify(sdk).id for _ in range(3)]
-    first = sdk.classify_runs.list(max_page_size=2)
-    assert [r.id for r in first.data] == ids[::-1][:2]
-    assert first.next_page_token
-    second = sdk.classify_runs.list(max_page_size=2, next_page_token=first.next_page_token)
-    assert [r.id for r in second.data] == ids[:1]
-    assert second.next_page_token is None
-    assert {r.status for r in first.data + second.data} == {"PROCESSED"}
-    assert retab.calls("GET") == []
-
-
-def test_cancel_a_processing_run(sdk: Extend, retab: FakeRetab) -> None:
-    """`cancel` of a run still processing cancels it at Retab and answers CANCELLED."""
-    run = sdk.classify_runs.create(file=_text_file(), config=_config())
-    cancelled = sdk.classify_runs.cancel(run.id, request_options=NO_RETRIES)
-    assert cancelled.status == "CANCELLED"
-    assert cancelled.id == run.id
-    upstream_id = retab.only_run_id()
-    _assert_sent_as_crosswalk(retab.last("POST", f"{PATH}/{upstream_id}/cancel"))
-    assert retab.status_of(upstream_id) == "cancelled"
-
-
 def test_a_cancelled_run_is_listed_as_cancelled(sdk: Extend, retab: FakeRetab) -> None:
     """The ledger the listing is served from learns of a cancel crosswalk itself made."""
     run = sdk.classify_runs.create(file=_text_file(), config=_config())
@@ -245,18 +388,6 @@ def test_a_cancelled_run_is_listed_as_cancelled(sdk: Extend, retab: FakeRetab) -
     listed = sdk.classify_runs.list(request_options=NO_RETRIES).data
     assert [(r.id, r.status) for r in listed] == [(run.id, "CANCELLED")]
     assert retab.calls("GET", PATH) == []
-
-
-def test_cancel_a_finished_run_is_rejected(sdk: Extend, retab: FakeRetab) -> None:
-    """Retab would return a finished run unchanged; Extend refuses: a 400 (hazard 25)."""
-    run = _classify(sdk)
-    with pytest.raises(BadRequestError) as caught:
-        sdk.classify_runs.cancel(run.id, request_options=NO_RETRIES)
-    body = caught.value.body
-    assert body["code"] == "INVALID_REQUEST"
-    assert body["retryable"] is False
-    assert body["requestId"]
-    assert retab.status_of(retab.only_run_id()) == "completed"
 
 
 def test_cancel_that_loses_the_race_is_rejected(sdk: Extend, retab: FakeRetab) -> None:
@@ -270,19 +401,6 @@ def test_cancel_that_loses_the_race_is_rejected(sdk: Extend, retab: FakeRetab) -
     upstream_id = retab.only_run_id()
     assert retab.last("POST", f"{PATH}/{upstream_id}/cancel").status == 200
     assert retab.status_of(upstream_id) == "completed"
-
-
-def test_delete_answers_the_id(sdk: Extend, retab: FakeRetab) -> None:
-    """`delete` answers `{id}` where Retab answered an empty 204 (hazard 24)."""
-    run = _classify(sdk)
-    upstream_id = retab.only_run_id()
-    deleted = sdk.classify_runs.delete(run.id, request_options=NO_RETRIES)
-    assert deleted.id == run.id
-    call = retab.last("DELETE", f"{PATH}/{upstream_id}")
-    assert (call.status, call.response) == (204, b"")
-    _assert_sent_as_crosswalk(call)
-    with pytest.raises(NotFoundError):
-        sdk.classify_runs.retrieve(run.id, request_options=NO_RETRIES)
 
 
 def test_extend_file_id_is_resolved_through_the_extend_backend(
