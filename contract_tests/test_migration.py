@@ -8,6 +8,7 @@ native ids pass through unchanged, its answers byte for byte; new runs get cross
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,9 +24,11 @@ from tests.harness import (
     NO_RETRIES,
     Gateway,
     MakeGateway,
+    ServedGateway,
     categories,
     classifications,
     corpus,
+    local_settings,
 )
 
 WIRE = FIXTURES / "wire"
@@ -87,10 +90,13 @@ def _settings(tmp_path: Path, *, new: str, extend_url: str, retab_url: str) -> S
     )
 
 
-@pytest.fixture
-def new_vendor(make_gateway: MakeGateway) -> Gateway:
-    """The new vendor: a local gateway, reached over its vendor surfaces by real HTTP."""
-    return make_gateway(served=True)
+@pytest.fixture(scope="module")
+def new_vendor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """The new vendor: a local gateway, reached over its vendor surfaces by real HTTP. One for
+    the module: only the create tests make runs there, each under its own vendor's key, and
+    a key lists only its own runs."""
+    with ServedGateway(local_settings(tmp_path_factory.mktemp("new_vendor"))) as gateway:
+        yield gateway
 
 
 @pytest.fixture
