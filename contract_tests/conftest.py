@@ -10,19 +10,13 @@ import pytest
 from extend_ai import Extend
 from retab import Retab
 
-from tests.harness import SLOW_RUN_SECONDS, Gateway, MakeGateway
+from tests.harness import Gateway, MakeGateway
 
 
 @pytest.fixture
 def gateway(make_gateway: MakeGateway) -> Gateway:
     """A gateway on the embedded default."""
     return make_gateway()
-
-
-@pytest.fixture
-def slow_gateway(make_gateway: MakeGateway) -> Gateway:
-    """A gateway on the embedded default whose runs take a while, so they can be cancelled."""
-    return make_gateway(min_run_seconds=SLOW_RUN_SECONDS)
 
 
 @pytest.fixture
