@@ -32,9 +32,6 @@ from extend_ai.wrapper.polling import PollingOptions
 from contract_tests.backends import On, on_each_backend
 from contract_tests.fake_retab import BASE_URL, PATH, FakeRetab, Recorded
 from gateway.config import (
-    ExtendBackendConfig,
-    RetabBackendConfig,
-    Secret,
     Settings,
 )
 from mappings.models import DEFAULT_MODELS
@@ -46,7 +43,8 @@ from tests.harness import (
     classifications,
     corpus,
     local_settings,
-    secret_keys,
+    vendor_backend,
+    vendor_settings,
     wait_until,
 )
 
@@ -59,19 +57,13 @@ WORKSPACE = {"additional_headers": {"x-extend-workspace-id": "ws_Ab1c"}}
 
 
 def _settings(tmp_path: Path, *, with_extend: bool = False) -> Settings:
-    backends: dict[str, Any] = {
-        "retab": RetabBackendConfig(base_url=BASE_URL, api_key_env="RETAB_API_KEY")
-    }
-    keys = {"retab": Secret(UPSTREAM_KEY)}
+    backends = {"retab": vendor_backend("retab", BASE_URL, api_key_env="RETAB_API_KEY")}
+    keys = {"retab": UPSTREAM_KEY}
     if with_extend:
-        backends["extend"] = ExtendBackendConfig(base_url=EXTEND_URL, api_key_env="EXTEND_API_KEY")
-        keys["extend"] = Secret("sk-extend-upstream")
-    return Settings(
-        backends=backends,
-        default_backend="retab",
-        api_keys=secret_keys("gw-key"),
-        upstream_keys=keys,
-        store_path=str(tmp_path / "crosswalk.db"),
+        backends["extend"] = vendor_backend("extend", EXTEND_URL, api_key_env="EXTEND_API_KEY")
+        keys["extend"] = "sk-extend-upstream"
+    return vendor_settings(
+        tmp_path, backends, default="retab", api_keys=("gw-key",), upstream_keys=keys
     )
 
 

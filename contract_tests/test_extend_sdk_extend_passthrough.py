@@ -17,14 +17,14 @@ from extend_ai.core.api_error import ApiError
 from extend_ai.errors import NotFoundError, TooManyRequestsError
 
 from contract_tests.fake_extend import API_VERSION, BASE_URL, FakeExtend, wire
-from gateway.config import ExtendBackendConfig, Secret, Settings
 from tests.harness import (
     NO_RETRIES,
     Gateway,
     MakeGateway,
     classifications,
     corpus,
-    secret_keys,
+    vendor_backend,
+    vendor_settings,
 )
 
 UPSTREAM_KEY = "sk-extend-upstream"
@@ -47,13 +47,12 @@ def fake() -> FakeExtend:
 @pytest.fixture
 def served(make_gateway: MakeGateway, tmp_path: Path, fake: FakeExtend) -> Gateway:
     """Extend clients routed to an Extend backend holding its own key, behind gateway keys."""
-    backend = ExtendBackendConfig(base_url=BASE_URL, api_key_env="EXTEND_API_KEY")
-    settings = Settings(
-        backends={"extend": backend},
-        default_backend="extend",
-        api_keys=secret_keys("gw-key", "gw-key-2"),
-        upstream_keys={"extend": Secret(UPSTREAM_KEY)},
-        store_path=str(tmp_path / "crosswalk.db"),
+    settings = vendor_settings(
+        tmp_path,
+        {"extend": vendor_backend("extend", BASE_URL, api_key_env="EXTEND_API_KEY")},
+        default="extend",
+        api_keys=("gw-key", "gw-key-2"),
+        upstream_keys={"extend": UPSTREAM_KEY},
     )
     return make_gateway(settings, {"extend": fake.transport})
 
@@ -61,10 +60,8 @@ def served(make_gateway: MakeGateway, tmp_path: Path, fake: FakeExtend) -> Gatew
 @pytest.fixture
 def proxy(make_gateway: MakeGateway, tmp_path: Path, fake: FakeExtend) -> Gateway:
     """A pure proxy: no key of its own and no gateway keys; each client's key goes upstream."""
-    settings = Settings(
-        backends={"extend": ExtendBackendConfig(base_url=BASE_URL)},
-        default_backend="extend",
-        store_path=str(tmp_path / "crosswalk.db"),
+    settings = vendor_settings(
+        tmp_path, {"extend": vendor_backend("extend", BASE_URL)}, default="extend"
     )
     return make_gateway(settings, {"extend": fake.transport})
 

@@ -17,7 +17,7 @@ import pytest
 import respx
 from retab.exceptions import NotFoundError
 
-from gateway.config import ExtendBackendConfig, RetabBackendConfig, Secret, Settings
+from gateway.config import Settings
 from mappings import extend, ids
 from tests.harness import (
     FIXTURES,
@@ -29,6 +29,8 @@ from tests.harness import (
     classifications,
     corpus,
     local_settings,
+    vendor_backend,
+    vendor_settings,
 )
 
 WIRE = FIXTURES / "wire"
@@ -78,15 +80,17 @@ def old_extend() -> respx.MockRouter:
 
 def _settings(tmp_path: Path, *, new: str, extend_url: str, retab_url: str) -> Settings:
     """Both vendors configured, each with its key; new runs go to `new`."""
-    return Settings(
-        backends={
-            "extend": ExtendBackendConfig(base_url=extend_url, api_key_env="EXTEND_KEY"),
-            "retab": RetabBackendConfig(base_url=retab_url, api_key_env="RETAB_KEY"),
-        },
-        default_backend=new,
-        api_keys=(Secret(GATEWAY_KEY),),
-        upstream_keys={"extend": Secret(EXTEND_KEY), "retab": Secret(RETAB_KEY)},
-        store_path=str(tmp_path / "migrated.db"),
+    backends = {
+        "extend": vendor_backend("extend", extend_url, api_key_env="EXTEND_KEY"),
+        "retab": vendor_backend("retab", retab_url, api_key_env="RETAB_KEY"),
+    }
+    return vendor_settings(
+        tmp_path,
+        backends,
+        default=new,
+        api_keys=(GATEWAY_KEY,),
+        upstream_keys={"extend": EXTEND_KEY, "retab": RETAB_KEY},
+        db="migrated.db",
     )
 
 

@@ -25,7 +25,7 @@ from retab.exceptions import (
 
 from contract_tests.backends import On, on_each_backend
 from contract_tests.fake_extend import API_VERSION, BASE_URL, FakeExtend
-from gateway.config import ExtendBackendConfig, Secret, Settings
+from gateway.config import Settings
 from tests.harness import (
     Gateway,
     MakeGateway,
@@ -33,7 +33,8 @@ from tests.harness import (
     corpus,
     local_settings,
     retab_status,
-    secret_keys,
+    vendor_backend,
+    vendor_settings,
     wait_until,
 )
 
@@ -50,13 +51,13 @@ def fake() -> FakeExtend:
 
 def via_extend(tmp_path: Path, **backend: Any) -> Settings:
     """Settings whose only backend is Extend, with its own key and two gateway keys."""
-    config = ExtendBackendConfig(base_url=BASE_URL, api_key_env="EXTEND_API_KEY", **backend)
-    return Settings(
-        backends={"extend": config},
-        default_backend="extend",
-        api_keys=secret_keys(*KEYS),
-        upstream_keys={"extend": Secret(UPSTREAM_KEY)},
-        store_path=str(tmp_path / "crosswalk.db"),
+    config = vendor_backend("extend", BASE_URL, api_key_env="EXTEND_API_KEY", **backend)
+    return vendor_settings(
+        tmp_path,
+        {"extend": config},
+        default="extend",
+        api_keys=KEYS,
+        upstream_keys={"extend": UPSTREAM_KEY},
     )
 
 

@@ -16,14 +16,15 @@ from retab import Retab
 from retab.exceptions import InternalServerError, NotFoundError, RateLimitError
 
 from contract_tests.fake_retab import BASE_URL, PATH, FakeRetab
-from gateway.config import RetabBackendConfig, Secret, Settings
+from gateway.config import Settings
 from tests.harness import (
     FIXTURES,
     Gateway,
     MakeGateway,
     categories,
     corpus,
-    secret_keys,
+    vendor_backend,
+    vendor_settings,
 )
 
 INVOICE = "doc_001.txt"
@@ -41,16 +42,13 @@ RAW_CREATE = (
 
 def _settings(tmp_path: Path, *, upstream_key: bool = True) -> Settings:
     """A Retab backend with crosswalk's own key and gateway keys, or a pure proxy."""
-    return Settings(
-        backends={
-            "retab": RetabBackendConfig(
-                base_url=BASE_URL, api_key_env="RETAB_API_KEY" if upstream_key else None
-            )
-        },
-        default_backend="retab",
-        api_keys=secret_keys("gw-a", "gw-b") if upstream_key else (),
-        upstream_keys={"retab": Secret(UPSTREAM_KEY)} if upstream_key else {},
-        store_path=str(tmp_path / "crosswalk.db"),
+    env = "RETAB_API_KEY" if upstream_key else None
+    return vendor_settings(
+        tmp_path,
+        {"retab": vendor_backend("retab", BASE_URL, api_key_env=env)},
+        default="retab",
+        api_keys=("gw-a", "gw-b") if upstream_key else (),
+        upstream_keys={"retab": UPSTREAM_KEY} if upstream_key else {},
     )
 
 

@@ -232,7 +232,7 @@ class InProcessGateway(Gateway):
         super().__init__()
         self.settings = settings
         self.url = IN_PROCESS_URL
-        self.client = TestClient(app=create_app(settings, transports=transports))
+        self.client = app_client(settings, transports)
 
     def _http_client(self, headers: dict[str, str]) -> httpx.Client:
         transport = _InProcessTransport(self.client)
