@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import respx
 
-from contract_tests.conftest import FIXTURES
+from tests.harness import FIXTURES
 
 BASE_URL = "https://api.retab.test"
 PATH = "/v1/classifications"

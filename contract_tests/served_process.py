@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from contract_tests.conftest import free_port
+from tests.harness import free_port, wait_until
 
 
 class ServerProcess:
@@ -30,11 +29,10 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         with self._log.open("ab") as log:
             self._process = subprocess.Popen(self._command, stdout=log, stderr=log)
-        deadline = time.monotonic() + 30
-        while not self._ready():
-            if time.monotonic() > deadline or self._process.poll() is not None:
-                raise RuntimeError(f"crosswalk serve did not start:\n{self._log.read_text()}")
-            time.sleep(0.1)
+        process = self._process
+        wait_until(lambda: process.poll() is not None or self._ready(), timeout=30)
+        if process.poll() is not None:
+            raise RuntimeError(f"crosswalk serve did not start:\n{self._log.read_text()}")
         return self
 
     def _ready(self) -> bool:

@@ -8,7 +8,6 @@ contract_tests/fake_extend.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -17,16 +16,16 @@ from extend_ai import Extend
 from extend_ai.core.api_error import ApiError
 from extend_ai.errors import NotFoundError, TooManyRequestsError
 
-from contract_tests.conftest import (
+from contract_tests.fake_extend import API_VERSION, BASE_URL, FakeExtend, wire
+from tests.harness import (
     NO_RETRIES,
-    ServedGateway,
+    Gateway,
+    MakeGateway,
     classifications,
     corpus,
-    extend_client,
-    secret_keys,
+    vendor_backend,
+    vendor_settings,
 )
-from contract_tests.fake_extend import API_VERSION, BASE_URL, FakeExtend, wire
-from gateway.config import ExtendBackendConfig, Secret, Settings
 
 UPSTREAM_KEY = "sk-extend-upstream"
 WORKSPACE = "ws_Ab1c2D3e"
@@ -46,30 +45,23 @@ def fake() -> FakeExtend:
 
 
 @pytest.fixture
-def served(
-    make_gateway: Callable[..., ServedGateway], tmp_path: Path, fake: FakeExtend
-) -> ServedGateway:
+def served(make_gateway: MakeGateway, tmp_path: Path, fake: FakeExtend) -> Gateway:
     """Extend clients routed to an Extend backend holding its own key, behind gateway keys."""
-    backend = ExtendBackendConfig(base_url=BASE_URL, api_key_env="EXTEND_API_KEY")
-    settings = Settings(
-        backends={"extend": backend},
-        default_backend="extend",
-        api_keys=secret_keys("gw-key", "gw-key-2"),
-        upstream_keys={"extend": Secret(UPSTREAM_KEY)},
-        store_path=str(tmp_path / "crosswalk.db"),
+    settings = vendor_settings(
+        tmp_path,
+        {"extend": vendor_backend("extend", BASE_URL, api_key_env="EXTEND_API_KEY")},
+        default="extend",
+        api_keys=("gw-key", "gw-key-2"),
+        upstream_keys={"extend": UPSTREAM_KEY},
     )
     return make_gateway(settings, {"extend": fake.transport})
 
 
 @pytest.fixture
-def proxy(
-    make_gateway: Callable[..., ServedGateway], tmp_path: Path, fake: FakeExtend
-) -> ServedGateway:
+def proxy(make_gateway: MakeGateway, tmp_path: Path, fake: FakeExtend) -> Gateway:
     """A pure proxy: no key of its own and no gateway keys; each client's key goes upstream."""
-    settings = Settings(
-        backends={"extend": ExtendBackendConfig(base_url=BASE_URL)},
-        default_backend="extend",
-        store_path=str(tmp_path / "crosswalk.db"),
+    settings = vendor_settings(
+        tmp_path, {"extend": vendor_backend("extend", BASE_URL)}, default="extend"
     )
     return make_gateway(settings, {"extend": fake.transport})
 
@@ -89,7 +81,7 @@ def _create(sdk: Extend) -> str:
 
 @pytest.mark.parametrize("path", ["/classify", "/classify_runs"])
 def test_create_body_and_answer_pass_byte_for_byte(
-    served: ServedGateway, fake: FakeExtend, path: str
+    served: Gateway, fake: FakeExtend, path: str
 ) -> None:
     """The client's body reaches Extend as sent, and Extend's answer reaches the client as is."""
     headers = EXTEND_HEADERS | {"x-extend-workspace-id": WORKSPACE}
@@ -106,10 +98,10 @@ def test_create_body_and_answer_pass_byte_for_byte(
     assert upstream.headers["x-extend-api-version"] == API_VERSION
 
 
-def test_sdk_run_lifecycle_passes_through(served: ServedGateway, fake: FakeExtend) -> None:
+def test_sdk_run_lifecycle_passes_through(served: Gateway, fake: FakeExtend) -> None:
     """create, retrieve, cancel and delete reach Extend with the backend's key and the
     client's workspace; run ids stay Extend's own."""
-    sdk = extend_client(served, "gw-key")
+    sdk = served.extend("gw-key")
     run_id = _create(sdk)
     assert run_id == fake.last_run_id
     assert run_id.startswith("clr_")
@@ -131,9 +123,9 @@ def test_sdk_run_lifecycle_passes_through(served: ServedGateway, fake: FakeExten
     }
 
 
-def test_unknown_response_fields_reach_the_sdk(served: ServedGateway, fake: FakeExtend) -> None:
+def test_unknown_response_fields_reach_the_sdk(served: Gateway, fake: FakeExtend) -> None:
     """A field Extend adds tomorrow survives the gateway, to the SDK's raw response and JSON."""
-    sdk = extend_client(served, "gw-key")
+    sdk = served.extend("gw-key")
     fake.extra_fields = {"futureField": {"x": 1}}
     run_id = _create(sdk)
     raw = sdk.classify_runs.with_raw_response.retrieve(run_id)
@@ -144,10 +136,10 @@ def test_unknown_response_fields_reach_the_sdk(served: ServedGateway, fake: Fake
     assert got.content == fake.last("GET", f"/classify_runs/{run_id}").answer
 
 
-def test_another_keys_run_is_not_found(served: ServedGateway, fake: FakeExtend) -> None:
+def test_another_keys_run_is_not_found(served: Gateway, fake: FakeExtend) -> None:
     """A run made with one gateway key is a 404 for another, which never reaches Extend."""
-    run_id = _create(extend_client(served, "gw-key"))
-    stranger = extend_client(served, "gw-key-2")
+    run_id = _create(served.extend("gw-key"))
+    stranger = served.extend("gw-key-2")
     before = len(fake.calls())
     for call in (stranger.classify_runs.retrieve, stranger.classify_runs.cancel):
         with pytest.raises(NotFoundError) as caught:
@@ -156,18 +148,18 @@ def test_another_keys_run_is_not_found(served: ServedGateway, fake: FakeExtend) 
     assert fake.calls()[before:] == []
 
 
-def test_pure_proxy_sends_the_clients_own_token(proxy: ServedGateway, fake: FakeExtend) -> None:
+def test_pure_proxy_sends_the_clients_own_token(proxy: Gateway, fake: FakeExtend) -> None:
     """With no key of its own, the gateway forwards the client's token to Extend."""
-    sdk = extend_client(proxy, "sk-client-own")
+    sdk = proxy.extend("sk-client-own")
     run_id = _create(sdk)
     assert sdk.classify_runs.retrieve(run_id).id == run_id
     assert [c.headers["authorization"] for c in fake.calls()] == ["Bearer sk-client-own"] * 2
 
 
-def test_pure_proxy_lists_extends_own_runs(proxy: ServedGateway, fake: FakeExtend) -> None:
+def test_pure_proxy_lists_extends_own_runs(proxy: Gateway, fake: FakeExtend) -> None:
     """`list` on a pure proxy is Extend's own listing, relayed: runs crosswalk never made too."""
     elsewhere = fake.add_run(wire("extend_classify_runs_get_processed.json"))
-    sdk = extend_client(proxy, "sk-client-own")
+    sdk = proxy.extend("sk-client-own")
     made_here = _create(sdk)
     first = sdk.classify_runs.list(max_page_size=1, extend_workspace_id=WORKSPACE)
     assert [r.id for r in first.data] == [made_here]
@@ -182,9 +174,9 @@ def test_pure_proxy_lists_extends_own_runs(proxy: ServedGateway, fake: FakeExten
     assert listed[1].query["nextPageToken"] == "1"
 
 
-def test_upstream_not_found_is_relayed(served: ServedGateway, fake: FakeExtend) -> None:
+def test_upstream_not_found_is_relayed(served: Gateway, fake: FakeExtend) -> None:
     """Extend's 404 for a run it does not know comes back with its own status and body."""
-    sdk = extend_client(served, "gw-key")
+    sdk = served.extend("gw-key")
     with pytest.raises(NotFoundError) as caught:
         sdk.classify_runs.retrieve("clr_doesNotExist000000000", request_options=NO_RETRIES)
     answer = fake.last("GET", "/classify_runs/clr_doesNotExist000000000").answer
@@ -192,13 +184,11 @@ def test_upstream_not_found_is_relayed(served: ServedGateway, fake: FakeExtend) 
     assert caught.value.body == json.loads(answer)
 
 
-def test_upstream_rate_limit_is_relayed_with_retry_after(
-    served: ServedGateway, fake: FakeExtend
-) -> None:
+def test_upstream_rate_limit_is_relayed_with_retry_after(served: Gateway, fake: FakeExtend) -> None:
     """Extend's 429 keeps its status, body and `Retry-After`; no run is recorded."""
     limited = wire("extend_error_429_rate_limited.json")
     fake.fail_next(429, limited, headers={"Retry-After": "7"}, method="POST")
-    sdk = extend_client(served, "gw-key")
+    sdk = served.extend("gw-key")
     with pytest.raises(TooManyRequestsError) as caught:
         _create_without_retries(sdk)
     assert caught.value.status_code == 429
@@ -214,11 +204,11 @@ def test_upstream_rate_limit_is_relayed_with_retry_after(
 
 
 def test_unreachable_upstream_is_a_502_in_extends_envelope(
-    served: ServedGateway, fake: FakeExtend
+    served: Gateway, fake: FakeExtend
 ) -> None:
     """A connection failure to Extend is the gateway's 502, in Extend's error envelope."""
     fake.fail_next(error=httpx.ConnectError("connection refused"))
-    sdk = extend_client(served, "gw-key")
+    sdk = served.extend("gw-key")
     with pytest.raises(ApiError) as caught:
         _create_without_retries(sdk)
     assert caught.value.status_code == 502

@@ -8,7 +8,7 @@ native ids pass through unchanged, its answers byte for byte; new runs get cross
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,18 +17,21 @@ import pytest
 import respx
 from retab.exceptions import NotFoundError
 
-from contract_tests.conftest import (
+from gateway.config import Settings
+from mappings import extend, ids
+from tests.harness import (
     FIXTURES,
     NO_RETRIES,
+    Gateway,
+    MakeGateway,
     ServedGateway,
     categories,
     classifications,
     corpus,
-    extend_client,
-    retab_client,
+    local_settings,
+    vendor_backend,
+    vendor_settings,
 )
-from gateway.config import ExtendBackendConfig, RetabBackendConfig, Secret, Settings
-from mappings import extend, ids
 
 WIRE = FIXTURES / "wire"
 RETAB_URL = "https://api.retab.test"
@@ -77,31 +80,36 @@ def old_extend() -> respx.MockRouter:
 
 def _settings(tmp_path: Path, *, new: str, extend_url: str, retab_url: str) -> Settings:
     """Both vendors configured, each with its key; new runs go to `new`."""
-    return Settings(
-        backends={
-            "extend": ExtendBackendConfig(base_url=extend_url, api_key_env="EXTEND_KEY"),
-            "retab": RetabBackendConfig(base_url=retab_url, api_key_env="RETAB_KEY"),
-        },
-        default_backend=new,
-        api_keys=(Secret(GATEWAY_KEY),),
-        upstream_keys={"extend": Secret(EXTEND_KEY), "retab": Secret(RETAB_KEY)},
-        store_path=str(tmp_path / "migrated.db"),
+    backends = {
+        "extend": vendor_backend("extend", extend_url, api_key_env="EXTEND_KEY"),
+        "retab": vendor_backend("retab", retab_url, api_key_env="RETAB_KEY"),
+    }
+    return vendor_settings(
+        tmp_path,
+        backends,
+        default=new,
+        api_keys=(GATEWAY_KEY,),
+        upstream_keys={"extend": EXTEND_KEY, "retab": RETAB_KEY},
+        db="migrated.db",
     )
 
 
-@pytest.fixture
-def new_vendor(make_gateway: Callable[..., ServedGateway]) -> ServedGateway:
-    """The new vendor: a local gateway, reached over its vendor surfaces."""
-    return make_gateway()
+@pytest.fixture(scope="module")
+def new_vendor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """The new vendor: a local gateway, reached over its vendor surfaces by real HTTP. One for
+    the module: only the create tests make runs there, each under its own vendor's key, and
+    a key lists only its own runs."""
+    with ServedGateway(local_settings(tmp_path_factory.mktemp("new_vendor"))) as gateway:
+        yield gateway
 
 
 @pytest.fixture
 def to_extend(
-    make_gateway: Callable[..., ServedGateway],
+    make_gateway: MakeGateway,
     tmp_path: Path,
     old_retab: respx.MockRouter,
-    new_vendor: ServedGateway,
-) -> ServedGateway:
+    new_vendor: Gateway,
+) -> Gateway:
     """Migrated from Retab to Extend: `default` is `extend` (the new vendor's Extend surface)."""
     settings = _settings(tmp_path, new="extend", extend_url=new_vendor.url, retab_url=RETAB_URL)
     transport = httpx.MockTransport(old_retab.async_handler)
@@ -110,11 +118,11 @@ def to_extend(
 
 @pytest.fixture
 def to_retab(
-    make_gateway: Callable[..., ServedGateway],
+    make_gateway: MakeGateway,
     tmp_path: Path,
     old_extend: respx.MockRouter,
-    new_vendor: ServedGateway,
-) -> ServedGateway:
+    new_vendor: Gateway,
+) -> Gateway:
     """Migrated from Extend to Retab: `default` is `retab` (the new vendor's Retab surface)."""
     settings = _settings(tmp_path, new="retab", extend_url=EXTEND_URL, retab_url=new_vendor.url)
     transport = httpx.MockTransport(old_extend.async_handler)
@@ -129,11 +137,11 @@ def _only_call(route: respx.Route) -> httpx.Request:
 
 
 def test_old_retab_id_is_got_from_retab_unchanged(
-    to_extend: ServedGateway, old_retab: respx.MockRouter
+    to_extend: Gateway, old_retab: respx.MockRouter
 ) -> None:
     """`get` of a run made on Retab before the migration reaches the `retab` backend, and
     the answer comes back byte for byte under its native id."""
-    run = retab_client(to_extend, GATEWAY_KEY).classifications.get(OLD_RETAB)
+    run = to_extend.retab(GATEWAY_KEY).classifications.get(OLD_RETAB)
     assert run.id == OLD_RETAB
     assert run.output is not None
     assert run.output.category == "invoice"
@@ -146,10 +154,10 @@ def test_old_retab_id_is_got_from_retab_unchanged(
 
 
 def test_old_retab_id_is_cancelled_at_retab(
-    to_extend: ServedGateway, old_retab: respx.MockRouter
+    to_extend: Gateway, old_retab: respx.MockRouter
 ) -> None:
     """`cancel` of an old id is sent to Retab, and Retab's answer is the client's."""
-    sdk = retab_client(to_extend, GATEWAY_KEY)
+    sdk = to_extend.retab(GATEWAY_KEY)
     cancelled = sdk.classifications.create_classification_cancel(OLD_RETAB)
     assert cancelled.id == OLD_RETAB
     expected = msgspec.json.decode(_wire("retab_cancel_response.json"))["status"]
@@ -158,37 +166,35 @@ def test_old_retab_id_is_cancelled_at_retab(
     assert _only_call(old_retab["cancel"]).content == b""
 
 
-def test_old_retab_id_is_deleted_at_retab(
-    to_extend: ServedGateway, old_retab: respx.MockRouter
-) -> None:
+def test_old_retab_id_is_deleted_at_retab(to_extend: Gateway, old_retab: respx.MockRouter) -> None:
     """`delete` of an old id is sent to Retab: a 204 with no body."""
-    assert retab_client(to_extend, GATEWAY_KEY).classifications.delete(OLD_RETAB) is None
+    assert to_extend.retab(GATEWAY_KEY).classifications.delete(OLD_RETAB) is None
     _only_call(old_retab["delete"])
 
 
 def test_old_retab_id_unknown_to_retab_is_its_404(
-    to_extend: ServedGateway, old_retab: respx.MockRouter
+    to_extend: Gateway, old_retab: respx.MockRouter
 ) -> None:
     """A native id Retab does not know is Retab's own 404, relayed unchanged."""
     unknown = "cls_01JNQ8W3T5V7X9Z1B3D5F7H9K2"
     with pytest.raises(NotFoundError):
-        retab_client(to_extend, GATEWAY_KEY).classifications.get(unknown)
+        to_extend.retab(GATEWAY_KEY).classifications.get(unknown)
     assert old_retab["other"].calls.last.request.url.path == f"/v1/classifications/{unknown}"
     raw = to_extend.http(GATEWAY_KEY).get(f"/v1/classifications/{unknown}")
     assert raw.content == _wire("retab_error_404_detail_string.json")
 
 
 def test_new_create_goes_to_extend_and_both_ids_resolve(
-    to_extend: ServedGateway, old_retab: respx.MockRouter, new_vendor: ServedGateway
+    to_extend: Gateway, old_retab: respx.MockRouter, new_vendor: Gateway
 ) -> None:
     """A new create goes to the `extend` default and gets a crosswalk id; afterwards the new
     id resolves through Extend and the old one through Retab."""
-    sdk = retab_client(to_extend, GATEWAY_KEY)
+    sdk = to_extend.retab(GATEWAY_KEY)
     new = sdk.classifications.create(document=corpus(INVOICE), categories=categories())
     assert new.id.startswith("cls_xw1-")
     decoded = ids.decode("retab", new.id)
     assert decoded.backend == "extend"
-    at_extend = extend_client(new_vendor, EXTEND_KEY).classify_runs.list(request_options=NO_RETRIES)
+    at_extend = new_vendor.extend(EXTEND_KEY).classify_runs.list(request_options=NO_RETRIES)
     assert [r.id for r in at_extend.data] == [decoded.upstream_id]
     assert not old_retab["other"].called  # nothing of the create went to Retab
     assert sdk.classifications.get(new.id).output == new.output
@@ -197,11 +203,11 @@ def test_new_create_goes_to_extend_and_both_ids_resolve(
 
 
 def test_old_extend_id_is_retrieved_from_extend_unchanged(
-    to_retab: ServedGateway, old_extend: respx.MockRouter
+    to_retab: Gateway, old_extend: respx.MockRouter
 ) -> None:
     """The same migration the other way: an old Extend id reaches the `extend` backend, with
     the current API version, and Extend's answer comes back byte for byte."""
-    sdk = extend_client(to_retab, GATEWAY_KEY)
+    sdk = to_retab.extend(GATEWAY_KEY)
     run = sdk.classify_runs.retrieve(OLD_EXTEND, request_options=NO_RETRIES)
     assert run.id == OLD_EXTEND
     assert run.status == "PROCESSED"
@@ -215,16 +221,16 @@ def test_old_extend_id_is_retrieved_from_extend_unchanged(
 
 
 def test_new_extend_create_goes_to_retab_and_both_ids_resolve(
-    to_retab: ServedGateway, old_extend: respx.MockRouter, new_vendor: ServedGateway
+    to_retab: Gateway, old_extend: respx.MockRouter, new_vendor: Gateway
 ) -> None:
     """A new Extend create goes to the `retab` default under a crosswalk id; both resolve."""
-    sdk = extend_client(to_retab, GATEWAY_KEY)
+    sdk = to_retab.extend(GATEWAY_KEY)
     text = {"text": corpus(INVOICE).read_text(encoding="utf-8"), "name": INVOICE}
     new = sdk.classify(file=text, config={"classifications": classifications()})
     assert new.id.startswith("clr_xw1-")
     decoded = ids.decode("extend", new.id)
     assert decoded.backend == "retab"
-    at_retab = retab_client(new_vendor, RETAB_KEY).classifications.list()
+    at_retab = new_vendor.retab(RETAB_KEY).classifications.list()
     assert [c.id for c in at_retab.data] == [decoded.upstream_id]
     assert not old_extend["other"].called
     assert sdk.classify_runs.retrieve(new.id, request_options=NO_RETRIES).output == new.output

@@ -8,19 +8,27 @@ from typing import Any
 
 import pytest
 
-from contract_tests.conftest import ServedGateway
+from tests.harness import Gateway, MakeGateway
 
 README = Path(__file__).parent.parent / "README.md"
 DOCUMENTED_URL = "http://127.0.0.1:8000"
 
 
+@pytest.fixture
+def served(make_gateway: MakeGateway) -> Gateway:
+    """The embedded default on a loopback port: the snippet dials a URL. Started before
+    `capsys`, so no logging handler is bound to a stream that closes with the test."""
+    return make_gateway(served=True)
+
+
 def test_readme_sdk_snippet_runs(
-    gateway: ServedGateway,
+    served: Gateway,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The quickstart's Python block works unchanged but for the port it is served on."""
+    gateway = served
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
     assert len(blocks) == 1
     assert DOCUMENTED_URL in blocks[0]

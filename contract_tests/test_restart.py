@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contract_tests.conftest import wait_until
 from contract_tests.served_process import ServerProcess
+from tests.harness import wait_until
 
 TERMINAL = {"completed", "failed", "cancelled"}
 BODY = {

@@ -7,7 +7,6 @@ crosswalk's ledger, which serves a listing scoped per gateway key.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,16 +15,17 @@ import pytest
 from retab import Retab
 from retab.exceptions import InternalServerError, NotFoundError, RateLimitError
 
-from contract_tests.conftest import (
+from contract_tests.fake_retab import BASE_URL, PATH, FakeRetab
+from gateway.config import Settings
+from tests.harness import (
     FIXTURES,
-    ServedGateway,
+    Gateway,
+    MakeGateway,
     categories,
     corpus,
-    retab_client,
-    secret_keys,
+    vendor_backend,
+    vendor_settings,
 )
-from contract_tests.fake_retab import BASE_URL, PATH, FakeRetab
-from gateway.config import RetabBackendConfig, Secret, Settings
 
 INVOICE = "doc_001.txt"
 UPSTREAM_KEY = "sk-retab-upstream"
@@ -38,21 +38,17 @@ RAW_CREATE = (
     b'"filename":"a.txt"},"model":"retab-small","n_consensus":1,'
     b'"bust_cache":false,"background":false}'
 )
-Make = Callable[..., ServedGateway]
 
 
 def _settings(tmp_path: Path, *, upstream_key: bool = True) -> Settings:
     """A Retab backend with crosswalk's own key and gateway keys, or a pure proxy."""
-    return Settings(
-        backends={
-            "retab": RetabBackendConfig(
-                base_url=BASE_URL, api_key_env="RETAB_API_KEY" if upstream_key else None
-            )
-        },
-        default_backend="retab",
-        api_keys=secret_keys("gw-a", "gw-b") if upstream_key else (),
-        upstream_keys={"retab": Secret(UPSTREAM_KEY)} if upstream_key else {},
-        store_path=str(tmp_path / "crosswalk.db"),
+    env = "RETAB_API_KEY" if upstream_key else None
+    return vendor_settings(
+        tmp_path,
+        {"retab": vendor_backend("retab", BASE_URL, api_key_env=env)},
+        default="retab",
+        api_keys=("gw-a", "gw-b") if upstream_key else (),
+        upstream_keys={"retab": UPSTREAM_KEY} if upstream_key else {},
     )
 
 
@@ -64,13 +60,13 @@ def retab() -> FakeRetab:
 
 
 @pytest.fixture
-def served(make_gateway: Make, tmp_path: Path, retab: FakeRetab) -> ServedGateway:
+def served(make_gateway: MakeGateway, tmp_path: Path, retab: FakeRetab) -> Gateway:
     return make_gateway(_settings(tmp_path), transports={"retab": retab.transport})
 
 
 @pytest.fixture
-def sdk(served: ServedGateway) -> Retab:
-    return retab_client(served, "gw-a")
+def sdk(served: Gateway) -> Retab:
+    return served.retab("gw-a")
 
 
 def _create(sdk: Retab, *, background: bool = False) -> str:
@@ -80,7 +76,7 @@ def _create(sdk: Retab, *, background: bool = False) -> str:
     return str(created.id)
 
 
-def test_create_body_reaches_retab_byte_for_byte(served: ServedGateway, retab: FakeRetab) -> None:
+def test_create_body_reaches_retab_byte_for_byte(served: Gateway, retab: FakeRetab) -> None:
     """The create body Retab receives is the client's, byte for byte; the answer too."""
     response = served.http("gw-a").post(
         PATH, content=RAW_CREATE, headers={"content-type": "application/json"}
@@ -107,9 +103,7 @@ def test_sdk_create_keeps_native_ids(sdk: Retab, retab: FakeRetab) -> None:
     assert sent.json()["categories"] == categories()
 
 
-def test_get_relays_retabs_answer_unchanged(
-    sdk: Retab, served: ServedGateway, retab: FakeRetab
-) -> None:
+def test_get_relays_retabs_answer_unchanged(sdk: Retab, served: Gateway, retab: FakeRetab) -> None:
     """`get` reaches Retab with its query and key; unknown fields come back unchanged."""
     run_id = _create(sdk, background=True)
     fetched = sdk.classifications.get(run_id)
@@ -124,7 +118,7 @@ def test_get_relays_retabs_answer_unchanged(
     assert raw.json()["future_field"] == FUTURE["future_field"]
 
 
-def test_cancel_relays_retabs_answer(sdk: Retab, served: ServedGateway, retab: FakeRetab) -> None:
+def test_cancel_relays_retabs_answer(sdk: Retab, served: Gateway, retab: FakeRetab) -> None:
     """`create_classification_cancel` reaches Retab; a finished run comes back unchanged."""
     run_id = _create(sdk, background=True)
     cancelled = sdk.classifications.create_classification_cancel(run_id)
@@ -168,9 +162,9 @@ def test_a_run_crosswalk_never_saw_is_asked_of_retab(sdk: Retab, retab: FakeReta
     assert retab.last("GET", f"{PATH}/{missing}").status == 404
 
 
-def test_list_is_served_from_the_ledger_per_key(served: ServedGateway, retab: FakeRetab) -> None:
+def test_list_is_served_from_the_ledger_per_key(served: Gateway, retab: FakeRetab) -> None:
     """With crosswalk's key, `list` comes from the ledger: each gateway key sees only its runs."""
-    owner, stranger = retab_client(served, "gw-a"), retab_client(served, "gw-b")
+    owner, stranger = served.retab("gw-a"), served.retab("gw-b")
     ids = [_create(owner) for _ in range(3)]
     listed = owner.classifications.list(limit=2)
     assert [c.id for c in listed.data] == ids[::-1][:2]
@@ -179,9 +173,9 @@ def test_list_is_served_from_the_ledger_per_key(served: ServedGateway, retab: Fa
     assert retab.calls("GET") == []
 
 
-def test_another_keys_run_is_not_found(served: ServedGateway, retab: FakeRetab) -> None:
+def test_another_keys_run_is_not_found(served: Gateway, retab: FakeRetab) -> None:
     """A run of one gateway key is a 404 for another, and Retab is not even asked."""
-    owner, stranger = retab_client(served, "gw-a"), retab_client(served, "gw-b")
+    owner, stranger = served.retab("gw-a"), served.retab("gw-b")
     run_id = _create(owner, background=True)
     for call in (
         stranger.classifications.get,
@@ -194,25 +188,25 @@ def test_another_keys_run_is_not_found(served: ServedGateway, retab: FakeRetab) 
 
 
 def test_pure_proxy_forwards_the_clients_key(
-    make_gateway: Make, tmp_path: Path, retab: FakeRetab
+    make_gateway: MakeGateway, tmp_path: Path, retab: FakeRetab
 ) -> None:
     """With no key of its own, crosswalk sends the client's own key to Retab."""
     served = make_gateway(_settings(tmp_path, upstream_key=False), {"retab": retab.transport})
-    sdk = retab_client(served, "sk-client-own")
+    sdk = served.retab("sk-client-own")
     run_id = _create(sdk)
     assert sdk.classifications.get(run_id).id == run_id
     assert {r.headers["authorization"] for r in retab.calls()} == {"Bearer sk-client-own"}
 
 
 def test_pure_proxy_lists_retabs_own_listing(
-    make_gateway: Make, tmp_path: Path, retab: FakeRetab
+    make_gateway: MakeGateway, tmp_path: Path, retab: FakeRetab
 ) -> None:
     """A pure proxy relays Retab's listing, runs crosswalk never saw included."""
     page = msgspec.json.decode((FIXTURES / "wire" / "retab_list_response.json").read_bytes())
     for resource in reversed(page["data"]):  # oldest first, as Retab made them
         retab.seed(resource)
     served = make_gateway(_settings(tmp_path, upstream_key=False), {"retab": retab.transport})
-    sdk = retab_client(served, "sk-client-own")
+    sdk = served.retab("sk-client-own")
     new = _create(sdk)
     listed = sdk.classifications.list(limit=10)
     assert [c.id for c in listed.data] == [new, *(r["id"] for r in page["data"])]

@@ -1,14 +1,14 @@
-"""Two real gateways over HTTP: the SDKs talk to gateway A, whose `extend` backend is gateway B
-(the embedded local default) reached over B's Extend surface.
+"""Two gateways over real HTTP: the SDKs talk to gateway A, whose only backend is gateway B (the
+embedded local default) reached over one of B's vendor surfaces.
 
-Retab clients of A are translated, so A's Extend requests must be ones B's Extend surface
-accepts; Extend clients of A are passed through. Both see their own dialect and A's ids.
-The same over B's Retab surface is in test_two_gateways_retab.py.
+Each test runs with A's backend on B's Extend surface and on B's Retab surface: clients of that
+same dialect are passed through, the other dialect is translated, so A's requests must be ones
+B's surface accepts. Either way clients see their own dialect and A's ids.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import extend_ai.errors as extend_errors
@@ -16,186 +16,219 @@ import pytest
 from extend_ai.wrapper.polling import PollingOptions
 from retab.exceptions import NotFoundError
 
-from contract_tests.conftest import (
-    NO_RETRIES,
-    ServedGateway,
-    categories,
-    classifications,
-    corpus,
-    extend_client,
-    retab_client,
-    wait_until,
-)
 from contract_tests.two_gateways import (
     GATEWAY_KEY,
     INVOICE,
-    UPSTREAM_KEY,
+    RUNS,
     Chain,
-    assert_spends_upstream_key,
-    b_extend_ids,
-    b_id,
-    category_name,
     chain,
     json_body,
+    served_b,
+)
+from tests.harness import (
+    NO_RETRIES,
+    Gateway,
+    MakeGateway,
+    categories,
+    category_name,
+    classifications,
+    corpus,
     label,
+    retab_status,
     text_file,
+    wait_until,
 )
 
 FAST_POLL = PollingOptions(fast_poll_interval_ms=50, max_wait_ms=20_000)
+BACKENDS = [pytest.param("extend", id="b-extend"), pytest.param("retab", id="b-retab")]
+B_CANCELLED = {"extend": "CANCELLED", "retab": "cancelled"}  # each dialect's word for it
 
 
-@pytest.fixture
-def via_extend(make_gateway: Callable[..., ServedGateway], tmp_path: Path) -> Chain:
-    """A whose only backend, `extend`, is B's Extend surface."""
-    return chain(make_gateway, tmp_path, "extend")
+@pytest.fixture(scope="module")
+def b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """One B for the module: each test's A has its own key at B."""
+    with served_b(tmp_path_factory.mktemp("b")) as gateway:
+        yield gateway
 
 
-def _retab_run(chain: Chain, *, background: bool = False) -> tuple[str, str]:
+@pytest.fixture(scope="module")
+def slow_b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """One B whose runs are slow to finish, so a cancel finds them still running."""
+    with served_b(tmp_path_factory.mktemp("slow_b"), slow=True) as gateway:
+        yield gateway
+
+
+@pytest.fixture(params=BACKENDS)
+def two(
+    request: pytest.FixtureRequest, make_gateway: MakeGateway, tmp_path: Path, b: Gateway
+) -> Chain:
+    """A whose only backend is B's surface of the parametrized kind."""
+    return chain(make_gateway, tmp_path, b, request.param)
+
+
+@pytest.fixture(params=BACKENDS)
+def slow_two(
+    request: pytest.FixtureRequest, make_gateway: MakeGateway, tmp_path: Path, slow_b: Gateway
+) -> Chain:
+    """The same, in front of the slow B."""
+    return chain(make_gateway, tmp_path, slow_b, request.param)
+
+
+def _retab_run(two: Chain, *, background: bool = False) -> tuple[str, str]:
     """A Retab-dialect run created through A: its id on A and the id B knows it by."""
-    sdk = retab_client(chain.a, GATEWAY_KEY)
+    sdk = two.a.retab(GATEWAY_KEY)
     created = sdk.classifications.create(
         document=corpus(INVOICE), categories=categories(), background=background
     )
-    return created.id, b_id("retab", created.id, "extend")
+    return created.id, two.upstream_id("retab", created.id)
 
 
-def test_retab_sync_create_is_classified_by_b(via_extend: Chain) -> None:
-    """A Retab sync create becomes a valid Extend `/classify` at B; the answer is Retab's."""
-    sdk = retab_client(via_extend.a, GATEWAY_KEY)
+def _extend_run(two: Chain) -> tuple[str, str]:
+    """A finished Extend-dialect run made through A: its id on A and the id B knows it by."""
+    run = two.a.extend(GATEWAY_KEY).classify(
+        file=text_file(INVOICE), config={"classifications": classifications()}
+    )
+    return run.id, two.upstream_id("extend", run.id)
+
+
+def test_retab_sync_create_is_classified_by_b(two: Chain) -> None:
+    """A Retab sync create reaches B as a create B accepts (relayed as sent to B's Retab
+    surface, or an Extend `/classify`); the answer is Retab's."""
+    sdk = two.a.retab(GATEWAY_KEY)
     result = sdk.classifications.create(document=corpus(INVOICE), categories=categories())
     assert result.status is not None
     assert result.status.value == "completed"
     assert result.output is not None
     assert result.output.category == category_name(INVOICE)
     assert result.file.filename == INVOICE
-    assert result.id.startswith("cls_xw1-")
-    upstream_id = b_id("retab", result.id, "extend")
-    assert upstream_id.startswith("clr_")
-    assert upstream_id in b_extend_ids(via_extend.b)
-    sent = via_extend.upstream.last("POST", "/classify")
-    assert_spends_upstream_key(sent, extend_version=True)
-    body = json_body(sent)
-    assert body["file"]["text"] == corpus(INVOICE).read_text(encoding="utf-8")
-    assert [c["id"] for c in body["config"]["classifications"]] == [
-        c["handle_key"] for c in categories()
-    ]
+    upstream_id = two.upstream_id("retab", result.id)
+    assert upstream_id in two.b_ids()
+    if two.relays("retab"):
+        sent = two.upstream.last("POST", RUNS["retab"])
+        two.assert_spends_upstream_key(sent)
+        assert json_body(sent)["categories"] == categories()
+    else:
+        assert result.id.startswith("cls_xw1-")
+        assert upstream_id.startswith("clr_")
+        sent = two.upstream.last("POST", "/classify")
+        two.assert_spends_upstream_key(sent)
+        body = json_body(sent)
+        assert body["file"]["text"] == corpus(INVOICE).read_text(encoding="utf-8")
+        assert [c["id"] for c in body["config"]["classifications"]] == [
+            c["handle_key"] for c in categories()
+        ]
 
 
-def test_retab_background_create_is_polled_to_completion(via_extend: Chain) -> None:
-    """A background create is an Extend `/classify_runs` at B; polling A reaches `completed`."""
-    sdk = retab_client(via_extend.a, GATEWAY_KEY)
+def test_retab_background_create_is_polled_to_completion(two: Chain) -> None:
+    """A background create is queued at B; polling A reaches `completed`, read from B."""
+    sdk = two.a.retab(GATEWAY_KEY)
     created = sdk.classifications.create(
         document=corpus(INVOICE), categories=categories(), background=True
     )
     assert created.status is not None
     assert created.status.value in ("queued", "in_progress")
-    upstream_id = b_id("retab", created.id, "extend")
-    assert_spends_upstream_key(
-        via_extend.upstream.last("POST", "/classify_runs"), extend_version=True
-    )
-
-    def completed() -> bool:
-        status = sdk.classifications.get(created.id).status
-        return status is not None and status.value == "completed"
-
-    wait_until(completed)
+    upstream_id = two.upstream_id("retab", created.id)
+    if not two.relays("retab"):
+        two.assert_spends_upstream_key(two.upstream.last("POST", "/classify_runs"))
+    wait_until(lambda: retab_status(sdk, created.id) == "completed")
     final = sdk.classifications.get(created.id)
     assert final.output is not None
     assert final.output.category == category_name(INVOICE)
-    on_b = extend_client(via_extend.b, UPSTREAM_KEY).classify_runs.retrieve(upstream_id)
-    assert on_b.status == "PROCESSED"
-    assert via_extend.upstream.sent("GET", f"/classify_runs/{upstream_id}")
+    if not two.relays("retab"):
+        assert two.b_status(upstream_id) == "PROCESSED"
+    assert two.upstream.sent("GET", two.b_run(upstream_id))
 
 
-def test_retab_get_with_and_without_output(via_extend: Chain) -> None:
-    """`get` on A refreshes the run from B; `include_output=False` leaves the output out."""
-    a_id, upstream_id = _retab_run(via_extend)
-    sdk = retab_client(via_extend.a, GATEWAY_KEY)
+def test_retab_get_with_and_without_output(two: Chain) -> None:
+    """`get` on A reads the run from B; `include_output=False` leaves the output out."""
+    a_id, upstream_id = _retab_run(two)
+    sdk = two.a.retab(GATEWAY_KEY)
     full = sdk.classifications.get(a_id)
     light = sdk.classifications.get(a_id, include_output=False)
     assert full.id == light.id == a_id
     assert full.output is not None
     assert full.output.category == category_name(INVOICE)
     assert light.output is None
-    sent = via_extend.upstream.last("GET", f"/classify_runs/{upstream_id}")
-    assert_spends_upstream_key(sent, extend_version=True)
+    sent = two.upstream.last("GET", two.b_run(upstream_id))
+    two.assert_spends_upstream_key(sent)
+    if two.relays("retab"):
+        assert sent.url.params["include_output"] == "false"  # relayed with its query
 
 
-def test_retab_list_shows_a_ids_of_runs_b_recorded(via_extend: Chain) -> None:
+def test_retab_list_shows_a_ids_of_runs_b_recorded(two: Chain) -> None:
     """A lists its own ids, newest first; B holds each run under A's upstream key."""
-    first, first_on_b = _retab_run(via_extend)
-    second, second_on_b = _retab_run(via_extend)
-    listed = retab_client(via_extend.a, GATEWAY_KEY).classifications.list()
+    first, first_on_b = _retab_run(two)
+    second, second_on_b = _retab_run(two)
+    listed = two.a.retab(GATEWAY_KEY).classifications.list()
     assert [c.id for c in listed.data] == [second, first]
-    assert sorted(b_extend_ids(via_extend.b)) == sorted([first_on_b, second_on_b])
+    assert sorted(two.b_ids()) == sorted([first_on_b, second_on_b])
 
 
-def test_retab_cancel_stops_a_run_at_b(via_extend: Chain) -> None:
+def test_retab_cancel_stops_a_run_at_b(slow_two: Chain) -> None:
     """Cancelling a background run through A cancels it at B."""
-    a_id, upstream_id = _retab_run(via_extend, background=True)
-    cancelled = retab_client(
-        via_extend.a, GATEWAY_KEY
-    ).classifications.create_classification_cancel(a_id)
+    a_id, upstream_id = _retab_run(slow_two, background=True)
+    cancelled = slow_two.a.retab(GATEWAY_KEY).classifications.create_classification_cancel(a_id)
     assert cancelled.status is not None
     assert cancelled.status.value == "cancelled"
     assert cancelled.id == a_id
-    sent = via_extend.upstream.last("POST", f"/classify_runs/{upstream_id}/cancel")
-    assert_spends_upstream_key(sent, extend_version=True)
-    on_b = extend_client(via_extend.b, UPSTREAM_KEY).classify_runs.retrieve(upstream_id)
-    assert on_b.status == "CANCELLED"
+    sent = slow_two.upstream.last("POST", f"{slow_two.b_run(upstream_id)}/cancel")
+    slow_two.assert_spends_upstream_key(sent)
+    assert slow_two.b_status(upstream_id) == B_CANCELLED[slow_two.kind]
 
 
-def test_retab_cancel_of_a_finished_run_is_idempotent(via_extend: Chain) -> None:
-    """Retab's cancel returns a finished run unchanged; A does not ask B to cancel it."""
-    sdk = retab_client(via_extend.a, GATEWAY_KEY)
+@pytest.mark.parametrize("two", [BACKENDS[0]], indirect=True)
+def test_retab_cancel_of_a_finished_run_is_idempotent(two: Chain) -> None:
+    """Retab's cancel returns a finished run unchanged; A does not ask B's Extend surface to
+    cancel it (Extend would refuse)."""
+    sdk = two.a.retab(GATEWAY_KEY)
     created = sdk.classifications.create(document=corpus(INVOICE), categories=categories())
     again = sdk.classifications.create_classification_cancel(created.id)
     assert again.status is not None
     assert again.status.value == "completed"
     assert again.output == created.output
-    upstream_id = b_id("retab", created.id, "extend")
-    assert not via_extend.upstream.sent("POST", f"/classify_runs/{upstream_id}/cancel")
+    upstream_id = two.upstream_id("retab", created.id)
+    assert not two.upstream.sent("POST", f"{two.b_run(upstream_id)}/cancel")
 
 
-def test_retab_delete_removes_the_run_from_both(via_extend: Chain) -> None:
-    """`delete` through A deletes the run at B too; both then answer 404."""
-    a_id, upstream_id = _retab_run(via_extend)
-    sdk = retab_client(via_extend.a, GATEWAY_KEY)
+def test_retab_delete_removes_the_run_from_both(two: Chain) -> None:
+    """`delete` through A answers 204 and deletes the run at B too; both then answer 404."""
+    a_id, upstream_id = _retab_run(two)
+    sdk = two.a.retab(GATEWAY_KEY)
     assert sdk.classifications.delete(a_id) is None
-    sent = via_extend.upstream.last("DELETE", f"/classify_runs/{upstream_id}")
-    assert_spends_upstream_key(sent, extend_version=True)
+    sent = two.upstream.last("DELETE", two.b_run(upstream_id))
+    two.assert_spends_upstream_key(sent)
     with pytest.raises(NotFoundError):
         sdk.classifications.get(a_id)
-    with pytest.raises(extend_errors.NotFoundError):
-        extend_client(via_extend.b, UPSTREAM_KEY).classify_runs.retrieve(
-            upstream_id, request_options=NO_RETRIES
-        )
+    two.assert_gone_at_b(upstream_id)
+    assert two.b_ids() == []
 
 
-def test_retab_pdf_needs_an_upload_b_does_not_serve(via_extend: Chain) -> None:
+@pytest.mark.parametrize("two", [BACKENDS[0]], indirect=True)
+def test_retab_pdf_needs_an_upload_b_does_not_serve(two: Chain) -> None:
     """A PDF must go through Extend's `POST /files/upload`, which B lacks: B's 404 reaches the
     Retab client as a Retab 404, and no run is recorded anywhere."""
     pdf = sorted(corpus("").glob("*.pdf"))[0]
-    sdk = retab_client(via_extend.a, GATEWAY_KEY)
+    sdk = two.a.retab(GATEWAY_KEY)
     with pytest.raises(NotFoundError) as caught:
         sdk.classifications.create(document=pdf, categories=categories())
     assert caught.value.status_code == 404
     assert caught.value.body == '{"detail":"Not Found"}'
-    sent = via_extend.upstream.last("POST", "/files/upload")
-    assert_spends_upstream_key(sent, extend_version=True)
+    sent = two.upstream.last("POST", "/files/upload")
+    two.assert_spends_upstream_key(sent)
     assert sent.headers["content-type"].startswith("multipart/form-data")
     assert f'name="file"; filename="{pdf.name}"'.encode() in sent.content
     assert pdf.read_bytes() in sent.content
-    assert via_extend.upstream.paths() == ["POST /files/upload"]
+    assert two.upstream.paths() == ["POST /files/upload"]
     assert sdk.classifications.list().data == []
-    assert b_extend_ids(via_extend.b) == []
+    assert two.b_ids() == []
 
 
-def test_extend_classify_is_passed_through_to_b(via_extend: Chain) -> None:
-    """An Extend client's `classify` reaches B as it was sent; the run keeps B's own id."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
+def test_extend_classify_is_classified_by_b(two: Chain) -> None:
+    """An Extend `classify` reaches B as a create B accepts (relayed as sent to B's Extend
+    surface, or a sync Retab create); the answer is Extend's."""
+    sdk = two.a.extend(GATEWAY_KEY)
     run = sdk.classify(
-        file=text_file(),
+        file=text_file(INVOICE),
         config={"classifications": classifications()},
         metadata={"tenant": "acme"},
         request_options=NO_RETRIES,
@@ -204,73 +237,104 @@ def test_extend_classify_is_passed_through_to_b(via_extend: Chain) -> None:
     assert run.output is not None
     assert run.output.id == label(INVOICE)
     assert run.metadata == {"tenant": "acme"}
-    assert run.id in b_extend_ids(via_extend.b)
-    sent = via_extend.upstream.last("POST", "/classify")
-    assert_spends_upstream_key(sent, extend_version=True)
-    assert json_body(sent)["metadata"] == {"tenant": "acme"}
+    upstream_id = two.upstream_id("extend", run.id)
+    assert upstream_id in two.b_ids()
+    if two.relays("extend"):
+        sent = two.upstream.last("POST", "/classify")
+        two.assert_spends_upstream_key(sent)
+        assert json_body(sent)["metadata"] == {"tenant": "acme"}
+    else:
+        assert run.id.startswith("clr_xw1-")
+        assert upstream_id.startswith("cls_")
+        sent = two.upstream.last("POST", RUNS["retab"])
+        two.assert_spends_upstream_key(sent)
+        body = json_body(sent)
+        assert body["background"] is False
+        assert body["document"]["url"].startswith("data:text/plain;base64,")
+        assert [c["handle_key"] for c in body["categories"]] == [c["id"] for c in classifications()]
 
 
-def test_extend_create_and_poll_through_a(via_extend: Chain) -> None:
-    """The SDK's `create_and_poll` helper reaches PROCESSED through A and B."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
+def test_extend_create_and_poll_through_a(two: Chain) -> None:
+    """The SDK's `create_and_poll` helper reaches PROCESSED through A, which reads B."""
+    sdk = two.a.extend(GATEWAY_KEY)
     run = sdk.classify_runs.create_and_poll(
-        file=text_file(),
+        file=text_file(INVOICE),
         config={"classifications": classifications()},
         polling_options=FAST_POLL,
     )
     assert run.status == "PROCESSED"
     assert run.output is not None
     assert run.output.id == label(INVOICE)
-    assert via_extend.upstream.sent("GET", f"/classify_runs/{run.id}")
+    polled = two.upstream.last("GET", two.b_run(two.upstream_id("extend", run.id)))
+    if not two.relays("extend"):
+        assert json_body(two.upstream.last("POST", RUNS["retab"]))["background"] is True
+        assert polled.url.params["include_output"] == "true"
 
 
-def test_extend_retrieve_reaches_b(via_extend: Chain) -> None:
-    """`retrieve` through A returns B's run, unchanged."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
-    created = sdk.classify(file=text_file(), config={"classifications": classifications()})
-    run = sdk.classify_runs.retrieve(created.id, request_options=NO_RETRIES)
-    assert run == extend_client(via_extend.b, UPSTREAM_KEY).classify_runs.retrieve(created.id)
-    sent = via_extend.upstream.last("GET", f"/classify_runs/{created.id}")
-    assert_spends_upstream_key(sent, extend_version=True)
+def test_extend_retrieve_returns_the_run_from_b(two: Chain) -> None:
+    """`retrieve` on A reads the run from B, in Extend's shape, under A's id (relayed: B's
+    run unchanged)."""
+    a_id, upstream_id = _extend_run(two)
+    run = two.a.extend(GATEWAY_KEY).classify_runs.retrieve(a_id, request_options=NO_RETRIES)
+    assert run.id == a_id
+    assert run.output is not None
+    assert run.output.id == label(INVOICE)
+    assert run.file is not None
+    assert run.file.name == INVOICE
+    if two.relays("extend"):
+        assert run == two.b_extend().classify_runs.retrieve(upstream_id)
+    sent = two.upstream.last("GET", two.b_run(upstream_id))
+    two.assert_spends_upstream_key(sent)
 
 
-def test_extend_list_on_a_matches_b(via_extend: Chain) -> None:
-    """A lists the runs its key made, newest first, under the ids B gave them."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
-    made = [
-        sdk.classify(file=text_file(), config={"classifications": classifications()}).id
-        for _ in range(2)
-    ]
-    listed = sdk.classify_runs.list(request_options=NO_RETRIES)
-    assert [r.id for r in listed.data] == made[::-1]
-    assert sorted(b_extend_ids(via_extend.b)) == sorted(made)
+def test_extend_list_shows_a_ids_of_runs_b_recorded(two: Chain) -> None:
+    """A lists its own ids, newest first; B holds each run under A's upstream key."""
+    first, first_on_b = _extend_run(two)
+    second, second_on_b = _extend_run(two)
+    listed = two.a.extend(GATEWAY_KEY).classify_runs.list(request_options=NO_RETRIES)
+    assert [r.id for r in listed.data] == [second, first]
+    assert sorted(two.b_ids()) == sorted([first_on_b, second_on_b])
 
 
-def test_extend_cancel_stops_a_processing_run_at_b(via_extend: Chain) -> None:
-    """`cancel` of a run still processing is relayed to B, which cancels it."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
-    run = sdk.classify_runs.create(file=text_file(), config={"classifications": classifications()})
+def test_extend_cancel_stops_a_processing_run_at_b(slow_two: Chain) -> None:
+    """Cancelling a run still processing through A cancels it at B."""
+    sdk = slow_two.a.extend(GATEWAY_KEY)
+    run = sdk.classify_runs.create(
+        file=text_file(INVOICE), config={"classifications": classifications()}
+    )
     cancelled = sdk.classify_runs.cancel(run.id, request_options=NO_RETRIES)
     assert cancelled.status == "CANCELLED"
-    sent = via_extend.upstream.last("POST", f"/classify_runs/{run.id}/cancel")
-    assert_spends_upstream_key(sent, extend_version=True)
+    assert cancelled.id == run.id
+    upstream_id = slow_two.upstream_id("extend", run.id)
+    sent = slow_two.upstream.last("POST", f"{slow_two.b_run(upstream_id)}/cancel")
+    slow_two.assert_spends_upstream_key(sent)
+    assert slow_two.b_status(upstream_id) == B_CANCELLED[slow_two.kind]
 
 
-def test_extend_cancel_of_a_finished_run_is_bs_400(via_extend: Chain) -> None:
-    """B refuses to cancel a finished run; its 400 reaches the client unchanged."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
-    run = sdk.classify(file=text_file(), config={"classifications": classifications()})
+def test_extend_cancel_of_a_finished_run_is_rejected(two: Chain) -> None:
+    """Extend refuses to cancel a finished run (hazard 25): relayed, B's own 400 reaches the
+    client; translated, A answers the 400 itself and never asks B's Retab surface, which
+    would not refuse."""
+    a_id, upstream_id = _extend_run(two)
+    sdk = two.a.extend(GATEWAY_KEY)
     with pytest.raises(extend_errors.BadRequestError) as caught:
-        sdk.classify_runs.cancel(run.id, request_options=NO_RETRIES)
+        sdk.classify_runs.cancel(a_id, request_options=NO_RETRIES)
     assert caught.value.body["code"] == "INVALID_REQUEST"
-    assert via_extend.upstream.sent("POST", f"/classify_runs/{run.id}/cancel")
+    cancels = two.upstream.sent("POST", f"{two.b_run(upstream_id)}/cancel")
+    if two.relays("extend"):
+        assert cancels
+    else:
+        assert caught.value.body["retryable"] is False
+        assert not cancels
 
 
-def test_extend_delete_removes_the_run_from_both(via_extend: Chain) -> None:
-    """`delete` answers `{id}`; the run is gone from A and from B."""
-    sdk = extend_client(via_extend.a, GATEWAY_KEY)
-    run = sdk.classify(file=text_file(), config={"classifications": classifications()})
-    assert sdk.classify_runs.delete(run.id, request_options=NO_RETRIES).id == run.id
-    assert via_extend.upstream.sent("DELETE", f"/classify_runs/{run.id}")
-    assert b_extend_ids(via_extend.b) == []
+def test_extend_delete_removes_the_run_from_both(two: Chain) -> None:
+    """`delete` answers `{id}` with A's id; the run is gone from A and from B."""
+    a_id, upstream_id = _extend_run(two)
+    sdk = two.a.extend(GATEWAY_KEY)
+    assert sdk.classify_runs.delete(a_id, request_options=NO_RETRIES).id == a_id
+    two.assert_spends_upstream_key(two.upstream.last("DELETE", two.b_run(upstream_id)))
+    with pytest.raises(extend_errors.NotFoundError):
+        sdk.classify_runs.retrieve(a_id, request_options=NO_RETRIES)
+    assert two.b_ids() == []
     assert sdk.classify_runs.list(request_options=NO_RETRIES).data == []

@@ -1,33 +1,43 @@
-"""Gateway A in front of gateway B, both served over loopback HTTP (test_two_gateways*.py).
+"""Gateway A in front of gateway B over real HTTP (test_two_gateways.py).
 
-B is the embedded local default, open access; A has one vendor backend whose `base_url` is B
-and holds an upstream key for it. A's connection to B is real HTTP, recorded on the way.
+B is the embedded local default, open access, served on a loopback port; A (in-process) has one
+vendor backend whose `base_url` is B and holds an upstream key for it. A's connection to B is
+real HTTP, recorded on the way. A client of A whose dialect is the backend's kind is passed
+through; the other dialect is translated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
+import pytest
+from extend_ai import Extend
+from extend_ai.errors import NotFoundError as ExtendNotFound
+from retab import Retab
+from retab.exceptions import NotFoundError as RetabNotFound
 
-from contract_tests.conftest import (
-    NO_RETRIES,
-    ServedGateway,
-    categories,
-    corpus,
-    extend_client,
-    retab_client,
-)
-from gateway.config import BackendConfig, ExtendBackendConfig, RetabBackendConfig, Secret, Settings
+from gateway.config import LocalBackendConfig
 from mappings import extend, ids
+from tests.harness import (
+    NO_RETRIES,
+    SLOW_RUN_SECONDS,
+    Gateway,
+    MakeGateway,
+    ServedGateway,
+    local_settings,
+    vendor_backend,
+    vendor_settings,
+)
 
 INVOICE = "doc_001.txt"
 GATEWAY_KEY = "gw-key-of-a"  # what A's clients present
-UPSTREAM_KEY = "sk-a-spends-at-b"  # what A holds for its vendor; B is open, so any key is one
-B_MIN_RUN_SECONDS = 0.2  # B's background runs stay cancellable this long
+RUNS = {"extend": "/classify_runs", "retab": "/v1/classifications"}  # each dialect's runs
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
@@ -60,78 +70,99 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
 
 class Chain(msgspec.Struct, frozen=True, kw_only=True):
-    """Gateway A in front of gateway B, and what A sent B."""
+    """Gateway A in front of gateway B, and what A sent B. `kind` is A's backend: the dialect
+    A speaks to B."""
 
-    a: ServedGateway
-    b: ServedGateway
+    kind: str
+    a: Gateway
+    b: Gateway
+    upstream_key: str  # what A holds for its vendor; B is open, so any key is one
     upstream: RecordingTransport
 
+    def b_extend(self) -> Extend:
+        """Extend's SDK on B, with A's upstream key: it sees what A made there."""
+        return self.b.extend(self.upstream_key)
 
-def chain(make_gateway: Callable[..., ServedGateway], tmp_path: Path, kind: str) -> Chain:
-    """B on the local default; A with one backend of `kind` (its name too) pointed at B."""
-    b = make_gateway(min_run_seconds=B_MIN_RUN_SECONDS)
-    backend: BackendConfig
-    if kind == "extend":
-        backend = ExtendBackendConfig(base_url=b.url, api_key_env="B_KEY", poll_interval=0.05)
-    else:
-        backend = RetabBackendConfig(base_url=b.url, api_key_env="B_KEY", poll_interval=0.05)
-    settings = Settings(
-        backends={kind: backend},
-        default_backend=kind,
-        api_keys=(Secret(GATEWAY_KEY),),
-        upstream_keys={kind: Secret(UPSTREAM_KEY)},
-        store_path=str(tmp_path / "gateway_a.db"),
+    def b_retab(self) -> Retab:
+        """Retab's SDK on B, with A's upstream key: it sees what A made there."""
+        return self.b.retab(self.upstream_key)
+
+    def relays(self, surface: str) -> bool:
+        """Whether A passes `surface` clients through to B (same dialect) or translates."""
+        return surface == self.kind
+
+    def upstream_id(self, surface: str, a_id: str) -> str:
+        """The id B knows a run by, from the public id A showed a `surface` client."""
+        if self.relays(surface):
+            return a_id
+        decoded = ids.decode(surface, a_id)
+        assert decoded.backend == self.kind, a_id
+        return decoded.upstream_id
+
+    def b_run(self, upstream_id: str) -> str:
+        """B's path of one run, in the dialect A speaks to B."""
+        return f"{RUNS[self.kind]}/{upstream_id}"
+
+    def b_ids(self) -> list[str]:
+        """The runs B holds for A's upstream key, as B lists them in A's backend dialect."""
+        if self.kind == "extend":
+            listed = self.b_extend().classify_runs.list(request_options=NO_RETRIES)
+            return [r.id for r in listed.data]
+        return [c.id for c in self.b_retab().classifications.list().data]
+
+    def b_status(self, upstream_id: str) -> str:
+        """The run's status at B, as B states it in A's backend dialect."""
+        if self.kind == "extend":
+            return str(self.b_extend().classify_runs.retrieve(upstream_id).status)
+        status = self.b_retab().classifications.get(upstream_id).status
+        assert status is not None
+        return str(status.value)
+
+    def assert_gone_at_b(self, upstream_id: str) -> None:
+        """B answers its not-found for the run."""
+        if self.kind == "extend":
+            with pytest.raises(ExtendNotFound):
+                self.b_extend().classify_runs.retrieve(upstream_id, request_options=NO_RETRIES)
+        else:
+            with pytest.raises(RetabNotFound):
+                self.b_retab().classifications.get(upstream_id)
+
+    def assert_spends_upstream_key(self, request: httpx.Request) -> None:
+        """A authenticated at B with its own upstream key, never its client's gateway key."""
+        assert request.headers["authorization"] == f"Bearer {self.upstream_key}"
+        assert GATEWAY_KEY not in str(request.headers.raw)
+        if self.kind == "extend":
+            assert request.headers[extend.VERSION_HEADER] == extend.API_VERSION
+        else:
+            assert extend.VERSION_HEADER not in request.headers
+
+
+@contextmanager
+def served_b(tmp_path: Path, *, slow: bool = False) -> Iterator[Gateway]:
+    """B: the local default on a loopback port, its runs `slow` to finish if asked. Many
+    chains may share one B, each A with its own upstream key, so none sees another's runs."""
+    local = LocalBackendConfig(min_run_seconds=SLOW_RUN_SECONDS if slow else 0.0)
+    with ServedGateway(local_settings(tmp_path, local)) as b:
+        yield b
+
+
+def chain(make_gateway: MakeGateway, tmp_path: Path, b: Gateway, kind: str) -> Chain:
+    """A with one backend of `kind` (its name too) pointed at `b`, with a key of its own."""
+    upstream_key = f"sk-a-spends-at-b-{secrets.token_hex(4)}"
+    settings = vendor_settings(
+        tmp_path,
+        {kind: vendor_backend(kind, b.url, api_key_env="B_KEY", poll_interval=0.05)},
+        default=kind,
+        api_keys=(GATEWAY_KEY,),
+        upstream_keys={kind: upstream_key},
+        db="gateway_a.db",
     )
     upstream = RecordingTransport()
     a = make_gateway(settings, transports={kind: upstream})
-    return Chain(a=a, b=b, upstream=upstream)
-
-
-def label(name: str) -> str:
-    """The corpus document's category key (labels.json)."""
-    labels = msgspec.json.decode(corpus("labels.json").read_bytes())
-    return str(labels[name])
-
-
-def category_name(name: str) -> str:
-    """The corpus document's category name, as Retab clients name it."""
-    return next(c["name"] for c in categories() if c["handle_key"] == label(name))
-
-
-def text_file(name: str = INVOICE) -> dict[str, str]:
-    """A corpus document as Extend's `file.text`."""
-    return {"text": corpus(name).read_text(encoding="utf-8"), "name": name}
-
-
-def b_id(surface: str, a_id: str, backend: str) -> str:
-    """The id B knows a run by, from the public id A showed for it on a translated surface."""
-    decoded = ids.decode(surface, a_id)
-    assert decoded.backend == backend, a_id
-    return decoded.upstream_id
-
-
-def b_extend_ids(b: ServedGateway) -> list[str]:
-    """The runs B holds for A's upstream key, as B's Extend surface lists them."""
-    listed = extend_client(b, UPSTREAM_KEY).classify_runs.list(request_options=NO_RETRIES)
-    return [r.id for r in listed.data]
-
-
-def b_retab_ids(b: ServedGateway) -> list[str]:
-    """The runs B holds for A's upstream key, as B's Retab surface lists them."""
-    return [c.id for c in retab_client(b, UPSTREAM_KEY).classifications.list().data]
+    return Chain(kind=kind, a=a, b=b, upstream_key=upstream_key, upstream=upstream)
 
 
 def json_body(request: httpx.Request) -> Any:
     """The JSON body A sent."""
     assert request.headers["content-type"].startswith("application/json")
     return msgspec.json.decode(request.content)
-
-
-def assert_spends_upstream_key(request: httpx.Request, *, extend_version: bool) -> None:
-    """A authenticated at B with its own upstream key, never its client's gateway key."""
-    assert request.headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
-    assert GATEWAY_KEY not in str(request.headers.raw)
-    if extend_version:
-        assert request.headers[extend.VERSION_HEADER] == extend.API_VERSION
-    else:
-        assert extend.VERSION_HEADER not in request.headers

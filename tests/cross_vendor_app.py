@@ -1,4 +1,5 @@
-"""A gateway whose client surface and upstream vendor differ, with the vendor mocked by respx.
+"""A gateway whose client surface and upstream vendor differ, with the vendor mocked by respx
+(built by tests/harness.py).
 
 `serve("retab")` is a Retab-surface client served by an `extend` backend; `serve("extend")` an
 Extend-surface client served by a `retab` backend. Used by test_upstream_errors.py.
@@ -16,24 +17,22 @@ import msgspec
 import respx
 from litestar.testing import TestClient
 
-from gateway.app import create_app
-from gateway.config import BackendConfig, ExtendBackendConfig, RetabBackendConfig, Secret, Settings
 from mappings import extend
+from tests.harness import (
+    URLS,
+    extend_error,
+    mocked,
+    retab_error,
+    running,
+    vendor_backend,
+    vendor_settings,
+    wire_json,
+)
 
-WIRE = Path(__file__).parent.parent / "fixtures" / "wire"
 GATEWAY_KEY = "gw-key-7f3a"
 UPSTREAM_KEY = "sk-upstream-9c2e"
-URLS = {"retab": "https://api.retab.test", "extend": "https://api.extend.test"}
 OTHER = {"retab": "extend", "extend": "retab"}
 RUNS = {"retab": "/v1/classifications", "extend": "/classify_runs"}  # each dialect's runs
-
-
-def wire(name: str) -> bytes:
-    return (WIRE / name).read_bytes()
-
-
-def wire_json(name: str) -> Any:
-    return msgspec.json.decode(wire(name))
 
 
 class Leg(msgspec.Struct, frozen=True, kw_only=True):
@@ -79,21 +78,16 @@ class Leg(msgspec.Struct, frozen=True, kw_only=True):
 def serve(surface: str, tmp_path: Path) -> Iterator[Leg]:
     """A started app serving `surface` clients from the other vendor, mocked by respx."""
     vendor = OTHER[surface]
-    backend: BackendConfig
-    if vendor == "extend":
-        backend = ExtendBackendConfig(base_url=URLS[vendor], api_key_env="EXTEND_API_KEY")
-    else:
-        backend = RetabBackendConfig(base_url=URLS[vendor], api_key_env="RETAB_API_KEY")
-    settings = Settings(
-        backends={vendor: backend},
-        default_backend=vendor,
-        api_keys=(Secret(GATEWAY_KEY),),
-        upstream_keys={vendor: Secret(UPSTREAM_KEY)},
-        store_path=str(tmp_path / f"{surface}.db"),
+    settings = vendor_settings(
+        tmp_path,
+        {vendor: vendor_backend(vendor, api_key_env=f"{vendor.upper()}_API_KEY")},
+        default=vendor,
+        api_keys=(GATEWAY_KEY,),
+        upstream_keys={vendor: UPSTREAM_KEY},
+        db=f"{surface}.db",
     )
     router = respx.MockRouter(base_url=URLS[vendor], assert_all_called=False)
-    app = create_app(settings, transports={vendor: httpx.MockTransport(router.async_handler)})
-    with TestClient(app=app) as client:
+    with running(settings, mocked({vendor: router})) as client:
         yield Leg(surface=surface, vendor=vendor, client=client, upstream=router)
 
 
@@ -106,24 +100,6 @@ def assert_sent_with_upstream_key(leg: Leg, route: respx.Route) -> httpx.Request
     if leg.vendor == "extend":
         assert request.headers[extend.VERSION_HEADER] == extend.API_VERSION
     return request
-
-
-def retab_error(response: httpx.Response, status: int) -> Any:
-    """Retab's FastAPI envelope: `{"detail": ...}` and an `x-request-id`."""
-    assert response.status_code == status, response.text
-    assert response.headers["x-request-id"].startswith("req_")
-    body = response.json()
-    assert set(body) == {"detail"}
-    return body["detail"]
-
-
-def extend_error(response: httpx.Response, status: int) -> Any:
-    """Extend's envelope: `code`, `message`, `retryable` and this request's `requestId`."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert {"code", "message", "retryable", "requestId"} <= set(body)
-    assert body["requestId"] == response.headers["x-request-id"]
-    return body
 
 
 def error_of(leg: Leg, response: httpx.Response, status: int) -> tuple[str, str, bool | None]:

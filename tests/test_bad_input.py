@@ -6,7 +6,6 @@ Never a 500, never a Litestar default body (contracts.md §7, §10 hazard 26).
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,8 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from gateway.app import create_app
-from gateway.config import LocalBackendConfig, Secret, ServerConfig, Settings
+from gateway.config import ServerConfig
+from tests.harness import MakeGateway, extend_error, local_settings, retab_error
 
 EXTEND_HEADERS = {"x-extend-api-version": "2026-02-09", "authorization": "Bearer key-a"}
 RETAB_HEADERS = {"authorization": "Bearer key-a"}
@@ -38,35 +37,21 @@ EXTEND_CREATE = {
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient[Any]]:
-    settings = Settings(
-        backends={"local": LocalBackendConfig()},
-        default_backend="local",
-        api_keys=(Secret("key-a"),),
-        store_path=str(tmp_path / "ledger.db"),
-        server=ServerConfig(max_body_bytes=4096),
-    )
-    with TestClient(app=create_app(settings)) as test_client:
-        yield test_client
+def client(make_gateway: MakeGateway, tmp_path: Path) -> TestClient[Any]:
+    server = ServerConfig(max_body_bytes=4096)
+    return make_gateway.client(local_settings(tmp_path, api_keys=("key-a",), server=server))
 
 
-def assert_retab_error(response: httpx.Response, status: int) -> Any:
-    """Retab's FastAPI-style body: `detail` is a string, an object or a validation list."""
-    assert response.status_code == status, response.text
-    assert response.headers["x-request-id"].startswith("req_")
-    body = response.json()
-    assert set(body) == {"detail"}
-    return body["detail"]
+# Retab's detail is a string, an object or a validation list
+assert_retab_error = retab_error
 
 
 def assert_extend_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """Extend's envelope: code, message, retryable and the request id."""
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
+    """Extend's envelope with this `code`, a message, and not retryable: the input is bad."""
+    body: dict[str, Any] = extend_error(response, status)
     assert body["code"] == code
     assert body["message"]
     assert body["retryable"] is False
-    assert body["requestId"] == response.headers["x-request-id"]
     return body
 
 

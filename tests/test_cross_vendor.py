@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -16,8 +15,8 @@ from retab.types.classifications import Classification as SdkClassification
 from retab.types.pagination import PaginatedList
 
 from mappings import canonical, extend, retab
+from tests.harness import WIRE
 
-WIRE = Path(__file__).parent.parent / "fixtures" / "wire"
 RECEIVED = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 RETAB_RUNS = sorted(
     p.name

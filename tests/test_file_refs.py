@@ -4,19 +4,15 @@ backend first, as Retab's own SDK resolves it (contracts.md §4.1, hazards 11 an
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
 import respx
 from litestar.testing import TestClient
 
-from tests.vendor_app import URLS, vendor_client
+from tests.harness import URLS, MakeGateway, wire_json
 
-WIRE = Path(__file__).parent.parent / "fixtures" / "wire"
 RETAB, EXTEND = URLS["retab"], URLS["extend"]
 HEADERS = {"authorization": "Bearer gw-key"}
 FILE_ID = "file_3c0a9f1e77b2d564"
@@ -26,14 +22,10 @@ BODY = {
 }
 
 
-def _fixture(name: str) -> Any:
-    return msgspec.json.decode((WIRE / name).read_bytes())
-
-
 def _classified(request: httpx.Request) -> httpx.Response:
     """Extend's sync answer, naming the first classification the request sent."""
     sent = json.loads(request.content)
-    run = _fixture("extend_classify_response.json")
+    run = wire_json("extend_classify_response.json")
     first = sent["config"]["classifications"][0]
     run["config"] = sent["config"]
     run["output"] |= {"id": first["id"], "type": first["type"]}
@@ -49,18 +41,15 @@ def retab() -> respx.MockRouter:
 def extend() -> respx.MockRouter:
     router = respx.MockRouter(base_url=EXTEND, assert_all_called=False)
     router.post("/classify").mock(side_effect=_classified)
-    router.post("/files/upload").respond(200, json=_fixture("extend_files_upload_response.json"))
+    router.post("/files/upload").respond(200, json=wire_json("extend_files_upload_response.json"))
     return router
 
 
 @pytest.fixture
 def client(
-    tmp_path: Path, retab: respx.MockRouter, extend: respx.MockRouter
-) -> Iterator[TestClient[Any]]:
-    with vendor_client(
-        tmp_path, {"retab": retab, "extend": extend}, default="extend"
-    ) as test_client:
-        yield test_client
+    make_gateway: MakeGateway, retab: respx.MockRouter, extend: respx.MockRouter
+) -> TestClient[Any]:
+    return make_gateway.mocked_client({"retab": retab, "extend": extend}, default="extend")
 
 
 def test_a_retab_file_reaches_extend_as_its_url(
@@ -68,7 +57,7 @@ def test_a_retab_file_reaches_extend_as_its_url(
 ) -> None:
     """Retab's download link is asked with Retab's key; Extend gets `mime_data.url`."""
     link = retab.get(f"/v1/files/{FILE_ID}/download-link").respond(
-        200, json=_fixture("retab_files_download_link_response.json")
+        200, json=wire_json("retab_files_download_link_response.json")
     )
     response = client.post("/v1/classifications", json=BODY, headers=HEADERS)
     assert response.status_code == 201, response.text
@@ -86,7 +75,7 @@ def test_a_retab_file_given_as_bytes_is_uploaded_to_extend(
     client: TestClient[Any], retab: respx.MockRouter, extend: respx.MockRouter
 ) -> None:
     """When Retab hands the file back as a data URL, its bytes go to Extend's Files API."""
-    link = _fixture("retab_files_download_link_response.json")
+    link = wire_json("retab_files_download_link_response.json")
     link["mime_data"]["url"] = "data:image/jpeg;base64,/9j/4AAQ"
     retab.get(f"/v1/files/{FILE_ID}/download-link").respond(200, json=link)
     response = client.post("/v1/classifications", json=BODY, headers=HEADERS)
@@ -99,11 +88,11 @@ def test_a_retab_file_given_as_bytes_is_uploaded_to_extend(
 
 
 def test_without_a_retab_backend_a_retab_file_is_refused(
-    tmp_path: Path, retab: respx.MockRouter, extend: respx.MockRouter
+    make_gateway: MakeGateway, retab: respx.MockRouter, extend: respx.MockRouter
 ) -> None:
     """No Retab backend to ask: a 422 naming `document.id`, and nothing is sent to Extend."""
-    with vendor_client(tmp_path, {"extend": extend}, default="extend") as client:
-        response = client.post("/v1/classifications", json=BODY, headers=HEADERS)
+    client = make_gateway.mocked_client({"extend": extend}, default="extend")
+    response = client.post("/v1/classifications", json=BODY, headers=HEADERS)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "document", "id"]
     assert not extend.calls

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litestar.testing import TestClient
-
-from gateway.app import create_app
-from gateway.config import LocalBackendConfig, Settings
+from tests.harness import MakeGateway, local_settings
 
 
-def test_schema_lists_both_surfaces(tmp_path: Path) -> None:
+def test_schema_lists_both_surfaces(make_gateway: MakeGateway, tmp_path: Path) -> None:
     """The OpenAPI document names every Retab and Extend path the gateway serves."""
-    settings = Settings(
-        backends={"local": LocalBackendConfig()},
-        default_backend="local",
-        store_path=str(tmp_path / "ledger.db"),
-    )
-    with TestClient(app=create_app(settings)) as client:
-        response = client.get("/schema")
+    response = make_gateway.client(local_settings(tmp_path)).get("/schema")
     assert response.status_code == 200
     document = response.json()
     assert document["openapi"].startswith("3.")

@@ -3,20 +3,16 @@ cannot read it, and says so in the log rather than failing the client."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import respx
 from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
-from gateway.app import create_app
-from gateway.config import RetabBackendConfig, Secret, Settings
+from tests.harness import URLS, MakeGateway
 
-UPSTREAM = "https://api.retab.test"
+UPSTREAM = URLS["retab"]
 HEADERS = {"authorization": "Bearer gw-key"}
 BODY = {
     "document": {"filename": "a.txt", "url": "data:text/plain;base64,SGVsbG8="},
@@ -30,17 +26,8 @@ def upstream() -> respx.MockRouter:
 
 
 @pytest.fixture
-def client(tmp_path: Path, upstream: respx.MockRouter) -> Iterator[TestClient[Any]]:
-    settings = Settings(
-        backends={"retab": RetabBackendConfig(base_url=UPSTREAM, api_key_env="RETAB_API_KEY")},
-        default_backend="retab",
-        api_keys=(Secret("gw-key"),),
-        upstream_keys={"retab": Secret("sk-retab")},
-        store_path=str(tmp_path / "ledger.db"),
-    )
-    app = create_app(settings, transports={"retab": httpx.MockTransport(upstream.async_handler)})
-    with TestClient(app=app) as test_client:
-        yield test_client
+def client(make_gateway: MakeGateway, upstream: respx.MockRouter) -> TestClient[Any]:
+    return make_gateway.mocked_client({"retab": upstream}, default="retab")
 
 
 def test_an_unreadable_vendor_answer_is_relayed_and_logged(

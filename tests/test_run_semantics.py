@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
-from gateway.app import create_app
-from gateway.config import LocalBackendConfig, ServerConfig, Settings
+from gateway.config import LocalBackendConfig, ServerConfig
+from tests.harness import MakeGateway, local_settings
 
 RETAB = {"authorization": "Bearer k"}
 EXTEND = {"authorization": "Bearer k", "x-extend-api-version": "2026-02-09"}
@@ -20,20 +19,9 @@ CREATE = {
 }
 
 
-def _client(tmp_path: Path, **server: Any) -> TestClient[Any]:
-    settings = Settings(
-        backends={"local": LocalBackendConfig(min_run_seconds=0.3)},
-        default_backend="local",
-        store_path=str(tmp_path / "ledger.db"),
-        server=ServerConfig(**server),
-    )
-    return TestClient(app=create_app(settings))
-
-
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient[Any]]:
-    with _client(tmp_path) as test_client:
-        yield test_client
+def client(make_gateway: MakeGateway, tmp_path: Path) -> TestClient[Any]:
+    return make_gateway.client(local_settings(tmp_path))
 
 
 def test_hazard_25_cancel_semantics_per_dialect(client: TestClient[Any]) -> None:
@@ -59,22 +47,26 @@ def test_hazard_02_status_codes_follow_the_inbound_dialect(client: TestClient[An
     assert client.post("/classify_runs", json=body, headers=EXTEND).json()["status"] == "PROCESSING"
 
 
-def test_hazard_30_sync_deadline_answers_504_in_the_dialect(tmp_path: Path) -> None:
+def test_hazard_30_sync_deadline_answers_504_in_the_dialect(
+    make_gateway: MakeGateway, tmp_path: Path
+) -> None:
     """A sync run past `server.sync_timeout` is a 504; the default outlasts Extend's 5 min."""
     assert ServerConfig().sync_timeout > 300
-    with _client(tmp_path, sync_timeout=0.05) as client:
-        retab = client.post("/v1/classifications", json=CREATE, headers=RETAB)
-        assert retab.status_code == 504
-        assert retab.json()["detail"]["code"] == "TIMEOUT"
-        body = {
-            "file": {"text": "x"},
-            "config": {"classifications": [{"id": "i", "type": "i", "description": "d"}]},
-        }
-        extend = client.post("/classify", json=body, headers=EXTEND)
-        assert extend.status_code == 504
-        assert extend.json()["code"] == "INTERNAL_ERROR"
-        assert extend.json()["retryable"] is True
-        background = client.post(
-            "/v1/classifications", json={**CREATE, "background": True}, headers=RETAB
-        )
-        assert background.status_code == 201  # the deadline is for sync runs only
+    slow = LocalBackendConfig(min_run_seconds=0.3)  # every run outlasts the deadline
+    settings = local_settings(tmp_path, slow, server=ServerConfig(sync_timeout=0.05))
+    client = make_gateway.client(settings)
+    retab = client.post("/v1/classifications", json=CREATE, headers=RETAB)
+    assert retab.status_code == 504
+    assert retab.json()["detail"]["code"] == "TIMEOUT"
+    body = {
+        "file": {"text": "x"},
+        "config": {"classifications": [{"id": "i", "type": "i", "description": "d"}]},
+    }
+    extend = client.post("/classify", json=body, headers=EXTEND)
+    assert extend.status_code == 504
+    assert extend.json()["code"] == "INTERNAL_ERROR"
+    assert extend.json()["retryable"] is True
+    background = client.post(
+        "/v1/classifications", json={**CREATE, "background": True}, headers=RETAB
+    )
+    assert background.status_code == 201  # the deadline is for sync runs only

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,9 +14,8 @@ import respx
 from litestar.testing import TestClient
 
 from mappings import canonical, extend
-from tests.vendor_app import URLS, vendor_client
+from tests.harness import URLS, MakeGateway, wire_json
 
-WIRE = Path(__file__).parent.parent / "fixtures" / "wire"
 RETAB, EXTEND = URLS["retab"], URLS["extend"]
 HEADERS = {"authorization": "Bearer gw-key", extend.VERSION_HEADER: extend.API_VERSION}
 CLASSIFIER = "cl_Rt5yU7iO9pA1sD3fG5hJ7k"
@@ -26,12 +23,8 @@ _IDS = itertools.count(1)
 FILE = {"text": "FREIGHT INVOICE\nTotal due within 30 days", "name": "freight.txt"}
 
 
-def _fixture(name: str) -> Any:
-    return msgspec.json.decode((WIRE / name).read_bytes())
-
-
 def _version(version: str, rules: str) -> dict[str, Any]:
-    saved = _fixture("extend_classifiers_get_response.json")["draftVersion"]
+    saved = wire_json("extend_classifiers_get_response.json")["draftVersion"]
     saved["config"]["classificationRules"] = rules
     answer: dict[str, Any] = saved | {"id": f"clv_{version.replace('.', '_')}", "version": version}
     return answer
@@ -40,7 +33,7 @@ def _version(version: str, rules: str) -> dict[str, Any]:
 def _created(request: httpx.Request) -> httpx.Response:
     """Retab's sync answer: completed, naming the first category it was sent."""
     sent = json.loads(request.content)
-    answer = _fixture("retab_create_response_201.json")
+    answer = wire_json("retab_create_response_201.json")
     answer["id"] = f"cls_{next(_IDS):026d}"
     answer["categories"] = sent["categories"]
     answer["output"]["category"] = sent["categories"][0]["name"]
@@ -53,7 +46,7 @@ def routers() -> dict[str, respx.MockRouter]:
     retab.post("/v1/classifications").mock(side_effect=_created)
     upstream = respx.MockRouter(base_url=EXTEND, assert_all_called=False)
     upstream.get(f"/classifiers/{CLASSIFIER}").respond(
-        200, json=_fixture("extend_classifiers_get_response.json")
+        200, json=wire_json("extend_classifiers_get_response.json")
     )
     versions = [_version("1.0", "v1 rules"), _version("1.2", "v1.2 rules")]
     upstream.get(f"/classifiers/{CLASSIFIER}/versions").respond(
@@ -63,9 +56,8 @@ def routers() -> dict[str, respx.MockRouter]:
 
 
 @pytest.fixture
-def client(tmp_path: Path, routers: dict[str, respx.MockRouter]) -> Iterator[TestClient[Any]]:
-    with vendor_client(tmp_path, routers, default="retab") as test_client:
-        yield test_client
+def client(make_gateway: MakeGateway, routers: dict[str, respx.MockRouter]) -> TestClient[Any]:
+    return make_gateway.mocked_client(routers, default="retab")
 
 
 def _sent_to_retab(routers: dict[str, respx.MockRouter]) -> Any:
@@ -122,12 +114,12 @@ def test_an_unknown_version_is_not_found(
 
 
 def test_without_an_extend_backend_it_is_refused(
-    tmp_path: Path, routers: dict[str, respx.MockRouter]
+    make_gateway: MakeGateway, routers: dict[str, respx.MockRouter]
 ) -> None:
     """Nothing to read the classifier from: a 422 naming `classifier`."""
     body = {"file": FILE, "classifier": {"id": CLASSIFIER}}
-    with vendor_client(tmp_path, {"retab": routers["retab"]}, default="retab") as client:
-        response = client.post("/classify", json=body, headers=HEADERS)
+    client = make_gateway.mocked_client({"retab": routers["retab"]}, default="retab")
+    response = client.post("/classify", json=body, headers=HEADERS)
     assert response.status_code == 422
     assert "classifier" in response.json()["message"]
     assert not routers["retab"].calls
@@ -136,7 +128,7 @@ def test_without_an_extend_backend_it_is_refused(
 def test_merging_keeps_only_what_the_override_sets() -> None:
     """The pure merge: override fields replace saved ones; unset ones leave them."""
     saved = msgspec.convert(
-        _fixture("extend_classifiers_get_response.json"), extend.Classifier
+        wire_json("extend_classifiers_get_response.json"), extend.Classifier
     ).draft_version
     assert isinstance(saved, extend.ClassifierVersion)
     request = canonical.ClassifyRequest(
