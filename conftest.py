@@ -6,14 +6,7 @@ Hypothesis runs without deadlines: under CPU load one example can take longer th
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from hypothesis import settings
-
-# --import-mode=importlib puts no directory on sys.path, and tests/harness.py is shared by
-# both test trees: make the repository root importable once, here
-sys.path.insert(0, str(Path(__file__).parent))
 
 from tests.harness import make_gateway
 

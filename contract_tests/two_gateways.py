@@ -24,6 +24,7 @@ from retab.exceptions import NotFoundError as RetabNotFound
 
 from gateway.config import LocalBackendConfig
 from mappings import extend, ids
+from mappings.dialects import Dialect
 from tests.harness import (
     NO_RETRIES,
     SLOW_RUN_SECONDS,
@@ -87,11 +88,11 @@ class Chain(msgspec.Struct, frozen=True, kw_only=True):
         """Retab's SDK on B, with A's upstream key: it sees what A made there."""
         return self.b.retab(self.upstream_key)
 
-    def relays(self, surface: str) -> bool:
+    def relays(self, surface: Dialect) -> bool:
         """Whether A passes `surface` clients through to B (same dialect) or translates."""
         return surface == self.kind
 
-    def upstream_id(self, surface: str, a_id: str) -> str:
+    def upstream_id(self, surface: Dialect, a_id: str) -> str:
         """The id B knows a run by, from the public id A showed a `surface` client."""
         if self.relays(surface):
             return a_id

@@ -75,6 +75,9 @@ def create_app(
             render_plugins=[JsonRenderPlugin(path="/")],
         ),
         debug=False,
+        # logging is structlog's, set up above; Litestar's own config would add a stdlib
+        # handler of its own (style.md §12)
+        logging_config=None,
     )
 
 

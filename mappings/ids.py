@@ -12,13 +12,17 @@ import re
 
 import msgspec
 
+from mappings.dialects import Dialect
 from mappings.errors import NotFound
 from mappings.shared import BACKEND_NAME
 
 # The prefix a crosswalk id carries on each surface, and every prefix a native id may carry:
 # Retab's docs, seed and CLI disagree (`cls_`, `clss_`, `clas_`; contracts.md §12 #7).
-_PREFIX = {"retab": "cls_", "extend": "clr_"}
-_NATIVE_PREFIXES = {"retab": ("cls_", "clss_", "clas_"), "extend": ("clr_",)}
+_PREFIX: dict[Dialect, str] = {"retab": "cls_", "extend": "clr_"}
+_NATIVE_PREFIXES: dict[Dialect, tuple[str, ...]] = {
+    "retab": ("cls_", "clss_", "clas_"),
+    "extend": ("clr_",),
+}
 
 # A foreign id (a run of another dialect's backend, or of the local backend) is shown as
 #     <surface prefix> "xw1-" base64url(backend ":" upstream_id + checksum), unpadded,
@@ -42,7 +46,9 @@ class DecodedId(msgspec.Struct, frozen=True, kw_only=True):
     upstream_id: str
 
 
-def encode(surface: str, backend: str, backend_dialect: str | None, upstream_id: str) -> str:
+def encode(
+    surface: Dialect, backend: str, backend_dialect: Dialect | None, upstream_id: str
+) -> str:
     """The public id on `surface` of run `upstream_id` of `backend`.
 
     Idempotent: a crosswalk id of `surface` comes back as is, still naming what it named.
@@ -77,7 +83,7 @@ def encode(surface: str, backend: str, backend_dialect: str | None, upstream_id:
     return public_id
 
 
-def decode(surface: str, public_id: str) -> DecodedId:
+def decode(surface: Dialect, public_id: str) -> DecodedId:
     """Where `public_id`, as shown on `surface`, points. Raises NotFound for a malformed id.
 
     Raises ValueError only for an unknown surface (a caller's bug, not a client's).
@@ -92,14 +98,14 @@ def decode(surface: str, public_id: str) -> DecodedId:
     raise NotFound(public_id)
 
 
-def _prefix(surface: str) -> str:
+def _prefix(surface: Dialect) -> str:
     try:
         return _PREFIX[surface]
     except KeyError:
         raise ValueError(f"unknown surface: {surface!r}") from None
 
 
-def _is_native(surface: str, public_id: str) -> bool:
+def _is_native(surface: Dialect, public_id: str) -> bool:
     """True if `public_id` has a native prefix of `surface`, a body, and no crosswalk marker."""
     if len(public_id) > MAX_ID_LENGTH or not _URL_SAFE.fullmatch(public_id):
         return False

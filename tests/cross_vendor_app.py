@@ -18,6 +18,7 @@ import respx
 from litestar.testing import TestClient
 
 from mappings import extend
+from mappings.dialects import Dialect
 from tests.harness import (
     URLS,
     extend_error,
@@ -38,7 +39,7 @@ RUNS = {"retab": "/v1/classifications", "extend": "/classify_runs"}  # each dial
 class Leg(msgspec.Struct, frozen=True, kw_only=True):
     """A client of `surface` and the other vendor behind the gateway, mocked."""
 
-    surface: str
+    surface: Dialect
     vendor: str
     client: TestClient[Any]
     upstream: respx.MockRouter
@@ -75,7 +76,7 @@ class Leg(msgspec.Struct, frozen=True, kw_only=True):
 
 
 @contextmanager
-def serve(surface: str, tmp_path: Path) -> Iterator[Leg]:
+def serve(surface: Dialect, tmp_path: Path) -> Iterator[Leg]:
     """A started app serving `surface` clients from the other vendor, mocked by respx."""
     vendor = OTHER[surface]
     settings = vendor_settings(

@@ -5,24 +5,31 @@ from __future__ import annotations
 import base64
 import hashlib
 import string
+from typing import cast
 from urllib.parse import quote
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mappings.dialects import DIALECTS, Dialect
 from mappings.errors import NotFound
 from mappings.ids import MAX_ID_LENGTH, DecodedId, decode, encode
 
 RETAB_ID = "cls_01JNQ8W3T5V7X9Z1B3D5F7H9K2"
 EXTEND_ID = "clr_Wm8kP2sV6yB0nE4rT8uX1q"
 LOCAL_ID = "lrun_01JNQ8W3T5V7X9Z1B3D5F7H9K2"
-PREFIX = {"retab": "cls_", "extend": "clr_"}
-OTHER = {"retab": "extend", "extend": "retab"}
+PREFIX: dict[Dialect, str] = {"retab": "cls_", "extend": "clr_"}
+OTHER: dict[Dialect, Dialect] = {"retab": "extend", "extend": "retab"}
 # (surface, dialect of a backend whose ids are foreign there): the other vendor, or local
-FOREIGN = [("retab", "extend"), ("retab", None), ("extend", "retab"), ("extend", None)]
+FOREIGN: list[tuple[Dialect, Dialect | None]] = [
+    ("retab", "extend"),
+    ("retab", None),
+    ("extend", "retab"),
+    ("extend", None),
+]
 
-surfaces = st.sampled_from(["retab", "extend"])
+surfaces = st.sampled_from(DIALECTS)
 dialects = st.sampled_from(["retab", "extend", None])
 backend_names = st.from_regex(r"[a-z][a-z0-9_]{0,31}", fullmatch=True)
 awkward_ids = st.sampled_from(
@@ -52,14 +59,14 @@ def _forge(prefix: str, payload: bytes) -> str:
     return header + base64.urlsafe_b64encode(payload + checksum).rstrip(b"=").decode()
 
 
-def _foreign(surface: str) -> str:
+def _foreign(surface: Dialect) -> str:
     return encode(surface, "local", None, LOCAL_ID)
 
 
 @pytest.mark.parametrize(("surface", "dialect"), FOREIGN)
 @given(backend=backend_names, upstream_id=upstream_ids)
 def test_foreign_ids_round_trip(
-    surface: str, dialect: str | None, backend: str, upstream_id: str
+    surface: Dialect, dialect: Dialect | None, backend: str, upstream_id: str
 ) -> None:
     """A foreign run id decodes to the backend and upstream id it was encoded from."""
     public_id = encode(surface, backend, dialect, upstream_id)
@@ -69,7 +76,7 @@ def test_foreign_ids_round_trip(
 @pytest.mark.parametrize(("surface", "dialect"), FOREIGN)
 @given(backend=backend_names, upstream_id=upstream_ids)
 def test_foreign_ids_keep_the_surface_prefix_and_are_url_safe(
-    surface: str, dialect: str | None, backend: str, upstream_id: str
+    surface: Dialect, dialect: Dialect | None, backend: str, upstream_id: str
 ) -> None:
     """A foreign id carries the surface's prefix and survives a URL path segment unescaped."""
     public_id = encode(surface, backend, dialect, upstream_id)
@@ -80,7 +87,7 @@ def test_foreign_ids_keep_the_surface_prefix_and_are_url_safe(
 
 @pytest.mark.parametrize("surface", ["retab", "extend"])
 @given(data=st.data(), backend=backend_names)
-def test_native_ids_pass_through(surface: str, data: st.DataObject, backend: str) -> None:
+def test_native_ids_pass_through(surface: Dialect, data: st.DataObject, backend: str) -> None:
     """An id of the surface's own vendor is shown unchanged and decodes as native."""
     native_id = data.draw(native_ids[surface])
     assert encode(surface, backend, surface, native_id) == native_id
@@ -89,7 +96,7 @@ def test_native_ids_pass_through(surface: str, data: st.DataObject, backend: str
 
 @given(surface=surfaces, backend=backend_names, upstream_id=upstream_ids)
 def test_odd_ids_of_the_surfaces_own_vendor_still_route_back(
-    surface: str, backend: str, upstream_id: str
+    surface: Dialect, backend: str, upstream_id: str
 ) -> None:
     """A same-vendor id that would not decode as native is wrapped, so it still routes back."""
     public_id = encode(surface, backend, surface, upstream_id)
@@ -106,7 +113,11 @@ def test_odd_ids_of_the_surfaces_own_vendor_still_route_back(
     upstream_id=short_ids,
 )
 def test_crosswalk_ids_of_the_other_surface_round_trip_as_upstream_ids(
-    surface: str, inner_backend: str, outer_backend: str, dialect: str | None, upstream_id: str
+    surface: Dialect,
+    inner_backend: str,
+    outer_backend: str,
+    dialect: Dialect | None,
+    upstream_id: str,
 ) -> None:
     """A crosswalk id minted on the other surface is just an opaque upstream id on this one."""
     inner = encode(OTHER[surface], inner_backend, None, upstream_id)
@@ -123,12 +134,12 @@ def test_crosswalk_ids_of_the_other_surface_round_trip_as_upstream_ids(
     again_dialect=dialects,
 )
 def test_encoding_is_idempotent(
-    surface: str,
-    dialect: str | None,
+    surface: Dialect,
+    dialect: Dialect | None,
     backend: str,
     upstream_id: str,
     again_backend: str,
-    again_dialect: str | None,
+    again_dialect: Dialect | None,
 ) -> None:
     """Encoding a crosswalk id of the surface again returns it unchanged, never wrapped twice."""
     public_id = encode(surface, backend, dialect, upstream_id)
@@ -143,7 +154,7 @@ def test_encoded_format_is_prefix_marker_and_checksummed_base64url() -> None:
 
 
 @given(surface=surfaces, text=st.one_of(st.text(max_size=600), st.binary().map(bytes.hex)))
-def test_arbitrary_text_decodes_or_is_not_found(surface: str, text: str) -> None:
+def test_arbitrary_text_decodes_or_is_not_found(surface: Dialect, text: str) -> None:
     """Any string either decodes or raises NotFound; no other exception escapes."""
     try:
         decoded = decode(surface, text)
@@ -164,14 +175,14 @@ def test_arbitrary_text_decodes_or_is_not_found(surface: str, text: str) -> None
         ),
     ),
 )
-def test_anything_carrying_the_marker_is_checked(surface: str, text: str) -> None:
+def test_anything_carrying_the_marker_is_checked(surface: Dialect, text: str) -> None:
     """Marked ids that encode never issued raise NotFound, whatever bytes they carry."""
     with pytest.raises(NotFound):
         decode(surface, text)
 
 
 @pytest.mark.parametrize("surface", ["retab", "extend"])
-def test_truncated_ids_are_not_found(surface: str) -> None:
+def test_truncated_ids_are_not_found(surface: Dialect) -> None:
     """Every truncation of a foreign id that keeps the marker is caught by the checksum."""
     public_id = _foreign(surface)
     for end in range(len(PREFIX[surface] + "xw1-"), len(public_id)):
@@ -180,7 +191,7 @@ def test_truncated_ids_are_not_found(surface: str) -> None:
 
 
 @pytest.mark.parametrize("surface", ["retab", "extend"])
-def test_flipped_characters_are_not_found(surface: str) -> None:
+def test_flipped_characters_are_not_found(surface: Dialect) -> None:
     """Changing any one character after the marker is caught, as is an unknown version."""
     public_id = _foreign(surface)
     start = len(PREFIX[surface] + "xw1-")
@@ -205,14 +216,14 @@ def test_flipped_characters_are_not_found(surface: str) -> None:
         ("retab", "01JNQ8W3T5V7X9Z1B3D5F7H9K2"),
     ],
 )
-def test_ids_with_the_wrong_prefix_are_not_found(surface: str, public_id: str) -> None:
+def test_ids_with_the_wrong_prefix_are_not_found(surface: Dialect, public_id: str) -> None:
     """A native id of the other vendor, or with no vendor prefix, names no run on a surface."""
     with pytest.raises(NotFound):
         decode(surface, public_id)
 
 
 @pytest.mark.parametrize("surface", ["retab", "extend"])
-def test_crosswalk_ids_do_not_decode_on_the_other_surface(surface: str) -> None:
+def test_crosswalk_ids_do_not_decode_on_the_other_surface(surface: Dialect) -> None:
     """An id minted on one surface is not found on the other, even with its prefix swapped."""
     public_id = _foreign(surface)
     other = OTHER[surface]
@@ -277,9 +288,9 @@ def test_encode_refuses_what_no_public_id_could_name(backend: str, upstream_id: 
 def test_an_unknown_surface_is_a_programming_error() -> None:
     """An unknown surface is the caller's bug, not a client's 404."""
     with pytest.raises(ValueError, match="unknown surface"):
-        encode("openai", "extend", "extend", EXTEND_ID)
+        encode(cast(Dialect, "openai"), "extend", "extend", EXTEND_ID)
     with pytest.raises(ValueError, match="unknown surface"):
-        decode("openai", EXTEND_ID)
+        decode(cast(Dialect, "openai"), EXTEND_ID)
 
 
 def test_hazard_14_run_ids_remember_their_owner() -> None:

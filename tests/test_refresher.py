@@ -3,23 +3,18 @@ catch up with runs nobody polls; a failing vendor only costs a log line."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import msgspec
 import pytest
 import respx
 from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
-from gateway.app import create_app
-from gateway.config import ExtendBackendConfig, Secret, Settings
 from gateway.supervisor import Supervisor
+from tests.harness import URLS, MakeGateway, mocked, mocked_vendors_settings, wire_json
 
-WIRE = Path(__file__).parent.parent / "fixtures" / "wire"
-UPSTREAM = "https://api.extend.test"
+UPSTREAM = URLS["extend"]
 HEADERS = {"authorization": "Bearer gw-key"}
 BODY = {
     "document": {"filename": "a.txt", "url": "data:text/plain;base64,SW52b2ljZQ=="},
@@ -29,7 +24,7 @@ BODY = {
 
 
 def _run(name: str) -> dict[str, Any]:
-    run: dict[str, Any] = msgspec.json.decode((WIRE / name).read_bytes())
+    run: dict[str, Any] = wire_json(name)
     return run
 
 
@@ -41,19 +36,15 @@ def upstream() -> respx.MockRouter:
     return router
 
 
-def _client(tmp_path: Path, upstream: respx.MockRouter, interval: float) -> TestClient[Any]:
-    backend = ExtendBackendConfig(
-        base_url=UPSTREAM, api_key_env="EXTEND_API_KEY", refresh_interval=interval
+def _client(
+    make_gateway: MakeGateway, upstream: respx.MockRouter, interval: float
+) -> TestClient[Any]:
+    settings = mocked_vendors_settings(
+        make_gateway.tmp_path, ["extend"], default="extend", api_keys=("gw-key",)
     )
-    settings = Settings(
-        backends={"extend": backend},
-        default_backend="extend",
-        api_keys=(Secret("gw-key"),),
-        upstream_keys={"extend": Secret("sk-extend")},
-        store_path=str(tmp_path / "ledger.db"),
-    )
-    transport = httpx.MockTransport(upstream.async_handler)
-    return TestClient(app=create_app(settings, transports={"extend": transport}))
+    backend = msgspec.structs.replace(settings.backends["extend"], refresh_interval=interval)
+    settings = msgspec.structs.replace(settings, backends={"extend": backend})
+    return make_gateway.client(settings, mocked({"extend": upstream}))
 
 
 REFRESHER = "refresher-extend"  # the loop's name among the app's background work
@@ -61,9 +52,8 @@ IDLE = 3600.0  # the refresher's own loop runs once at start-up, then waits; tes
 
 
 @pytest.fixture
-def client(tmp_path: Path, upstream: respx.MockRouter) -> Iterator[TestClient[Any]]:
-    with _client(tmp_path, upstream, interval=IDLE) as test_client:
-        yield test_client
+def client(make_gateway: MakeGateway, upstream: respx.MockRouter) -> TestClient[Any]:
+    return _client(make_gateway, upstream, interval=IDLE)
 
 
 def _refresh(client: TestClient[Any]) -> None:
@@ -117,13 +107,15 @@ def test_a_failing_vendor_is_logged_and_retried(
     assert failures[0]["status"] == 502
 
 
-def test_a_zero_interval_turns_it_off(tmp_path: Path, upstream: respx.MockRouter) -> None:
+def test_a_zero_interval_turns_it_off(
+    make_gateway: MakeGateway, upstream: respx.MockRouter
+) -> None:
     """`refresh_interval = 0`: nothing reads the vendor behind the clients' backs."""
     created = _run("extend_classify_runs_create_response.json")
     route = upstream.get(f"/classify_runs/{created['id']}").respond(200, json=created)
-    with _client(tmp_path, upstream, interval=0) as client:
-        background: Supervisor = client.app.state.background
-        assert REFRESHER not in background.steps()
-        client.post("/v1/classifications", json=BODY, headers=HEADERS)
-        assert _listed_status(client) == "queued"
+    client = _client(make_gateway, upstream, interval=0)
+    background: Supervisor = client.app.state.background
+    assert REFRESHER not in background.steps()
+    client.post("/v1/classifications", json=BODY, headers=HEADERS)
+    assert _listed_status(client) == "queued"
     assert route.call_count == 0

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from mappings import ids
+from mappings.dialects import Dialect
 from tests.cross_vendor_app import (
     GATEWAY_KEY,
     RUNS,
@@ -102,7 +103,7 @@ def test_retab_rejection_reaches_an_extend_client_with_its_status_and_message(
 
 @pytest.mark.parametrize("surface", SURFACES)
 def test_a_rejection_of_a_get_is_rendered_like_one_of_a_create(
-    tmp_path: Path, surface: str
+    tmp_path: Path, surface: Dialect
 ) -> None:
     """The vendor's 404 for a run the gateway recorded is the client's 404, in its dialect."""
     with serve(surface, tmp_path) as leg:
@@ -131,7 +132,7 @@ def test_a_rejection_of_a_get_is_rendered_like_one_of_a_create(
     ],
 )
 def test_rate_limit_stays_429_with_retry_after(
-    tmp_path: Path, surface: str, hint: dict[str, str], retry_after: str
+    tmp_path: Path, surface: Dialect, hint: dict[str, str], retry_after: str
 ) -> None:
     """The vendor's 429 stays a 429, with `Retry-After` in whole seconds (from either header)."""
     with serve(surface, tmp_path) as leg:
@@ -154,7 +155,7 @@ def test_rate_limit_stays_429_with_retry_after(
         pytest.param("extend", 503, "retab_case_error_502_proxy.html", id="extend-client-503"),
     ],
 )
-def test_upstream_5xx_is_a_502(tmp_path: Path, surface: str, status: int, fixture: str) -> None:
+def test_upstream_5xx_is_a_502(tmp_path: Path, surface: Dialect, status: int, fixture: str) -> None:
     """A vendor's 5xx, JSON or a proxy's HTML, is a 502 naming the vendor's status."""
     with serve(surface, tmp_path) as leg:
         route = leg.upstream.post(leg.create_path).mock(return_value=_reply(status, fixture))
@@ -181,7 +182,7 @@ def test_upstream_5xx_is_a_502(tmp_path: Path, surface: str, status: int, fixtur
 )
 def test_transport_failure_is_a_retryable_5xx(
     tmp_path: Path,
-    surface: str,
+    surface: Dialect,
     failure: type[httpx.TransportError],
     status: int,
     message: str,
@@ -206,7 +207,7 @@ def test_transport_failure_is_a_retryable_5xx(
         pytest.param("extend_classify_runs_delete_response.json", id="json-of-another-shape"),
     ],
 )
-def test_unreadable_2xx_body_is_a_502(tmp_path: Path, surface: str, fixture: str) -> None:
+def test_unreadable_2xx_body_is_a_502(tmp_path: Path, surface: Dialect, fixture: str) -> None:
     """A 2xx whose body is not the vendor's run is the vendor's failure: a 502, not a 500."""
     with serve(surface, tmp_path) as leg:
         status = 200 if leg.vendor == "extend" else 201
