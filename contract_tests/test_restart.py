@@ -80,12 +80,23 @@ def test_several_workers_process_each_run_once(
     with httpx.Client(base_url=server.url, headers={"api-key": "k"}) as client:
         ids = _create(client, 12)
         wait_until(lambda: set(_statuses(client, ids).values()) == {"completed"}, timeout=60)
+    # a run reads as completed a moment before its worker logs it: wait for the lines too
+    wait_until(lambda: sum(_finished(log).values()) >= 12, timeout=60)
     server.stop()
-    lines = [line for line in log.read_text().splitlines() if line.startswith("{")]
-    finished = Counter(
-        event["run_id"]
-        for event in map(json.loads, lines)
-        if event.get("event") == "local.run_finished" and event.get("kept")
-    )
+    finished = _finished(log)
     assert len(finished) == 12
     assert set(finished.values()) == {1}
+
+
+def _finished(log: Path) -> Counter[str]:
+    """How often each run was finished and kept, by the JSON lines logged so far."""
+    counts: Counter[str] = Counter()
+    for line in log.read_text().splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:  # not a JSON line, or one still being written
+            continue
+        finished = isinstance(event, dict) and event.get("event") == "local.run_finished"
+        if finished and event.get("kept"):
+            counts[event["run_id"]] += 1
+    return counts
