@@ -1,20 +1,34 @@
 """Small helpers both vendors' mappings share: absent-or-null reads, unique names, the MIME
-type of unknown bytes and the backend-name pattern ids embed. Imports only the stdlib and msgspec.
+type of unknown bytes, the backend-name pattern ids embed, and an outbound request body.
+Imports only the stdlib, msgspec and `mappings.notes`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from msgspec import UNSET, UnsetType
 
+from mappings.notes import Notes
+
 T = TypeVar("T")
+Body = TypeVar("Body", covariant=True)
 
 UNKNOWN_MIME = "application/octet-stream"
 
 # a backend's name in the config, as run ids embed it (mappings/ids.py) and config checks it
 BACKEND_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+class Outbound(NamedTuple, Generic[Body]):
+    """A request body built for a vendor, what building it noted, and the identifiers the
+    request's categories were sent under, in order: the vendor's answer names a category by
+    its identifier, so the answer is read back through them (hazard 3)."""
+
+    body: Body
+    notes: Notes
+    sent: tuple[str, ...]
 
 
 def given(value: T | UnsetType | None) -> T | None:

@@ -164,12 +164,13 @@ def test_extend_takes_only_utf8_text_inline(document: canonical.Document, upload
 def test_a_body_built_while_the_upload_was_pending_names_the_uploaded_file() -> None:
     """The request is translated once, before the upload; the file id is put in after."""
     pending = msgspec.structs.replace(_request(), document=extend.UPLOAD_PENDING)
-    body, _ = extend.request_from_canonical(pending)
+    outbound = extend.request_from_canonical(pending)
     uploaded = canonical.FileRefDocument(vendor="extend", file_id="file_9")
-    final, notes = extend.with_document(body, uploaded)
+    final, notes, sent = extend.with_document(outbound, uploaded)
     assert msgspec.to_builtins(final)["file"] == {"id": "file_9"}
-    assert final.config == body.config
-    assert not notes
+    assert sent == outbound.sent == ("invoice", "invoice_2", "receipt")
+    assert final.config == outbound.body.config
+    assert notes == outbound.notes  # an uploaded file id adds nothing to note
 
 
 def test_answers_are_read_back_in_the_requests_own_terms() -> None:

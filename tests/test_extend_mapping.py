@@ -155,7 +155,9 @@ def test_classify_body_has_no_priority() -> None:
     request = _request("extend_classify_request.json", create=False)
     assert request.priority is None
     assert request.background is False
-    body, notes = extend.classify_body_from_canonical(msgspec.structs.replace(request, priority=3))
+    body, notes, _ = extend.classify_body_from_canonical(
+        msgspec.structs.replace(request, priority=3)
+    )
     assert isinstance(body, extend.ClassifyRequest)
     assert "priority" not in json.loads(msgspec.json.encode(body))
     assert notes.dropped == ("priority",)
@@ -256,7 +258,7 @@ def test_request_examples_re_emit_unchanged(name: str, create: bool) -> None:
     """Each Extend request example, read to canonical and rebuilt, is the same JSON again."""
     request = _request(name, create=create)
     build = extend.request_from_canonical if create else extend.classify_body_from_canonical
-    body, notes = build(request)
+    body, notes, _ = build(request)
     assert _json(body) == json.loads(_read(name))
     assert not notes
 
@@ -311,7 +313,7 @@ def test_timestamps_are_written_with_milliseconds_and_z() -> None:
 
 def test_hazard_03_missing_category_ids_are_synthesised_uniquely() -> None:
     """Key-less categories get unique slug ids and name-as-description, each noted."""
-    body, notes = extend.request_from_canonical(_retab_request())
+    body, notes, _ = extend.request_from_canonical(_retab_request())
     assert isinstance(body.config, extend.ClassifyConfigInput)
     ids = [c.id for c in body.config.classifications]
     assert ids == ["invoice", "invoice_2", "bill_of_lading"]
@@ -349,11 +351,11 @@ def test_hazard_05_reasoning_insights_are_joined_and_split() -> None:
 
 def test_hazard_06_models_map_through_the_table() -> None:
     """Model names go through the table both ways; a missing processor is synthesised."""
-    body, _ = extend.request_from_canonical(_retab_request())
+    body, _, _ = extend.request_from_canonical(_retab_request())
     assert isinstance(body.config, extend.ClassifyConfigInput)
     assert body.config.base_processor == "classification_standard"
     table = ModelTable(to_extend={"retab-small": "classification_light"}, to_retab={})
-    custom, _ = extend.request_from_canonical(_retab_request(), models=table)
+    custom, _, _ = extend.request_from_canonical(_retab_request(), models=table)
     assert isinstance(custom.config, extend.ClassifyConfigInput)
     assert custom.config.base_processor == "classification_light"
     no_model = _retab_like(config=canonical.RunConfig(categories=()))
@@ -373,7 +375,7 @@ def test_hazard_07_consensus_is_refused_and_bust_cache_dropped() -> None:
             )
         )
     assert excinfo.value.field == "n_consensus"
-    _, notes = extend.request_from_canonical(msgspec.structs.replace(request, bust_cache=True))
+    _, notes, _ = extend.request_from_canonical(msgspec.structs.replace(request, bust_cache=True))
     assert notes.dropped == ("bust_cache",)
 
 
@@ -381,7 +383,7 @@ def test_hazard_08_page_limits_become_page_ranges() -> None:
     """Canonical pages become advancedOptions.pageRanges and read back the same."""
     request = _retab_request()
     pages = (canonical.PageRange(start=1, end=4),)
-    body, _ = extend.request_from_canonical(
+    body, _, _ = extend.request_from_canonical(
         msgspec.structs.replace(
             request, config=msgspec.structs.replace(request.config, pages=pages)
         )
@@ -399,7 +401,7 @@ def test_hazard_09_instructions_are_classification_rules() -> None:
         "Treat pro-forma invoices as invoices."
     )
     request = _retab_request()
-    body, _ = extend.request_from_canonical(
+    body, _, _ = extend.request_from_canonical(
         msgspec.structs.replace(
             request, config=msgspec.structs.replace(request.config, instructions="Be strict.")
         )
@@ -415,7 +417,7 @@ def test_hazard_11_inline_bytes_need_an_upload_but_text_travels() -> None:
         extend.request_from_canonical(_retab_request(document=pdf))
     assert excinfo.value.field == "document.url"
     text = canonical.InlineDocument(data=b"PAID", filename="r.txt", mime_type="text/plain")
-    body, _ = extend.request_from_canonical(_retab_request(document=text))
+    body, _, _ = extend.request_from_canonical(_retab_request(document=text))
     assert json.loads(msgspec.json.encode(body.file)) == {"text": "PAID", "name": "r.txt"}
     latin = canonical.InlineDocument(data=b"\xff\xfe", filename="r.txt", mime_type="text/plain")
     with pytest.raises(UnsupportedFeature):
@@ -429,7 +431,7 @@ def test_hazard_13_foreign_file_ids_are_refused() -> None:
         extend.request_from_canonical(_retab_request(document=retab_file))
     assert excinfo.value.field == "document"
     own = canonical.FileRefDocument(vendor="extend", file_id="file_x")
-    body, _ = extend.request_from_canonical(_retab_request(document=own))
+    body, _, _ = extend.request_from_canonical(_retab_request(document=own))
     assert json.loads(msgspec.json.encode(body.file)) == {"id": "file_x"}
 
 
@@ -841,7 +843,7 @@ def extend_requests(draw: st.DrawFn) -> canonical.ClassifyRequest:
 @given(request=extend_requests())
 def test_requests_round_trip_through_extend(request: canonical.ClassifyRequest) -> None:
     """Canonical → Extend create body → (strict decode) → canonical is the identity."""
-    body, notes = extend.request_from_canonical(request)
+    body, notes, _ = extend.request_from_canonical(request)
     wire = extend.create_request_decoder.decode(msgspec.json.encode(body))
     back, _ = extend.request_to_canonical(wire, background=request.background)
     assert back == request

@@ -136,7 +136,7 @@ def test_request_example_round_trips_through_canonical() -> None:
     """Both create examples map to canonical and back to the same JSON."""
     for name in ("retab_create_request.json", "retab_create_request_background.json"):
         canon, _ = retab.request_to_canonical(_request(name))
-        body, notes = retab.request_from_canonical(canon)
+        body, notes, _ = retab.request_from_canonical(canon)
         assert _json(body) == json.loads(_fixture(name))
         assert not notes
 
@@ -150,7 +150,7 @@ def test_file_ref_request_maps_to_a_retab_file_reference() -> None:
         filename="pos_receipt_118.jpg",
         mime_type="image/jpeg",
     )
-    body, _ = retab.request_from_canonical(canon)
+    body, _, _ = retab.request_from_canonical(canon)
     assert _json(body) == json.loads(_fixture("retab_case_request_file_ref.json"))
 
 
@@ -313,7 +313,7 @@ def test_runs_round_trip_through_retab_json(run: canonical.ClassificationRun) ->
 @given(requests())
 def test_requests_round_trip_through_retab_json(req: canonical.ClassifyRequest) -> None:
     """Retab-expressible requests survive request_from_canonical, JSON, request_to_canonical."""
-    body, notes = retab.request_from_canonical(req)
+    body, notes, _ = retab.request_from_canonical(req)
     decoded = retab.request_decoder.decode(msgspec.json.encode(body))
     back, _ = retab.request_to_canonical(decoded)
     assert back == req
@@ -323,7 +323,7 @@ def test_requests_round_trip_through_retab_json(req: canonical.ClassifyRequest) 
 def test_model_none_is_normalised_to_retab_small() -> None:
     """A request with no model comes back as `retab-small`, the SDK default, noted."""
     req = _classify(_url(), config=_config(model=None))
-    body, notes = retab.request_from_canonical(req)
+    body, notes, _ = retab.request_from_canonical(req)
     assert body.model == "retab-small"
     assert notes.synthesized == ("model",)
 
@@ -334,7 +334,7 @@ def test_hazard_02_background_flag_carries_sync_or_async() -> None:
     background, _ = retab.request_to_canonical(_request("retab_create_request_background.json"))
     assert (sync.background, background.background) == (False, True)
     for flag in (False, True):
-        body, _ = retab.request_from_canonical(_classify(_url(), background=flag))
+        body, _, _ = retab.request_from_canonical(_classify(_url(), background=flag))
         assert _json(body)["background"] is flag
 
 
@@ -367,7 +367,7 @@ def test_hazard_07_n_consensus_and_bust_cache_are_kept() -> None:
     """Retab-only `n_consensus` and `bust_cache` survive into canonical and back out."""
     canon, _ = retab.request_to_canonical(_request("retab_case_request_file_ref.json"))
     assert (canon.config.consensus, canon.bust_cache) == (5, True)
-    body, _ = retab.request_from_canonical(canon)
+    body, _, _ = retab.request_from_canonical(canon)
     assert (body.n_consensus, body.bust_cache) == (5, True)
     with pytest.raises(InvalidInput, match="n_consensus"):
         retab.request_to_canonical(_request("retab_case_request_n_consensus_17.json"))
@@ -394,7 +394,7 @@ def test_hazard_10_extend_only_inputs_are_dropped_or_rejected() -> None:
         model_version="3.3.0", context="max", multimodal=True, memory=False, parse_config={}
     )
     req = _classify(_url(), config=config, priority=5, metadata={"ticket": 7})
-    body, notes = retab.request_from_canonical(req)
+    body, notes, _ = retab.request_from_canonical(req)
     assert set(notes.dropped) == {
         "config.baseVersion",
         "config.advancedOptions.context",
@@ -418,7 +418,7 @@ def test_hazard_10_extend_only_inputs_are_dropped_or_rejected() -> None:
 def test_hazard_12_extend_url_and_text_become_mime_data() -> None:
     """An Extend URL passes as MIMEData named by its basename; http:// is refused."""
     unnamed = canonical.UrlDocument(url="https://files.example.com/in/scan%2042.pdf?sig=1")
-    body, notes = retab.request_from_canonical(_classify(unnamed))
+    body, notes, _ = retab.request_from_canonical(_classify(unnamed))
     assert _json(body)["document"] == {
         "filename": "scan 42.pdf",
         "url": "https://files.example.com/in/scan%2042.pdf?sig=1",
@@ -436,7 +436,7 @@ def test_hazard_13_file_ids_are_never_forwarded_across_vendors() -> None:
         retab.request_from_canonical(_classify(foreign))
     assert raised.value.field == "file.id"
     own = msgspec.structs.replace(foreign, vendor="retab")
-    body, notes = retab.request_from_canonical(_classify(own))
+    body, notes, _ = retab.request_from_canonical(_classify(own))
     assert _json(body)["document"] == {
         "filename": "a.pdf",
         "id": "file_aB3",
@@ -581,7 +581,9 @@ def test_hazard_26_validation_list_keeps_each_field() -> None:
 
 def test_hazard_31_text_becomes_a_text_data_url() -> None:
     """Extend `file.text` is sent as `data:text/plain;base64,…` named document.txt."""
-    body, notes = retab.request_from_canonical(_classify(canonical.TextDocument(text="Total: 5€")))
+    body, notes, _ = retab.request_from_canonical(
+        _classify(canonical.TextDocument(text="Total: 5€"))
+    )
     document = _json(body)["document"]
     assert document["filename"] == "document.txt"
     prefix = "data:text/plain;base64,"
@@ -601,7 +603,7 @@ def test_duplicate_names_toward_retab_are_made_unique_and_answer_maps_back() -> 
         canonical.Category(key="rcpt", name="receipt"),
     )
     req = _classify(_url(), config=_config(categories=cats))
-    body, notes = retab.request_from_canonical(req)
+    body, notes, _ = retab.request_from_canonical(req)
     assert [c.name for c in body.categories] == ["inv_a", "inv_b", "receipt"]
     assert notes.synthesized == ("categories[0].name", "categories[1].name")
     decision = canonical.Decision(category_key="inv_b", category_name="invoice")

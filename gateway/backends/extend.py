@@ -22,8 +22,7 @@ from gateway.context import CallContext
 from gateway.errors import UpstreamRejected
 from gateway.store.records import RunRecord
 from mappings import canonical, extend
-from mappings.notes import Notes
-from mappings.shared import given
+from mappings.shared import Outbound, given
 
 
 def extend_headers(call: CallContext) -> dict[str, str]:
@@ -58,13 +57,13 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
         self, request: canonical.ClassifyRequest, *, call: CallContext
     ) -> canonical.ClassificationRun:
         sync = not request.background and self._config.sync_mode == "classify"
-        body, notes = await self._body(request, call, sync=sync)
+        outbound = await self._outbound(request, call, sync=sync)
         path = "/classify" if sync else self.runs_path
-        run = await self._run_call("POST", path, call, json=msgspec.to_builtins(body))
+        run = await self._run_call("POST", path, call, json=msgspec.to_builtins(outbound.body))
         if not sync and not request.background:
             run = await self._until_done(run, call)
-        call.notes.add(notes)
-        answer = self._answer(run, request)
+        call.notes.add(outbound.notes)
+        answer = self._answer(run, request, outbound.sent)
         return extend.accepted_to_canonical(answer) if request.background else answer
 
     async def cancel(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
@@ -105,9 +104,9 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
             )
         return version
 
-    async def _body(
+    async def _outbound(
         self, request: canonical.ClassifyRequest, call: CallContext, *, sync: bool
-    ) -> tuple[extend.ClassifyRequest, Notes]:
+    ) -> Outbound[extend.ClassifyRequest]:
         """The request's body, translated once; a document Extend cannot take inline is
         uploaded only after the rest is known to translate, so no file is left behind."""
         document = request.document
@@ -115,14 +114,13 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
         if not foreign and not extend.needs_upload(document):
             return _translated(request, sync=sync)
         pending = msgspec.structs.replace(request, document=extend.UPLOAD_PENDING)
-        body, notes = _translated(pending, sync=sync)
+        outbound = _translated(pending, sync=sync)
         document = await self._foreign_document(document, call)
         if extend.needs_upload(document):
             document = canonical.FileRefDocument(
                 vendor="extend", file_id=await self._upload(document, call)
             )
-        body, file_notes = extend.with_document(body, document)
-        return body, notes + file_notes
+        return extend.with_document(outbound, document)
 
     async def _upload(self, document: canonical.InlineDocument, call: CallContext) -> str:
         files = {"file": (document.filename, document.data, document.mime_type)}
@@ -144,7 +142,7 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
 
 def _translated(
     request: canonical.ClassifyRequest, *, sync: bool
-) -> tuple[extend.ClassifyRequest, Notes]:
+) -> Outbound[extend.ClassifyRequest]:
     """The body of Extend's sync `/classify` or async `/classify_runs` for `request`."""
     if sync:
         return extend.classify_body_from_canonical(request)

@@ -30,12 +30,11 @@ class RetabBackend(VendorBackend[retab.Classification]):
         self, request: canonical.ClassifyRequest, *, call: CallContext
     ) -> canonical.ClassificationRun:
         document = await self._foreign_document(request.document, call)
-        body, notes = retab.request_from_canonical(
-            msgspec.structs.replace(request, document=document)
-        )
-        call.notes.add(_echoed(notes))
-        run = await self._run_call("POST", self.runs_path, call, json=msgspec.to_builtins(body))
-        return self._answer(run, request)
+        outbound = retab.request_from_canonical(msgspec.structs.replace(request, document=document))
+        call.notes.add(_echoed(outbound.notes))
+        body = msgspec.to_builtins(outbound.body)
+        run = await self._run_call("POST", self.runs_path, call, json=body)
+        return self._answer(run, request, outbound.sent)
 
     async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
         path = self._one(record.upstream_id)

@@ -7,7 +7,7 @@ vendor's file ids through a `FileSource` (hazards 11, 12).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -26,7 +26,8 @@ from mappings.notes import Notes
 W = TypeVar("W")
 ToCanonical = Callable[..., tuple[canonical.ClassificationRun, Notes]]
 InRequestTerms = Callable[
-    [canonical.ClassificationRun, canonical.ClassifyRequest], canonical.ClassificationRun
+    [canonical.ClassificationRun, canonical.ClassifyRequest, Sequence[str] | None],
+    canonical.ClassificationRun,
 ]
 
 
@@ -76,14 +77,18 @@ class VendorBackend(Generic[W]):
         return wire
 
     def _answer(
-        self, wire: W, request: canonical.ClassifyRequest | None
+        self,
+        wire: W,
+        request: canonical.ClassifyRequest | None,
+        sent: Sequence[str] | None = None,
     ) -> canonical.ClassificationRun:
-        """The vendor's run as canonical, in the terms of the request that made it."""
+        """The vendor's run as canonical, in the terms of the request that made it; `sent` are
+        the identifiers its categories went upstream under, when the caller has them."""
         try:
             run, _ = type(self).to_canonical(wire, received_at=self._now())
         except TranslationError as exc:
             raise self._upstream.untranslatable(exc) from None
-        return run if request is None else type(self).in_request_terms(run, request)
+        return run if request is None else type(self).in_request_terms(run, request, sent)
 
     async def _foreign_document(
         self, document: canonical.Document, call: CallContext

@@ -15,6 +15,7 @@ from msgspec import UNSET, UnsetType
 
 from mappings import canonical
 from mappings.errors import InvalidInput, UnsupportedFeature
+from mappings.extend.common import category_ids
 from mappings.extend.config import (
     config_from_canonical,
     config_to_canonical,
@@ -33,7 +34,7 @@ from mappings.extend.wire import (
 )
 from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes, NoteTaker
-from mappings.shared import given
+from mappings.shared import Outbound, given
 
 NEEDS_CLASSIFIER_OR_CONFIG = "One of `classifier` or `config` must be provided."
 
@@ -117,7 +118,7 @@ def _check_pages(ranges: Sequence[PageRange], path: str) -> None:
 
 def request_from_canonical(
     req: canonical.ClassifyRequest, *, models: ModelTable = DEFAULT_MODELS
-) -> tuple[ClassifyRunCreateRequest, Notes]:
+) -> Outbound[ClassifyRunCreateRequest]:
     """A canonical request as the body of Extend's `POST /classify_runs`.
 
     Inline bytes other than plain text raise UnsupportedFeature: the backend uploads them
@@ -132,12 +133,12 @@ def request_from_canonical(
         metadata=UNSET if req.metadata is None else req.metadata,
         priority=UNSET if req.priority is None else req.priority,
     )
-    return body, notes.notes
+    return Outbound(body, notes.notes, category_ids(req.config.categories))
 
 
 def classify_body_from_canonical(
     req: canonical.ClassifyRequest, *, models: ModelTable = DEFAULT_MODELS
-) -> tuple[ClassifyRequest, Notes]:
+) -> Outbound[ClassifyRequest]:
     """A canonical request as the body of Extend's sync `POST /classify` (no `priority`)."""
     notes = NoteTaker()
     file, classifier, config = _body_parts(req, models=models, notes=notes)
@@ -149,7 +150,7 @@ def classify_body_from_canonical(
         config=config,
         metadata=UNSET if req.metadata is None else req.metadata,
     )
-    return body, notes.notes
+    return Outbound(body, notes.notes, category_ids(req.config.categories))
 
 
 def _body_parts(
@@ -212,12 +213,13 @@ UPLOAD_PENDING = canonical.FileRefDocument(vendor="extend", file_id="file_upload
 Body = TypeVar("Body", ClassifyRunCreateRequest, ClassifyRequest)
 
 
-def with_document(body: Body, document: canonical.Document) -> tuple[Body, Notes]:
+def with_document(outbound: Outbound[Body], document: canonical.Document) -> Outbound[Body]:
     """A body translated with `UPLOAD_PENDING` as its document, now with the document itself
     (an uploaded file's id, or what another vendor's file id resolved to)."""
     notes = NoteTaker()
     file = file_from_canonical(document, notes=notes)
-    return msgspec.structs.replace(body, file=file), notes.notes
+    body = msgspec.structs.replace(outbound.body, file=file)
+    return Outbound(body, outbound.notes + notes.notes, outbound.sent)
 
 
 def _plain_text(document: canonical.InlineDocument) -> str | None:

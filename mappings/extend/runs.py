@@ -5,6 +5,7 @@ Pure: imports only the stdlib, msgspec and `mappings`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 
@@ -255,8 +256,12 @@ def accepted_to_canonical(run: canonical.ClassificationRun) -> canonical.Classif
 
 
 def in_request_terms(
-    run: canonical.ClassificationRun, request: canonical.ClassifyRequest
+    run: canonical.ClassificationRun,
+    request: canonical.ClassifyRequest,
+    sent: Sequence[str] | None = None,
 ) -> canonical.ClassificationRun:
     """An Extend backend's answer in the terms of the request that asked it: Extend answers
-    with the `classifications[].id`s `request_from_canonical` sent (hazard 3)."""
-    return answers.in_request_terms(run, request, category_ids(request.config.categories), by="key")
+    with the `classifications[].id`s `request_from_canonical` sent (hazard 3), which are worked
+    out again from the request when `sent` is not at hand (a run read later)."""
+    ids = category_ids(request.config.categories) if sent is None else sent
+    return answers.in_request_terms(run, request, ids, by="key")

@@ -20,7 +20,7 @@ from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes, NoteTaker
 from mappings.retab.common import DEFAULT_MODEL, data_url, parse_data_url, retab_names
 from mappings.retab.wire import CategoryInput, ClassificationRequest, FileLink, RequestDocument
-from mappings.shared import given
+from mappings.shared import Outbound, given
 
 MAX_CONSENSUS = 16  # docs and CLI bound n_consensus to 1-16 (contracts.md §2.1)
 TEXT_FILENAME = "document.txt"  # Extend names a text file `.txt` (hazard 31)
@@ -121,7 +121,7 @@ def _consensus_to_canonical(n_consensus: int | None) -> int:
 
 def request_from_canonical(
     req: canonical.ClassifyRequest, *, models: ModelTable = DEFAULT_MODELS
-) -> tuple[ClassificationRequest, Notes]:
+) -> Outbound[ClassificationRequest]:
     """A Retab create body for an upstream Retab; what Retab cannot express is rejected
     (UnsupportedFeature) or, if harmless, dropped and noted."""
     if req.classifier is not None:
@@ -140,7 +140,7 @@ def request_from_canonical(
         bust_cache=req.bust_cache,
         background=req.background,
     )
-    return body, notes.notes
+    return Outbound(body, notes.notes, retab_names(config.categories)[0])
 
 
 def _note_dropped(req: canonical.ClassifyRequest, notes: NoteTaker) -> None:

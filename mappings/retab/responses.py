@@ -268,9 +268,12 @@ def _error_from_canonical(
 
 
 def in_request_terms(
-    run: canonical.ClassificationRun, request: canonical.ClassifyRequest
+    run: canonical.ClassificationRun,
+    request: canonical.ClassifyRequest,
+    sent: Sequence[str] | None = None,
 ) -> canonical.ClassificationRun:
     """A Retab backend's answer in the terms of the request that asked it: Retab answers with
-    the unique category names `request_from_canonical` sent (hazard 3)."""
-    names, _ = retab_names(request.config.categories)
+    the unique category names `request_from_canonical` sent (hazard 3), which are worked out
+    again from the request when `sent` is not at hand (a run read later)."""
+    names = retab_names(request.config.categories)[0] if sent is None else sent
     return answers.in_request_terms(run, request, names, by="name")
