@@ -26,6 +26,7 @@ from litestar.testing.transport import TestClientTransport
 from retab import Retab
 
 from gateway.app import create_app
+from gateway.clock import Clock, system_clock
 from gateway.config import (
     BackendConfig,
     ExtendBackendConfig,
@@ -130,15 +131,19 @@ def mocked(routers: Mapping[str, respx.MockRouter]) -> dict[str, httpx.AsyncBase
     return {name: httpx.MockTransport(router.async_handler) for name, router in routers.items()}
 
 
-def app_client(settings: Settings, transports: Transports | None = None) -> TestClient[Any]:
+def app_client(
+    settings: Settings, transports: Transports | None = None, *, clock: Clock = system_clock
+) -> TestClient[Any]:
     """A test client of a fresh app; enter it to run the lifespan."""
-    return TestClient(app=create_app(settings, transports=transports))
+    return TestClient(app=create_app(settings, transports=transports, clock=clock))
 
 
 @contextmanager
-def running(settings: Settings, transports: Transports | None = None) -> Iterator[TestClient[Any]]:
+def running(
+    settings: Settings, transports: Transports | None = None, *, clock: Clock = system_clock
+) -> Iterator[TestClient[Any]]:
     """A started app (lifespan running) and its test client."""
-    with app_client(settings, transports) as client:
+    with app_client(settings, transports, clock=clock) as client:
         yield client
 
 
