@@ -1,6 +1,6 @@
 """A local worker's `step` claims one queued run and finishes it, says when the queue is
 empty, fails a run visibly on a bug, and lets a ledger error reach its supervisor; the
-backend rings the doorbell when it queues a run."""
+ledger rings the doorbell once a queued run is committed."""
 
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ async def test_a_ledger_error_is_survived_under_a_supervisor(
     with capture_logs() as logs:
         async with Supervisor() as supervisor:
             worker = local.worker
-            supervisor.start("worker", worker.step, idle=3600, doorbell=worker.doorbell)
+            supervisor.start("worker", worker.step, idle=3600)
             async with asyncio.timeout(10):
                 while (
                     await stored_run(local.ledger, "run1")

@@ -71,7 +71,7 @@ async def open_backends(
             transport = transports.get(name)
             if isinstance(config, LocalBackendConfig):
                 client = await stack.enter_async_context(_local_client(config, transport))
-                engine = LocalEngine(config, client, clock=clock, doorbell=doorbell)
+                engine = LocalEngine(config, client, clock=clock)
                 backends[name] = LocalBackend(name, engine=engine, ledger=ledger, clock=clock)
                 workers += [
                     LocalWorker(name, config=config, ledger=ledger, engine=engine, clock=clock)
@@ -92,7 +92,7 @@ async def open_backends(
             files.setdefault(vendors[name].dialect, vendors[name])
         supervisor = Supervisor()
         for w in workers:
-            supervisor.start(f"worker-{w.id}", w.step, idle=w.idle_seconds, doorbell=w.doorbell)
+            supervisor.start(f"worker-{w.id}", w.step, idle=w.idle_seconds, doorbell=doorbell)
         for r in refreshers:
             # a run just created was read by its creator: the first pass waits an interval
             supervisor.start(f"refresher-{r.backend}", r.step, idle=r.interval, idle_first=True)

@@ -2,7 +2,7 @@
 
 Sync requests are classified while the client waits; background requests are recorded as
 `queued` and picked up by `LocalWorker`s in any server process sharing the ledger; those of
-this process are woken at once by the engine's doorbell.
+this process are woken at once by the ledger's doorbell.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from gateway.backends.local.extract import Extracted, UndecodableDocument, extra
 from gateway.backends.local.fetch import FetchFailed, FetchRefused, fetch_document
 from gateway.clock import Clock, system_clock
 from gateway.config import LocalBackendConfig
-from gateway.supervisor import Doorbell
 from mappings import canonical
 
 USAGE_UNIT = "local_credits"
@@ -55,11 +54,7 @@ def guess_mime(filename: str) -> str:
 
 
 class LocalEngine:
-    """Runs classifications for one local backend.
-
-    Shared by the backend and its workers, it also carries their `doorbell`, rung when a run
-    is queued in this process, so an idle worker wakes to claim it.
-    """
+    """Runs classifications for one local backend."""
 
     def __init__(
         self,
@@ -67,12 +62,10 @@ class LocalEngine:
         client: httpx.AsyncClient,
         *,
         clock: Clock = system_clock,
-        doorbell: Doorbell | None = None,
     ) -> None:
         self._config = config
         self._client = client
         self._clock = clock
-        self.doorbell = doorbell or Doorbell()
 
     @asynccontextmanager
     async def paced(self) -> AsyncIterator[None]:

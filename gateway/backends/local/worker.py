@@ -20,12 +20,11 @@ from gateway.clock import Clock, system_clock
 from gateway.config import LocalBackendConfig
 from gateway.store.base import WorkQueue
 from gateway.store.records import RunRecord
-from gateway.supervisor import Doorbell
 from mappings import canonical
 
 log = structlog.get_logger("crosswalk.local")
 # how often an idle worker looks for runs other processes queued; its own process's runs
-# ring the engine's doorbell and start at once
+# ring the ledger's doorbell and start at once
 IDLE_POLL_SECONDS = 0.25
 
 
@@ -33,7 +32,7 @@ class LocalWorker:
     """Claims and processes queued runs of one local backend, one `step` at a time.
 
     The loop around `step` is a `Supervisor`'s: it retries after errors and waits
-    `idle_seconds`, or for `doorbell`, when the queue is empty.
+    `idle_seconds`, or for the ledger's doorbell, when the queue is empty.
     """
 
     idle_seconds = IDLE_POLL_SECONDS
@@ -49,7 +48,6 @@ class LocalWorker:
     ) -> None:
         self.backend = backend
         self.id = f"{os.getpid()}-{secrets.token_hex(4)}"
-        self.doorbell: Doorbell = engine.doorbell
         self._config = config
         self._ledger = ledger
         self._engine = engine
