@@ -6,6 +6,7 @@ Imports only the stdlib, msgspec and `mappings.notes`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Generic, NamedTuple, TypeVar
 
 from msgspec import UNSET, UnsetType
@@ -35,6 +36,13 @@ def given(value: T | UnsetType | None) -> T | None:
     """A wire value with absent and null both read as None (for fields where they mean the same)."""
     # identity, not isinstance: this runs for nearly every field of every translated run
     return None if value is UNSET else value
+
+
+def bearer_token(headers: Mapping[str, str]) -> str:
+    """The token of an `Authorization: Bearer <token>` header, both vendors' SDKs' scheme;
+    "" if there is none."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def fresh_name(base: str, taken: set[str]) -> str:

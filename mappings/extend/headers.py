@@ -1,8 +1,11 @@
-"""Extend's version and workspace headers (contracts.md §3, hazards 28-29). Pure: stdlib only."""
+"""Extend's paths, key, version and workspace headers (contracts.md §3, hazards 28-29).
+Pure: imports only the stdlib and `mappings`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from mappings.shared import bearer_token
 
 API_VERSION = "2026-02-09"
 # the paths Extend's API serves under, each alone or with a sub-path (contracts.md §3)
@@ -31,5 +34,4 @@ def forwarded_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 def presented_key(headers: Mapping[str, str]) -> str:
     """The API key as Extend's SDK sends it: `Authorization: Bearer <key>`; "" if none."""
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
+    return bearer_token(headers)
