@@ -35,7 +35,7 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
     """Implements `Backend` over Extend's classify and Files APIs."""
 
     dialect = "extend"
-    runs_path = "/classify_runs"
+    runs_path = extend.RUNS_PATH
     file_field = "document.id"
     decoder = extend.run_decoder
     to_canonical = extend.response_to_canonical
@@ -58,7 +58,7 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
     ) -> canonical.ClassificationRun:
         sync = not request.background and self._config.sync_mode == "classify"
         outbound = await self._outbound(request, call, sync=sync)
-        path = "/classify" if sync else self.runs_path
+        path = extend.CLASSIFY_PATH if sync else self.runs_path
         run = await self._run_call("POST", path, call, json=msgspec.to_builtins(outbound.body))
         if not sync and not request.background:
             run = await self._until_done(run, call)

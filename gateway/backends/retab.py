@@ -20,7 +20,7 @@ class RetabBackend(VendorBackend[retab.Classification]):
     """Implements `Backend` over Retab's classifications API."""
 
     dialect = "retab"
-    runs_path = "/v1/classifications"
+    runs_path = retab.RUNS_PATH
     file_field = "file.id"
     decoder = retab.classification_decoder
     to_canonical = retab.response_to_canonical

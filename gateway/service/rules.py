@@ -80,10 +80,10 @@ class DialectRules:
 
 RETAB_RULES = DialectRules(
     dialect="retab",
-    runs_path="/v1/classifications",
+    runs_path=retab.RUNS_PATH,
     cancel_refused=None,
     creates={
-        "/v1/classifications": Create(
+        retab.RUNS_PATH: Create(
             wire=retab.ClassificationRequest, to_canonical=retab.request_to_canonical
         )
     },
@@ -103,11 +103,11 @@ def _extend_create(wire: type[extend.ClassifyRequest], *, background: bool) -> C
 
 EXTEND_RULES = DialectRules(
     dialect="extend",
-    runs_path="/classify_runs",
+    runs_path=extend.RUNS_PATH,
     cancel_refused=extend.cancel_refused_message,
     creates={  # the sync create, and the background one
-        "/classify": _extend_create(extend.ClassifyRequest, background=False),
-        "/classify_runs": _extend_create(extend.ClassifyRunCreateRequest, background=True),
+        extend.CLASSIFY_PATH: _extend_create(extend.ClassifyRequest, background=False),
+        extend.RUNS_PATH: _extend_create(extend.ClassifyRunCreateRequest, background=True),
     },
     run_decoder=extend.run_decoder,
     run_to_canonical=extend.response_to_canonical,

@@ -26,8 +26,8 @@ Service = NamedDependency[DialectService]
 Call = NamedDependency[CallContext]
 Config = NamedDependency[Settings]
 
-CLASSIFY = "/classify"
-RUNS = "/classify_runs"
+CLASSIFY = extend.CLASSIFY_PATH
+RUNS = extend.RUNS_PATH
 ONE = RUNS + "/{run_id:str}"
 
 

@@ -25,7 +25,7 @@ AnyRequest = Request[Any, Any, Any]
 Service = NamedDependency[DialectService]
 Call = NamedDependency[CallContext]
 
-PATH = "/v1/classifications"
+PATH = retab.RUNS_PATH
 ONE = PATH + "/{classification_id:str}"
 
 

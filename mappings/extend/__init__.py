@@ -31,7 +31,9 @@ from mappings.extend.errors import (
 )
 from mappings.extend.headers import (
     API_VERSION,
+    CLASSIFY_PATH,
     PATH_PREFIXES,
+    RUNS_PATH,
     VERSION_HEADER,
     WORKSPACE_HEADER,
     api_version_supported,
@@ -109,9 +111,11 @@ from mappings.extend.wire import (
 
 __all__ = [
     "API_VERSION",
+    "CLASSIFY_PATH",
     "CODES",
     "INVALID_BODY_STATUS",
     "PATH_PREFIXES",
+    "RUNS_PATH",
     "UNFINISHED_STATUSES",
     "UPLOAD_PENDING",
     "VERSION_HEADER",

@@ -10,6 +10,8 @@ from mappings.shared import bearer_token
 API_VERSION = "2026-02-09"
 # the paths Extend's API serves under, each alone or with a sub-path (contracts.md §3)
 PATH_PREFIXES = ("/classify", "/classify_runs", "/files", "/classifiers", "/batch_runs")
+CLASSIFY_PATH = "/classify"  # the sync create
+RUNS_PATH = "/classify_runs"  # the classify runs, and their background create
 VERSION_HEADER = "x-extend-api-version"
 WORKSPACE_HEADER = "x-extend-workspace-id"
 

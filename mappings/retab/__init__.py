@@ -4,7 +4,7 @@ and `mappings`. Every translation returns `(value, Notes)` except the error rend
 """
 
 from mappings.retab.common import STATUS_FROM_CANONICAL, STATUS_TO_CANONICAL
-from mappings.retab.headers import PATH_PREFIXES, presented_key
+from mappings.retab.headers import PATH_PREFIXES, RUNS_PATH, presented_key
 from mappings.retab.lists import list_from_canonical, list_to_canonical
 from mappings.retab.problems import (
     INVALID_BODY_STATUS,
@@ -51,6 +51,7 @@ from mappings.retab.wire import (
 __all__ = [
     "INVALID_BODY_STATUS",
     "PATH_PREFIXES",
+    "RUNS_PATH",
     "STATUS_FROM_CANONICAL",
     "STATUS_TO_CANONICAL",
     "Category",

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 
 from mappings.shared import bearer_token
 
-# the paths Retab's API serves under
+# the paths Retab's API serves under, and its collection of classifications
 PATH_PREFIXES = ("/v1/",)
+RUNS_PATH = "/v1/classifications"
 
 
 def presented_key(headers: Mapping[str, str]) -> str:
