@@ -31,7 +31,7 @@ from gateway.errors import (
     RouteNotFound,
 )
 from gateway.logging import configure_logging
-from gateway.middleware import RequestContext, add_request_id
+from gateway.middleware import CLIENT_CLOSED, RequestContext, add_request_id, client_gone
 from gateway.routing import Routing
 from gateway.service import EXTEND_RULES, RETAB_RULES, DialectService
 from gateway.service.decoding import translation_error
@@ -130,6 +130,8 @@ def _render_translation(request: AnyRequest, exc: TranslationError) -> Response[
 
 def _render_http(request: AnyRequest, exc: HTTPException) -> Response[bytes]:
     """Litestar's own errors (unknown route, wrong method, body too large) in the dialect."""
+    if client_gone(request.scope):
+        return _abandoned(request)
     status = exc.status_code
     error: CrosswalkError
     if status == 404:
@@ -146,6 +148,15 @@ def _render_http(request: AnyRequest, exc: HTTPException) -> Response[bytes]:
     return error_response(request, error)
 
 
+def _abandoned(request: AnyRequest) -> Response[bytes]:
+    """The client left before its request was read: nobody is there to answer, and it is not
+    a server error (Litestar reports a short body as a 500)."""
+    log.info("request.abandoned", reason="the client disconnected before sending its body")
+    return Response(content=b"", status_code=CLIENT_CLOSED)
+
+
 def _render_unexpected(request: AnyRequest, exc: Exception) -> Response[bytes]:
+    if client_gone(request.scope):
+        return _abandoned(request)
     log.error("request.unexpected_error", exc_info=exc)
     return error_response(request, InternalError("An unexpected error occurred."))

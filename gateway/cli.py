@@ -10,12 +10,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from litestar import Litestar
 
 from gateway.app import create_app
 from gateway.config import ConfigError, LocalBackendConfig, Settings, load_settings
+from gateway.http_protocol import CrosswalkH11Protocol
 
 CONFIG_ENV = "CROSSWALK_CONFIG"  # hands the config path to each `--workers` process
 
@@ -48,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, os.environ)  # fail here, before any process starts
-    options = {"host": args.host, "port": args.port, "access_log": False, "log_level": "warning"}
+    options = uvicorn_options(args.host, args.port)
     if args.workers > 1:
         if args.config is not None:
             os.environ[CONFIG_ENV] = str(args.config.resolve())
@@ -58,6 +60,18 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         uvicorn.run(create_app(settings), **options)
     return 0
+
+
+def uvicorn_options(host: str, port: int) -> dict[str, Any]:
+    """How uvicorn serves the gateway: crosswalk logs requests itself (one summary line each)
+    and answers even uvicorn's own 400s with a request id."""
+    return {
+        "host": host,
+        "port": port,
+        "access_log": False,
+        "log_level": "warning",
+        "http": CrosswalkH11Protocol,
+    }
 
 
 def app_from_environment() -> Litestar:

@@ -1,4 +1,9 @@
-"""Per-request context: a request id on every response and one summary log line."""
+"""Per-request context: a request id on every response and one summary log line.
+
+A client that goes away mid-request (fewer body bytes than its Content-Length, then a close)
+is noted in the request's state, so its request is logged as abandoned (status 499, nginx's
+"client closed request"), not as a server error.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,23 @@ import time
 
 import structlog
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from gateway.dialects import dialect_of
 
 REQUEST_ID_HEADER = b"x-request-id"
+CLIENT_CLOSED = 499  # nginx's status for a request its client abandoned; never sent to anyone
 log = structlog.get_logger("crosswalk.request")
 
 
 def new_request_id() -> str:
     """A fresh id in Retab's style (`req_…`), unique per request."""
     return "req_" + secrets.token_hex(12)
+
+
+def client_gone(scope: Scope) -> bool:
+    """True once the client of this request has disconnected."""
+    return bool(scope.get("state", {}).get("client_gone", False))
 
 
 def request_id_of(scope: Scope) -> str:
@@ -61,8 +72,14 @@ class RequestContext:
                 status = message["status"]
             await send(message)
 
+        async def receive_noting_disconnect() -> ReceiveMessage:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                scope["state"]["client_gone"] = True
+            return message
+
         try:
-            await self.app(scope, receive, send_noting_status)
+            await self.app(scope, receive_noting_disconnect, send_noting_status)
         finally:
             log.info(
                 "request.completed",

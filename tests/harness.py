@@ -26,6 +26,7 @@ from litestar.testing.transport import TestClientTransport
 from retab import Retab
 
 from gateway.app import create_app
+from gateway.cli import uvicorn_options
 from gateway.clock import Clock, system_clock
 from gateway.config import (
     BackendConfig,
@@ -261,10 +262,7 @@ class ServedGateway(Gateway):
         self.url = f"http://127.0.0.1:{free_port()}"
         config = uvicorn.Config(
             create_app(settings, transports=transports),
-            host="127.0.0.1",
-            port=int(self.url.rsplit(":", 1)[1]),
-            log_level="warning",
-            access_log=False,
+            **uvicorn_options("127.0.0.1", int(self.url.rsplit(":", 1)[1])),
             lifespan="on",
         )
         self.server = uvicorn.Server(config)

@@ -17,6 +17,7 @@ from litestar.params import FromPath
 from gateway.config import Settings
 from gateway.context import CallContext, provide_extend_call, provide_settings
 from gateway.service import Deleted, DialectService, Page, Served
+from gateway.surfaces.options import options_handler
 from gateway.surfaces.render import json_response, rendered
 from gateway.surfaces.services import provide_extend_service
 from mappings import extend
@@ -99,6 +100,7 @@ def _deleted(deleted: Deleted) -> Response[bytes]:
 router = Router(
     path="/",
     route_handlers=[
+        options_handler([CLASSIFY, RUNS, ONE, ONE + "/cancel"], name="extend-options"),
         create_classify_run,
         get_classify_run,
         list_classify_runs,

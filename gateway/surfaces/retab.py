@@ -16,6 +16,7 @@ from litestar.params import FromPath
 from gateway.context import CallContext, provide_retab_call
 from gateway.service import Deleted, DialectService, Page, Served
 from gateway.service.decoding import translation_error
+from gateway.surfaces.options import options_handler
 from gateway.surfaces.render import BACKEND_HEADER, json_response, rendered
 from gateway.surfaces.services import provide_retab_service
 from mappings import retab
@@ -102,6 +103,7 @@ def _flag(raw: str | None, name: str) -> bool:
 router = Router(
     path="/",
     route_handlers=[
+        options_handler([PATH, ONE, ONE + "/cancel"], name="retab-options"),
         create_classification,
         get_classification,
         list_classifications,
