@@ -465,7 +465,11 @@ def test_hazard_16_output_is_null_until_completed() -> None:
     ("code", "reason"),
     [
         ("DOCUMENT_FETCH_FAILED", "FAILED_TO_PROCESS_FILE"),
+        ("DOCUMENT_URL_REFUSED", "FAILED_TO_PROCESS_FILE"),
+        ("INVALID_DOCUMENT", "FAILED_TO_PROCESS_FILE"),
+        ("FILE_NOT_FOUND", "FAILED_TO_PROCESS_FILE"),
         ("download_error", "FAILED_TO_PROCESS_FILE"),
+        ("INTERRUPTED", "INTERNAL_ERROR"),
         ("INSUFFICIENT_CREDITS", "OUT_OF_CREDITS"),
         ("MODEL_OVERLOADED", "INTERNAL_ERROR"),
         ("PARSING_ERROR", "PARSING_ERROR"),

@@ -109,9 +109,14 @@ def failure_from_canonical(
     return _failure_reason(error.code), f"{error.code}: {error.message}"
 
 
+# Read from a code's words: the local backend's DOCUMENT_URL_REFUSED, DOCUMENT_FETCH_FAILED,
+# INVALID_DOCUMENT and FILE_NOT_FOUND, and Retab's like them, are all the file failing (hazard 17)
+_FILE_WORDS = ("FETCH", "DOWNLOAD", "DOCUMENT", "FILE")
+
+
 def _failure_reason(code: str) -> str:
     upper = code.upper()
-    if "FETCH" in upper or "DOWNLOAD" in upper:
+    if any(word in upper for word in _FILE_WORDS):
         return "FAILED_TO_PROCESS_FILE"
     return "OUT_OF_CREDITS" if "CREDIT" in upper else "INTERNAL_ERROR"
 

@@ -1,11 +1,11 @@
 """Fetching a document from an http(s) URL without letting crosswalk reach internal services.
 
-Every host is resolved and refused if any address is loopback, private, link-local,
-multicast, reserved or unspecified (unless the config allows private URLs); redirects are
-followed by hand, re-checking each target; the body is streamed and cut at a size limit.
-DNS rebinding: the check resolves the name, then httpx resolves it again to connect, so a
-name that answers differently the second time can still slip through; closing that gap needs
-connecting to the checked address itself, which a later hardening issue can add.
+Each hop's host is resolved once and every address it answers must be public (`addresses`),
+unless the config allows private URLs; the request then goes to a checked address itself,
+with the URL's host kept in the Host header and in TLS (SNI and the certificate check), so a
+name that answers differently the second time (DNS rebinding) cannot move it. Redirects are
+followed by hand, each target checked and pinned again; the body is streamed and cut at a
+size limit.
 """
 
 from __future__ import annotations
@@ -16,14 +16,17 @@ import mimetypes
 import re
 import socket
 from collections.abc import Awaitable, Callable
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import msgspec
 
+from gateway.backends.local.addresses import IPAddress, is_local_name, is_public, literal_address
+
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 MAX_REDIRECTS = 3
 _FILENAME = re.compile(r"""filename\*?=(?:UTF-8'')?"?([^";]+)"?""", re.IGNORECASE)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class FetchRefused(Exception):
@@ -61,49 +64,98 @@ async def fetch_document(
     resolve = resolver or system_resolver
     try:
         async with asyncio.timeout(timeout):
-            return await _follow(url, client, max_bytes, allow_private, resolve)
+            return await _follow(httpx.URL(url), client, max_bytes, allow_private, resolve)
     except TimeoutError:
         raise FetchFailed(f"no complete answer within {timeout:g} s") from None
+    except httpx.InvalidURL:
+        raise FetchRefused("not a valid URL") from None
     except httpx.HTTPError as exc:
         raise FetchFailed(f"{type(exc).__name__} while downloading") from None
 
 
 async def _follow(
-    url: str, client: httpx.AsyncClient, max_bytes: int, allow_private: bool, resolve: Resolver
+    url: httpx.URL,
+    client: httpx.AsyncClient,
+    max_bytes: int,
+    allow_private: bool,
+    resolve: Resolver,
 ) -> Fetched:
     for _ in range(MAX_REDIRECTS + 1):
-        await _check(url, allow_private, resolve)
-        async with client.stream("GET", url, follow_redirects=False) as response:
+        addresses = await _checked_addresses(url, allow_private, resolve)
+        response = await _send(client, url, addresses)
+        try:
             if response.is_redirect and "location" in response.headers:
-                url = urljoin(url, response.headers["location"])
+                url = url.join(response.headers["location"])
                 continue
             if response.status_code >= 400:
                 raise FetchFailed(f"the document host answered HTTP {response.status_code}")
             data = await _read(response, max_bytes)
-            return Fetched(data=data, mime_type=_mime(response, url), filename=_name(response, url))
+            return Fetched(
+                data=data, mime_type=_mime(response, str(url)), filename=_name(response, str(url))
+            )
+        finally:
+            await response.aclose()
     raise FetchFailed(f"more than {MAX_REDIRECTS} redirects")
 
 
-async def _check(url: str, allow_private: bool, resolve: Resolver) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+async def _checked_addresses(
+    url: httpx.URL, allow_private: bool, resolve: Resolver
+) -> tuple[IPAddress, ...]:
+    """The addresses `url`'s host stands for, each one allowed to be connected to."""
+    if url.scheme not in _DEFAULT_PORTS or not url.raw_host:
         raise FetchRefused("only http and https URLs with a host can be fetched")
-    if allow_private:
-        return
+    host = url.raw_host.decode("ascii")
+    if not allow_private and is_local_name(host):
+        raise FetchRefused(f"{url.host} names the local host")
+    addresses = await _addresses(host, url.port or _DEFAULT_PORTS[url.scheme], resolve)
+    if not allow_private and not all(is_public(address) for address in addresses):
+        raise FetchRefused(f"{url.host} resolves to a non-public address")
+    return addresses
+
+
+async def _addresses(host: str, port: int, resolve: Resolver) -> tuple[IPAddress, ...]:
+    literal = literal_address(host)
+    if literal is not None:
+        return (literal,)
     try:
-        addresses = await resolve(parts.hostname, parts.port or 443)
-    except OSError:
-        raise FetchFailed(f"the host {parts.hostname} does not resolve") from None
+        answers = await resolve(host, port)
+    except (OSError, UnicodeError):
+        raise FetchFailed(f"the host {host} does not resolve") from None
+    try:
+        # a scope (`%eth0`) belongs to link-local addresses, which are refused anyway
+        addresses = tuple(dict.fromkeys(ipaddress.ip_address(a.split("%")[0]) for a in answers))
+    except ValueError:
+        raise FetchRefused(f"the host {host} resolves to something not an address") from None
+    if not addresses:
+        raise FetchFailed(f"the host {host} does not resolve")
+    return addresses
+
+
+async def _send(
+    client: httpx.AsyncClient, url: httpx.URL, addresses: tuple[IPAddress, ...]
+) -> httpx.Response:
+    """The streamed answer of the first checked address that takes the connection."""
+    failure: httpx.ConnectError | None = None
     for address in addresses:
-        if not _public(address):
-            raise FetchRefused(f"{parts.hostname} resolves to a non-public address")
+        try:
+            request = _pinned(client, url, address)
+            # redirects are this module's to follow: each target is checked and pinned
+            return await client.send(request, stream=True, follow_redirects=False)
+        except httpx.ConnectError as exc:  # e.g. an IPv6 answer on a host without IPv6
+            failure = exc
+    assert failure is not None  # `addresses` is never empty
+    raise failure
 
 
-def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+def _pinned(client: httpx.AsyncClient, url: httpx.URL, address: IPAddress) -> httpx.Request:
+    """A GET of `url` sent to `address`, in every other respect a request to `url`'s host."""
+    # `close`: a pooled connection would carry one host's TLS check over to another's request
+    headers = {"host": url.netloc.decode("ascii"), "connection": "close"}
+    # httpcore names and verifies this host in TLS instead of the address it connects to
+    extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
+    return client.build_request(
+        "GET", url.copy_with(host=str(address)), headers=headers, extensions=extensions
+    )
 
 
 async def _read(response: httpx.Response, max_bytes: int) -> bytes:
