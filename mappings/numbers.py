@@ -1,4 +1,5 @@
-"""Numbers in what clients send, read strictly and bounded: query-string integers.
+"""Numbers in what clients send, read strictly and bounded: query-string integers, and the
+bound on page numbers both vendors' create bodies share.
 
 A number crosswalk accepts must mean one thing and fit everywhere it goes: msgspec, a SQLite
 INTEGER (64 bits; a bigger Python int raises OverflowError there) and the vendor's own API.
@@ -8,6 +9,11 @@ Imports only the stdlib.
 from __future__ import annotations
 
 import re
+
+# the last page a request may name (Retab `first_n_pages`, Extend `pageRanges[].end`): neither
+# vendor documents one (contracts.md §2.1, §5.1). A million is past the page count of any real
+# document, and far inside 64 bits.
+MAX_PAGE = 1_000_000
 
 # ASCII digits only: str.isdigit() and int() also take "²", "٣" or " 5", and int() refuses
 # some of what isdigit() accepts

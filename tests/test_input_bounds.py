@@ -7,6 +7,7 @@ never a 500, and nothing out of bounds reaches a backend or the ledger.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from litestar.testing import TestClient
 
 from mappings.dialects import Dialect
-from mappings.numbers import OutOfRange, query_integer
+from mappings.numbers import MAX_PAGE, OutOfRange, query_integer
 from tests.harness import MakeGateway, extend_error, local_settings, retab_error
 
 HEADERS: dict[Dialect, dict[str, str]] = {
@@ -128,3 +129,106 @@ def test_query_integer(raw: str, expected: int | type[ValueError]) -> None:
         query_integer(raw, low=1, high=100)
     if isinstance(excinfo.value, OutOfRange):
         assert excinfo.value.low is raw.startswith(("0", "-"))
+
+
+DOCUMENT = {"filename": "a.txt", "url": "data:text/plain;base64,SW52b2ljZSB0b3RhbA=="}
+CLASSIFICATIONS = [{"id": "invoice", "type": "invoice", "description": "A bill"}]
+
+
+def _retab(**fields: Any) -> dict[str, Any]:
+    return {"document": DOCUMENT, "categories": [{"name": "invoice"}], **fields}
+
+
+def _extend(pages: list[dict[str, Any]] | None = None, **fields: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {"classifications": CLASSIFICATIONS}
+    if pages is not None:
+        config["advancedOptions"] = {"pageRanges": pages}
+    return {"file": {"text": "Invoice total"}, "config": config, **fields}
+
+
+def _override(pages: list[dict[str, Any]]) -> dict[str, Any]:
+    override = {"advancedOptions": {"pageRanges": pages}}
+    return {
+        "file": {"text": "Invoice total"},
+        "classifier": {"id": "cl_1", "overrideConfig": override},
+    }
+
+
+RANGES = "config.advancedOptions.pageRanges[0]"
+# (surface, path, the body with `n` in one integer field, the field as the dialect names it)
+REQUEST_NUMBERS = [
+    pytest.param(
+        "retab",
+        "/v1/classifications",
+        lambda n: _retab(first_n_pages=n),
+        "first_n_pages",
+        id="retab-first_n_pages",
+    ),
+    pytest.param(
+        "retab",
+        "/v1/classifications",
+        lambda n: _retab(n_consensus=n),
+        "n_consensus",
+        id="retab-n_consensus",
+    ),
+    pytest.param(
+        "extend",
+        "/classify_runs",
+        lambda n: _extend([{"start": 1, "end": n}]),
+        f"{RANGES}.end",
+        id="extend-end",
+    ),
+    pytest.param(
+        "extend",
+        "/classify",
+        lambda n: _extend([{"start": n, "end": n}]),
+        f"{RANGES}.start",
+        id="extend-start",
+    ),
+    pytest.param(
+        "extend",
+        "/classify_runs",
+        lambda n: _override([{"start": 1, "end": n}]),
+        "classifier.overrideConfig.advancedOptions.pageRanges[0].end",
+        id="extend-override-end",
+    ),
+    pytest.param(
+        "extend", "/classify_runs", lambda n: _extend(priority=n), "priority", id="extend-priority"
+    ),
+]
+OUT_OF_BOUNDS = [10**30, 10**19, 2**63, MAX_PAGE + 1, 0, -1]
+
+
+@pytest.mark.parametrize(("surface", "path", "body", "field"), REQUEST_NUMBERS)
+@pytest.mark.parametrize("number", OUT_OF_BOUNDS)
+def test_a_request_number_out_of_bounds_is_refused(
+    client: TestClient[Any],
+    surface: Dialect,
+    path: str,
+    body: Callable[[int], dict[str, Any]],
+    field: str,
+    number: int,
+) -> None:
+    """10^30 pages, a page range ending at 10^19, a priority of 2^63: the vendor's validation
+    error naming the field, and no run is created or recorded."""
+    response = client.post(path, json=body(number), headers=HEADERS[surface])
+    refused(surface, response, field)
+    runs_path = "/v1/classifications" if surface == "retab" else "/classify_runs"
+    assert client.get(runs_path, headers=HEADERS[surface]).json()["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("surface", "path", "body"),
+    [
+        pytest.param("retab", "/v1/classifications", _retab(first_n_pages=MAX_PAGE), id="pages"),
+        pytest.param("extend", "/classify", _extend([{"start": 1, "end": MAX_PAGE}]), id="end"),
+        pytest.param("extend", "/classify_runs", _extend(priority=1), id="priority-1"),
+        pytest.param("extend", "/classify_runs", _extend(priority=100), id="priority-100"),
+    ],
+)
+def test_a_request_number_at_its_bound_is_served(
+    client: TestClient[Any], surface: Dialect, path: str, body: dict[str, Any]
+) -> None:
+    """The bounds themselves are accepted: the last page, Extend's priorities 1 and 100."""
+    response = client.post(path, json=body, headers=HEADERS[surface])
+    assert response.status_code == (201 if surface == "retab" else 200), response.text
