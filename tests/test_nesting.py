@@ -37,6 +37,7 @@ HEADERS: dict[Dialect, dict[str, str]] = {
 CLASSIFICATIONS = json.dumps([{"id": "invoice", "type": "invoice", "description": "A bill"}])
 DOCUMENT = json.dumps({"filename": "a.txt", "url": "data:text/plain;base64,SW52b2ljZQ=="})
 DEPTHS = [pytest.param(1_000, id="1k-deep"), pytest.param(100_000, id="100k-deep")]
+TOO_DEEP = f"nested more than {MAX_NESTING} levels deep"
 
 
 def nested(depth: int) -> str:
@@ -134,7 +135,7 @@ def test_metadata_nested_to_the_bound_is_kept_and_one_level_more_is_not(
     got = local.get(f"/classify_runs/{created.json()['id']}", headers=headers)
     assert got.json()["metadata"] == metadata
     deeper = local.post("/classify_runs", content=_metadata_body(MAX_NESTING + 1), headers=headers)
-    assert "nested more than 64 levels" in refused("extend", deeper)
+    assert TOO_DEEP in refused("extend", deeper)
     listed = local.get("/classify_runs", headers=headers).json()["data"]
     assert [run["metadata"] for run in listed] == [metadata]
 
@@ -168,6 +169,13 @@ DEEP_ANSWERS = [
     pytest.param("extend", "/classify_runs", 200, "extend_classify_runs_create_response.json"),
     pytest.param("retab", "/v1/classifications", 201, "retab_create_response_201.json"),
 ]
+
+
+# each vendor's sync create: its success status and a run it answers with
+CREATED = {
+    "extend": (200, "extend_classify_response.json"),
+    "retab": (201, "retab_create_response_201.json"),
+}
 
 
 def _deep_run(fixture: str, field: str, depth: int) -> bytes:
@@ -211,12 +219,11 @@ def test_a_deeply_nested_vendor_answer_is_a_502_when_translated(
 ) -> None:
     """A run from the other vendor nested past the bound is that vendor's failure: a 502."""
     with serve(surface, tmp_path) as leg:
-        fixture = "extend_classify_response.json" if leg.vendor == "extend" else None
-        answer = _deep_run(fixture or "retab_create_response_201.json", "metadata", depth)
-        status = 200 if leg.vendor == "extend" else 201
+        status, fixture = CREATED[leg.vendor]
+        answer = _deep_run(fixture, "metadata", depth)
         leg.upstream.post(leg.create_path).respond(status, content=answer)
         _, message, _ = error_of(leg, leg.create(), 502)
-    assert "nested more than 64 levels" in message
+    assert TOO_DEEP in message
 
 
 @pytest.mark.parametrize("surface", ["retab", "extend"])
