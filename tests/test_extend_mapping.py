@@ -838,7 +838,7 @@ def extend_requests(draw: st.DrawFn) -> canonical.ClassifyRequest:
         config=config,
         background=draw(st.booleans()),
         metadata=draw(st.none() | JSON_OBJECTS),
-        priority=draw(st.none() | st.integers(-(2**31), 2**31)),
+        priority=draw(st.none() | st.integers(1, 100)),  # Extend's documented range
         classifier=classifier,
     )
 

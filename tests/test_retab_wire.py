@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from mappings import retab
+from mappings.nesting import JsonDecoder
 
 WIRE = Path(__file__).resolve().parent.parent / "fixtures" / "wire"
 RECEIVED = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -25,7 +26,7 @@ BODIES = sorted(
 ENVELOPES = sorted(WIRE.glob("retab_*_http.json"))
 
 
-def _decoder_for(name: str) -> msgspec.json.Decoder[Any]:
+def _decoder_for(name: str) -> JsonDecoder[Any]:
     if "_request" in name:
         return retab.request_decoder
     if "_error_" in name:

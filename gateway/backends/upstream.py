@@ -30,6 +30,7 @@ from gateway.errors import (
 from mappings import canonical
 from mappings.dialects import Dialect
 from mappings.errors import TranslationError
+from mappings.nesting import JsonDecoder
 
 T = TypeVar("T")
 ProblemReader = Callable[[int, bytes], canonical.Problem]
@@ -175,7 +176,7 @@ class Upstream:
             headers=_retry_after(response.headers),
         )
 
-    def decode(self, response: httpx.Response, decoder: msgspec.json.Decoder[T]) -> T:
+    def decode(self, response: httpx.Response, decoder: JsonDecoder[T]) -> T:
         """A 2xx body as its wire Struct; an unreadable one is the vendor's failure, a 502."""
         try:
             return decoder.decode(response.content)

@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-import msgspec
-
 from gateway.backends.base import FileSource, Relay
 from gateway.backends.upstream import Upstream
 from gateway.clock import Clock, system_clock
@@ -21,6 +19,7 @@ from gateway.store.records import RunRecord
 from mappings import canonical
 from mappings.dialects import Dialect
 from mappings.errors import TranslationError, UnsupportedFeature
+from mappings.nesting import JsonDecoder
 from mappings.notes import Notes
 
 W = TypeVar("W")
@@ -37,7 +36,7 @@ class VendorBackend(Generic[W]):
     dialect: ClassVar[Dialect]
     runs_path: ClassVar[str]  # the vendor's collection of runs, e.g. `/v1/classifications`
     file_field: ClassVar[str]  # the request field naming a document, for errors
-    decoder: ClassVar[msgspec.json.Decoder[Any]]  # of `W`
+    decoder: ClassVar[JsonDecoder[Any]]  # of `W`
     to_canonical: ClassVar[ToCanonical]  # the vendor's `response_to_canonical`
     in_request_terms: ClassVar[InRequestTerms]  # the vendor's read-back (hazard 3)
 

@@ -9,9 +9,10 @@ from typing import TypeVar
 import msgspec
 
 from gateway.errors import InvalidRequest
-from mappings import canonical, extend, retab
+from mappings import canonical, extend, nesting, retab
 from mappings.dialects import Dialect
 from mappings.errors import TranslationError, UnsupportedFeature
+from mappings.nesting import NestingTooDeep
 
 T = TypeVar("T")
 
@@ -25,7 +26,9 @@ _INVALID_STATUS: dict[Dialect, int] = {
 def decode_body(raw: bytes, type_: type[T], *, dialect: Dialect) -> T:
     """Decode a request body into its wire Struct, or raise InvalidRequest naming the field."""
     try:
-        return msgspec.json.decode(raw, type=type_)
+        return nesting.decode(raw, type_)
+    except NestingTooDeep as exc:
+        raise _too_deep(exc, dialect) from None
     except msgspec.ValidationError as exc:
         loc, message = _split_location(str(exc))
         field = canonical.FieldProblem(loc=("body", *loc), message=message, type="value_error")
@@ -39,6 +42,24 @@ def decode_body(raw: bytes, type_: type[T], *, dialect: Dialect) -> T:
             status=_INVALID_STATUS[dialect],
             fields=(field,),
         ) from None
+
+
+def peek_body(raw: bytes, type_: type[T], *, dialect: Dialect) -> T | None:
+    """A body to be relayed, decoded for the ledger; None when it cannot be read (the vendor
+    judges it). One nested too deeply is refused all the same: its run could not be recorded."""
+    try:
+        return nesting.decode(raw, type_)
+    except NestingTooDeep as exc:
+        raise _too_deep(exc, dialect) from None
+    except msgspec.DecodeError:
+        return None
+
+
+def _too_deep(exc: NestingTooDeep, dialect: Dialect) -> InvalidRequest:
+    field = canonical.FieldProblem(loc=("body",), message=str(exc), type="json_invalid")
+    return InvalidRequest(
+        f"The request body is {exc}.", status=_INVALID_STATUS[dialect], fields=(field,)
+    )
 
 
 def translation_error(exc: TranslationError, dialect: Dialect) -> InvalidRequest:

@@ -11,10 +11,11 @@ from typing import Any
 
 import msgspec
 
-from gateway.service.decoding import decode_body, translation_error
+from gateway.service.decoding import decode_body, peek_body, translation_error
 from mappings import canonical, extend, retab
 from mappings.dialects import Dialect
 from mappings.errors import TranslationError
+from mappings.nesting import JsonDecoder
 from mappings.notes import Notes
 
 RequestReader = Callable[[Any], tuple[canonical.ClassifyRequest, Notes]]
@@ -39,7 +40,7 @@ class DialectRules:
     # (Retab): hazard 25
     cancel_refused: Callable[[str, canonical.Status], str] | None
     creates: Mapping[str, Create]  # by path
-    run_decoder: msgspec.json.Decoder[Any]
+    run_decoder: JsonDecoder[Any]
     run_to_canonical: RunReader
     list_to_canonical: Callable[[Mapping[str, str]], canonical.ListQuery]
     not_found: Callable[[str], str]  # the vendor's 404 message for an unknown run id
@@ -54,11 +55,13 @@ class DialectRules:
             raise translation_error(exc, self.dialect) from None
 
     def peek_create(self, body: bytes, path: str) -> canonical.ClassifyRequest | None:
-        """The create body for the ledger, if it can be read; the vendor judges it."""
+        """The create body for the ledger, if it can be read; the vendor judges it (but one
+        nested too deeply to record is refused: InvalidRequest)."""
         create = self.creates[path]
+        wire = peek_body(body, create.wire, dialect=self.dialect)
         try:
-            return create.to_canonical(msgspec.json.decode(body, type=create.wire))[0]
-        except (msgspec.DecodeError, TranslationError):
+            return None if wire is None else create.to_canonical(wire)[0]
+        except TranslationError:
             return None
 
     def read_run(self, content: bytes, received_at: datetime) -> canonical.ClassificationRun | None:

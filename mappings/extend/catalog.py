@@ -14,6 +14,7 @@ from mappings import canonical
 from mappings.extend.config import config_to_canonical
 from mappings.extend.resources import CreatedBy
 from mappings.extend.wire import ClassifierReference, ClassifyConfig, ExtendWire, FileInput
+from mappings.nesting import JsonDecoder
 from mappings.shared import given
 
 
@@ -111,7 +112,7 @@ def with_saved_config(
     return msgspec.structs.replace(request, config=canonical.RunConfig(**merged), classifier=None)
 
 
-classifier_decoder = msgspec.json.Decoder(Classifier)
-classifier_versions_decoder = msgspec.json.Decoder(ClassifierVersionList)
-batch_request_decoder = msgspec.json.Decoder(BatchCreateRequest)
-batch_run_decoder = msgspec.json.Decoder(BatchRun)
+classifier_decoder = JsonDecoder(Classifier)
+classifier_versions_decoder = JsonDecoder(ClassifierVersionList)
+batch_request_decoder = JsonDecoder(BatchCreateRequest)
+batch_run_decoder = JsonDecoder(BatchRun)

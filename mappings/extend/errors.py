@@ -12,6 +12,7 @@ from msgspec import UNSET
 
 from mappings import canonical
 from mappings.extend.resources import ApiError
+from mappings.nesting import JsonDecoder
 
 _CODE_BY_STATUS = {
     400: "INVALID_REQUEST",
@@ -26,6 +27,7 @@ _CODE_BY_STATUS = {
 INVALID_BODY_STATUS = 400
 _RETRIED_STATUSES = frozenset({408, 409, 429})  # what the Extend SDK retries (§3), plus 5xx
 _CONTEXT_KEYS = ("requestId", "docUrl", "runId")
+_any_decoder = JsonDecoder(object)
 
 
 def error_from_canonical(problem: canonical.Problem, *, request_id: str) -> ApiError:
@@ -61,8 +63,8 @@ def error_to_canonical(status: int, body: bytes) -> canonical.Problem:
 
 def _error_fields(body: bytes) -> dict[str, Any] | None:
     try:
-        decoded = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+        decoded = _any_decoder.decode(body)
+    except msgspec.DecodeError:  # not JSON, or nested too deep to read
         return None
     if isinstance(decoded, dict) and isinstance(decoded.get("error"), dict):
         decoded = decoded["error"]  # the extend-cli's wrapping (contracts.md §7.2)

@@ -15,6 +15,7 @@ from mappings.extend.resources import ClassifyRun, ClassifyRunList, ClassifyRunS
 from mappings.extend.runs import response_from_canonical, response_to_canonical
 from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes
+from mappings.numbers import OutOfRange, query_integer
 from mappings.shared import given
 
 MAX_PAGE_SIZE = 1000  # Extend documents no bound (contracts.md §13); batches stop at 1000 too
@@ -152,14 +153,13 @@ def _page_size(value: str | int | None) -> int:
     if value is None or value == "":
         return canonical.ListQuery().limit
     try:
-        size = int(value)
-    except ValueError:
-        raise InvalidInput("maxPageSize", "must be an integer", location="query") from None
-    if not 1 <= size <= MAX_PAGE_SIZE:
+        return query_integer(str(value), low=1, high=MAX_PAGE_SIZE)
+    except OutOfRange:
         raise InvalidInput(
             "maxPageSize", f"must be between 1 and {MAX_PAGE_SIZE}", location="query"
-        )
-    return size
+        ) from None
+    except ValueError:
+        raise InvalidInput("maxPageSize", "must be an integer", location="query") from None
 
 
 def _order(sort_by: str | None, sort_dir: str | None) -> canonical.Order:

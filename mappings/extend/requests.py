@@ -34,9 +34,14 @@ from mappings.extend.wire import (
 )
 from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes, NoteTaker
+from mappings.numbers import MAX_PAGE
 from mappings.shared import Outbound, given
 
 NEEDS_CLASSIFIER_OR_CONFIG = "One of `classifier` or `config` must be provided."
+# Extend documents a run's priority as an integer from 1 to 100, 50 by default, lower first
+# (docs.extend.app, Run Workflow); its SDK types a classify run's `priority` as that same
+# `RunPriority` (contracts.md §5.1 gives no range)
+MIN_PRIORITY, MAX_PRIORITY = 1, 100
 
 
 def request_to_canonical(
@@ -44,13 +49,12 @@ def request_to_canonical(
 ) -> tuple[canonical.ClassifyRequest, Notes]:
     """A client's Extend body as canonical; `background` is True for `/classify_runs`."""
     classifier, config = _source_to_canonical(req)
-    priority = given(req.priority) if isinstance(req, ClassifyRunCreateRequest) else None
     request = canonical.ClassifyRequest(
         document=document_to_canonical(req.file),
         config=config,
         background=background,
         metadata=given(req.metadata),
-        priority=priority,
+        priority=_priority(req),
         classifier=classifier,
     )
     return request, Notes()
@@ -112,8 +116,17 @@ def _check_classifications(items: Sequence[Classification], path: str) -> None:
 
 def _check_pages(ranges: Sequence[PageRange], path: str) -> None:
     for i, page_range in enumerate(ranges):
-        if not 1 <= page_range.start <= page_range.end:
-            raise InvalidInput(f"{path}[{i}]", "needs 1 <= start <= end")
+        if not 1 <= page_range.start <= MAX_PAGE:
+            raise InvalidInput(f"{path}[{i}].start", f"must be from 1 to {MAX_PAGE}")
+        if not page_range.start <= page_range.end <= MAX_PAGE:
+            raise InvalidInput(f"{path}[{i}].end", f"must be from `start` to {MAX_PAGE}")
+
+
+def _priority(req: ClassifyRequest) -> int | None:
+    priority = given(req.priority) if isinstance(req, ClassifyRunCreateRequest) else None
+    if priority is not None and not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise InvalidInput("priority", f"must be from {MIN_PRIORITY} to {MAX_PRIORITY}")
+    return priority
 
 
 def request_from_canonical(

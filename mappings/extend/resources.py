@@ -5,17 +5,17 @@ Keys the vendor's examples leave out (the seed omits `config`, `dashboardUrl` an
 timestamps, contracts.md §12 #9) are `UNSET`-able so truncated bodies still decode; the
 mapping always fills them when emitting. Timestamps stay `str` so they re-encode byte for byte.
 Field order follows the signed webhook example, so a decoded body re-encodes identically.
-Imports only the stdlib and msgspec.
+Imports only the stdlib, msgspec and `mappings.nesting`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from msgspec import UNSET, UnsetType
 
 from mappings.extend.wire import ClassifyConfig, ExtendWire
+from mappings.nesting import JsonDecoder
 
 Number = int | float  # kept apart so `"credits": 2` re-encodes as 2, not 2.0
 
@@ -201,10 +201,10 @@ class SignedWebhookEvent(ExtendWire, kw_only=True):
     payload: SignedDataUrl
 
 
-run_decoder = msgspec.json.Decoder(ClassifyRun)
-run_list_decoder = msgspec.json.Decoder(ClassifyRunList)
-file_decoder = msgspec.json.Decoder(File)
-delete_decoder = msgspec.json.Decoder(DeleteResponse)
-error_decoder = msgspec.json.Decoder(ApiError)
-webhook_decoder = msgspec.json.Decoder(WebhookEvent)
-signed_webhook_decoder = msgspec.json.Decoder(SignedWebhookEvent)
+run_decoder = JsonDecoder(ClassifyRun)
+run_list_decoder = JsonDecoder(ClassifyRunList)
+file_decoder = JsonDecoder(File)
+delete_decoder = JsonDecoder(DeleteResponse)
+error_decoder = JsonDecoder(ApiError)
+webhook_decoder = JsonDecoder(WebhookEvent)
+signed_webhook_decoder = JsonDecoder(SignedWebhookEvent)

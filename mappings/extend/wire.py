@@ -3,7 +3,7 @@
 Mirrors Extend's camelCase JSON exactly (contracts.md §4.2, §5.1); absent and null stay apart
 through `UNSET`. Lenient types decode upstream responses (vendors add fields); their `...Input`
 subclasses forbid unknown fields so a mistyped key in a client's body is rejected, not lost.
-Imports only the stdlib and msgspec.
+Imports only the stdlib, msgspec and `mappings.nesting`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
+
+from mappings.nesting import JsonDecoder
 
 
 class ExtendWire(msgspec.Struct, rename="camel", kw_only=True):
@@ -133,5 +135,5 @@ class ClassifyRunCreateRequest(ClassifyRequest, forbid_unknown_fields=True, kw_o
     priority: int | UnsetType | None = UNSET
 
 
-classify_request_decoder = msgspec.json.Decoder(ClassifyRequest)
-create_request_decoder = msgspec.json.Decoder(ClassifyRunCreateRequest)
+classify_request_decoder = JsonDecoder(ClassifyRequest)
+create_request_decoder = JsonDecoder(ClassifyRunCreateRequest)

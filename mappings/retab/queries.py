@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from mappings import canonical
 from mappings.errors import InvalidInput
+from mappings.numbers import OutOfRange, query_integer
 from mappings.retab.common import STATUS_TO_CANONICAL
 
 MAX_LIMIT = 100
@@ -65,11 +66,17 @@ def _status(raw: str) -> canonical.Status | None:
 
 
 def _limit(raw: str | None) -> int:
+    """FastAPI's `Query(ge=1, le=MAX_LIMIT)`, worded as pydantic words its refusals."""
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise _invalid("limit", f"Input should be an integer from 1 to {MAX_LIMIT}")
-    return int(raw)
+    try:
+        return query_integer(raw, low=1, high=MAX_LIMIT)
+    except OutOfRange as exc:
+        bound = "greater than or equal to 1" if exc.low else f"less than or equal to {MAX_LIMIT}"
+        raise _invalid("limit", f"Input should be {bound}") from None
+    except ValueError:
+        message = "Input should be a valid integer, unable to parse string as an integer"
+        raise _invalid("limit", message) from None
 
 
 def _date(raw: str | None, name: str, *, end: bool) -> datetime | None:

@@ -18,6 +18,7 @@ from mappings import canonical
 from mappings.errors import InvalidInput, UnsupportedFeature
 from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes, NoteTaker
+from mappings.numbers import MAX_PAGE
 from mappings.retab.common import DEFAULT_MODEL, data_url, parse_data_url, retab_names
 from mappings.retab.wire import CategoryInput, ClassificationRequest, FileLink, RequestDocument
 from mappings.shared import Outbound, given
@@ -106,8 +107,8 @@ def _category_to_canonical(cat: CategoryInput) -> canonical.Category:
 def _pages_to_canonical(first_n_pages: int | None) -> tuple[canonical.PageRange, ...]:
     if first_n_pages is None:
         return ()
-    if first_n_pages < 1:
-        raise InvalidInput("first_n_pages", "must be a positive integer")
+    if not 1 <= first_n_pages <= MAX_PAGE:
+        raise InvalidInput("first_n_pages", f"must be a positive integer, at most {MAX_PAGE}")
     return (canonical.PageRange(start=1, end=first_n_pages),)
 
 

@@ -3,7 +3,7 @@
 Mirrors Retab's snake_case JSON exactly (contracts.md §2, §4.1, §7.1); absent and null stay
 apart through `UNSET`, so decode then encode returns the same JSON. Response types decode
 leniently (Retab adds fields such as `updated_at`); the inbound request types reject unknown
-fields. Imports only the stdlib and msgspec.
+fields. Imports only the stdlib, msgspec and `mappings.nesting`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
+
+from mappings.nesting import JsonDecoder
 
 
 class RetabWire(msgspec.Struct, kw_only=True):
@@ -169,8 +171,8 @@ class ErrorBody(RetabWire, kw_only=True):
     detail: ErrorDetail | str | tuple[ValidationIssue, ...]
 
 
-request_decoder = msgspec.json.Decoder(ClassificationRequest)
-classification_decoder = msgspec.json.Decoder(Classification)
-classification_list_decoder = msgspec.json.Decoder(ClassificationList)
-file_link_decoder = msgspec.json.Decoder(FileLink)
-error_body_decoder = msgspec.json.Decoder(ErrorBody)
+request_decoder = JsonDecoder(ClassificationRequest)
+classification_decoder = JsonDecoder(Classification)
+classification_list_decoder = JsonDecoder(ClassificationList)
+file_link_decoder = JsonDecoder(FileLink)
+error_body_decoder = JsonDecoder(ErrorBody)
