@@ -5,6 +5,9 @@ upstream byte for byte and the vendor's answer comes back byte for byte, so unkn
 fields survive; only the key is swapped (the backend's own, or the client's for a pure proxy).
 Runs are still recorded in the ledger, read leniently from the same bytes, for per-key
 scoping; a run that predates crosswalk (no record) is still reachable by its id: migration.
+An answer holding a run crosswalk cannot address (a new one with no usable id, or another
+run than the one asked for, perhaps another key's) is not relayed but is the vendor's
+failure, a 502.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import httpx
 import structlog
 
+from gateway.backends import answers
 from gateway.backends.base import Backend, Query, Relay
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
@@ -52,6 +56,8 @@ class PassThrough:
             # the vendor accepted something crosswalk cannot read: say so, loudly
             log.warning("passthrough.unrecorded", backend=backend.name, path=path)
         if run is not None:
+            # a run its client could not address again is not one to record or relay
+            answers.check_new_run(backend.name, run.id)
             owner, now = call.principal.owner, self._clock()
             record = new_record(
                 backend.name, run, request, surface=call.surface, owner=owner, now=now
@@ -76,10 +82,14 @@ class PassThrough:
         if record is not None and record.owner != call.principal.owner:
             raise RunNotFound(self._rules.not_found(upstream_id))  # another key's run
         answer = await relay.forward(method, path, call=call, params=query)
+        run = None if method == "DELETE" else self._read_run(answer)
+        if run is not None:
+            # with or without a record: another run may be another key's
+            answers.check_same_run(backend.name, upstream_id, run.id)
         if record is not None and answer.is_success:
             if method == "DELETE":
                 await self._ledger.delete(record.owner, backend.name, upstream_id)
-            elif (run := self._read_run(answer)) is not None:
+            elif run is not None:
                 await self._ledger.update_run(backend.name, upstream_id, run)
         return Relayed(answer=answer, backend=backend.name)
 
