@@ -8,8 +8,10 @@ Building a request is apart from sending it (a built request can be checked with
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -35,6 +37,10 @@ T = TypeVar("T")
 ProblemReader = Callable[[int, bytes], canonical.Problem]
 HeaderMaker = Callable[[CallContext], Mapping[str, str]]  # what the vendor needs on every call
 log = structlog.get_logger("crosswalk.upstream")
+# a vendor asking for a longer wait than a day is not giving a hint anyone can follow
+MAX_RETRY_AFTER = 86_400
+_SECONDS = re.compile(r"[0-9]{1,9}")  # ASCII only: str.isdigit() also takes "²"
+_MILLIS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
 
 
 def open_client(
@@ -196,9 +202,26 @@ class Upstream:
 
 
 def _retry_after(headers: httpx.Headers) -> dict[str, str]:
-    """`Retry-After` for the client, from the vendor's own or its `retry-after-ms`."""
-    if value := headers.get("retry-after"):
+    """`Retry-After` for the client, from the vendor's own or its `retry-after-ms`; a value
+    that is neither a whole number of seconds (at most a day) nor an HTTP date is ignored."""
+    value = headers.get("retry-after", "").strip()
+    if _is_http_date(value):
         return {"retry-after": value}
-    if (millis := headers.get("retry-after-ms")) and millis.replace(".", "", 1).isdigit():
-        return {"retry-after": str(math.ceil(float(millis) / 1000))}
-    return {}
+    millis = headers.get("retry-after-ms", "").strip()
+    if _SECONDS.fullmatch(value):
+        seconds = int(value)
+    elif _MILLIS.fullmatch(millis):
+        seconds = math.ceil(float(millis) / 1000)
+    else:
+        return {}
+    return {"retry-after": str(seconds)} if seconds <= MAX_RETRY_AFTER else {}
+
+
+def _is_http_date(value: str) -> bool:
+    """True for an HTTP date (RFC 9110 §10.2.3), the other form `Retry-After` may take."""
+    if not value.isascii():
+        return False
+    try:
+        return parsedate_to_datetime(value).tzinfo is not None
+    except (TypeError, ValueError, OverflowError):
+        return False
