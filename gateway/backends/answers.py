@@ -1,5 +1,5 @@
 """What a vendor's answer must be before crosswalk acts on it: a new run that crosswalk can
-address, and the very run a read or a cancel asked for.
+address, the very run a read or a cancel asked for, and a yes to crosswalk's own key.
 
 Anything else is the vendor's failure (a 502 in the client's dialect, raised before the ledger
 is touched), never a 500 or a row that no public id can name (mappings/ids.py).
@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import re
 
+import structlog
+
 from gateway.errors import UpstreamFailed
 from mappings import ids
-from mappings.dialects import DIALECTS
+from mappings.dialects import DIALECTS, Dialect
 
 # a run id goes into the vendor's paths as one segment: nothing that ends or escapes it
 _UNSAFE = re.compile(r"[^\x21-\x7e]|[/?#%\\]")
 _SHOWN = 64  # characters of a bad id quoted in an error: enough to recognise it
+log = structlog.get_logger("crosswalk.upstream")
 
 
 def addressable(backend: str, run_id: str) -> bool:
@@ -48,6 +51,18 @@ def check_same_run(backend: str, asked: str, answered: str) -> None:
             f"Backend {backend} was asked for run {_shown(asked)} and answered with "
             f"{_shown(answered) if answered else 'a run with no id'}."
         )
+
+
+def key_refused(backend: str, dialect: Dialect, status: int) -> UpstreamFailed:
+    """The error for a vendor refusing the key crosswalk holds for `backend`: the operator's
+    misconfiguration, not the client's key, so a 502 that says which backend to fix."""
+    log.warning("upstream.key_refused", backend=backend, upstream_status=status)
+    return UpstreamFailed(
+        f"The upstream {dialect} API refused the key of backend {backend} (HTTP {status}): "
+        "the gateway's own key for it is wrong or lacks access; the client's key is not at "
+        "fault.",
+        retryable=False,
+    )
 
 
 def _shown(run_id: str) -> str:

@@ -18,6 +18,7 @@ import httpx
 import msgspec
 import structlog
 
+from gateway.backends.answers import key_refused
 from gateway.backends.base import Query
 from gateway.config import Secret, VendorBackendConfig
 from gateway.context import CallContext
@@ -167,6 +168,8 @@ class Upstream:
     def failure(self, response: httpx.Response) -> UpstreamError:
         """The error a non-2xx vendor answer becomes (contracts.md §7, hazard 26)."""
         status = response.status_code
+        if status in (401, 403) and not self.proxies_client_keys:
+            return key_refused(self.backend, self.dialect, status)  # not the client's key
         problem = self._read_problem(status, response.content)
         if status >= 500:
             return UpstreamFailed(f"{self._who} failed (HTTP {status}): {problem.message}")
