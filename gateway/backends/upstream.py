@@ -2,7 +2,8 @@
 
 Building a request is apart from sending it (a built request can be checked with no network).
 `send` is the one place httpx exceptions are caught; they and every non-2xx answer become the
-`UpstreamError`s of gateway/errors.py, which each surface renders in its own dialect.
+`UpstreamError`s of gateway/errors.py, which each surface renders in its own dialect. Every
+answer is read, or relayed, only once crosswalk's secrets are scrubbed from it (scrub.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import structlog
 
 from gateway.backends.answers import key_refused
 from gateway.backends.base import Query
+from gateway.backends.scrub import Scrubber
 from gateway.config import Secret, VendorBackendConfig
 from gateway.context import CallContext
 from gateway.errors import (
@@ -71,6 +73,7 @@ class Upstream:
         key: Secret | None,
         read_problem: ProblemReader,
         headers: HeaderMaker = lambda call: {},
+        scrubber: Scrubber | None = None,
     ) -> None:
         self.backend = backend
         self.dialect = dialect
@@ -78,6 +81,8 @@ class Upstream:
         self._key = key
         self._read_problem = read_problem
         self._headers = headers
+        # with none given, it still scrubs the key each request carried
+        self._scrubber = scrubber or Scrubber()
 
     @property
     def proxies_client_keys(self) -> bool:
@@ -127,11 +132,11 @@ class Upstream:
         request = self.build(
             method, path, call=call, params=list(params), content=content, headers=extra
         )
-        return await self.send_raw(request)
+        return self._scrubber.response(await self.send_raw(request))
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         """The vendor's 2xx answer; anything else raises an UpstreamError."""
-        response = await self.send_raw(request)
+        response = self._scrubber.response(await self.send_raw(request))
         if response.is_success:
             return response
         raise self.failure(response)
