@@ -14,6 +14,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from gateway.store import RunRecord, SqliteLedger
+from gateway.supervisor import Supervisor
 from mappings import canonical
 from mappings.dialects import Dialect
 from tests.harness import extend_error, retab_error
@@ -132,11 +133,16 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 CONFIG = canonical.RunConfig(categories=(canonical.Category(key="invoice", name="Invoice"),))
 
 
-def row(backend: str, upstream_id: str, minute: int) -> RunRecord:
-    """A finished run of the gateway's client, as an older version may have recorded it."""
+def row(
+    backend: str,
+    upstream_id: str,
+    minute: int,
+    status: canonical.Status = canonical.Status.completed,
+) -> RunRecord:
+    """A run of the gateway's client, as an older version may have recorded it."""
     created_at = T0 + timedelta(minutes=minute)
     run = canonical.ClassificationRun(
-        id=upstream_id, status=canonical.Status.completed, config=CONFIG, created_at=created_at
+        id=upstream_id, status=status, config=CONFIG, created_at=created_at
     )
     return RunRecord(
         key=f"{backend}:{upstream_id}",
@@ -221,3 +227,29 @@ def test_a_bad_row_in_the_ledger_does_not_break_listings(
                     assert pages(gw, surface, limit, before=ids[-1]) == ids[:1]
     warned = [e for e in logs if e["event"] == "ledger.unlistable_run"]
     assert {e["backend"] for e in warned} == {"retab", "extend"}
+
+
+@pytest.mark.parametrize("bad", BAD_ANSWERED_IDS)
+def test_the_refresher_records_only_the_run_it_asked_for(tmp_path: Path, bad: str) -> None:
+    """In the background too: an unfinished row without an id is not asked for (its path
+    would be the vendor's listing), and a re-read answering another run changes nothing."""
+    good = native_id("extend")
+    running = canonical.Status.running
+    seed(
+        tmp_path / "crosswalk.db", [row("extend", good, 0, running), row("extend", "", 1, running)]
+    )
+    with gateway(tmp_path, SAME) as gw, capture_logs() as logs:
+        before = gw.records()
+        upstream = gw.vendors["extend"]
+        listing = upstream.get(path__regex=r"^/classify_runs/?$")
+        listing.respond(200, json={"object": "list", "data": []})
+        reply = answer("extend", "get", answered_id("extend", bad))
+        one = upstream.get(f"{RUNS['extend']}/{good}").respond(200, json=reply)
+        background: Supervisor = gw.client.app.state.background
+        gw.client.blocking_portal.call(background.steps()["refresher-extend"])
+        assert one.call_count == 1
+        assert listing.call_count == 0
+        assert gw.records() == before
+        assert gw.listed("extend") == [good]
+    failed = [e for e in logs if e["event"] == "refresh.failed"]
+    assert [e["status"] for e in failed] == [502, 502]

@@ -81,7 +81,7 @@ class VendorBackend(Generic[W]):
     def _one(self, upstream_id: str) -> str:
         if not answers.addressable(self.name, upstream_id):
             # a row an older version recorded from a bad answer: asking would reach another path
-            raise UpstreamFailed(f"Run {upstream_id!r} of backend {self.name} has no usable id.")
+            raise UpstreamFailed(f"A run of backend {self.name} was recorded without a usable id.")
         return f"{self.runs_path}/{upstream_id}"
 
     async def _run_call(
