@@ -59,7 +59,8 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
         sync = not request.background and self._config.sync_mode == "classify"
         outbound = await self._outbound(request, call, sync=sync)
         path = extend.CLASSIFY_PATH if sync else self.runs_path
-        run = await self._run_call("POST", path, call, json=msgspec.to_builtins(outbound.body))
+        body = msgspec.to_builtins(outbound.body)
+        run = await self._run_call("POST", path, call, asked=None, json=body)
         if not sync and not request.background:
             run = await self._until_done(run, call)
         call.notes.add(outbound.notes)
@@ -68,7 +69,8 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
 
     async def cancel(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
         try:
-            run = await self._run_call("POST", self._one(record.upstream_id) + "/cancel", call)
+            asked = record.upstream_id
+            run = await self._run_call("POST", self._one(asked) + "/cancel", call, asked=asked)
         except UpstreamRejected as exc:
             if exc.status not in (400, 409, 422):
                 raise
@@ -133,7 +135,7 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
         # the caller's own deadline (the run service's sync timeout) bounds this loop
         while run.status in extend.UNFINISHED_STATUSES:
             await asyncio.sleep(self._config.poll_interval)
-            run = await self._run_call("GET", self._one(run.id), call)
+            run = await self._run_call("GET", self._one(run.id), call, asked=run.id)
         return run
 
     async def _get(self, path: str, call: CallContext) -> httpx.Response:

@@ -20,6 +20,7 @@ from gateway.backends.local.runner import LocalEngine
 from gateway.backends.local.worker import LocalWorker
 from gateway.backends.refresher import Refresher
 from gateway.backends.retab import RetabBackend
+from gateway.backends.scrub import Scrubber
 from gateway.backends.upstream import Upstream, open_client
 from gateway.clock import Clock, system_clock
 from gateway.config import (
@@ -67,6 +68,7 @@ async def open_backends(
         files: dict[Dialect, FileSource] = {}
         workers: list[LocalWorker] = []
         refreshers: list[Refresher] = []
+        scrubber = Scrubber.of(settings)
         for name, config in settings.backends.items():
             transport = transports.get(name)
             if isinstance(config, LocalBackendConfig):
@@ -83,7 +85,7 @@ async def open_backends(
                 key = settings.upstream_keys.get(name)
                 other: Dialect = "retab" if config.kind == "extend" else "extend"
                 sources = files if _configured(settings, other) else None
-                vendor = _vendor_backend(name, config, client, key, sources, clock)
+                vendor = _vendor_backend(name, config, client, key, sources, clock, scrubber)
                 backends[name] = vendors[name] = vendor
                 if key is not None and config.refresh_interval > 0:
                     interval = config.refresh_interval
@@ -113,6 +115,7 @@ def _vendor_backend(
     key: Secret | None,
     files: Mapping[Dialect, FileSource] | None,
     clock: Clock,
+    scrubber: Scrubber,
 ) -> RetabBackend | ExtendBackend:
     # each vendor's file ids are resolved by a backend of that vendor (hazards 11, 12)
     if isinstance(config, ExtendBackendConfig):
@@ -123,11 +126,17 @@ def _vendor_backend(
             key=key,
             read_problem=extend.error_to_canonical,
             headers=extend_headers,
+            scrubber=scrubber,
         )
         source = None if files is None else _Deferred(files, "retab")
         return ExtendBackend(name, config=config, upstream=upstream, files=source, clock=clock)
     upstream = Upstream(
-        name, dialect="retab", client=client, key=key, read_problem=retab.error_to_canonical
+        name,
+        dialect="retab",
+        client=client,
+        key=key,
+        read_problem=retab.error_to_canonical,
+        scrubber=scrubber,
     )
     source = None if files is None else _Deferred(files, "extend")
     return RetabBackend(name, upstream=upstream, files=source, clock=clock)

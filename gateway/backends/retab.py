@@ -33,17 +33,18 @@ class RetabBackend(VendorBackend[retab.Classification]):
         outbound = retab.request_from_canonical(msgspec.structs.replace(request, document=document))
         call.notes.add(_echoed(outbound.notes))
         body = msgspec.to_builtins(outbound.body)
-        run = await self._run_call("POST", self.runs_path, call, json=body)
+        run = await self._run_call("POST", self.runs_path, call, asked=None, json=body)
         return self._answer(run, request, outbound.sent)
 
     async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
-        path = self._one(record.upstream_id)
-        run = await self._run_call("GET", path, call, params={"include_output": "true"})
+        asked, params = record.upstream_id, {"include_output": "true"}
+        run = await self._run_call("GET", self._one(asked), call, asked=asked, params=params)
         return self._answer(run, record.request)
 
     async def cancel(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
         # idempotent at Retab: a finished run comes back unchanged (hazard 25)
-        run = await self._run_call("POST", self._one(record.upstream_id) + "/cancel", call)
+        asked = record.upstream_id
+        run = await self._run_call("POST", self._one(asked) + "/cancel", call, asked=asked)
         return self._answer(run, record.request)
 
     async def resolve_file(self, file_id: str, *, call: CallContext) -> canonical.Document:

@@ -2,21 +2,26 @@
 
 Building a request is apart from sending it (a built request can be checked with no network).
 `send` is the one place httpx exceptions are caught; they and every non-2xx answer become the
-`UpstreamError`s of gateway/errors.py, which each surface renders in its own dialect.
+`UpstreamError`s of gateway/errors.py, which each surface renders in its own dialect. Every
+answer is read, or relayed, only once crosswalk's secrets are scrubbed from it (scrub.py).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
 import msgspec
 import structlog
 
+from gateway.backends.answers import key_refused
 from gateway.backends.base import Query
+from gateway.backends.scrub import Scrubber
 from gateway.config import Secret, VendorBackendConfig
 from gateway.context import CallContext
 from gateway.errors import (
@@ -36,6 +41,10 @@ T = TypeVar("T")
 ProblemReader = Callable[[int, bytes], canonical.Problem]
 HeaderMaker = Callable[[CallContext], Mapping[str, str]]  # what the vendor needs on every call
 log = structlog.get_logger("crosswalk.upstream")
+# a vendor asking for a longer wait than a day is not giving a hint anyone can follow
+MAX_RETRY_AFTER = 86_400
+_SECONDS = re.compile(r"[0-9]{1,9}")  # ASCII only: str.isdigit() also takes "²"
+_MILLIS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
 
 
 def open_client(
@@ -65,6 +74,7 @@ class Upstream:
         key: Secret | None,
         read_problem: ProblemReader,
         headers: HeaderMaker = lambda call: {},
+        scrubber: Scrubber | None = None,
     ) -> None:
         self.backend = backend
         self.dialect = dialect
@@ -72,6 +82,8 @@ class Upstream:
         self._key = key
         self._read_problem = read_problem
         self._headers = headers
+        # with none given, it still scrubs the key each request carried
+        self._scrubber = scrubber or Scrubber()
 
     @property
     def proxies_client_keys(self) -> bool:
@@ -121,11 +133,11 @@ class Upstream:
         request = self.build(
             method, path, call=call, params=list(params), content=content, headers=extra
         )
-        return await self.send_raw(request)
+        return self._scrubber.response(await self.send_raw(request))
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         """The vendor's 2xx answer; anything else raises an UpstreamError."""
-        response = await self.send_raw(request)
+        response = self._scrubber.response(await self.send_raw(request))
         if response.is_success:
             return response
         raise self.failure(response)
@@ -162,6 +174,8 @@ class Upstream:
     def failure(self, response: httpx.Response) -> UpstreamError:
         """The error a non-2xx vendor answer becomes (contracts.md §7, hazard 26)."""
         status = response.status_code
+        if status in (401, 403) and not self.proxies_client_keys:
+            return key_refused(self.backend, self.dialect, status)  # not the client's key
         problem = self._read_problem(status, response.content)
         if status >= 500:
             return UpstreamFailed(f"{self._who} failed (HTTP {status}): {problem.message}")
@@ -197,9 +211,26 @@ class Upstream:
 
 
 def _retry_after(headers: httpx.Headers) -> dict[str, str]:
-    """`Retry-After` for the client, from the vendor's own or its `retry-after-ms`."""
-    if value := headers.get("retry-after"):
+    """`Retry-After` for the client, from the vendor's own or its `retry-after-ms`; a value
+    that is neither a whole number of seconds (at most a day) nor an HTTP date is ignored."""
+    value = headers.get("retry-after", "").strip()
+    if _is_http_date(value):
         return {"retry-after": value}
-    if (millis := headers.get("retry-after-ms")) and millis.replace(".", "", 1).isdigit():
-        return {"retry-after": str(math.ceil(float(millis) / 1000))}
-    return {}
+    millis = headers.get("retry-after-ms", "").strip()
+    if _SECONDS.fullmatch(value):
+        seconds = int(value)
+    elif _MILLIS.fullmatch(millis):
+        seconds = math.ceil(float(millis) / 1000)
+    else:
+        return {}
+    return {"retry-after": str(seconds)} if seconds <= MAX_RETRY_AFTER else {}
+
+
+def _is_http_date(value: str) -> bool:
+    """True for an HTTP date (RFC 9110 §10.2.3), the other form `Retry-After` may take."""
+    if not value.isascii():
+        return False
+    try:
+        return parsedate_to_datetime(value).tzinfo is not None
+    except (TypeError, ValueError, OverflowError):
+        return False

@@ -1,7 +1,8 @@
 """What the Retab and Extend backends share: a vendor's runs reached through one `Upstream`.
 
 A subclass names its vendor's run path, wire decoder and translations; this base sends the
-calls, reads the answers back into the caller's terms (hazard 3), and resolves the other
+calls, checks that each answer is a run crosswalk can address (the one asked for, on a read or
+a cancel), reads the answers back into the caller's terms (hazard 3), and resolves the other
 vendor's file ids through a `FileSource` (hazards 11, 12).
 """
 
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from gateway.backends import answers
 from gateway.backends.base import FileSource, Relay
 from gateway.backends.upstream import Upstream
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
+from gateway.errors import UpstreamFailed
 from gateway.store.records import RunRecord
 from mappings import canonical
 from mappings.dialects import Dialect
@@ -22,7 +25,15 @@ from mappings.errors import TranslationError, UnsupportedFeature
 from mappings.nesting import JsonDecoder
 from mappings.notes import Notes
 
-W = TypeVar("W")
+
+class WireRun(Protocol):
+    """What crosswalk reads of any vendor's run before translating it: its id."""
+
+    @property
+    def id(self) -> str: ...
+
+
+W = TypeVar("W", bound=WireRun)
 ToCanonical = Callable[..., tuple[canonical.ClassificationRun, Notes]]
 InRequestTerms = Callable[
     [canonical.ClassificationRun, canonical.ClassifyRequest, Sequence[str] | None],
@@ -58,7 +69,8 @@ class VendorBackend(Generic[W]):
         return self._upstream
 
     async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
-        wire = await self._run_call("GET", self._one(record.upstream_id), call)
+        path = self._one(record.upstream_id)
+        wire = await self._run_call("GET", path, call, asked=record.upstream_id)
         return self._answer(wire, record.request)
 
     async def delete(self, record: RunRecord, *, call: CallContext) -> None:
@@ -66,13 +78,24 @@ class VendorBackend(Generic[W]):
         await self._upstream.send(request)
 
     def _one(self, upstream_id: str) -> str:
+        if not answers.addressable(self.name, upstream_id):
+            # a row an older version recorded from a bad answer: asking would reach another path
+            raise UpstreamFailed(f"A run of backend {self.name} was recorded without a usable id.")
         return f"{self.runs_path}/{upstream_id}"
 
-    async def _run_call(self, method: str, path: str, call: CallContext, **kwargs: Any) -> W:
+    async def _run_call(
+        self, method: str, path: str, call: CallContext, *, asked: str | None, **kwargs: Any
+    ) -> W:
+        """The vendor's run; `asked` is the id of the run the call is about, None for a create.
+        Raises UpstreamFailed for a run crosswalk cannot address or one not asked for."""
         response = await self._upstream.send(
             self._upstream.build(method, path, call=call, **kwargs)
         )
         wire: W = self._upstream.decode(response, self.decoder)
+        if asked is None:
+            answers.check_new_run(self.name, wire.id)
+        else:
+            answers.check_same_run(self.name, asked, wire.id)
         return wire
 
     def _answer(

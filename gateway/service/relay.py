@@ -5,6 +5,9 @@ upstream byte for byte and the vendor's answer comes back byte for byte, so unkn
 fields survive; only the key is swapped (the backend's own, or the client's for a pure proxy).
 Runs are still recorded in the ledger, read leniently from the same bytes, for per-key
 scoping; a run that predates crosswalk (no record) is still reachable by its id: migration.
+Two answers are not relayed but are the vendor's failure, a 502: a run crosswalk cannot
+address (a new one with no usable id, or another run than the one asked for, perhaps another
+key's), and a refusal of the key crosswalk holds for the backend (the operator's to fix).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import httpx
 import structlog
 
+from gateway.backends import answers
 from gateway.backends.base import Backend, Query, Relay
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
@@ -46,12 +50,14 @@ class PassThrough:
         request: canonical.ClassifyRequest | None,
     ) -> Relayed:
         """Create upstream; a run the vendor accepted is recorded before the client hears."""
-        answer = await relay.forward("POST", path, call=call, content=body)
+        answer = await self._forward(backend, relay, "POST", path, call=call, content=body)
         run = self._read_run(answer)
         if answer.is_success and run is None:
             # the vendor accepted something crosswalk cannot read: say so, loudly
             log.warning("passthrough.unrecorded", backend=backend.name, path=path)
         if run is not None:
+            # a run its client could not address again is not one to record or relay
+            answers.check_new_run(backend.name, run.id)
             owner, now = call.principal.owner, self._clock()
             record = new_record(
                 backend.name, run, request, surface=call.surface, owner=owner, now=now
@@ -75,11 +81,15 @@ class PassThrough:
         record = await self._ledger.find(backend.name, upstream_id)
         if record is not None and record.owner != call.principal.owner:
             raise RunNotFound(self._rules.not_found(upstream_id))  # another key's run
-        answer = await relay.forward(method, path, call=call, params=query)
+        answer = await self._forward(backend, relay, method, path, call=call, params=query)
+        run = None if method == "DELETE" else self._read_run(answer)
+        if run is not None:
+            # with or without a record: another run may be another key's
+            answers.check_same_run(backend.name, upstream_id, run.id)
         if record is not None and answer.is_success:
             if method == "DELETE":
                 await self._ledger.delete(record.owner, backend.name, upstream_id)
-            elif (run := self._read_run(answer)) is not None:
+            elif run is not None:
                 await self._ledger.update_run(backend.name, upstream_id, run)
         return Relayed(answer=answer, backend=backend.name)
 
@@ -89,6 +99,24 @@ class PassThrough:
         """The vendor's own listing: only for a pure proxy, whose key the vendor scopes."""
         answer = await relay.forward("GET", path, call=call, params=query)
         return Relayed(answer=answer, backend=backend.name)
+
+    async def _forward(
+        self,
+        backend: Backend,
+        relay: Relay,
+        method: str,
+        path: str,
+        *,
+        call: CallContext,
+        params: Query = (),
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        """The vendor's answer, unless it refuses the key crosswalk holds for the backend:
+        that is the operator's to fix, not a 401 telling the client its own key is wrong."""
+        answer = await relay.forward(method, path, call=call, params=params, content=content)
+        if answer.status_code in (401, 403) and not relay.proxies_client_keys:
+            raise answers.key_refused(backend.name, self._rules.dialect, answer.status_code)
+        return answer
 
     def _read_run(self, answer: httpx.Response) -> canonical.ClassificationRun | None:
         if not answer.is_success or not answer.content:

@@ -1,14 +1,21 @@
 """Runs translated through the canonical model: create on a backend, read, cancel and delete
 by the ledger's record, list from the ledger, all scoped by the caller's key (design.md §1, §5).
 
-Every run accepted is recorded before the client hears of it. A method that finds no record
-of the caller's answers None; the dialect service words the 404.
+Every run accepted is recorded before the client hears of it, and only once its public id is
+known to build; a read or cancel only records the run it asked about. A method that finds no
+record of the caller's answers None; the dialect service words the 404. A listing skips, with
+a warning, a row no public id can name (one an older version recorded from a bad answer).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
+import msgspec
+import structlog
+
+from gateway.backends import answers
 from gateway.backends.base import Backend, ClassifierSource
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
@@ -16,8 +23,10 @@ from gateway.errors import GatewayTimeout, UpstreamFailed
 from gateway.routing import Located, Routing
 from gateway.service.outcome import Page, Served
 from gateway.store.base import DuplicateRun, Ledger
-from gateway.store.records import RunRecord, new_record
+from gateway.store.records import ListResult, RunRecord, new_record
 from mappings import canonical, extend
+
+log = structlog.get_logger("crosswalk.runs")
 
 
 class RunService:
@@ -55,6 +64,7 @@ class RunService:
                 f"The classification did not finish within {self._sync_timeout:g} s; "
                 "send it as a background run instead."
             ) from None
+        served = self._served(call, backend, run)  # a run no public id can name is not kept
         owner, now = call.principal.owner, self._clock()
         record = new_record(backend.name, run, request, surface=call.surface, owner=owner, now=now)
         try:
@@ -65,7 +75,7 @@ class RunService:
                 f"Backend {backend.name} answered a new run with the id of one already "
                 f"recorded ({run.id})."
             ) from None
-        return self._served(call, backend, run)
+        return served
 
     async def get(self, located: Located, *, call: CallContext) -> Served | None:
         """The run's current state, refreshed from its backend."""
@@ -106,18 +116,39 @@ class RunService:
     ) -> Page:
         """A page of the caller's runs from the ledger, without one upstream call per item."""
         position = (cursor.backend.name, cursor.upstream_id) if cursor else None
-        result = await self._ledger.list(call.principal.owner, query, cursor=position)
-        items = tuple(
-            self._served(call, backend, r.run)
-            for r in result.records
-            if (backend := self._routing.backend(r.backend)) is not None
-        )
+        owner, backwards = call.principal.owner, query.direction == "before"
+        result = await self._ledger.list(owner, query, cursor=position)
+        items = list(self._listable(call, result.records))
+        near, far = _flags(result, backwards)
+        # rows skipped above leave the page short: read on past them, so that a page holding
+        # only such rows does not end the listing
+        while far and len(items) < query.limit and result.records:
+            edge = result.records[0] if backwards else result.records[-1]
+            rest = msgspec.structs.replace(query, limit=query.limit - len(items))
+            result = await self._ledger.list(owner, rest, cursor=(edge.backend, edge.upstream_id))
+            more = list(self._listable(call, result.records))
+            items = more + items if backwards else items + more
+            far = _flags(result, backwards)[1]
+        before, after = (far, near) if backwards else (near, far)
         first, last = (items[0].public_id, items[-1].public_id) if items else (None, None)
         return Page(
-            items=items,
-            before=first if result.has_more_before else None,
-            after=last if result.has_more_after else None,
+            items=tuple(items),
+            before=first if before else None,
+            after=last if after else None,
         )
+
+    def _listable(self, call: CallContext, records: tuple[RunRecord, ...]) -> Iterator[Served]:
+        """The records as a listing shows them; a backend no longer configured is left out,
+        and so is a row no public id can name, with a warning (it would fail every page)."""
+        for record in records:
+            backend = self._routing.backend(record.backend)
+            if backend is None:
+                continue
+            try:
+                # the row's own id, under which the ledger and the backend know the run
+                yield self._served(call, backend, record.run, record.upstream_id)
+            except UpstreamFailed:
+                log.warning("ledger.unlistable_run", backend=record.backend, seq=record.seq)
 
     async def _record(self, located: Located, call: CallContext) -> RunRecord | None:
         owner = call.principal.owner
@@ -126,12 +157,34 @@ class RunService:
     async def _remember(
         self, backend: Backend, record: RunRecord, run: canonical.ClassificationRun
     ) -> None:
-        """Keep the ledger's copy current: listings are served from it (hazard 23)."""
+        """Keep the ledger's copy current: listings are served from it (hazard 23). Another
+        run than the record's is the backend's failure, and never stored under its id."""
+        answers.check_same_run(backend.name, record.upstream_id, run.id)
         if run != record.run:
             await self._ledger.update_run(backend.name, record.upstream_id, run)
 
     def _served(
-        self, call: CallContext, backend: Backend, run: canonical.ClassificationRun
+        self,
+        call: CallContext,
+        backend: Backend,
+        run: canonical.ClassificationRun,
+        upstream_id: str | None = None,
     ) -> Served:
-        public_id = self._routing.public_id(call.surface, backend, run.id)
+        """The run under its public id; raises UpstreamFailed if none can be built for it."""
+        try:
+            public_id = self._routing.public_id(
+                call.surface, backend, run.id if upstream_id is None else upstream_id
+            )
+        except ValueError as exc:
+            raise UpstreamFailed(
+                f"Backend {backend.name} answered a run crosswalk cannot address: {exc}."
+            ) from None
         return Served(public_id=public_id, run=run, backend=backend.name, notes=call.notes.notes)
+
+
+def _flags(result: ListResult, backwards: bool) -> tuple[bool, bool]:
+    """Whether more runs lie on the near side of a page (towards its cursor) and on the far
+    side (where the listing reads on)."""
+    if backwards:
+        return result.has_more_after, result.has_more_before
+    return result.has_more_before, result.has_more_after
