@@ -120,6 +120,7 @@ def _vendor_backend(
             name,
             dialect="extend",
             client=client,
+            config=config,
             key=key,
             read_problem=extend.error_to_canonical,
             headers=extend_headers,
@@ -127,7 +128,12 @@ def _vendor_backend(
         source = None if files is None else _Deferred(files, "retab")
         return ExtendBackend(name, config=config, upstream=upstream, files=source, clock=clock)
     upstream = Upstream(
-        name, dialect="retab", client=client, key=key, read_problem=retab.error_to_canonical
+        name,
+        dialect="retab",
+        client=client,
+        config=config,
+        key=key,
+        read_problem=retab.error_to_canonical,
     )
     source = None if files is None else _Deferred(files, "extend")
     return RetabBackend(name, upstream=upstream, files=source, clock=clock)
