@@ -1,5 +1,5 @@
 """Every upstream call is bounded: one deadline for the whole exchange, a size for the answer,
-no redirects.
+no redirects; and the ledger keeps no run larger than its bound.
 
 Each limit is checked on a translated call in both directions and on same-vendor
 pass-through, whose answers otherwise reach the client byte for byte.
@@ -18,8 +18,11 @@ import msgspec
 import pytest
 import respx
 from litestar.testing import TestClient
+from structlog.testing import capture_logs
 
 from gateway.config import ExtendBackendConfig
+from gateway.store.records import MAX_RUN_BYTES
+from gateway.supervisor import Supervisor
 from mappings import extend
 from tests.harness import (
     GATEWAY_KEY,
@@ -243,3 +246,70 @@ def test_a_compressed_answer_is_bounded_by_its_decoded_size(
     if status == 200:
         assert response.content == body
         assert "content-encoding" not in response.headers
+
+
+def _run_with_metadata(size: int) -> bytes:
+    run = wire_json("extend_classify_runs_create_response.json")
+    run["metadata"] = {"blob": "x" * size}
+    return msgspec.json.encode(run)
+
+
+@pytest.mark.parametrize("call", CREATES)
+def test_a_run_larger_than_the_ledger_keeps_is_a_502_and_not_recorded(
+    tmp_path: Path, make_gateway: MakeGateway, call: Call
+) -> None:
+    """An answer within the size bound whose run is past the ledger's per-run bound (its
+    metadata, here) is refused, naming the backend, and the ledger stays as it was."""
+    answer = _run_with_metadata(MAX_RUN_BYTES)
+    vendor = respx.MockRouter(base_url=URLS["extend"])
+    vendor.post(call.upstream).respond(200, content=answer, headers={"content-type": JSON})
+    settings = _settings(tmp_path, call)
+    client = make_gateway.client(settings, mocked({"extend": vendor}))
+    response = call.send(client)
+    message = call.error(response, 502, "UPSTREAM_ERROR")
+    assert "Backend extend answered a run of" in message
+    assert f"at most {MAX_RUN_BYTES} bytes per run" in message
+    listed = client.get(LISTS[call.surface], headers=call.headers)
+    assert listed.json()["data"] == []
+
+
+@pytest.mark.parametrize("call", CREATES)
+def test_a_run_within_the_ledger_bound_is_recorded(
+    tmp_path: Path, make_gateway: MakeGateway, call: Call
+) -> None:
+    """The same create with modest metadata is recorded and listed as before."""
+    vendor = respx.MockRouter(base_url=URLS["extend"])
+    answer = _run_with_metadata(1000)
+    vendor.post(call.upstream).respond(200, content=answer, headers={"content-type": JSON})
+    client = make_gateway.client(_settings(tmp_path, call), mocked({"extend": vendor}))
+    assert call.send(client).status_code in (200, 201)
+    listed = client.get(LISTS[call.surface], headers=call.headers)
+    assert len(listed.json()["data"]) == 1
+
+
+def test_the_refresher_passes_over_a_run_the_ledger_refuses(
+    tmp_path: Path, make_gateway: MakeGateway
+) -> None:
+    """A background re-read whose run is past the ledger's bound is logged and skipped: the
+    record stays as it was, and the other runs of the pass are still brought up to date."""
+    created = wire_json("extend_classify_runs_create_response.json")
+    ids = ["clr_big", "clr_fine"]
+    vendor = respx.MockRouter(base_url=URLS["extend"])
+    vendor.post("/classify_runs").mock(
+        side_effect=[httpx.Response(200, json=created | {"id": i}) for i in ids]
+    )
+    vendor.get("/classify_runs/clr_big").respond(200, content=_run_with_metadata(MAX_RUN_BYTES))
+    finished = wire_json("extend_classify_runs_get_processed.json") | {"id": "clr_fine"}
+    vendor.get("/classify_runs/clr_fine").respond(200, json=finished)
+    call = TRANSLATED_CREATE
+    settings = _settings(tmp_path, call, refresh_interval=3600.0)
+    client = make_gateway.client(settings, mocked({"extend": vendor}))
+    for _ in ids:
+        assert call.send(client).status_code == 201
+    background: Supervisor = client.app.state.background
+    with capture_logs() as logs:
+        client.blocking_portal.call(background.steps()["refresher-extend"])
+    listed = client.get(LISTS["retab"], headers=call.headers).json()["data"]
+    assert sorted(run["status"] for run in listed) == ["completed", "queued"]
+    refused = [e for e in logs if e["event"] == "refresh.failed"]
+    assert [(e["run"], e["status"]) for e in refused] == [("clr_big", 502)]
