@@ -153,6 +153,25 @@ def test_a_vendor_dripping_its_answer_is_a_504_at_the_call_deadline(
     assert 0.5 <= elapsed < 10  # the deadline, not the read timeout nor the endless body
 
 
+def test_a_background_re_read_of_a_dripping_vendor_ends_at_the_deadline(
+    tmp_path: Path, make_gateway: MakeGateway
+) -> None:
+    """The refresher's reads are bounded too: a pass over a run the vendor drips ends with
+    a logged 504 rather than hanging the backend's refresher."""
+    created = msgspec.json.encode(wire_json("extend_classify_runs_create_response.json"))
+    with DripServer({"/classify_runs": created}) as vendor:
+        call = TRANSLATED_CREATE
+        options = {"call_timeout": 0.5, "read_timeout": 30.0, "refresh_interval": 3600.0}
+        client = make_gateway.client(_settings(tmp_path, call, vendor.url, **options))
+        assert call.send(client).status_code == 201
+        background: Supervisor = client.app.state.background
+        with capture_logs() as logs:
+            client.blocking_portal.call(background.steps()["refresher-extend"])
+        assert vendor.received == 2
+    failed = [e for e in logs if e["event"] == "refresh.failed"]
+    assert [(e["error"], e["status"]) for e in failed] == [("TIMEOUT", 504)]
+
+
 def test_the_default_call_deadline_outlasts_a_full_sync_classify() -> None:
     """Extend's sync /classify may take 5 minutes (hazard 30): the default deadline for a
     whole call is longer than that and than its read timeout."""
