@@ -23,6 +23,7 @@ from gateway.backends.factory import Opened, open_backends
 from gateway.clock import Clock, system_clock
 from gateway.config import Settings
 from gateway.dialects import dialect_of
+from gateway.disconnect import CancelOnDisconnect
 from gateway.errors import (
     CrosswalkError,
     InternalError,
@@ -63,7 +64,7 @@ def create_app(
             HTTPException: _render_http,
             Exception: _render_unexpected,
         },
-        middleware=[DefineMiddleware(RequestContext)],
+        middleware=[DefineMiddleware(RequestContext), DefineMiddleware(CancelOnDisconnect)],
         before_send=[add_request_id],
         request_max_body_size=settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(

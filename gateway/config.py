@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -22,6 +22,8 @@ SQLITE_SCHEME = "sqlite:///"
 # the run-id codec puts backend names into public ids (mappings/ids.py)
 
 T = TypeVar("T")
+N = TypeVar("N", int, float)
+Positive = Annotated[N, msgspec.Meta(gt=0)]
 
 
 class ConfigError(Exception):
@@ -83,6 +85,14 @@ class VendorBackendConfig(Config, frozen=True, kw_only=True, tag_field="kind"):
     connect_timeout: float = 10.0
     # above Extend's own 5-minute limit on sync /classify (contracts.md §10 hazard 30)
     read_timeout: float = 330.0
+    # the whole of one call: connect, headers and the entire body. Read timeouts alone never
+    # end a vendor that drips a byte every few seconds. Kept above connect + read timeouts,
+    # so a sync /classify answered near Extend's 5-minute limit is not cut short (hazard 30)
+    call_timeout: Positive[float] = 360.0
+    # an answer larger than this (decoded) is refused with a 502, its read stopped there. A
+    # run is kilobytes; a relayed list page of thousands of runs fits with room to spare
+    max_response_bytes: Positive[int] = 16 * 1024 * 1024
+    max_connections: Positive[int] = 100  # pooled connections to the vendor, for all calls
     poll_interval: float = 1.0  # while waiting for an upstream background run to finish
     # unfinished runs are re-read from the vendor this often (0: never), so that listings,
     # served from the ledger, catch up with runs nobody polls

@@ -54,14 +54,13 @@ class Refresher:
             )
             try:
                 run = await self._backend.refresh(record, call=call)
+                if run != record.run:  # the ledger may refuse it too (a run past its bound)
+                    now = self._clock()
+                    await self._ledger.update_run(self.backend, record.upstream_id, run, now=now)
+                    changed += 1
             except CrosswalkError as exc:
                 log.warning(
                     "refresh.failed", backend=self._backend.name, run=record.upstream_id,
                     error=exc.code, status=exc.status,
                 )  # fmt: skip
-                continue
-            if run != record.run:
-                now = self._clock()
-                await self._ledger.update_run(self._backend.name, record.upstream_id, run, now=now)
-                changed += 1
         return changed

@@ -1,13 +1,16 @@
 """One vendor API behind a backend: its pooled client, its key, and what its failures mean.
 
 Building a request is apart from sending it (a built request can be checked with no network).
-`send` is the one place httpx exceptions are caught; they and every non-2xx answer become the
-`UpstreamError`s of gateway/errors.py, which each surface renders in its own dialect. Every
-answer is read, or relayed, only once crosswalk's secrets are scrubbed from it (scrub.py).
+`send_raw` is the one place httpx exceptions are caught: every call has one deadline for the
+whole exchange, its answer is read whole but no larger than the backend allows, and a redirect
+is never relayed. Those failures and every non-2xx answer become the `UpstreamError`s of
+gateway/errors.py, which each surface renders in its own dialect. Every answer is read, or
+relayed, only once crosswalk's secrets are scrubbed from it (scrub.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import time
@@ -40,6 +43,8 @@ from mappings.nesting import JsonDecoder
 T = TypeVar("T")
 ProblemReader = Callable[[int, bytes], canonical.Problem]
 HeaderMaker = Callable[[CallContext], Mapping[str, str]]  # what the vendor needs on every call
+# what no longer describes an answer once its body is read and decoded
+_ENCODING_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
 log = structlog.get_logger("crosswalk.upstream")
 # a vendor asking for a longer wait than a day is not giving a hint anyone can follow
 MAX_RETRY_AFTER = 86_400
@@ -52,12 +57,13 @@ def open_client(
 ) -> httpx.AsyncClient:
     """The pooled client a vendor backend keeps for the app's life."""
     timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
+    pool = config.max_connections
     return httpx.AsyncClient(
         base_url=config.base_url.rstrip("/"),
         transport=transport,
         timeout=timeout,
-        follow_redirects=False,
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        follow_redirects=False,  # a redirect is the vendor's failure (send_raw): a 502
+        limits=httpx.Limits(max_connections=pool, max_keepalive_connections=min(pool, 20)),
     )
 
 
@@ -71,6 +77,7 @@ class Upstream:
         *,
         dialect: Dialect,
         client: httpx.AsyncClient,
+        config: VendorBackendConfig,
         key: Secret | None,
         read_problem: ProblemReader,
         headers: HeaderMaker = lambda call: {},
@@ -79,6 +86,8 @@ class Upstream:
         self.backend = backend
         self.dialect = dialect
         self._client = client
+        self._call_timeout = config.call_timeout
+        self._max_bytes = config.max_response_bytes
         self._key = key
         self._read_problem = read_problem
         self._headers = headers
@@ -143,20 +152,28 @@ class Upstream:
         raise self.failure(response)
 
     async def send_raw(self, request: httpx.Request) -> httpx.Response:
-        """The vendor's answer whatever its status; transport failures raise UpstreamError."""
+        """The vendor's answer whatever its status, read whole within the call's deadline;
+        transport failures, a missed deadline, an oversized answer and a redirect raise
+        UpstreamError."""
         started = time.perf_counter()
         outcome: int | str = "error"
         try:
-            response = await self._client.send(request)
+            async with asyncio.timeout(self._call_timeout):
+                response = await self._exchange(request)
             outcome = response.status_code
-            return response
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             outcome = "timeout"
             raise UpstreamTimeout(f"{self._who} did not answer in time.") from None
         except httpx.TransportError as exc:
             outcome = "unreachable"
             raise UpstreamUnreachable(
                 f"{self._who} could not be reached ({type(exc).__name__})."
+            ) from None
+        except _TooLarge:
+            outcome = "too_large"
+            raise UpstreamFailed(
+                f"{self._who} sent a response larger than {self._max_bytes} bytes.",
+                retryable=False,
             ) from None
         finally:
             # the request's own summary line (gateway/middleware.py) names the last upstream call
@@ -170,6 +187,42 @@ class Upstream:
                 upstream_status=outcome,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
+        if 300 <= response.status_code < 400:
+            # never followed (its target is unchecked) nor relayed (clients would be sent
+            # elsewhere, or get a bare 3xx their SDK cannot read)
+            raise UpstreamFailed(
+                f"{self._who} answered with a redirect (HTTP {response.status_code}), which "
+                "crosswalk does not follow.",
+                retryable=False,
+            )
+        return response
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send and read the whole answer; its connection goes back to the pool whatever
+        happens, a cancellation included."""
+        response = await self._client.send(request, stream=True)
+        try:
+            body = await self._body(response)
+        finally:
+            await response.aclose()
+        # as raw bytes: a vendor's header need not be ASCII, and must not fail the call
+        headers = [
+            (name, value)
+            for name, value in response.headers.raw
+            if name.lower() not in _ENCODING_HEADERS
+        ]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
+
+    async def _body(self, response: httpx.Response) -> bytes:
+        """The answer's decoded body; reading stops as soon as it passes the bound."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise _TooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def failure(self, response: httpx.Response) -> UpstreamError:
         """The error a non-2xx vendor answer becomes (contracts.md §7, hazard 26)."""
@@ -208,6 +261,10 @@ class Upstream:
     @property
     def _who(self) -> str:
         return f"The upstream {self.dialect} API (backend {self.backend})"
+
+
+class _TooLarge(Exception):
+    """An answer past the backend's `max_response_bytes`, its read abandoned."""
 
 
 def _retry_after(headers: httpx.Headers) -> dict[str, str]:

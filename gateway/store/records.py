@@ -1,7 +1,7 @@
 """The values the run ledger stores and returns (design.md §4, §9).
 
-Frozen msgspec Structs over canonical types; no I/O. Imports only the stdlib, msgspec and
-`mappings`.
+Frozen msgspec Structs over canonical types; no I/O. Imports only the stdlib, msgspec,
+`mappings` and the error tree (a record past the per-run bound is refused with a 502).
 """
 
 from __future__ import annotations
@@ -10,10 +10,16 @@ from datetime import datetime
 
 import msgspec
 
+from gateway.errors import UpstreamFailed
 from mappings import canonical
 from mappings.dialects import Dialect
 
 INTERRUPTED = "INTERRUPTED"  # RunError.code of a run whose workers kept going away
+# the most the ledger keeps of one canonical run, encoded: a run is kilobytes (its categories,
+# decision and metadata), and every listing page loads whole runs, so one vendor answering
+# 80 MB of metadata must not land in the ledger (it is refused, not cut: see `bounded`)
+MAX_RUN_BYTES = 4 * 1024 * 1024
+_encoder = msgspec.json.Encoder()
 
 
 class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,12 +82,30 @@ def new_record(
         backend=backend,
         upstream_id=run.id,
         surface=surface,
-        run=run,
+        run=bounded(backend, run),
         request=request,
         filename=_filename(run, request),
         created_at=run.created_at,
         updated_at=now,
     )
+
+
+class RunTooLarge(UpstreamFailed):
+    """A run past `MAX_RUN_BYTES`: not recorded, and the call that brought it fails (502)."""
+
+
+def bounded(backend: str, run: canonical.ClassificationRun) -> canonical.ClassificationRun:
+    """`run`, if the ledger may keep it. Refused whole rather than cut, so that no record is
+    silently missing part of what its backend said; the request's own parts are bounded by
+    the server's body limit, and its document is dropped once the run has finished."""
+    size = len(_encoder.encode(run))
+    if size > MAX_RUN_BYTES:
+        raise RunTooLarge(
+            f"Backend {backend} answered a run of {size} bytes; the ledger keeps at most "
+            f"{MAX_RUN_BYTES} bytes per run, so it was not recorded.",
+            retryable=False,
+        )
+    return run
 
 
 def _filename(run: canonical.ClassificationRun, request: canonical.ClassifyRequest | None) -> str:
@@ -117,7 +141,7 @@ def with_run(record: RunRecord, run: canonical.ClassificationRun, now: datetime)
     request = record.request
     return msgspec.structs.replace(
         record,
-        run=run,
+        run=bounded(record.backend, run),
         request=without_document(request) if terminal and request is not None else request,
         filename=run.file.filename if run.file is not None else record.filename,
         updated_at=now,
