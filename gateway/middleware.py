@@ -64,7 +64,7 @@ class RequestContext:
             request_id=request_id, surface=dialect_of(scope["path"]) or "gateway"
         )
         started = time.perf_counter()
-        status = 500
+        status: int | None = None  # until a response starts
 
         async def send_noting_status(message: Message) -> None:
             nonlocal status
@@ -81,6 +81,9 @@ class RequestContext:
         try:
             await self.app(scope, receive_noting_disconnect, send_noting_status)
         finally:
+            if status is None:
+                # no answer at all: its client left (the handling was cancelled), or a bug
+                status = CLIENT_CLOSED if client_gone(scope) else 500
             log.info(
                 "request.completed",
                 method=scope.get("method", ""),

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import msgspec
 from litestar.types import HTTPRequestEvent, Message, ReceiveMessage, Scope
+from structlog.testing import capture_logs
 
 from gateway.disconnect import CancelOnDisconnect
 from mappings import extend
@@ -73,14 +74,22 @@ def test_abandoned_requests_do_not_exhaust_the_upstream_pool(
         )
         gateway = make_gateway(settings, served=True)
         host, port = gateway.url.removeprefix("http://").split(":")
-        for n in range(1, ABANDONED + 1):
-            with socket.create_connection((host, int(port))) as client:
-                client.sendall(abandoned[n % 2])
-                wait_until(_counted(vendor, "received", n))  # its upstream call is under way
-            wait_until(_counted(vendor, "released", n), timeout=10)
-        response = gateway.http(GATEWAY_KEY).get(READY, headers=HEADERS, timeout=10)
+        with capture_logs() as logs:
+            for n in range(1, ABANDONED + 1):
+                with socket.create_connection((host, int(port))) as client:
+                    client.sendall(abandoned[n % 2])
+                    wait_until(_counted(vendor, "received", n))  # its upstream call is under way
+                wait_until(_counted(vendor, "released", n), timeout=10)
+            response = gateway.http(GATEWAY_KEY).get(READY, headers=HEADERS, timeout=10)
+
+            def summaries() -> list[int]:
+                return [e["status"] for e in logs if e["event"] == "request.completed"]
+
+            wait_until(lambda: len(summaries()) == ABANDONED + 1)
     assert response.status_code == 200
     assert response.json() == {"id": "clr_ready"}
+    # each abandoned request is logged as its client's doing, never as a server error
+    assert sorted(summaries()) == [200] + [499] * ABANDONED
 
 
 def _counted(vendor: DripServer, what: str, count: int) -> Callable[[], bool]:
