@@ -1,6 +1,7 @@
-"""The ledger file's schema, and how a connection to it is opened and brought up to date.
+"""The ledger file's schema, and how connections to it are opened and brought up to date.
 
-Also `immediate`, the write transaction every read-modify-write in this package runs in.
+Also `immediate`, the write transaction every read-modify-write in this package runs in, and
+`snapshot`, the read transaction every read runs in.
 """
 
 from __future__ import annotations
@@ -45,9 +46,23 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """A write transaction holding the file's write lock from its first statement, so a read
     inside it cannot go stale before the write (no lost updates between processes)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(conn, "BEGIN IMMEDIATE"):
         yield conn
+
+
+@contextmanager
+def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A read transaction: every statement in it sees the file as its first read found it,
+    while writers carry on beside it (WAL)."""
+    with _transaction(conn, "BEGIN DEFERRED"):
+        yield conn
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection, begin: str) -> Iterator[None]:
+    conn.execute(begin)
+    try:
+        yield
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:  # also after a failed COMMIT, or the next BEGIN would fail
@@ -56,15 +71,39 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def connect(path: str) -> sqlite3.Connection:
-    """A connection to the ledger at `path`, its file created or upgraded to SCHEMA_VERSION."""
-    # isolation_level=None: no implicit transactions; every one here is explicit
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    """The writing connection to the ledger at `path`, its file created or upgraded to
+    SCHEMA_VERSION."""
+    conn = _open(path)
     try:
-        conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe with WAL
         conn.execute("PRAGMA foreign_keys = ON")
         _migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def connect_reader(path: str) -> sqlite3.Connection:
+    """A read-only connection to the ledger at `path`, already opened by `connect`."""
+    conn = _open(path)
+    try:
+        conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _open(path: str) -> sqlite3.Connection:
+    if path in ("", ":memory:"):
+        # each connection would get a database of its own; the ledger reads on several
+        raise LedgerError(f"the ledger needs a file, not {path!r}")
+    # isolation_level=None: no implicit transactions; every one here is explicit
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
     except BaseException:
         conn.close()
         raise
