@@ -40,7 +40,7 @@ def insert(conn: sqlite3.Connection, record: RunRecord) -> RunRecord:
     except sqlite3.IntegrityError:
         raise DuplicateRun(f"run {record.key} is already recorded") from None
     inserted = one_record(conn, f"{SELECT} WHERE seq = ?", (cursor.lastrowid,))
-    assert inserted is not None  # just written on this connection, under the lock
+    assert inserted is not None  # just written on this connection, in this thread
     return inserted
 
 
