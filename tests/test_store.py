@@ -26,6 +26,7 @@ from gateway.store import (
     WorkQueue,
     owner_of,
 )
+from gateway.store.sqlite import SCHEMA_VERSION
 from mappings import canonical
 
 S = canonical.Status
@@ -232,14 +233,14 @@ async def test_list_rejects_an_unknown_order(ledger: SqliteLedger) -> None:
         await ledger.list(ALICE, canonical.ListQuery(order=cast(Any, "sideways")))
 
 
-async def _walk_both_ways(
-    ledger: SqliteLedger, query: canonical.ListQuery, expected: list[str]
+async def walk_both_ways(
+    ledger: SqliteLedger, query: canonical.ListQuery, expected: list[str], owner: str = ALICE
 ) -> None:
     """Page forward from the start, then backward from the last record, checking the flags."""
     seen: list[str] = []
     cursor: tuple[str, str] | None = None
     while True:
-        page = await ledger.list(ALICE, query, cursor=cursor)
+        page = await ledger.list(owner, query, cursor=cursor)
         assert len(page.records) <= query.limit
         assert page.has_more_before == (cursor is not None)
         seen += ids(page.records)
@@ -253,7 +254,7 @@ async def _walk_both_ways(
     cursor = ("local", expected[-1])
     backward = msgspec.structs.replace(query, direction="before")
     while True:
-        page = await ledger.list(ALICE, backward, cursor=cursor)
+        page = await ledger.list(owner, backward, cursor=cursor)
         assert page.has_more_after
         back = ids(page.records) + back
         if not page.has_more_before:
@@ -277,7 +278,7 @@ async def _check_paging(
             wanted = [r for r in inserted if status is None or r.run.status is status]
             wanted.sort(key=lambda r: (r.created_at, r.seq), reverse=order == "desc")
             query = canonical.ListQuery(limit=limit, order=order, status=status)
-            await _walk_both_ways(ledger, query, ids(wanted))
+            await walk_both_ways(ledger, query, ids(wanted))
 
 
 @given(
@@ -438,7 +439,7 @@ async def test_the_ledger_survives_reopening(tmp_path: Path) -> None:
     async with await SqliteLedger.open(path) as ledger:
         assert await ledger.get(ALICE, "local", "r1") == inserted
     with closing(sqlite3.connect(path)) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 

@@ -1,7 +1,9 @@
 """The run ledger in one SQLite file, shared by every server process on a host (design.md §4).
 
 `schema` opens and migrates the file, `rows` turns records into rows and back, `writes`,
-`listing` and `queue` hold the SQL of each kind of call, and `ledger` the class that runs it.
+`listing` (with `filters`, which finds what a listing selects) and `queue` hold the SQL of
+each kind of call, `threads` the connections and threads it runs on, and `ledger` the class
+that runs it.
 """
 
 from gateway.store.sqlite.ledger import SqliteLedger

@@ -1,14 +1,19 @@
-"""One page of an owner's runs: the filters, keyset pagination on (created_at, seq) from a
-cursor record in either direction, and whether more lie either side of the page."""
+"""One page of an owner's runs: keyset pagination on (created_at, seq) from a cursor record
+in either direction, and whether more lie either side of the page. Which runs match, and
+how they are found, is `filters`'s business."""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import Any
 
-from gateway.store.records import ListResult
-from gateway.store.sqlite.rows import BY_OWNER_RUN, SELECT, record_of, to_us
+from gateway.store.records import ListResult, RunRecord
+from gateway.store.sqlite.filters import Scan, matching_seqs
+from gateway.store.sqlite.rows import BY_OWNER_RUN, SELECT, record_of
 from mappings import canonical
+
+_BATCH = 500  # seqs per statement, well under SQLite's limit on parameters
+_EMPTY = ListResult(records=(), has_more_after=False, has_more_before=False)
 
 
 def list_page(
@@ -17,12 +22,11 @@ def list_page(
     query: canonical.ListQuery,
     cursor: tuple[str, str] | None,
 ) -> ListResult:
-    """The page `Ledger.list` describes."""
+    """The page `Ledger.list` describes; run inside one read transaction, so its parts agree."""
     if query.order not in ("asc", "desc") or query.direction not in ("after", "before"):
         raise ValueError(f"unknown order {query.order!r} or direction {query.direction!r}")
     if query.limit < 1:
         raise ValueError(f"limit must be at least 1, got {query.limit}")
-    where, params = _filters(owner, query)
     forward = cursor is None or query.direction == "after"
     ascending = (query.order == "asc") == forward  # the way the scan walks (created, seq)
     anchor: tuple[int, int] | None = None
@@ -31,20 +35,14 @@ def list_page(
             "SELECT created_us, seq FROM runs" + BY_OWNER_RUN, (owner, *cursor)
         ).fetchone()
         if row is None:
-            return ListResult(records=(), has_more_after=False, has_more_before=False)
+            return _EMPTY
         anchor = (row[0], row[1])
-    scan_where, scan_params = where, params
-    if anchor is not None:
-        scan_where += f" AND (created_us, seq) {'>' if ascending else '<'} (?, ?)"
-        scan_params += anchor
-    way = "ASC" if ascending else "DESC"
-    rows = conn.execute(
-        f"{SELECT} WHERE {scan_where} ORDER BY created_us {way}, seq {way} LIMIT ?",
-        (*scan_params, query.limit + 1),
-    ).fetchall()
-    page = [record_of(r) for r in rows[: query.limit]]
-    ahead = len(rows) > query.limit
-    behind = anchor is not None and _exists_behind(conn, where, params, anchor, ascending)
+    seqs = matching_seqs(conn, Scan(owner, query, ascending, anchor), query.limit + 1)
+    page = _records(conn, seqs[: query.limit])
+    ahead = len(seqs) > query.limit
+    # the cursor's other side, the cursor included: walked from it the other way
+    back = Scan(owner, query, not ascending, anchor, from_anchor=True)
+    behind = anchor is not None and bool(matching_seqs(conn, back, 1))
     if not forward:
         page.reverse()  # read backwards from the cursor, shown in the query's order
     return ListResult(
@@ -54,35 +52,11 @@ def list_page(
     )
 
 
-def _filters(owner: str, query: canonical.ListQuery) -> tuple[str, tuple[Any, ...]]:
-    """The WHERE clause (without the keyword) that every part of one listing shares."""
-    clauses, params = ["owner = ?"], list[Any]([owner])
-    if query.status is not None:
-        clauses.append("status = ?")
-        params.append(query.status.value)
-    if query.filename is not None:
-        clauses.append("filename = ?")
-        params.append(query.filename)
-    if query.filename_contains:
-        clauses.append("instr(filename_folded, ?) > 0")
-        params.append(query.filename_contains.casefold())
-    if query.created_from is not None:
-        clauses.append("created_us >= ?")
-        params.append(to_us(query.created_from))
-    if query.created_to is not None:
-        clauses.append("created_us <= ?")
-        params.append(to_us(query.created_to))
-    return " AND ".join(clauses), tuple(params)
-
-
-def _exists_behind(
-    conn: sqlite3.Connection,
-    where: str,
-    params: tuple[Any, ...],
-    anchor: tuple[int, int],
-    ascending: bool,
-) -> bool:
-    """Whether anything matching lies on the cursor's other side, the cursor included."""
-    side = "<=" if ascending else ">="
-    sql = f"SELECT EXISTS (SELECT 1 FROM runs WHERE {where} AND (created_us, seq) {side} (?, ?))"
-    return bool(conn.execute(sql, (*params, *anchor)).fetchone()[0])
+def _records(conn: sqlite3.Connection, seqs: list[int]) -> list[RunRecord]:
+    """The records of `seqs`, in that order."""
+    by_seq: dict[int, tuple[Any, ...]] = {}
+    for start in range(0, len(seqs), _BATCH):
+        batch = seqs[start : start + _BATCH]
+        sql = f"{SELECT} WHERE seq IN ({', '.join('?' * len(batch))})"
+        by_seq.update((row[0], row) for row in conn.execute(sql, batch))
+    return [record_of(by_seq[seq]) for seq in seqs]

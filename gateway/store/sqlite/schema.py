@@ -1,16 +1,18 @@
-"""The ledger file's schema, and how a connection to it is opened and brought up to date.
+"""The ledger file's schema, and how connections to it are opened and brought up to date.
 
-Also `immediate`, the write transaction every read-modify-write in this package runs in.
+Also `immediate`, the write transaction every read-modify-write in this package runs in, and
+`snapshot`, the read transaction every read runs in.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 from gateway.store.base import LedgerError
 
+SEARCH_TABLE = "runs_filename_search"  # trigram index over runs.filename_folded
 _SCHEMA_V1 = (
     """CREATE TABLE runs (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: never reused, only grows
@@ -36,18 +38,57 @@ _SCHEMA_V1 = (
     "CREATE INDEX runs_owner_filename ON runs (owner, filename)",
     "CREATE INDEX runs_queue ON runs (status, seq)",
 )
-# Migration N+1 is _MIGRATIONS[N]; append, never edit, so old files upgrade in place.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1,)
-SCHEMA_VERSION = len(_MIGRATIONS)
+# v2: listings by filename are index-driven. The exact-match index also serves the listing
+# order; substrings are found through an FTS5 trigram index of the casefolded name (matched
+# case-sensitively: the folding is Python's, the same as the needle's), kept in step with
+# `runs` by triggers in the writer's own transactions.
+_SEARCH_DELETE = (
+    f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}, rowid, filename_folded) "
+    "VALUES ('delete', old.seq, old.filename_folded);"
+)
+_SEARCH_INSERT = (
+    f"INSERT INTO {SEARCH_TABLE} (rowid, filename_folded) VALUES (new.seq, new.filename_folded);"
+)
+_SCHEMA_V2 = (
+    "DROP INDEX runs_owner_filename",
+    "CREATE INDEX runs_owner_filename_created ON runs (owner, filename, created_us, seq)",
+    f"""CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5 (
+        filename_folded, content='runs', content_rowid='seq',
+        tokenize='trigram case_sensitive 1'
+    )""",
+    f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}) VALUES ('rebuild')",  # the runs already kept
+    f"CREATE TRIGGER runs_search_insert AFTER INSERT ON runs BEGIN {_SEARCH_INSERT} END",
+    f"CREATE TRIGGER runs_search_delete AFTER DELETE ON runs BEGIN {_SEARCH_DELETE} END",
+    f"""CREATE TRIGGER runs_search_update AFTER UPDATE OF filename_folded ON runs
+        WHEN old.filename_folded IS NOT new.filename_folded
+        BEGIN {_SEARCH_DELETE} {_SEARCH_INSERT} END""",
+)
+# Migration N+1 is MIGRATIONS[N]; append, never edit, so old files upgrade in place.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_V2)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @contextmanager
 def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """A write transaction holding the file's write lock from its first statement, so a read
     inside it cannot go stale before the write (no lost updates between processes)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(conn, "BEGIN IMMEDIATE"):
         yield conn
+
+
+@contextmanager
+def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A read transaction: every statement in it sees the file as its first read found it,
+    while writers carry on beside it (WAL)."""
+    with _transaction(conn, "BEGIN DEFERRED"):
+        yield conn
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection, begin: str) -> Iterator[None]:
+    conn.execute(begin)
+    try:
+        yield
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:  # also after a failed COMMIT, or the next BEGIN would fail
@@ -56,11 +97,11 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def connect(path: str) -> sqlite3.Connection:
-    """A connection to the ledger at `path`, its file created or upgraded to SCHEMA_VERSION."""
-    # isolation_level=None: no implicit transactions; every one here is explicit
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    """The writing connection to the ledger at `path`, its file created or upgraded to
+    SCHEMA_VERSION."""
+    require_trigram_search()
+    conn = _open(path)
     try:
-        conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe with WAL
         conn.execute("PRAGMA foreign_keys = ON")
@@ -69,6 +110,44 @@ def connect(path: str) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def connect_reader(path: str) -> sqlite3.Connection:
+    """A read-only connection to the ledger at `path`, already opened by `connect`."""
+    conn = _open(path)
+    try:
+        conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _open(path: str) -> sqlite3.Connection:
+    if path in ("", ":memory:"):
+        # each connection would get a database of its own; the ledger reads on several
+        raise LedgerError(f"the ledger needs a file, not {path!r}")
+    # isolation_level=None: no implicit transactions; every one here is explicit
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def require_trigram_search() -> None:
+    """Fail clearly unless this Python's SQLite has FTS5 and its trigram tokenizer (3.34+):
+    the ledger's filename search needs them, and so does every write once a file has it."""
+    with closing(sqlite3.connect(":memory:")) as probe:
+        try:
+            probe.execute("CREATE VIRTUAL TABLE t USING fts5 (x, tokenize='trigram')")
+        except sqlite3.OperationalError as exc:
+            raise LedgerError(
+                f"the ledger needs SQLite 3.34 or later built with FTS5; this Python has "
+                f"SQLite {sqlite3.sqlite_version} ({exc})"
+            ) from None
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -81,7 +160,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 f"the ledger's schema is version {version}; this crosswalk knows up to "
                 f"{SCHEMA_VERSION}: upgrade crosswalk"
             )
-        for statements in _MIGRATIONS[version:]:
+        for statements in MIGRATIONS[version:]:
             for statement in statements:
                 conn.execute(statement)
         if version < SCHEMA_VERSION:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -25,7 +26,7 @@ from gateway.store.sqlite.rows import (
 from gateway.store.sqlite.schema import immediate
 from mappings import canonical
 
-_INSERT = (
+INSERT = (
     "INSERT INTO runs (key, owner, backend, upstream_id, surface, status, filename, "
     "filename_folded, created_us, updated_us, run, request, claimed_by, lease_until_us, "
     "attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -34,17 +35,22 @@ _INSERT = (
 
 def insert(conn: sqlite3.Connection, record: RunRecord) -> RunRecord:
     """Store a new record and return it as stored, `seq` assigned. Raises DuplicateRun."""
+    try:
+        cursor = conn.execute(INSERT, insert_params(record))
+    except sqlite3.IntegrityError:
+        raise DuplicateRun(f"run {record.key} is already recorded") from None
+    inserted = one_record(conn, f"{SELECT} WHERE seq = ?", (cursor.lastrowid,))
+    assert inserted is not None  # just written on this connection, in this thread
+    return inserted
+
+
+def insert_params(record: RunRecord) -> tuple[Any, ...]:
+    """The parameters of `INSERT` for `record`; a finished run's document content is dropped."""
     if record.run.status.terminal and record.request is not None:
         record = msgspec.structs.replace(record, request=rec.without_document(record.request))
     head = (record.key, record.owner, record.backend, record.upstream_id, record.surface)
     cols = mutable_columns(record)
-    try:
-        cursor = conn.execute(_INSERT, (*head, *cols[:3], to_us(record.created_at), *cols[3:]))
-    except sqlite3.IntegrityError:
-        raise DuplicateRun(f"run {record.key} is already recorded") from None
-    inserted = one_record(conn, f"{SELECT} WHERE seq = ?", (cursor.lastrowid,))
-    assert inserted is not None  # just written on this connection, under the lock
-    return inserted
+    return (*head, *cols[:3], to_us(record.created_at), *cols[3:])
 
 
 def update(
