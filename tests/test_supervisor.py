@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from structlog.testing import capture_logs
 
-from gateway.backends.base import Relay
+from gateway.backends.base import Accepted, Relay
 from gateway.backends.refresher import Refresher
 from gateway.context import CallContext
 from gateway.store import RunRecord, SqliteLedger, owner_of
@@ -171,7 +171,11 @@ class FinishedUpstream:
     relay: Relay | None = None  # never relayed to in a refresh
 
     async def create(
-        self, request: canonical.ClassifyRequest, *, call: CallContext
+        self,
+        request: canonical.ClassifyRequest,
+        *,
+        call: CallContext,
+        accepted: Accepted | None = None,
     ) -> canonical.ClassificationRun:
         raise NotImplementedError
 

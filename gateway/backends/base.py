@@ -7,7 +7,7 @@ of the protocol. The small Protocols below are what one backend may ask of anoth
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import httpx
@@ -18,6 +18,8 @@ from mappings import canonical, extend
 from mappings.dialects import Dialect
 
 Query = Sequence[tuple[str, str]]
+# records a run the vendor has accepted, before the backend waits for it to finish
+Accepted = Callable[[canonical.ClassificationRun], Awaitable[None]]
 
 
 class Relay(Protocol):
@@ -60,9 +62,15 @@ class Backend(Protocol):
         ...
 
     async def create(
-        self, request: canonical.ClassifyRequest, *, call: CallContext
+        self,
+        request: canonical.ClassifyRequest,
+        *,
+        call: CallContext,
+        accepted: Accepted | None = None,
     ) -> canonical.ClassificationRun:
-        """Start a run: finished for a sync request, queued or running for a background one."""
+        """Start a run: finished for a sync request, queued or running for a background one.
+        A sync run that exists upstream before it finishes (created, then polled) is handed to
+        `accepted` as soon as it exists, so it is recorded even if its caller stops waiting."""
         ...
 
     async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:

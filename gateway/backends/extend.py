@@ -13,7 +13,7 @@ import asyncio
 import httpx
 import msgspec
 
-from gateway.backends.base import FileSource
+from gateway.backends.base import Accepted, FileSource
 from gateway.backends.upstream import Upstream
 from gateway.backends.vendor import VendorBackend
 from gateway.clock import Clock, system_clock
@@ -54,7 +54,11 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
         self._config = config
 
     async def create(
-        self, request: canonical.ClassifyRequest, *, call: CallContext
+        self,
+        request: canonical.ClassifyRequest,
+        *,
+        call: CallContext,
+        accepted: Accepted | None = None,
     ) -> canonical.ClassificationRun:
         sync = not request.background and self._config.sync_mode == "classify"
         outbound = await self._outbound(request, call, sync=sync)
@@ -62,6 +66,8 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
         body = msgspec.to_builtins(outbound.body)
         run = await self._run_call("POST", path, call, asked=None, json=body)
         if not sync and not request.background:
+            if accepted is not None:  # Extend is working on it (and charging for it) from now
+                await accepted(self._answer(run, request, outbound.sent))
             run = await self._until_done(run, call)
         call.notes.add(outbound.notes)
         answer = self._answer(run, request, outbound.sent)

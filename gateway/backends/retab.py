@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
+from gateway.backends.base import Accepted
 from gateway.backends.vendor import VendorBackend
 from gateway.context import CallContext
 from gateway.store.records import RunRecord
@@ -27,7 +28,11 @@ class RetabBackend(VendorBackend[retab.Classification]):
     in_request_terms = retab.in_request_terms
 
     async def create(
-        self, request: canonical.ClassifyRequest, *, call: CallContext
+        self,
+        request: canonical.ClassifyRequest,
+        *,
+        call: CallContext,
+        accepted: Accepted | None = None,  # one call, or no vendor: nothing exists before it ends
     ) -> canonical.ClassificationRun:
         document = await self._foreign_document(request.document, call)
         outbound = retab.request_from_canonical(msgspec.structs.replace(request, document=document))

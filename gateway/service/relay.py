@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 
+import anyio
 import httpx
 import structlog
 
@@ -62,8 +63,9 @@ class PassThrough:
             record = new_record(
                 backend.name, run, request, surface=call.surface, owner=owner, now=now
             )
-            with contextlib.suppress(DuplicateRun):  # the vendor answered an id it had given
-                await self._ledger.insert(record)
+            # the run exists upstream whether or not the client is still there to hear of it
+            with anyio.CancelScope(shield=True), contextlib.suppress(DuplicateRun):
+                await self._ledger.insert(record)  # a DuplicateRun: an id the vendor had given
         return Relayed(answer=answer, backend=backend.name)
 
     async def call(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+import anyio
 import msgspec
 import structlog
 
@@ -56,26 +57,52 @@ class RunService:
         if request.classifier is not None and backend.dialect != "extend" and self._classifiers:
             version = await self._classifiers.saved_version(request.classifier, call=call)
             request = extend.with_saved_config(request, version)
+        owner = call.principal.owner
+        recorded: list[RunRecord] = []  # the record made when the vendor accepted the run
+
+        async def record_accepted(run: canonical.ClassificationRun) -> None:
+            self._served(call, backend, run)  # a run no public id can name is not kept
+            record = new_record(
+                backend.name, run, request, surface=call.surface, owner=owner, now=self._clock()
+            )
+            await self._insert(record, backend)
+            recorded.append(record)
+
         try:
             async with asyncio.timeout(None if request.background else self._sync_timeout):
-                run = await backend.create(request, call=call)
+                run = await backend.create(request, call=call, accepted=record_accepted)
         except TimeoutError:
+            goes_on = ""
+            if recorded:
+                public_id = self._served(call, backend, recorded[0].run).public_id
+                goes_on = f" Run {public_id} goes on; read it later by its id."
             raise GatewayTimeout(
                 f"The classification did not finish within {self._sync_timeout:g} s; "
-                "send it as a background run instead."
+                f"send it as a background run instead.{goes_on}"
             ) from None
         served = self._served(call, backend, run)  # a run no public id can name is not kept
-        owner, now = call.principal.owner, self._clock()
-        record = new_record(backend.name, run, request, surface=call.surface, owner=owner, now=now)
+        if recorded:
+            with anyio.CancelScope(shield=True):
+                await self._remember(backend, recorded[0], run)
+            return served
+        record = new_record(
+            backend.name, run, request, surface=call.surface, owner=owner, now=self._clock()
+        )
+        await self._insert(record, backend)
+        return served
+
+    async def _insert(self, record: RunRecord, backend: Backend) -> None:
+        """Record a run the backend has made; never interrupted half-way, for the run exists
+        whether or not its caller is still there (a client gone, a sync deadline)."""
         try:
-            await self._ledger.insert(record)
+            with anyio.CancelScope(shield=True):
+                await self._ledger.insert(record)
         except DuplicateRun:
             # never serve a run already recorded, perhaps another key's: the vendor erred
             raise UpstreamFailed(
                 f"Backend {backend.name} answered a new run with the id of one already "
-                f"recorded ({run.id})."
+                f"recorded ({record.upstream_id})."
             ) from None
-        return served
 
     async def get(self, located: Located, *, call: CallContext) -> Served | None:
         """The run's current state, refreshed from its backend."""

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import msgspec
 
-from gateway.backends.base import Relay
+from gateway.backends.base import Accepted, Relay
 from gateway.backends.local.ids import new_run_id
 from gateway.backends.local.runner import DocumentProblem, LocalEngine, file_id, guess_mime
 from gateway.clock import Clock, system_clock
@@ -45,7 +45,11 @@ class LocalBackend:
         self._clock = clock
 
     async def create(
-        self, request: canonical.ClassifyRequest, *, call: CallContext
+        self,
+        request: canonical.ClassifyRequest,
+        *,
+        call: CallContext,
+        accepted: Accepted | None = None,  # one call, or no vendor: nothing exists before it ends
     ) -> canonical.ClassificationRun:
         if isinstance(request.document, canonical.FileRefDocument):
             raise InvalidRequest(
