@@ -67,6 +67,15 @@ class LocalBackendConfig(Config, frozen=True, kw_only=True, tag_field="kind", ta
     lease_seconds: float = 30.0  # a claimed run whose worker stops heartbeating is retaken
     max_attempts: int = 3  # a run interrupted this many times is failed, not retried
     min_run_seconds: float = 0.0  # every run takes at least this: emulates a vendor's latency
+    # PDFs, HTML and large documents are read in separate processes, killed at the deadline,
+    # so that a hostile document holds neither a core nor the API for long (pool.py)
+    extract_workers: Positive[int] = 2  # processes per server process
+    # seconds: pypdf reads an ordinary page in milliseconds and a dense one in ~50 ms, so even
+    # `max_pages` dense pages fit; a document still being read after that is hostile or broken
+    extract_timeout: Positive[float] = 60.0
+    # a PDF with more pages to read than this is refused, naming the limit; callers wanting
+    # only its start ask for a page range (Retab `first_n_pages`, Extend `pageRanges`)
+    max_pages: Positive[int] = 1000
 
     @property
     def kind(self) -> Literal["local"]:

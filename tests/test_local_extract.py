@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.backends.local.extract import UndecodableDocument, extract_text
+from gateway.backends.local.extract import UndecodableDocument, extract_text, reads_linearly
 from mappings.canonical import PageRange
-from tests.pdfs import make_pdf
+from mappings.nesting import MAX_NESTING
+from tests.pdfs import make_pdf, make_shared_stream_pdf
 
 
 def test_plain_text_and_markdown_read_as_is() -> None:
@@ -94,3 +95,69 @@ def test_undecodable_documents_are_refused_cleanly(data: bytes, mime: str, reaso
     """Anything unreadable raises UndecodableDocument saying why, never a parser error."""
     with pytest.raises(UndecodableDocument, match=reason):
         extract_text(data, mime_type=mime, filename="doc")
+
+
+FIVE_PAGES = make_pdf(["one", "two", "three", "four", "five"])
+
+
+def test_a_pdf_with_more_pages_to_read_than_the_limit_is_refused() -> None:
+    """`max_pages` counts the pages that would be read: all of them, or those asked for, and
+    a refusal names the limit."""
+    with pytest.raises(UndecodableDocument, match=r"has 5 pages, more than the 3 .*\(max_pages\)"):
+        extract_text(FIVE_PAGES, mime_type="application/pdf", filename="a.pdf", max_pages=3)
+    ranges = (PageRange(start=1, end=2), PageRange(start=4, end=9))
+    with pytest.raises(UndecodableDocument, match="4 of the PDF's 5 pages were asked for"):
+        extract_text(
+            FIVE_PAGES, mime_type="application/pdf", filename="a.pdf", pages=ranges, max_pages=3
+        )
+
+
+def test_overlapping_and_outlying_ranges_count_each_page_once() -> None:
+    """Ranges that overlap, touch or lie past the end add no pages to the count."""
+    ranges = (
+        PageRange(start=2, end=3),
+        PageRange(start=1, end=2),
+        PageRange(start=10**19, end=10**19 + 1),
+    )
+    got = extract_text(
+        FIVE_PAGES, mime_type="application/pdf", filename="a.pdf", pages=ranges, max_pages=3
+    )
+    assert got.text.split() == ["one", "two", "three"]
+    assert got.page_count == 5
+
+
+def test_the_page_limit_is_checked_before_any_page_is_read() -> None:
+    """A PDF over the limit is refused without reading a page, however slow its pages are."""
+    slow = make_shared_stream_pdf(pages=40, lines=20_000)
+    with pytest.raises(UndecodableDocument, match="max_pages"):
+        extract_text(slow, mime_type="application/pdf", filename="a.pdf", max_pages=39)
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 1_000, 100_000])
+def test_json_nested_too_deep_is_refused(depth: int) -> None:
+    """Past MAX_NESTING levels JSON is undecodable, never a RecursionError (issue 9, item 4)."""
+    for deep in (b"[" * depth + b"1" + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth):
+        with pytest.raises(UndecodableDocument, match="nested more than 64 levels deep"):
+            extract_text(deep, mime_type="application/json", filename="deep.json")
+
+
+def test_json_as_deep_as_the_limit_is_read() -> None:
+    """MAX_NESTING levels are flattened like any other JSON."""
+    deep = b'{"a":' * MAX_NESTING + b'"x"' + b"}" * MAX_NESTING
+    assert extract_text(deep, mime_type="application/json", filename="d.json").text == "a: x"
+
+
+@pytest.mark.parametrize(
+    ("data", "mime", "linear"),
+    [
+        pytest.param(b"plain", "text/plain", True, id="text"),
+        pytest.param(b"[1]", "application/json", True, id="json"),
+        pytest.param(b"a,b", "text/csv", True, id="csv"),
+        pytest.param(b"\x89PNG", "image/png", True, id="refused-at-once"),
+        pytest.param(b"<p>x</p>", "text/html", False, id="html"),
+        pytest.param(make_pdf(["x"]), "application/octet-stream", False, id="pdf"),
+    ],
+)
+def test_which_documents_read_in_linear_time(data: bytes, mime: str, linear: bool) -> None:
+    """HTML and PDF can take far longer than their size suggests; the others cannot."""
+    assert reads_linearly(data, mime, "doc") is linear

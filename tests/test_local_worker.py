@@ -16,6 +16,7 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
+from gateway.backends.local.pool import extraction_pool
 from gateway.backends.local.runner import LocalEngine
 from gateway.backends.local.worker import LocalWorker
 from gateway.config import LocalBackendConfig
@@ -47,8 +48,9 @@ async def local(tmp_path: Path) -> AsyncIterator[Local]:
     async with (
         await SqliteLedger.open(str(tmp_path / "ledger.db")) as ledger,
         httpx.AsyncClient() as client,
+        extraction_pool(config.extract_workers) as pool,
     ):
-        engine = LocalEngine(config, client, clock=lambda: LATER)
+        engine = LocalEngine(config, client, pool, clock=lambda: LATER)
         worker = LocalWorker(
             "local", config=config, ledger=ledger, engine=engine, clock=lambda: LATER
         )

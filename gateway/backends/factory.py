@@ -1,7 +1,7 @@
 """Opens what the configured backends need for the app's lifetime, and closes it after.
 
-One ledger, one pooled httpx client per backend, and the local backends' workers; tests pass
-transports (never clients) keyed by backend name.
+One ledger, one pooled httpx client per backend, and the local backends' workers and
+extraction pools; tests pass transports (never clients) keyed by backend name.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import structlog
 from gateway.backends.base import Backend, ClassifierSource, FileSource
 from gateway.backends.extend import ExtendBackend, extend_headers
 from gateway.backends.local.backend import LocalBackend
+from gateway.backends.local.pool import extraction_pool
 from gateway.backends.local.runner import LocalEngine
 from gateway.backends.local.worker import LocalWorker
 from gateway.backends.refresher import Refresher
@@ -73,7 +74,8 @@ async def open_backends(
             transport = transports.get(name)
             if isinstance(config, LocalBackendConfig):
                 client = await stack.enter_async_context(_local_client(config, transport))
-                engine = LocalEngine(config, client, clock=clock)
+                pool = await stack.enter_async_context(extraction_pool(config.extract_workers))
+                engine = LocalEngine(config, client, pool, clock=clock)
                 backends[name] = LocalBackend(name, engine=engine, ledger=ledger, clock=clock)
                 workers += [
                     LocalWorker(name, config=config, ledger=ledger, engine=engine, clock=clock)

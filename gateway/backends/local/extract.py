@@ -3,6 +3,8 @@
 The real type is sniffed from the bytes first (a PDF says `%PDF-`), then the declared MIME
 type, then the file extension, so a generic `application/octet-stream` upload still reads.
 Anything that cannot be read raises `UndecodableDocument`, never a parser's own exception.
+Nothing here bounds time: the runner reads whatever may be slow in an extractor process that
+is killed at a deadline (pool.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import msgspec
 import pypdf
 
-from mappings import canonical
+from mappings import canonical, nesting
 
 CHARS_PER_PAGE = 3000  # a typed page, for counting pages of formats that have none
 _KINDS_BY_MIME = {
@@ -41,6 +43,9 @@ _KINDS_BY_EXTENSION = {
     ".txt": "text",
 }
 _MIME_OF_KIND = {"pdf": "application/pdf", "html": "text/html", "json": "application/json"}
+# readers whose time grows linearly with the bytes; html.parser can be quadratic (64 KiB of
+# `<a ` takes it ~25 s) and pypdf's cost depends on the PDF's structure, not its size
+_LINEAR_KINDS = frozenset({"text", "json", "csv"})
 
 
 class UndecodableDocument(Exception):
@@ -62,13 +67,17 @@ def extract_text(
     filename: str,
     pages: tuple[canonical.PageRange, ...] = (),
     password: str | None = None,
+    max_pages: int | None = None,
 ) -> Extracted:
-    """The text of `data`, limited to `pages` (1-based, inclusive; empty means all)."""
+    """The text of `data`, limited to `pages` (1-based, inclusive; empty means all).
+
+    A PDF with more than `max_pages` pages to read is refused rather than read in part.
+    """
     if not data:
         raise UndecodableDocument("the document is empty")
     kind, declared = _kind(data, mime_type, filename)
     if kind == "pdf":
-        return _pdf(data, pages, password)
+        return _pdf(data, pages, password, max_pages)
     text = _decode_text(data)
     match kind:
         case "html":
@@ -81,6 +90,15 @@ def extract_text(
             body = text
     mime = _MIME_OF_KIND.get(kind, declared if declared.startswith("text/") else "text/plain")
     return _paged(body, pages, mime)
+
+
+def reads_linearly(data: bytes, mime_type: str, filename: str) -> bool:
+    """Whether reading `data` takes time in proportion to its size, whatever the bytes are;
+    also true of what is refused at once, without parsing."""
+    try:
+        return _kind(data, mime_type, filename)[0] in _LINEAR_KINDS
+    except UndecodableDocument:
+        return True
 
 
 def _kind(data: bytes, mime_type: str, filename: str) -> tuple[str, str]:
@@ -127,7 +145,9 @@ def _wanted(page: int, pages: tuple[canonical.PageRange, ...]) -> bool:
     return any(r.start <= page <= r.end for r in pages)
 
 
-def _pdf(data: bytes, pages: tuple[canonical.PageRange, ...], password: str | None) -> Extracted:
+def _pdf(
+    data: bytes, pages: tuple[canonical.PageRange, ...], password: str | None, limit: int | None
+) -> Extracted:
     # pypdf raises many exception types on hostile input; any of them means "undecodable"
     try:
         with warnings.catch_warnings():
@@ -136,11 +156,9 @@ def _pdf(data: bytes, pages: tuple[canonical.PageRange, ...], password: str | No
             if reader.is_encrypted and not reader.decrypt(password or ""):
                 raise UndecodableDocument("the PDF is encrypted and no valid password was given")
             count = len(reader.pages)
-            texts = [
-                reader.pages[i - 1].extract_text() or ""
-                for i in range(1, count + 1)
-                if not pages or _wanted(i, pages)
-            ]
+            wanted = _page_numbers(count, pages)
+            _check_page_limit(count, wanted, limit)
+            texts = [reader.pages[i - 1].extract_text() or "" for r in wanted for i in r]
     except UndecodableDocument:
         raise
     except Exception as exc:
@@ -149,6 +167,39 @@ def _pdf(data: bytes, pages: tuple[canonical.PageRange, ...], password: str | No
     if not text:
         raise UndecodableDocument("the PDF has no text layer (a scan?) and there is no OCR here")
     return Extracted(text=text, page_count=count, mime_type="application/pdf")
+
+
+def _page_numbers(count: int, pages: tuple[canonical.PageRange, ...]) -> list[range]:
+    """The pages of a `count`-page document that `pages` asks for, as disjoint ascending
+    ranges: computed from the ranges, never by visiting a page count the file may inflate."""
+    if not pages:
+        return [range(1, count + 1)] if count else []
+    merged: list[range] = []
+    for r in sorted(pages, key=lambda r: r.start):
+        start, end = max(1, r.start), min(count, r.end)
+        if start > end:
+            continue
+        if merged and start <= merged[-1].stop:  # overlaps or touches the one before
+            previous = merged.pop()
+            start, end = previous.start, max(end, previous.stop - 1)
+        merged.append(range(start, end + 1))
+    return merged
+
+
+def _check_page_limit(count: int, wanted: list[range], limit: int | None) -> None:
+    # refused, not cut short: a run has nowhere to say which pages it left out, and the
+    # caller can ask for a prefix itself (Retab `first_n_pages`, Extend `pageRanges`)
+    reading = sum(len(r) for r in wanted)
+    if limit is None or reading <= limit:
+        return
+    if reading == count:
+        subject = f"the PDF has {count:,} pages"
+    else:
+        subject = f"{reading:,} of the PDF's {count:,} pages were asked for"
+    raise UndecodableDocument(
+        f"{subject}, more than the {limit:,} this backend reads (max_pages); "
+        "ask for a page range within it"
+    )
 
 
 class _TextOfHtml(HTMLParser):
@@ -189,7 +240,9 @@ def _html(text: str) -> str:
 
 def _json(text: str) -> str:
     try:
-        value = msgspec.json.decode(text)
+        value = nesting.decode(text, object)
+    except nesting.NestingTooDeep as exc:
+        raise UndecodableDocument(f"the document is {exc}") from None
     except msgspec.DecodeError as exc:
         raise UndecodableDocument(f"declared JSON, but it does not parse: {exc}") from None
     lines: list[str] = []
@@ -198,7 +251,9 @@ def _json(text: str) -> str:
 
 
 def _walk(value: Any, key: str, lines: list[str]) -> None:
-    """Flatten JSON into `key: value` lines, so field names count as evidence too."""
+    """Flatten JSON into `key: value` lines, so field names count as evidence too.
+
+    Recursive, but no deeper than `nesting.MAX_NESTING`: the decoder refuses anything deeper."""
     if isinstance(value, dict):
         for k, v in value.items():
             _walk(v, str(k).replace("_", " "), lines)
