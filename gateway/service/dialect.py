@@ -18,6 +18,7 @@ from gateway.service.outcome import Deleted, Outcome, Page, Relayed, Served
 from gateway.service.relay import PassThrough
 from gateway.service.rules import DialectRules
 from gateway.service.runs import RunService
+from gateway.store.records import check_recordable
 from mappings.dialects import Dialect
 
 
@@ -41,8 +42,11 @@ class DialectService:
         backend = self._routing.for_create(self.dialect)
         if (relay := self._relay_of(backend)) is not None:
             request = self.rules.peek_create(body, path)
+            if request is not None:
+                check_recordable(request)
             return await self._relay.create(backend, relay, path, body, call=call, request=request)
         request, notes = self.rules.read_create(body, path)
+        check_recordable(request)
         served = await self._runs.create(request, backend, call=call)
         return msgspec.structs.replace(served, notes=notes + served.notes)
 

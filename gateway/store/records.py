@@ -10,7 +10,7 @@ from datetime import datetime
 
 import msgspec
 
-from gateway.errors import UpstreamFailed
+from gateway.errors import PayloadTooLarge, UpstreamFailed
 from mappings import canonical
 from mappings.dialects import Dialect
 
@@ -19,6 +19,8 @@ INTERRUPTED = "INTERRUPTED"  # RunError.code of a run whose workers kept going a
 # decision and metadata), and every listing page loads whole runs, so one vendor answering
 # 80 MB of metadata must not land in the ledger (it is refused, not cut: see `bounded`)
 MAX_RUN_BYTES = 4 * 1024 * 1024
+# what a run adds to the categories and metadata its request gave it (ids, times, decision)
+_RUN_OWN_BYTES = 256 * 1024
 _encoder = msgspec.json.Encoder()
 
 
@@ -106,6 +108,18 @@ def bounded(backend: str, run: canonical.ClassificationRun) -> canonical.Classif
             retryable=False,
         )
     return run
+
+
+def check_recordable(request: canonical.ClassifyRequest) -> None:
+    """Refuse, before any backend sees it, a request whose run could not be recorded: its
+    categories and metadata are echoed in the run, and a run past `MAX_RUN_BYTES` is refused
+    after the backend made it, which for a vendor would leave a run nobody knows of."""
+    size = len(_encoder.encode(request.config)) + len(_encoder.encode(request.metadata))
+    if size > MAX_RUN_BYTES - _RUN_OWN_BYTES:
+        raise PayloadTooLarge(
+            f"The request's categories and metadata take {size} bytes; a run keeps at most "
+            f"{MAX_RUN_BYTES - _RUN_OWN_BYTES} bytes of them."
+        )
 
 
 def _filename(run: canonical.ClassificationRun, request: canonical.ClassifyRequest | None) -> str:
