@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType, TracebackType
-from typing import NamedTuple, Self
+from typing import Any, NamedTuple, Self
 
 import msgspec
 import structlog
@@ -63,6 +63,15 @@ class _Loop(NamedTuple):
     step: Step
     idle: float
     doorbell: Doorbell | None
+
+
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel `task` and wait until it has ended, whatever it raised. A cancellation of the
+    caller meanwhile is raised, never swallowed: `suppress(CancelledError)` around `await
+    task` would take the caller's own cancellation for the task's, and a supervised loop
+    would run on after `stop` (a hang at shutdown)."""
+    task.cancel()
+    await asyncio.wait([task])
 
 
 class Supervisor:

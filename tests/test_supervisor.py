@@ -19,7 +19,7 @@ from gateway.backends.refresher import Refresher
 from gateway.context import CallContext
 from gateway.store import RunRecord, SqliteLedger, owner_of
 from gateway.store.records import new_record
-from gateway.supervisor import Backoff, Doorbell, Supervisor
+from gateway.supervisor import Backoff, Doorbell, Supervisor, cancel_and_wait
 from mappings import canonical
 from mappings.dialects import Dialect
 
@@ -140,6 +140,58 @@ async def test_stopping_cancels_every_loop_quietly() -> None:
     assert cancelled.is_set()
     assert logs[logged:] == []  # shutdown itself logged nothing
     await supervisor.stop()  # stopping again is harmless
+
+
+async def test_a_loop_stopped_while_it_waits_for_a_child_task_to_end_stops() -> None:
+    """A step that is cancelling a child task (the local worker's heartbeat) when `stop`
+    comes ends with the loop: the stop is not taken for the child's own cancellation."""
+    child_cancelled, release, steps = asyncio.Event(), asyncio.Event(), [0]
+
+    async def slow_to_die() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            child_cancelled.set()
+            await release.wait()  # ends only once the loop's own stop has arrived
+
+    async def step() -> bool:
+        steps[0] += 1
+        child = asyncio.create_task(slow_to_die())
+        await asyncio.sleep(0)  # the child starts
+        await cancel_and_wait(child)
+        return True
+
+    supervisor = Supervisor()
+    supervisor.start("worker", step, idle=0.01)
+    async with asyncio.timeout(DEADLINE):
+        await child_cancelled.wait()
+    stopping = asyncio.create_task(supervisor.stop())
+    await asyncio.sleep(0)  # the stop's cancel lands while the step waits for the child
+    release.set()
+    # a loop that ran on would keep `stop` waiting: fail, rather than hang the suite
+    done, _ = await asyncio.wait([stopping], timeout=DEADLINE)
+    assert done == {stopping}
+    assert steps == [1]
+
+
+async def test_cancel_and_wait_raises_the_callers_own_cancellation() -> None:
+    ending = asyncio.Event()
+
+    async def slow_to_die() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await ending.wait()
+
+    child = asyncio.create_task(slow_to_die())
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(cancel_and_wait(child))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    ending.set()
+    async with asyncio.timeout(DEADLINE):
+        results = await asyncio.gather(waiter, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
 
 
 async def test_a_ring_wakes_an_idle_loop_at_once() -> None:

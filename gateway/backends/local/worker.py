@@ -9,7 +9,6 @@ lease expires, and failed visibly after `max_attempts` (design.md §9).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
 
@@ -20,6 +19,7 @@ from gateway.clock import Clock, system_clock
 from gateway.config import LocalBackendConfig
 from gateway.store.base import WorkQueue
 from gateway.store.records import RunRecord
+from gateway.supervisor import cancel_and_wait
 from mappings import canonical
 
 log = structlog.get_logger("crosswalk.local")
@@ -79,9 +79,7 @@ class LocalWorker:
         try:
             result = await self._result(record)
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            await cancel_and_wait(heartbeat)
         # only if still ours and running: a cancel or a retake that landed first wins
         stored = await self._finish(record, result)
         log.info(
