@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import msgspec
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gateway.store import SqliteLedger
@@ -211,6 +211,7 @@ NEEDLES = st.one_of(
     order=st.sampled_from(["asc", "desc"]),
     limit=st.integers(1, 6),
 )
+@example(needle="E.T", order="asc", limit=1)  # after "nul\x00byte.txt"'s NUL: FTS5 misses it
 @settings(max_examples=60, deadline=None)
 def test_any_substring_lists_what_python_finds(
     listing_db: str, needle: str, order: canonical.Order, limit: int
@@ -287,12 +288,14 @@ def test_an_exact_filename_is_read_from_an_index_that_also_gives_the_order(
 def test_a_substring_is_searched_through_the_trigram_index(
     listing_db: str, ascending: bool
 ) -> None:
-    """The trigram path starts from the FTS5 index and reads each run it names by its key;
-    it never scans `runs`."""
+    """The trigram path starts from the FTS5 index and reads each run it names by its key,
+    beside the owner's few names holding a NUL (which FTS5 indexes only up to it); it never
+    scans `runs`."""
     query = canonical.ListQuery(filename_contains="invoice", status=canonical.Status.queued)
     shown = plan(listing_db, trigram_sql(Scan(ALICE, query, ascending, ANCHOR), "invoice"))
-    assert shown.splitlines()[0].startswith("SCAN f VIRTUAL TABLE INDEX")
+    assert "SCAN f VIRTUAL TABLE INDEX" in shown
     assert "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)" in shown
+    assert "SEARCH r USING INDEX runs_owner_nul_names (owner=?)" in shown
     assert "SCAN r" not in shown
 
 

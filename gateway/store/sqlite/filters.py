@@ -24,7 +24,7 @@ import sqlite3
 from typing import Any, NamedTuple
 
 from gateway.store.sqlite.rows import to_us
-from gateway.store.sqlite.schema import SEARCH_TABLE
+from gateway.store.sqlite.schema import HOLDS_NUL, NUL_NAMES_INDEX, SEARCH_TABLE
 from mappings import canonical
 
 TRIGRAM = 3  # the shortest needle FTS5's trigram tokenizer can find
@@ -79,8 +79,9 @@ def _race(conn: sqlite3.Connection, scan: Scan, needle: str, want: int) -> list[
             named = search.fetchmany(SEARCH_BATCH)
             matches += [(created, seq) for created, seq, hit in named if hit]
             if len(named) < SEARCH_BATCH:  # the index has named every match
-                matches.sort(reverse=not scan.ascending)
-                return [seq for _, seq in matches[:want]]
+                # a name holding a NUL may be named twice: by the FTS index and as such
+                ordered = sorted(set(matches), reverse=not scan.ascending)
+                return [seq for _, seq in ordered[:want]]
     finally:
         walk.close()
         if search is not None:
@@ -117,12 +118,16 @@ def trigram_sql(scan: Scan, needle: str) -> Sql:
     as (created_us, seq, whether it matches every filter): one row per step, however few are
     the owner's. The index only narrows: `instr` decides, as on the other paths."""
     where, params = _where(scan, "r.")
+    verdict = f"r.created_us, r.seq, {where} AND instr(r.filename_folded, ?) > 0"
     sql = (
-        f"SELECT r.created_us, r.seq, {where} AND instr(r.filename_folded, ?) > 0 "
+        f"SELECT {verdict} "
         f"FROM {SEARCH_TABLE} AS f CROSS JOIN runs AS r ON r.seq = f.rowid "
-        "WHERE f.filename_folded MATCH ?"
+        "WHERE f.filename_folded MATCH ? "
+        # names holding a NUL are indexed only up to it: each is named here too (schema v3)
+        f"UNION ALL SELECT {verdict} FROM runs AS r INDEXED BY {NUL_NAMES_INDEX} "
+        f"WHERE r.owner = ? AND {HOLDS_NUL.replace('filename_folded', 'r.filename_folded')}"
     )
-    return sql, (*params, needle, _phrase(needle))
+    return sql, (*params, needle, _phrase(needle), *params, needle, scan.owner)
 
 
 def _phrase(needle: str) -> str:
