@@ -114,13 +114,12 @@ class Catalog:
             return await self._vendor_page(params, token, query.max_page_size, call=call)
         ordered = self._ordered(query)
         items = ordered[offset : offset + query.max_page_size]
-        end = offset + len(items)
-        room = query.max_page_size - len(items)
-        if end < len(ordered) or self._vendor is None or room == 0:
-            more = extend.config_token(end) if end < len(ordered) else None
-            if more is None and self._vendor is not None:
-                more = extend.VENDOR_START
-            return extend.ClassifierList(data=items, next_page_token=more)
+        end, room = offset + len(items), query.max_page_size - len(items)
+        if end < len(ordered):
+            return extend.ClassifierList(data=items, next_page_token=extend.config_token(end))
+        if self._vendor is None or room == 0:  # the vendor's listing, if any, comes next
+            token = None if self._vendor is None else extend.VENDOR_START
+            return extend.ClassifierList(data=items, next_page_token=token)
         # the config's last page is filled from the vendor's first
         vendor = await self._vendor_page(params, None, room, call=call)
         if isinstance(vendor, Relayed):
