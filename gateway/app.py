@@ -20,6 +20,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from gateway.backends.factory import Opened, open_backends
+from gateway.classifiers import Catalog
 from gateway.clock import Clock, system_clock
 from gateway.config import Settings
 from gateway.dialects import dialect_of
@@ -39,6 +40,7 @@ from gateway.service.decoding import translation_error
 from gateway.service.relay import PassThrough
 from gateway.service.runs import RunService
 from gateway.surfaces import extend as extend_surface
+from gateway.surfaces import extend_classifiers
 from gateway.surfaces import retab as retab_surface
 from gateway.surfaces.render import error_response
 from mappings.dialects import Dialect
@@ -56,7 +58,7 @@ def create_app(
     every part of it reads."""
     configure_logging()
     return Litestar(
-        route_handlers=[retab_surface.router, extend_surface.router],
+        route_handlers=[retab_surface.router, extend_surface.router, extend_classifiers.router],
         lifespan=[_lifespan(settings, transports or {}, clock)],
         exception_handlers={
             CrosswalkError: _render_crosswalk,
@@ -89,14 +91,17 @@ def _lifespan(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_backends(settings, transports, clock=clock) as opened:
             app.state.settings = settings
-            app.state.services = _services(settings, opened, clock)
+            app.state.classifiers = Catalog.of(settings, opened.backends, started=clock())
+            app.state.services = _services(settings, opened, app.state.classifiers, clock)
             app.state.background = opened.background
             yield
 
     return lifespan
 
 
-def _services(settings: Settings, opened: Opened, clock: Clock) -> dict[Dialect, DialectService]:
+def _services(
+    settings: Settings, opened: Opened, classifiers: Catalog, clock: Clock
+) -> dict[Dialect, DialectService]:
     """One dialect service per surface, over one routing and one run service."""
     routing = Routing(
         opened.backends, default=settings.default_backend, surfaces=settings.surface_backends
@@ -104,7 +109,7 @@ def _services(settings: Settings, opened: Opened, clock: Clock) -> dict[Dialect,
     runs = RunService(
         ledger=opened.ledger,
         routing=routing,
-        classifiers=opened.classifiers,
+        classifiers=classifiers,
         sync_timeout=settings.server.sync_timeout,
         clock=clock,
     )
@@ -114,6 +119,8 @@ def _services(settings: Settings, opened: Opened, clock: Clock) -> dict[Dialect,
             routing=routing,
             runs=runs,
             relay=PassThrough(opened.ledger, rules, clock=clock),
+            # an Extend create naming a config classifier is inlined even for an Extend backend
+            translates=classifiers.translates if rules.dialect == "extend" else lambda body: False,
         )
         for rules in (RETAB_RULES, EXTEND_RULES)
     }

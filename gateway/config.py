@@ -14,7 +14,9 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
+from mappings import extend
 from mappings.dialects import DIALECTS, Dialect
+from mappings.errors import InvalidInput
 from mappings.shared import BACKEND_NAME
 
 DEFAULT_STORE_URL = "sqlite:///crosswalk.db"
@@ -172,13 +174,15 @@ class FileConfig(Config, frozen=True, kw_only=True):
     routing: RoutingConfig | None = None
     store: StoreConfig = StoreConfig()
     server: ServerConfig = ServerConfig()
+    classifiers: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the gateway needs, resolved: secrets read, names checked.
 
     `surface_backends` overrides `default_backend` per surface ("retab", "extend");
-    `upstream_keys` holds the vendor keys read from each backend's `api_key_env`.
+    `upstream_keys` holds the vendor keys read from each backend's `api_key_env`;
+    `classifiers` the saved classifiers of `[classifiers.<id>]`, by id.
     """
 
     backends: dict[str, BackendConfig]
@@ -188,6 +192,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     upstream_keys: dict[str, Secret] = msgspec.field(default_factory=dict)
     store_path: str = "crosswalk.db"
     server: ServerConfig = ServerConfig()
+    classifiers: dict[str, extend.SavedClassifier] = msgspec.field(default_factory=dict)
 
     def backend_for(self, surface: Dialect) -> str:
         """The backend that gets new runs created through `surface`."""
@@ -234,6 +239,7 @@ def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
         upstream_keys=_upstream_keys(backends, environ),
         store_path=_store_path(file.store.url),
         server=file.server,
+        classifiers={cid: _classifier(cid, table) for cid, table in file.classifiers.items()},
     )
     check_secrets(settings)
     return settings
@@ -257,6 +263,16 @@ def _backend(name: str, table: Any) -> BackendConfig:
         )
     config: BackendConfig = _convert(table, kinds[kind], f"backends.{name}")
     return config
+
+
+def _classifier(classifier_id: str, table: Any) -> extend.SavedClassifier:
+    where = f"classifiers.{classifier_id}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table")
+    try:
+        return extend.saved_from_table(classifier_id, table)
+    except InvalidInput as exc:
+        raise ConfigError(f"{'.'.join(p for p in (where, exc.field) if p)}: {exc.reason}") from None
 
 
 def _upstream_keys(

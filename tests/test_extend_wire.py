@@ -21,6 +21,7 @@ WIRE = Path(__file__).resolve().parent.parent / "fixtures" / "wire"
 BODY_TYPES: dict[str, type[Any]] = {
     "extend_batch_runs_get_response.json": extend.BatchRun,
     "extend_classifiers_get_response.json": extend.Classifier,
+    "extend_classifiers_list_response.json": extend.VendorClassifierList,
     "extend_classify_request.json": extend.ClassifyRequest,
     "extend_classify_response.json": extend.ClassifyRun,
     "extend_classify_run_seed.json": extend.ClassifyRun,

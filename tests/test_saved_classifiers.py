@@ -14,7 +14,7 @@ import respx
 from litestar.testing import TestClient
 
 from mappings import canonical, extend
-from tests.harness import URLS, MakeGateway, wire_json
+from tests.harness import URLS, MakeGateway, extend_error, wire_json
 
 RETAB, EXTEND = URLS["retab"], URLS["extend"]
 HEADERS = {"authorization": "Bearer gw-key", extend.VERSION_HEADER: extend.API_VERSION}
@@ -113,15 +113,15 @@ def test_an_unknown_version_is_not_found(
     assert not routers["retab"].calls
 
 
-def test_without_an_extend_backend_it_is_refused(
+def test_without_an_extend_backend_it_is_not_found(
     make_gateway: MakeGateway, routers: dict[str, respx.MockRouter]
 ) -> None:
-    """Nothing to read the classifier from: a 422 naming `classifier`."""
+    """Neither the config nor an Extend backend knows the id: Extend's 404, naming it."""
     body = {"file": FILE, "classifier": {"id": CLASSIFIER}}
     client = make_gateway.mocked_client({"retab": routers["retab"]}, default="retab")
     response = client.post("/classify", json=body, headers=HEADERS)
-    assert response.status_code == 422
-    assert "classifier" in response.json()["message"]
+    assert extend_error(response, 404)["code"] == "NOT_FOUND"
+    assert CLASSIFIER in response.json()["message"]
     assert not routers["retab"].calls
 
 

@@ -13,7 +13,7 @@ import httpx
 import msgspec
 import structlog
 
-from gateway.backends.base import Backend, ClassifierSource, FileSource
+from gateway.backends.base import Backend, FileSource
 from gateway.backends.extend import ExtendBackend, extend_headers
 from gateway.backends.local.backend import LocalBackend
 from gateway.backends.local.pool import extraction_pool
@@ -42,13 +42,11 @@ log = structlog.get_logger("crosswalk.backends")
 
 
 class Opened(msgspec.Struct, frozen=True, kw_only=True):
-    """The ledger and the backends, ready to serve; `classifiers` reads Extend saved
-    classifiers, to inline them for other backends, when an Extend backend is configured."""
+    """The ledger and the backends, ready to serve."""
 
     ledger: Ledger
     backends: Mapping[str, Backend]
     background: Supervisor  # the local workers and the refreshers
-    classifiers: ClassifierSource | None = None
 
 
 @asynccontextmanager
@@ -101,11 +99,7 @@ async def open_backends(
             # a run just created was read by its creator: the first pass waits an interval
             supervisor.start(f"refresher-{r.backend}", r.step, idle=r.interval, idle_first=True)
         try:
-            extends = [v for _, v in sorted(vendors.items()) if isinstance(v, ExtendBackend)]
-            classifiers = extends[0] if extends else None
-            yield Opened(
-                ledger=ledger, backends=backends, background=supervisor, classifiers=classifiers
-            )
+            yield Opened(ledger=ledger, backends=backends, background=supervisor)
         finally:
             await supervisor.stop()
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Protocol
 
 import anyio
 import msgspec
 import structlog
 
 from gateway.backends import answers
-from gateway.backends.base import Backend, ClassifierSource
+from gateway.backends.base import Backend
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
 from gateway.errors import GatewayTimeout, UpstreamFailed
@@ -25,9 +26,19 @@ from gateway.routing import Located, Routing
 from gateway.service.outcome import Page, Served
 from gateway.store.base import DuplicateRun, Ledger
 from gateway.store.records import ListResult, RunRecord, new_record
-from mappings import canonical, extend
+from mappings import canonical
 
 log = structlog.get_logger("crosswalk.runs")
+
+
+class SavedClassifiers(Protocol):
+    """Resolves a create's saved `classifier` reference (gateway/classifiers)."""
+
+    async def resolve(
+        self, request: canonical.ClassifyRequest, backend: Backend, *, call: CallContext
+    ) -> canonical.ClassifyRequest:
+        """`request` as `backend` can run it (hazard 10)."""
+        ...
 
 
 class RunService:
@@ -38,7 +49,7 @@ class RunService:
         *,
         ledger: Ledger,
         routing: Routing,
-        classifiers: ClassifierSource | None = None,
+        classifiers: SavedClassifiers | None = None,
         sync_timeout: float = 600.0,
         clock: Clock = system_clock,
     ) -> None:
@@ -52,11 +63,10 @@ class RunService:
         self, request: canonical.ClassifyRequest, backend: Backend, *, call: CallContext
     ) -> Served:
         """Start a run on `backend` and record it."""
-        # only Extend keeps saved classifiers: inline one for any other backend (hazard 10); the
-        # ledger keeps the inlined request, so the run's categories table is the classifier's
-        if request.classifier is not None and backend.dialect != "extend" and self._classifiers:
-            version = await self._classifiers.saved_version(request.classifier, call=call)
-            request = extend.with_saved_config(request, version)
+        # a saved classifier the backend does not know is inlined (hazard 10); the ledger keeps
+        # the inlined request, so the run's categories table is the classifier's
+        if request.classifier is not None and self._classifiers is not None:
+            request = await self._classifiers.resolve(request, backend, call=call)
         owner = call.principal.owner
         recorded: list[RunRecord] = []  # the record made when the vendor accepted the run
 

@@ -140,7 +140,7 @@ def list_query_to_canonical(
     does not pass them. PROCESSING and CANCELLING both read as `running`.
     """
     return canonical.ListQuery(
-        limit=_page_size(max_page_size),
+        limit=page_size(max_page_size),
         order=_order(sort_by, sort_dir),
         cursor=next_page_token or None,
         direction="after",  # Extend's tokens only page forwards (hazard 21)
@@ -149,7 +149,8 @@ def list_query_to_canonical(
     )
 
 
-def _page_size(value: str | int | None) -> int:
+def page_size(value: str | int | None) -> int:
+    """`maxPageSize` read strictly: ASCII digits, 1 to MAX_PAGE_SIZE; the default when absent."""
     if value is None or value == "":
         return canonical.ListQuery().limit
     try:

@@ -86,16 +86,18 @@ def _source_to_canonical(
     if classifier is not None and config is not None:
         raise InvalidInput("config", "Give either `classifier` or `config`, not both.")
     if config is not None:
-        _check_config(config, "config")
+        check_config(config, "config")
         return None, config_to_canonical(config)
     assert classifier is not None
     override = given(classifier.override_config) or OverrideConfig()
-    _check_config(override, "classifier.overrideConfig")
+    check_config(override, "classifier.overrideConfig")
     ref = canonical.ClassifierRef(id=classifier.id, version=given(classifier.version))
     return ref, config_to_canonical(override)
 
 
-def _check_config(config: ClassifyConfigInput | OverrideConfig, path: str) -> None:
+def check_config(config: ClassifyConfigInput | OverrideConfig, path: str) -> None:
+    """Raise InvalidInput naming the key under `path` of a config that decodes but cannot
+    run: no classifications, a repeated classification id, a page range out of bounds."""
     classifications = given(config.classifications)
     if classifications is not None:
         _check_classifications(classifications, f"{path}.classifications")
