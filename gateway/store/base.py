@@ -1,9 +1,10 @@
 """The run ledger's interfaces: what the gateway needs from any store (design.md §4, §9).
 
-`Ledger` is the owner-scoped record of every run; `WorkQueue` the local backend's queue of
-background work kept in the same store. `SqliteLedger` implements both over one file; a
-PostgreSQL store only has to satisfy the same Protocols. Imports only the stdlib,
-`gateway.store.records` and `mappings`.
+`Ledger` is the owner-scoped record of every run, and through `FileLedger` the metadata of
+every file uploaded (the bytes live on disk: `gateway/files/`); `WorkQueue` the local
+backend's queue of background work kept in the same store. `SqliteLedger` implements them all
+over one file; a PostgreSQL store only has to satisfy the same Protocols. Imports only the
+stdlib, `gateway.store.records`, `gateway.files.records` and `mappings`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
+from gateway.files.records import FileListResult, FileRecord
 from gateway.store.records import ListResult, RecoveryReport, RunRecord
 from mappings import canonical
+from mappings.files import FileQuery
 
 # Domain separation: an owner hash can never equal a hash of the same key made elsewhere.
 _OWNER_PREFIX = b"crosswalk.owner.v1\x00"
@@ -33,7 +36,53 @@ class DuplicateRun(LedgerError):
     """A run with this (backend, upstream_id) is already recorded."""
 
 
-class Ledger(Protocol):
+class DuplicateFile(LedgerError):
+    """A file with this id is already recorded."""
+
+
+class FileLedger(Protocol):
+    """The metadata of uploaded files, per owner, scoped exactly like runs: a read or delete
+    that takes an `owner` never touches another owner's file. `find_file` and the methods
+    that take only a file id are for callers that have already found the file through an
+    owner-scoped call, or that hold a signed link to it."""
+
+    async def insert_file(self, record: FileRecord) -> FileRecord:
+        """Record a new file; returns it with `seq` assigned. Raises DuplicateFile."""
+        ...
+
+    async def get_file(self, owner: str, file_id: str) -> FileRecord | None:
+        """The owner's file, or None (also for another owner's file)."""
+        ...
+
+    async def find_file(self, file_id: str) -> FileRecord | None:
+        """The file whoever owns it."""
+        ...
+
+    async def list_files(self, owner: str, query: FileQuery) -> FileListResult:
+        """A page of the owner's files, filtered and ordered by (created_at, seq), paged from
+        `query.cursor` (a file id) as `Ledger.list` pages runs: "after" reads on, "before"
+        reads back, both exclusive of the cursor and both in `query.order`. A cursor the
+        owner does not have gives an empty page with both flags False."""
+        ...
+
+    async def delete_file(self, owner: str, file_id: str) -> FileRecord | None:
+        """Forget the owner's file; the record as it was, or None if there was none."""
+        ...
+
+    async def add_file_copy(
+        self, file_id: str, backend: str, vendor_file_id: str
+    ) -> FileRecord | None:
+        """Remember that `backend` holds a copy of the file as `vendor_file_id`. The first
+        copy recorded wins: the record returned names the copy to use, which is another
+        one if a concurrent caller got there first. None if the file is gone."""
+        ...
+
+    async def set_file_page_count(self, file_id: str, page_count: int) -> FileRecord | None:
+        """Record how many pages the file has, once something has counted them."""
+        ...
+
+
+class Ledger(FileLedger, Protocol):
     """Records runs per owner and pages through them: what surfaces, the run service and
     refreshers need.
 

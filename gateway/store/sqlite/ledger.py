@@ -1,4 +1,4 @@
-"""`SqliteLedger`: the run ledger and the local work queue over one SQLite file.
+"""`SqliteLedger`: the run ledger, the file ledger and the local work queue over one SQLite file.
 
 Each `SqliteLedger` runs on threads of its own (`LedgerThreads`): writes one at a time on one
 writing connection, reads on read-only connections beside it (WAL), so a long listing never
@@ -15,12 +15,14 @@ from types import TracebackType
 from typing import Self
 
 from gateway.clock import Clock, system_clock
+from gateway.files.records import FileListResult, FileRecord
 from gateway.store.records import ListResult, RecoveryReport, RunRecord
-from gateway.store.sqlite import queue, writes
+from gateway.store.sqlite import files, queue, writes
 from gateway.store.sqlite.listing import list_page
 from gateway.store.sqlite.rows import BY_OWNER_RUN, BY_RUN, SELECT, all_records, one_record
 from gateway.store.sqlite.threads import LedgerThreads
 from mappings import canonical
+from mappings.files import FileQuery
 
 READERS = 2  # read-only connections (and threads) per ledger
 
@@ -32,7 +34,7 @@ _RUNNING = frozenset({canonical.Status.running})
 
 
 class SqliteLedger:
-    """Implements `Ledger` and `WorkQueue` over one SQLite file; open with
+    """Implements `Ledger` (with `FileLedger`) and `WorkQueue` over one SQLite file; open with
     `await SqliteLedger.open(path)`, and close it (or use it as an async context)."""
 
     def __init__(
@@ -150,3 +152,26 @@ class SqliteLedger:
 
     async def recover(self, now: datetime, max_attempts: int) -> RecoveryReport:
         return await self._threads.write(queue.recover, now, max_attempts)
+
+    async def insert_file(self, record: FileRecord) -> FileRecord:
+        return await self._threads.write(files.insert, record)
+
+    async def get_file(self, owner: str, file_id: str) -> FileRecord | None:
+        return await self._threads.read(files.get, owner, file_id)
+
+    async def find_file(self, file_id: str) -> FileRecord | None:
+        return await self._threads.read(files.get, None, file_id)
+
+    async def list_files(self, owner: str, query: FileQuery) -> FileListResult:
+        return await self._threads.read(files.list_page, owner, query)
+
+    async def delete_file(self, owner: str, file_id: str) -> FileRecord | None:
+        return await self._threads.write(files.delete, owner, file_id)
+
+    async def add_file_copy(
+        self, file_id: str, backend: str, vendor_file_id: str
+    ) -> FileRecord | None:
+        return await self._threads.write(files.add_copy, file_id, backend, vendor_file_id)
+
+    async def set_file_page_count(self, file_id: str, page_count: int) -> FileRecord | None:
+        return await self._threads.write(files.set_page_count, file_id, page_count)

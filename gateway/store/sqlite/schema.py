@@ -1,4 +1,5 @@
-"""The ledger file's schema, and how connections to it are opened and brought up to date.
+"""The ledger file's schema (runs, and since version 4 files), and how connections to it are
+opened and brought up to date.
 
 Also `immediate`, the write transaction every read-modify-write in this package runs in, and
 `snapshot`, the read transaction every read runs in.
@@ -69,8 +70,29 @@ _SCHEMA_V2 = (
 NUL_NAMES_INDEX = "runs_owner_nul_names"
 HOLDS_NUL = "instr(CAST(filename_folded AS BLOB), x'00') > 0"  # a blob is read whole
 _SCHEMA_V3 = (f"CREATE INDEX {NUL_NAMES_INDEX} ON runs (owner) WHERE {HOLDS_NUL}",)
+# v4: the metadata of uploaded files (their bytes are on disk, gateway/files/). `copies` is
+# the JSON object of the file's copies at vendors (backend -> vendor file id).
+_SCHEMA_V4 = (
+    """CREATE TABLE files (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, only grows, as for runs
+        id TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL,
+        name TEXT NOT NULL,
+        name_folded TEXT NOT NULL,  -- casefolded in Python, as runs.filename_folded
+        mime_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        page_count INTEGER,
+        password TEXT,
+        copies TEXT NOT NULL DEFAULT '{}',
+        created_us INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL
+    )""",
+    "CREATE INDEX files_owner_created ON files (owner, created_us, seq)",
+    "CREATE INDEX files_owner_name_created ON files (owner, name, created_us, seq)",
+)
 # Migration N+1 is MIGRATIONS[N]; append, never edit, so old files upgrade in place.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

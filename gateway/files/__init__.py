@@ -1,0 +1,15 @@
+"""The one store of uploaded files, shared by both surfaces and every backend.
+
+- `records`: `FileRecord` (owner, `mappings.files.StoredFile`, password, copies at vendors)
+  and `FileListResult`; the ledger keeps them (`gateway/store/sqlite/files.py`).
+- `store`: `FileStore`, bytes streamed in (`receiving()` → `Upload.write/finish/commit`) and
+  out (`open` → `chunks`), or read whole (`read_bytes`); `get`/`list`/`delete` owner-scoped,
+  `find` for a link's holder; `add_copy` for "upload once to a vendor, then reuse".
+- `signing`: signed, expiring keyless download links (`LinkSigner.link`, `valid`, and
+  `file_id_of` to recognise one of crosswalk's own links among document URLs).
+- `sniff`: the MIME type from the first bytes (pure); `multipart`: a multipart/form-data
+  body read as it streams in; `opening`: the store opened for an app's lifetime.
+
+Ids are `mappings.files`' (`file_xw1-…`), never a vendor's. This package's `__init__` imports
+nothing, so `gateway.store` can use `records` without importing the store.
+"""
