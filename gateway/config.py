@@ -166,6 +166,20 @@ class ServerConfig(Config, frozen=True, kw_only=True):
     sync_timeout: float = 600.0
 
 
+class FilesConfig(Config, frozen=True, kw_only=True):
+    """`[files]`: where uploaded files are kept and how they are served (gateway/files/).
+
+    `dir` defaults to `<ledger file>-files` beside the ledger. `secret_env` names the variable
+    holding the secret download links are signed with; without it one is made once and kept
+    at `<ledger file>-files-key` (mode 0600), shared by every process using that ledger.
+    """
+
+    dir: str | None = None
+    max_bytes: Positive[int] = 512 * 1024 * 1024  # an upload past this is refused with a 413
+    secret_env: str | None = None
+    link_ttl: Positive[float] = 900.0  # seconds a download link works: 15 minutes, as Extend's
+
+
 class FileConfig(Config, frozen=True, kw_only=True):
     """The TOML document's top level, as written."""
 
@@ -175,6 +189,7 @@ class FileConfig(Config, frozen=True, kw_only=True):
     store: StoreConfig = StoreConfig()
     server: ServerConfig = ServerConfig()
     classifiers: dict[str, Any] = msgspec.field(default_factory=dict)
+    files: FilesConfig = FilesConfig()
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -182,7 +197,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     `surface_backends` overrides `default_backend` per surface ("retab", "extend");
     `upstream_keys` holds the vendor keys read from each backend's `api_key_env`;
-    `classifiers` the saved classifiers of `[classifiers.<id>]`, by id.
+    `classifiers` the saved classifiers of `[classifiers.<id>]`, by id;
+    `files_secret` the download-link secret read from `[files] secret_env`, if it names one.
     """
 
     backends: dict[str, BackendConfig]
@@ -193,10 +209,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     store_path: str = "crosswalk.db"
     server: ServerConfig = ServerConfig()
     classifiers: dict[str, extend.SavedClassifier] = msgspec.field(default_factory=dict)
+    files: FilesConfig = FilesConfig()
+    files_secret: Secret | None = None
 
     def backend_for(self, surface: Dialect) -> str:
         """The backend that gets new runs created through `surface`."""
         return self.surface_backends.get(surface, self.default_backend)
+
+    @property
+    def files_dir(self) -> str:
+        """Where uploaded files' bytes are kept: `[files] dir`, or beside the ledger."""
+        return self.files.dir or f"{self.store_path}-files"
+
+    @property
+    def files_key_path(self) -> str:
+        """Where the made download-link secret is kept when no `secret_env` is given."""
+        return f"{self.store_path}-files-key"
 
 
 def default_settings() -> Settings:
@@ -240,6 +268,8 @@ def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
         store_path=_store_path(file.store.url),
         server=file.server,
         classifiers={cid: _classifier(cid, table) for cid, table in file.classifiers.items()},
+        files=file.files,
+        files_secret=_files_secret(file.files, environ),
     )
     check_secrets(settings)
     return settings
@@ -323,6 +353,17 @@ def _api_keys(auth: AuthConfig, environ: Mapping[str, str]) -> tuple[Secret, ...
             f"auth.api_keys_env: the environment variable {auth.api_keys_env} is unset or empty"
         )
     return keys
+
+
+def _files_secret(files: FilesConfig, environ: Mapping[str, str]) -> Secret | None:
+    if files.secret_env is None:
+        return None
+    value = environ.get(files.secret_env, "").strip()
+    if not value:
+        raise ConfigError(
+            f"files.secret_env: the environment variable {files.secret_env} is unset or empty"
+        )
+    return Secret(value)
 
 
 def _store_path(url: str) -> str:

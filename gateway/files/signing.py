@@ -1,0 +1,125 @@
+"""Signed, expiring download links to stored files, served without a key:
+`{public_url}/crosswalk/files/{id}/content?expires=<unix seconds>&signature=<base64url>`.
+
+The signature is HMAC-SHA256 over the file id and the expiry with the deployment's secret,
+checked in constant time; a link past its expiry, or with any part changed, is refused. The
+secret comes from `[files] secret_env`, or is made once and kept beside the ledger (mode
+0600), so every `--workers` process and every restart signs and checks with the same one.
+Extend's own presigned URLs last 15 minutes (contracts.md §4.3), hence the default TTL.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import msgspec
+
+from gateway.clock import Clock, system_clock
+
+CONTENT_PATH = "/crosswalk/files/{file_id}/content"
+_CONTENT = re.compile(r"/crosswalk/files/(?P<file_id>[A-Za-z0-9_-]{1,128})/content")
+_DOMAIN = b"crosswalk.files.link.v1\x00"  # a link's MAC can never be mistaken for another's
+_EXPIRES = re.compile(r"[0-9]{1,12}")  # unix seconds, ASCII digits only
+_SECRET_BYTES = 32
+_SECRET_TEXT = re.compile(r"[0-9a-f]{64}")
+
+
+class SignedLink(msgspec.Struct, frozen=True, kw_only=True):
+    """A download link and when it stops working."""
+
+    url: str
+    expires_at: datetime
+
+
+class LinkSigner:
+    """Makes and checks the deployment's download links for `public_url`."""
+
+    def __init__(
+        self, secret: bytes, *, public_url: str, ttl: float, clock: Clock = system_clock
+    ) -> None:
+        self._secret = secret
+        self._base = public_url.rstrip("/")
+        self._ttl = timedelta(seconds=ttl)
+        self._clock = clock
+
+    def link(self, file_id: str) -> SignedLink:
+        """A link to the file's content, valid for the TTL from now."""
+        expires_at = (self._clock() + self._ttl).replace(microsecond=0)
+        expires = str(int(expires_at.timestamp()))
+        query = urlencode({"expires": expires, "signature": self._mac(file_id, expires)})
+        url = f"{self._base}{CONTENT_PATH.format(file_id=file_id)}?{query}"
+        return SignedLink(url=url, expires_at=expires_at)
+
+    def valid(self, file_id: str, expires: str | None, signature: str | None) -> bool:
+        """Whether `expires` and `signature` make an unexpired link to `file_id`."""
+        if expires is None or signature is None or not _EXPIRES.fullmatch(expires):
+            return False
+        # compared before the expiry, so timing tells nothing about a forged signature
+        if not hmac.compare_digest(signature.encode(), self._mac(file_id, expires).encode()):
+            return False
+        return self._clock().timestamp() < int(expires)
+
+    def file_id_of(self, url: str) -> str | None:
+        """The file a URL links to, if it is one of this deployment's links and still valid;
+        None for any other URL (it is then fetched, or refused, as URLs are)."""
+        base, parts = urlsplit(self._base), urlsplit(url)
+        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+            return None
+        match = _CONTENT.fullmatch(parts.path.removeprefix(base.path))
+        if not parts.path.startswith(base.path) or match is None:
+            return None
+        query = parse_qs(parts.query)
+        expires, signature = query.get("expires", []), query.get("signature", [])
+        if len(expires) != 1 or len(signature) != 1:
+            return None
+        file_id = match["file_id"]
+        return file_id if self.valid(file_id, expires[0], signature[0]) else None
+
+    def _mac(self, file_id: str, expires: str) -> str:
+        message = _DOMAIN + file_id.encode() + b"\x00" + expires.encode()
+        digest = hmac.new(self._secret, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+class SecretFileError(Exception):
+    """The signing secret kept beside the ledger cannot be read; says why."""
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """The secret kept at `path`, made first if there is none. Safe when several processes
+    start at once: each writes a candidate of its own, the first to link it in place wins,
+    and all read the winner (a reader never sees a half-written file)."""
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(secrets.token_hex(_SECRET_BYTES))
+            out.flush()
+            os.fsync(out.fileno())
+        # a link never replaces: if another process made it first, theirs is the deployment's
+        with contextlib.suppress(FileExistsError):
+            os.link(candidate, path)
+    finally:
+        candidate.unlink(missing_ok=True)
+    return _read_secret(path)
+
+
+def _read_secret(path: Path) -> bytes:
+    text = path.read_text(encoding="ascii", errors="replace").strip()
+    if not _SECRET_TEXT.fullmatch(text):
+        raise SecretFileError(f"{path}: not a crosswalk signing secret (64 hex digits)")
+    return bytes.fromhex(text)
