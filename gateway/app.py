@@ -32,6 +32,7 @@ from gateway.errors import (
     PayloadTooLarge,
     RouteNotFound,
 )
+from gateway.files.opening import open_file_store
 from gateway.logging import configure_logging
 from gateway.middleware import CLIENT_CLOSED, RequestContext, add_request_id, client_gone
 from gateway.routing import Routing
@@ -40,7 +41,7 @@ from gateway.service.decoding import translation_error
 from gateway.service.relay import PassThrough
 from gateway.service.runs import RunService
 from gateway.surfaces import extend as extend_surface
-from gateway.surfaces import extend_classifiers
+from gateway.surfaces import extend_classifiers, extend_files, files_content
 from gateway.surfaces import retab as retab_surface
 from gateway.surfaces.render import error_response
 from mappings.dialects import Dialect
@@ -58,7 +59,13 @@ def create_app(
     every part of it reads."""
     configure_logging()
     return Litestar(
-        route_handlers=[retab_surface.router, extend_surface.router, extend_classifiers.router],
+        route_handlers=[
+            retab_surface.router,
+            extend_surface.router,
+            extend_classifiers.router,
+            extend_files.router(settings.files),
+            files_content.router,
+        ],
         lifespan=[_lifespan(settings, transports or {}, clock)],
         exception_handlers={
             CrosswalkError: _render_crosswalk,
@@ -94,6 +101,7 @@ def _lifespan(
             app.state.classifiers = Catalog.of(settings, opened.backends, started=clock())
             app.state.services = _services(settings, opened, app.state.classifiers, clock)
             app.state.background = opened.background
+            app.state.files = await open_file_store(settings, opened.ledger, clock=clock)
             yield
 
     return lifespan
