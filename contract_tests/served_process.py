@@ -35,6 +35,12 @@ class ServerProcess:
             raise RuntimeError(f"crosswalk serve did not start:\n{self._log.read_text()}")
         return self
 
+    @property
+    def pid(self) -> int:
+        """The server's process id (it serves in this process when `workers` is 1)."""
+        assert self._process is not None
+        return self._process.pid
+
     def _ready(self) -> bool:
         try:
             response = httpx.get(f"{self.url}/v1/classifications", headers={"api-key": "probe"})
