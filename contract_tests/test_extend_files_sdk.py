@@ -270,3 +270,16 @@ def test_the_readme_files_example_runs(make_gateway: MakeGateway) -> None:
     exec(compile(block.replace("http://127.0.0.1:8000", gateway.url), "README.md", "exec"), names)
     gateway.track(names["extend"]._client_wrapper.httpx_client.httpx_client)
     assert names["extend"].files.list().data == []  # it deleted what it uploaded
+
+
+def test_asking_for_parsed_contents_is_named_as_dropped(make_gateway: MakeGateway) -> None:
+    """The deprecated `rawText`/`markdown`/`html` flags are answered without contents, and
+    the translation header says so."""
+    gateway = make_gateway()
+    uploaded = gateway.extend().files.upload(file=("memo.txt", TEXT, "text/plain"))
+    response = gateway.http().get(
+        f"/files/{uploaded.id}", params={"rawText": "true", "html": "false"}, headers=VERSION
+    )
+    assert response.status_code == 200
+    assert "contents" not in response.json()
+    assert response.headers["crosswalk-translation"] == "dropped=rawText"

@@ -14,7 +14,7 @@ from pathlib import Path
 import extend_ai.errors as extend_errors
 import pytest
 from extend_ai.wrapper.polling import PollingOptions
-from retab.exceptions import NotFoundError
+from retab.exceptions import NotFoundError, ValidationError
 
 from contract_tests.two_gateways import (
     GATEWAY_KEY,
@@ -204,21 +204,23 @@ def test_retab_delete_removes_the_run_from_both(two: Chain) -> None:
 
 
 @pytest.mark.parametrize("two", [BACKENDS[0]], indirect=True)
-def test_retab_pdf_needs_an_upload_b_does_not_serve(two: Chain) -> None:
-    """A PDF must go through Extend's `POST /files/upload`, which B lacks: B's 404 reaches the
-    Retab client as a Retab 404, and no run is recorded anywhere."""
+def test_retab_pdf_is_uploaded_to_bs_file_store_then_named_by_id(two: Chain) -> None:
+    """A PDF must go through Extend's `POST /files/upload`, which B serves from its own file
+    store: the file is kept at B for A's upstream key and the create names it by B's id. B's
+    local backend cannot read a file id yet (issue 10's file ids in classify), so the Retab
+    client gets a 422 naming `file.id`, and no run is recorded anywhere."""
     pdf = sorted(corpus("").glob("*.pdf"))[0]
     sdk = two.a.retab(GATEWAY_KEY)
-    with pytest.raises(NotFoundError) as caught:
+    with pytest.raises(ValidationError) as caught:
         sdk.classifications.create(document=pdf, categories=categories())
-    assert caught.value.status_code == 404
-    assert caught.value.body == '{"detail":"Not Found"}'
+    assert "file.id" in str(caught.value)
     sent = two.upstream.last("POST", "/files/upload")
     two.assert_spends_upstream_key(sent)
-    assert sent.headers["content-type"].startswith("multipart/form-data")
     assert f'name="file"; filename="{pdf.name}"'.encode() in sent.content
-    assert pdf.read_bytes() in sent.content
-    assert two.upstream.paths() == ["POST /files/upload"]
+    (kept,) = two.b_extend().files.list().data
+    assert (kept.name, kept.type) == (pdf.name, "PDF")
+    assert json_body(two.upstream.last("POST", "/classify"))["file"] == {"id": kept.id}
+    assert two.upstream.paths() == ["POST /files/upload", "POST /classify"]
     assert sdk.classifications.list().data == []
     assert two.b_ids() == []
 

@@ -14,6 +14,7 @@ import pytest
 
 from gateway import store
 from gateway.store import Ledger, LedgerError, RunRecord, SqliteLedger, WorkQueue, owner_of
+from gateway.store.base import FileLedger
 from gateway.store.records import new_record
 from mappings import canonical
 from mappings.dialects import DIALECTS, Dialect
@@ -25,6 +26,8 @@ ALICE = owner_of("sk-alice")
 CONFIG = canonical.RunConfig(categories=(canonical.Category(key="invoice", name="Invoice"),))
 LEDGER_METHODS = {"insert", "get", "find", "unfinished", "update_run", "delete", "list", "close"}
 QUEUE_METHODS = {"claim", "heartbeat", "finish", "request_cancel", "recover"}
+FILE_METHODS = {"insert_file", "get_file", "find_file", "list_files", "delete_file"}
+FILE_METHODS |= {"add_file_copy", "set_file_page_count"}
 
 
 def protocol_methods(cls: type) -> set[str]:
@@ -41,11 +44,15 @@ def queued(upstream_id: str, surface: Dialect = "retab") -> RunRecord:
 
 
 def test_the_two_interfaces_split_the_store_s_methods_between_them() -> None:
-    """Ledger holds the owner-scoped records, WorkQueue the background work; no method is in
-    both, and SqliteLedger offers nothing public beyond them but `open`."""
-    assert protocol_methods(Ledger) == LEDGER_METHODS
+    """Ledger holds the owner-scoped records (files through FileLedger), WorkQueue the
+    background work; no method is in both, and SqliteLedger offers nothing public beyond them
+    but `open`."""
+    assert protocol_methods(FileLedger) == FILE_METHODS
+    assert protocol_methods(Ledger) == LEDGER_METHODS | FILE_METHODS
     assert protocol_methods(WorkQueue) == QUEUE_METHODS
-    assert protocol_methods(SqliteLedger) == LEDGER_METHODS | QUEUE_METHODS | {"open"}
+    assert protocol_methods(SqliteLedger) == LEDGER_METHODS | FILE_METHODS | QUEUE_METHODS | {
+        "open"
+    }
 
 
 def later() -> datetime:
