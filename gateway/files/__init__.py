@@ -9,6 +9,8 @@
   `file_id_of` to recognise one of crosswalk's own links among document URLs).
 - `sniff`: the MIME type from the first bytes (pure); `multipart`: a multipart/form-data
   body read as it streams in; `opening`: the store opened for an app's lifetime.
+- `pending`: uploads announced before their bytes come (Retab's flow): a signed PUT URL,
+  the bytes kept aside, and a complete that checks them and records the file.
 
 Ids are `mappings.files`' (`file_xw1-…`), never a vendor's. This package's `__init__` imports
 nothing, so `gateway.store` can use `records` without importing the store.

@@ -26,7 +26,7 @@ import msgspec
 from gateway.clock import Clock, system_clock
 
 CONTENT_PATH = "/crosswalk/files/{file_id}/content"
-_CONTENT = re.compile(r"/crosswalk/files/(?P<file_id>[A-Za-z0-9_-]{1,128})/content")
+_FILE_ID = "(?P<file_id>[A-Za-z0-9_-]{1,128})"
 _DOMAIN = b"crosswalk.files.link.v1\x00"  # a link's MAC can never be mistaken for another's
 _EXPIRES = re.compile(r"[0-9]{1,12}")  # unix seconds, ASCII digits only
 _SECRET_BYTES = 32
@@ -41,22 +41,50 @@ class SignedLink(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LinkSigner:
-    """Makes and checks the deployment's download links for `public_url`."""
+    """Makes and checks the deployment's download links for `public_url`; `derived` makes
+    signers of other kinds of link (upload URLs) with the same secret."""
 
     def __init__(
-        self, secret: bytes, *, public_url: str, ttl: float, clock: Clock = system_clock
+        self,
+        secret: bytes,
+        *,
+        public_url: str,
+        ttl: float,
+        clock: Clock = system_clock,
+        path: str = CONTENT_PATH,
+        domain: bytes = _DOMAIN,
     ) -> None:
         self._secret = secret
         self._base = public_url.rstrip("/")
         self._ttl = timedelta(seconds=ttl)
         self._clock = clock
+        self._path, self._domain = path, domain
+        self._pattern = re.compile(re.escape(path).replace(re.escape("{file_id}"), _FILE_ID))
+
+    @property
+    def ttl(self) -> timedelta:
+        """How long a link works from when it is made."""
+        return self._ttl
+
+    def derived(self, *, path: str, domain: bytes) -> LinkSigner:
+        """A signer of links to `path` (with a `{file_id}`) under a MAC domain of their own,
+        so a link of one kind is never accepted as another; same secret, TTL and clock."""
+        ttl = self._ttl.total_seconds()
+        return LinkSigner(
+            self._secret,
+            public_url=self._base,
+            ttl=ttl,
+            clock=self._clock,
+            path=path,
+            domain=domain,
+        )
 
     def link(self, file_id: str) -> SignedLink:
         """A link to the file's content, valid for the TTL from now."""
         expires_at = (self._clock() + self._ttl).replace(microsecond=0)
         expires = str(int(expires_at.timestamp()))
         query = urlencode({"expires": expires, "signature": self._mac(file_id, expires)})
-        url = f"{self._base}{CONTENT_PATH.format(file_id=file_id)}?{query}"
+        url = f"{self._base}{self._path.format(file_id=file_id)}?{query}"
         return SignedLink(url=url, expires_at=expires_at)
 
     def valid(self, file_id: str, expires: str | None, signature: str | None) -> bool:
@@ -74,7 +102,7 @@ class LinkSigner:
         base, parts = urlsplit(self._base), urlsplit(url)
         if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
             return None
-        match = _CONTENT.fullmatch(parts.path.removeprefix(base.path))
+        match = self._pattern.fullmatch(parts.path.removeprefix(base.path))
         if not parts.path.startswith(base.path) or match is None:
             return None
         query = parse_qs(parts.query)
@@ -85,7 +113,7 @@ class LinkSigner:
         return file_id if self.valid(file_id, expires[0], signature[0]) else None
 
     def _mac(self, file_id: str, expires: str) -> str:
-        message = _DOMAIN + file_id.encode() + b"\x00" + expires.encode()
+        message = self._domain + file_id.encode() + b"\x00" + expires.encode()
         digest = hmac.new(self._secret, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 

@@ -12,6 +12,8 @@ A temp file is removed whatever ends the upload short (a limit, a bad form, the 
 leaving, a cancellation); a commit renames it into place before the record is inserted, so
 a record never names bytes that are not there. `received = await upload.finish()` gives the
 size, SHA-256 and first bytes before committing, for callers that check a declared checksum.
+An upload recorded in a later request (announced uploads, `pending.py`) is `keep`-t aside by
+the request that receives it, and `adopt`-ed by the one that completes it.
 
 Reading: `get` (owner-scoped), `find` (whoever owns it: a signed link's holder), `list`,
 `chunks` (streamed), `read_bytes` (whole, for backends that need the document in memory) and
@@ -24,7 +26,7 @@ import hashlib
 import os
 import secrets
 import time
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -155,6 +157,31 @@ class FileStore:
         """Remember the file's page count once a backend has read it."""
         return await self._ledger.set_file_page_count(file_id, page_count)
 
+    async def adopt(
+        self, owner: str, kept: Path, received: Received, *, name: str, file_id: str
+    ) -> FileRecord:
+        """Record the bytes an earlier upload kept at `kept` (`Upload.keep`) as the owner's
+        file `file_id`, moving them into place; `received` is what that upload received."""
+        record = self._new_record(owner, received, name=name, password=None, file_id=file_id)
+
+        def move(final: Path) -> None:
+            _link_into_place(kept, final)
+            kept.unlink()
+
+        return await self._place(record, move)
+
+    async def _place(self, record: FileRecord, move: Callable[[Path], None]) -> FileRecord:
+        """`move` the record's bytes to where its id keeps them, then insert the record; the
+        bytes are removed again if it cannot be inserted."""
+        final = self.path_of(record.id)
+        await anyio.to_thread.run_sync(move, final)
+        try:
+            return await self._ledger.insert_file(record)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(lambda: final.unlink(missing_ok=True))
+            raise
+
     def _new_record(
         self, owner: str, received: Received, *, name: str, password: str | None, file_id: str
     ) -> FileRecord:
@@ -236,23 +263,24 @@ class Upload:
         issued earlier (an upload announced before its bytes came), else a new one."""
         received = await self.finish()
         file_id = file_id or new_file_id(secrets.token_bytes(ENTROPY_BYTES))
-        store = self._store
-        final = store.path_of(file_id)
-        record = store._new_record(owner, received, name=name, password=password, file_id=file_id)
-        await anyio.to_thread.run_sync(self._move_to, final)
-        try:
-            return await store._ledger.insert_file(record)
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(lambda: final.unlink(missing_ok=True))
-            raise
+        record = self._store._new_record(
+            owner, received, name=name, password=password, file_id=file_id
+        )
+        return await self._store._place(record, self._move_to)
+
+    async def keep(self, path: Path) -> Received:
+        """Finish, and keep the bytes at `path` (replacing what is there) instead of
+        recording them: an upload whose file is recorded later, by `FileStore.adopt`."""
+        received = await self.finish()
+        await anyio.to_thread.run_sync(self._keep_at, path)
+        return received
+
+    def _keep_at(self, path: Path) -> None:
+        os.replace(self._temp, path)
+        self._committed = True
 
     def _move_to(self, final: Path) -> None:
-        # a link never replaces: bytes already kept under that id stay as they are
-        try:
-            os.link(self._temp, final)
-        except FileExistsError:
-            raise DuplicateFile(f"file {final.name} is already stored") from None
+        _link_into_place(self._temp, final)
         self._committed = True
         self._temp.unlink()
 
@@ -275,6 +303,14 @@ class Upload:
     def _sync(self) -> None:
         self._out.flush()
         os.fsync(self._out.fileno())
+
+
+def _link_into_place(source: Path, final: Path) -> None:
+    # a link never replaces: bytes already kept under that id stay as they are
+    try:
+        os.link(source, final)
+    except FileExistsError:
+        raise DuplicateFile(f"file {final.name} is already stored") from None
 
 
 def sweep_stale_uploads(directory: Path, *, now: float | None = None) -> int:
