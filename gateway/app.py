@@ -33,6 +33,7 @@ from gateway.errors import (
     RouteNotFound,
 )
 from gateway.files.opening import open_file_store
+from gateway.files.pending import PendingUploads
 from gateway.logging import configure_logging
 from gateway.middleware import CLIENT_CLOSED, RequestContext, add_request_id, client_gone
 from gateway.routing import Routing
@@ -41,7 +42,13 @@ from gateway.service.decoding import translation_error
 from gateway.service.relay import PassThrough
 from gateway.service.runs import RunService
 from gateway.surfaces import extend as extend_surface
-from gateway.surfaces import extend_classifiers, extend_files, files_content
+from gateway.surfaces import (
+    extend_classifiers,
+    extend_files,
+    files_content,
+    files_uploads,
+    retab_files,
+)
 from gateway.surfaces import retab as retab_surface
 from gateway.surfaces.render import error_response
 from mappings.dialects import Dialect
@@ -61,10 +68,12 @@ def create_app(
     return Litestar(
         route_handlers=[
             retab_surface.router,
+            retab_files.router,
             extend_surface.router,
             extend_classifiers.router,
             extend_files.router(settings.files),
             files_content.router,
+            files_uploads.router(settings.files),
         ],
         lifespan=[_lifespan(settings, transports or {}, clock)],
         exception_handlers={
@@ -102,6 +111,7 @@ def _lifespan(
             app.state.services = _services(settings, opened, app.state.classifiers, clock)
             app.state.background = opened.background
             app.state.files = await open_file_store(settings, opened.ledger, clock=clock)
+            app.state.uploads = PendingUploads(app.state.files, clock=clock)
             yield
 
     return lifespan
