@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,12 +24,13 @@ from retab.exceptions import APIError, NotFoundError, ValidationError
 from retab.types.files import CreateUploadResponse, File, FileLink
 from retab.types.mime import MIMEData
 
-from gateway.config import FilesConfig
+from gateway.config import FilesConfig, ServerConfig
 from mappings.retab.files import INLINE_MAX_BYTES
 from tests.harness import (
     FIXTURES,
     Gateway,
     MakeGateway,
+    free_port,
     local_settings,
     retab_error,
     running,
@@ -484,3 +486,18 @@ def test_a_client_that_leaves_mid_put_leaves_no_bytes(make_gateway: MakeGateway)
     data = b"x" * 10_000_000
     assert gateway.http(None).put(local(started.upload_url), content=data).status_code == 200
     assert sdk.files.complete_upload(started.file_id).url.startswith("http://127.0.0.1:8000/")
+
+
+def test_the_readme_retab_files_example_runs(make_gateway: MakeGateway, tmp_path: Path) -> None:
+    """README's Retab files snippet (its one ```python3 block) works against a served
+    gateway whose links name its own address."""
+    port = free_port()
+    public = ServerConfig(public_url=f"http://127.0.0.1:{port}")
+    gateway = make_gateway(local_settings(tmp_path, server=public), served=True, port=port)
+    readme = (FIXTURES.parent / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```python3\n(.*?)```", readme, re.DOTALL)
+    names: dict[str, Any] = {}
+    exec(compile(block.replace("http://127.0.0.1:8000", gateway.url), "README.md", "exec"), names)
+    gateway.track(names["retab"].client)
+    (listed,) = gateway.retab("any-key").files.list().data
+    assert listed.filename == "memo.txt"

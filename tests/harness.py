@@ -256,10 +256,12 @@ class InProcessGateway(Gateway):
 class ServedGateway(Gateway):
     """`create_app(settings)` served by uvicorn on a loopback port, in a thread."""
 
-    def __init__(self, settings: Settings, transports: Transports | None = None) -> None:
+    def __init__(
+        self, settings: Settings, transports: Transports | None = None, *, port: int | None = None
+    ) -> None:
         super().__init__()
         self.settings = settings
-        self.url = f"http://127.0.0.1:{free_port()}"
+        self.url = f"http://127.0.0.1:{port or free_port()}"
         config = uvicorn.Config(
             create_app(settings, transports=transports),
             **uvicorn_options("127.0.0.1", int(self.url.rsplit(":", 1)[1])),
@@ -300,13 +302,14 @@ class MakeGateway:
         transports: Transports | None = None,
         *,
         served: bool = False,
+        port: int | None = None,
         **local: Any,
     ) -> Gateway:
-        """A started gateway: in-process, or `served` on a loopback port for real HTTP.
-        Without settings, the embedded local default with `local` options."""
+        """A started gateway: in-process, or `served` on a loopback port (`port`, or a free
+        one) for real HTTP. Without settings, the embedded local default with `local` options."""
         settings = settings or local_settings(self.tmp_path, LocalBackendConfig(**local))
         if served:
-            return self._start(ServedGateway(settings, transports))
+            return self._start(ServedGateway(settings, transports, port=port))
         return self._start(InProcessGateway(settings, transports))
 
     def _start(self, gateway: G) -> G:
