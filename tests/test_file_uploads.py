@@ -29,7 +29,8 @@ from gateway.files.pending import (
 from gateway.files.signing import LinkSigner
 from gateway.files.store import FileStore
 from gateway.store import SqliteLedger, owner_of
-from mappings.files import FileQuery
+from gateway.store.base import DuplicateFile
+from mappings.files import FileQuery, new_file_id
 from mappings.uploads import Announcement, mismatch, sha256_hex
 from tests.pdfs import make_pdf
 
@@ -294,3 +295,23 @@ async def test_a_put_that_ends_after_its_session_was_completed_keeps_nothing(
         await late
     assert everything_in(store) == [SESSIONS_DIR, file_id]
     assert os.path.getsize(store.path_of(file_id)) == len(PDF)
+
+
+async def test_bytes_kept_aside_stay_until_they_are_recorded(store: FileStore) -> None:
+    """An adoption the ledger refuses (here: the id is already recorded, its bytes gone)
+    leaves the kept bytes where they were, to be tried again, and nothing under the id; one
+    that succeeds moves them into place."""
+    taken = await store.upload(ALICE, pieces(b"first"), name="a.txt")
+    store.path_of(taken.id).unlink()
+    kept = store.directory / "kept.part"
+    async with store.receiving() as upload:
+        await upload.write(b"second")
+        received = await upload.keep(kept)
+    with pytest.raises(DuplicateFile):
+        await store.adopt(ALICE, kept, received, name="b.txt", file_id=taken.id)
+    assert kept.read_bytes() == b"second"
+    assert not store.path_of(taken.id).exists()
+    other = new_file_id(bytes(range(16)))
+    record = await store.adopt(ALICE, kept, received, name="b.txt", file_id=other)
+    assert await store.read_bytes(record) == b"second"
+    assert not kept.exists()

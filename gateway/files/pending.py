@@ -124,6 +124,8 @@ class PendingUploads:
             async with self._locked(file_id) as session:
                 if session is None:  # completed, or forgotten, while the bytes came
                     raise FileNotFound("No upload is in progress for this file.")
+                # the JSON never describes other bytes than the part's, even if a write fails
+                await self._save(msgspec.structs.replace(session, received=None, received_at=None))
                 await upload.keep(self._path(file_id, ".part"))
                 now = self._clock()
                 await self._save(

@@ -161,14 +161,12 @@ class FileStore:
         self, owner: str, kept: Path, received: Received, *, name: str, file_id: str
     ) -> FileRecord:
         """Record the bytes an earlier upload kept at `kept` (`Upload.keep`) as the owner's
-        file `file_id`, moving them into place; `received` is what that upload received."""
+        file `file_id`, moving them into place; `received` is what that upload received.
+        They stay at `kept` until recorded, so a failed adoption can be tried again."""
         record = self._new_record(owner, received, name=name, password=None, file_id=file_id)
-
-        def move(final: Path) -> None:
-            _link_into_place(kept, final)
-            kept.unlink()
-
-        return await self._place(record, move)
+        placed = await self._place(record, lambda final: _link_into_place(kept, final))
+        await anyio.to_thread.run_sync(lambda: kept.unlink(missing_ok=True))
+        return placed
 
     async def _place(self, record: FileRecord, move: Callable[[Path], None]) -> FileRecord:
         """`move` the record's bytes to where its id keeps them, then insert the record; the
