@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import stat
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -102,6 +103,13 @@ async def test_a_file_appears_only_once_its_upload_is_completed(
     assert (record.file.size, record.file.sha256) == (len(PDF), hashlib.sha256(PDF).hexdigest())
     assert await store.read_bytes(record) == PDF
     assert everything_in(store) == [SESSIONS_DIR, file_id]  # the session is gone
+
+
+async def test_a_sessions_files_are_private(store: FileStore, uploads: PendingUploads) -> None:
+    file_id = (await uploads.announce(ALICE, announcement(PDF))).session.file_id
+    await uploads.receive(file_id, pieces(PDF), length=len(PDF))
+    for name in sessions_in(store):
+        assert stat.S_IMODE((store.directory / SESSIONS_DIR / name).stat().st_mode) == 0o600
 
 
 async def test_more_than_announced_is_refused_and_leaves_nothing(

@@ -206,13 +206,15 @@ class PendingUploads:
         """Replace the session's JSON whole: a reader sees the old one or the new one."""
         path = self._path(session.file_id, ".json")
         temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-        temp.write_bytes(msgspec.json.encode(session))
+        # private, as the store's own files are: it names the owner's file
+        with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            out.write(msgspec.json.encode(session))
         os.replace(temp, path)
 
     def _create(self, session: Session) -> None:
         self._dir.mkdir(parents=True, exist_ok=True)
         sweep_sessions(self._dir, ttl=self.links.ttl.total_seconds())
-        self._path(session.file_id, ".lock").touch()
+        self._path(session.file_id, ".lock").touch(mode=0o600)
         self._write(session)
 
     def _forget(self, file_id: str) -> None:
