@@ -5,6 +5,7 @@ store on disk, never fetched, and only the key that uploaded a file can classify
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from extend_ai import Extend
 from extend_ai.errors import NotFoundError
 from retab import MIMEData
 
+from gateway.backends.local.extract import CHARS_PER_PAGE
+from gateway.backends.local.runner import INLINE_MAX_BYTES
 from gateway.config import LocalBackendConfig
 from gateway.files.store import FileStore
 from gateway.store.base import owner_of
@@ -237,3 +240,19 @@ def test_a_file_deleted_before_its_queued_run_is_read_fails_the_run(tmp_path: Pa
         failed = sdk.classify_runs.retrieve(created.id)
         assert failed.failure_reason == "FAILED_TO_PROCESS_FILE"
         assert f"File {text_id} no longer exists." in (failed.failure_message or "")
+
+
+def test_a_large_stored_file_is_read_by_the_extraction_pool(make_gateway: MakeGateway) -> None:
+    """A file past the inline-read threshold is handed to the extraction pool by its path
+    in the store, which reads it there: it still classifies, its pages counted."""
+    gateway = make_gateway()
+    sdk = gateway.extend()
+    large = TEXT * (200_000 // len(TEXT) + 1)
+    assert len(large) > INLINE_MAX_BYTES
+    uploaded = sdk.files.upload(file=("ledger.txt", large, "text/plain"))
+    run = sdk.classify(file={"id": uploaded.id}, config=CONFIG)
+    assert run.output is not None
+    assert run.output.id == "invoice"
+    assert sdk.files.retrieve(uploaded.id).metadata.page_count == math.ceil(
+        len(large) / CHARS_PER_PAGE
+    )
