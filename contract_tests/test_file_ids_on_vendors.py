@@ -5,7 +5,9 @@ its runs back under crosswalk's file id, never the vendor's."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +196,48 @@ def test_retab_cannot_open_a_file_uploaded_with_a_password(
     )
     assert extend_error(answer, 422)["message"].startswith("file.id: Retab cannot open")
     assert retab_fake.calls() == []
+
+
+class _RacingUploads(httpx.AsyncBaseTransport):
+    """The fake's transport, but each upload is held until `racers` are in flight at once."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, racers: int) -> None:
+        self._inner = inner
+        self._racers = racers
+        self._arrived = 0
+        self._all_in = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/files/upload":
+            self._arrived += 1
+            if self._arrived == self._racers:
+                self._all_in.set()
+            async with asyncio.timeout(10):
+                await self._all_in.wait()
+        return await self._inner.handle_async_request(request)
+
+
+def test_first_uses_at_once_may_both_upload_but_all_runs_name_the_first_copy(
+    make_gateway: MakeGateway, tmp_path: Path, extend_fake: FakeExtend
+) -> None:
+    """Two first uses of a file at the same moment both upload it (neither copy is known
+    yet); the copy recorded first is the file's, and both runs, and every later one, name it."""
+    settings = vendor_settings(
+        tmp_path,
+        {"extend": vendor_backend("extend", EXTEND_URL, api_key_env="VENDOR_KEY")},
+        default="extend",
+        api_keys=(GATEWAY_KEY,),
+        upstream_keys={"extend": "sk-extend"},
+    )
+    gateway = make_gateway(settings, {"extend": _RacingUploads(extend_fake.transport, 2)})
+    sdk = gateway.extend(GATEWAY_KEY)
+    uploaded = sdk.files.upload(file=("a.pdf", PDF, "application/pdf"))
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: sdk.classify(file={"id": uploaded.id}, config=CONFIG), "ab"))
+    assert all(run.file is not None and run.file.id == uploaded.id for run in runs)
+    assert len(extend_fake.calls("POST", "/files/upload")) == 2
+    named = {c.json()["file"]["id"] for c in extend_fake.calls("POST", "/classify")}
+    assert len(named) == 1
+    sdk.classify(file={"id": uploaded.id}, config=CONFIG)
+    assert len(extend_fake.calls("POST", "/files/upload")) == 2
+    assert extend_fake.last("POST", "/classify").json()["file"] == {"id": named.pop()}
