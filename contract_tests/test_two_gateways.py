@@ -14,7 +14,7 @@ from pathlib import Path
 import extend_ai.errors as extend_errors
 import pytest
 from extend_ai.wrapper.polling import PollingOptions
-from retab.exceptions import NotFoundError, ValidationError
+from retab.exceptions import NotFoundError
 
 from contract_tests.two_gateways import (
     GATEWAY_KEY,
@@ -206,14 +206,14 @@ def test_retab_delete_removes_the_run_from_both(two: Chain) -> None:
 @pytest.mark.parametrize("two", [BACKENDS[0]], indirect=True)
 def test_retab_pdf_is_uploaded_to_bs_file_store_then_named_by_id(two: Chain) -> None:
     """A PDF must go through Extend's `POST /files/upload`, which B serves from its own file
-    store: the file is kept at B for A's upstream key and the create names it by B's id. B's
-    local backend cannot read a file id yet (issue 10's file ids in classify), so the Retab
-    client gets a 422 naming `file.id`, and no run is recorded anywhere."""
+    store: the file is kept at B for A's upstream key, the create names it by B's id, and B's
+    local backend reads it from its store. The Retab client gets its classification, which
+    names B's file, and the run is recorded at A and at B."""
     pdf = sorted(corpus("").glob("*.pdf"))[0]
     sdk = two.a.retab(GATEWAY_KEY)
-    with pytest.raises(ValidationError) as caught:
-        sdk.classifications.create(document=pdf, categories=categories())
-    assert "file.id" in str(caught.value)
+    created = sdk.classifications.create(document=pdf, categories=categories())
+    assert created.status == "completed"
+    assert created.output.category == category_name(pdf.name)
     sent = two.upstream.last("POST", "/files/upload")
     two.assert_spends_upstream_key(sent)
     assert f'name="file"; filename="{pdf.name}"'.encode() in sent.content
@@ -221,8 +221,12 @@ def test_retab_pdf_is_uploaded_to_bs_file_store_then_named_by_id(two: Chain) -> 
     assert (kept.name, kept.type) == (pdf.name, "PDF")
     assert json_body(two.upstream.last("POST", "/classify"))["file"] == {"id": kept.id}
     assert two.upstream.paths() == ["POST /files/upload", "POST /classify"]
-    assert sdk.classifications.list().data == []
-    assert two.b_ids() == []
+    assert created.file.id == kept.id
+    assert [c.id for c in sdk.classifications.list().data] == [created.id]
+    (on_b,) = two.b_extend().classify_runs.list(request_options=NO_RETRIES).data
+    assert on_b.id == two.upstream_id("retab", created.id)
+    assert on_b.file is not None
+    assert on_b.file.id == kept.id
 
 
 def test_extend_classify_is_classified_by_b(two: Chain) -> None:

@@ -32,7 +32,6 @@ from gateway.errors import (
     PayloadTooLarge,
     RouteNotFound,
 )
-from gateway.files.opening import open_file_store
 from gateway.files.pending import PendingUploads
 from gateway.logging import configure_logging
 from gateway.middleware import CLIENT_CLOSED, RequestContext, add_request_id, client_gone
@@ -41,6 +40,7 @@ from gateway.service import EXTEND_RULES, RETAB_RULES, DialectService
 from gateway.service.decoding import translation_error
 from gateway.service.relay import PassThrough
 from gateway.service.runs import RunService
+from gateway.service.stored import StoredFiles
 from gateway.surfaces import extend as extend_surface
 from gateway.surfaces import (
     extend_classifiers,
@@ -110,8 +110,8 @@ def _lifespan(
             app.state.classifiers = Catalog.of(settings, opened.backends, started=clock())
             app.state.services = _services(settings, opened, app.state.classifiers, clock)
             app.state.background = opened.background
-            app.state.files = await open_file_store(settings, opened.ledger, clock=clock)
-            app.state.uploads = PendingUploads(app.state.files, clock=clock)
+            app.state.files = opened.files
+            app.state.uploads = PendingUploads(opened.files, clock=clock)
             yield
 
     return lifespan
@@ -137,6 +137,7 @@ def _services(
             routing=routing,
             runs=runs,
             relay=PassThrough(opened.ledger, rules, clock=clock),
+            files=StoredFiles(opened.files, not_found=rules.file_not_found),
             # an Extend create naming a config classifier is inlined even for an Extend backend
             translates=classifiers.translates if rules.dialect == "extend" else lambda body: False,
         )

@@ -100,7 +100,22 @@ class FileRefDocument(DocumentBase, frozen=True, kw_only=True, tag="file"):
     mime_type: str | None = None
 
 
-Document = InlineDocument | UrlDocument | TextDocument | FileRefDocument
+class StoredFileDocument(DocumentBase, frozen=True, kw_only=True, tag="stored"):
+    """A file kept in crosswalk's own file store, by its crosswalk id (`mappings.files`).
+
+    A client names one by id (Extend `file.id`, Retab FileRef `id`) or by one of crosswalk's
+    own signed download links; each backend reads it from the store in its own way. `filename`
+    and `mime_type` are the client's, when it gave them; `password` unlocks an encrypted PDF
+    (Extend `file.settings.password` beside a link), else the upload's own password applies.
+    """
+
+    file_id: str
+    filename: str | None = None
+    mime_type: str | None = None
+    password: str | None = None
+
+
+Document = InlineDocument | UrlDocument | TextDocument | FileRefDocument | StoredFileDocument
 
 
 class ClassifierRef(Model, frozen=True, kw_only=True):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 import msgspec
@@ -24,6 +25,9 @@ _VERSION = "xw1-"
 ENTROPY_BYTES = 16  # 128 bits: ids cannot be guessed, and never collide in practice
 _MARKED = re.compile(r"file_xw[0-9]-")
 _WELL_FORMED = re.compile(r"file_xw1-[A-Za-z0-9_-]{22}")
+# the crosswalk file a document URL is one of crosswalk's own valid signed links to, else None:
+# what the gateway's `LinkSigner.file_id_of` answers, handed to the mappings of create bodies
+LinkReader = Callable[[str], str | None]
 
 
 def new_file_id(entropy: bytes) -> str:

@@ -1,28 +1,35 @@
 """The `extend` backend: runs on Extend's API, for clients of either dialect.
 
 Documents Extend cannot take inline are uploaded to its Files API first (hazard 11), once the
-request is known to translate; the answer is put back in the caller's own categories
-(hazard 3). Requests always carry the current `x-extend-api-version` and the client's
-workspace header when it sent one.
+request is known to translate; a file of crosswalk's own store is uploaded once, streamed from
+disk, and its Extend id reused by every later run. The answer is put back in the caller's own
+categories (hazard 3) and names crosswalk's file id. Requests always carry the current
+`x-extend-api-version` and the client's workspace header when it sent one.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import BinaryIO
 
 import httpx
 import msgspec
 
 from gateway.backends.base import Accepted, FileSource
+from gateway.backends.stored import stored_record
 from gateway.backends.upstream import Upstream
 from gateway.backends.vendor import VendorBackend
 from gateway.clock import Clock, system_clock
 from gateway.config import ExtendBackendConfig
 from gateway.context import CallContext
 from gateway.errors import UpstreamRejected
+from gateway.files.errors import FileNotFound
+from gateway.files.store import FileStore
 from gateway.store.records import RunRecord
 from mappings import canonical, extend
 from mappings.shared import Outbound, given
+
+FileUpload = tuple[str, bytes | BinaryIO, str]  # a multipart file: its name, content and type
 
 
 def extend_headers(call: CallContext) -> dict[str, str]:
@@ -48,9 +55,10 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
         config: ExtendBackendConfig,
         upstream: Upstream,
         files: FileSource | None = None,
+        stored: FileStore,
         clock: Clock = system_clock,
     ) -> None:
-        super().__init__(name, upstream=upstream, files=files, clock=clock)
+        super().__init__(name, upstream=upstream, files=files, stored=stored, clock=clock)
         self._config = config
 
     async def create(
@@ -117,24 +125,55 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
     ) -> Outbound[extend.ClassifyRequest]:
         """The request's body, translated once; a document Extend cannot take inline is
         uploaded only after the rest is known to translate, so no file is left behind."""
-        document = request.document
-        foreign = isinstance(document, canonical.FileRefDocument) and document.vendor != "extend"
-        if not foreign and not extend.needs_upload(document):
+        if not _resolved_first(request.document):
             return _translated(request, sync=sync)
         pending = msgspec.structs.replace(request, document=extend.UPLOAD_PENDING)
         outbound = _translated(pending, sync=sync)
+        return extend.with_document(outbound, await self._extend_document(request.document, call))
+
+    async def _extend_document(
+        self, document: canonical.Document, call: CallContext
+    ) -> canonical.Document:
+        """The document as Extend takes it: a file of crosswalk's, or bytes, by the id of
+        their upload; the other vendor's file id by what it resolves to."""
+        if isinstance(document, canonical.StoredFileDocument):
+            file_id = await self._copy_of(document, call)
+            return canonical.FileRefDocument(vendor="extend", file_id=file_id)
         document = await self._foreign_document(document, call)
         if extend.needs_upload(document):
-            document = canonical.FileRefDocument(
-                vendor="extend", file_id=await self._upload(document, call)
-            )
-        return extend.with_document(outbound, document)
+            upload = (document.filename, document.data, document.mime_type)
+            file_id = await self._upload(upload, {}, call)
+            document = canonical.FileRefDocument(vendor="extend", file_id=file_id)
+        return document
 
-    async def _upload(self, document: canonical.InlineDocument, call: CallContext) -> str:
-        files = {"file": (document.filename, document.data, document.mime_type)}
-        response = await self._upstream.send(
-            self._upstream.build("POST", "/files/upload", call=call, files=files)
+    async def _copy_of(self, document: canonical.StoredFileDocument, call: CallContext) -> str:
+        """The id of the stored file's copy at this backend: uploaded, streamed from disk, on
+        its first use, and the same copy named by every run after it. Two first uses at once
+        may both upload: the first copy recorded wins (`FileStore.add_copy`) and both runs
+        name it; the other stays unused at Extend."""
+        record = await stored_record(self._stored, document)
+        copy = record.copies.get(self.name)
+        if copy is not None:
+            return copy
+        password = document.password or record.password
+        fields = {} if password is None else {"password": password}
+        try:
+            opened = await self._stored.open(record)
+        except FileNotFoundError:  # deleted since it was found
+            raise FileNotFound(f"File {record.id} not found.") from None
+        with opened:
+            # httpx streams an open file in 64 KiB reads, each quick from local disk
+            upload = (record.file.name, opened, record.file.mime_type)
+            uploaded = await self._upload(upload, fields, call)
+        kept = await self._stored.add_copy(record.id, self.name, uploaded)
+        return uploaded if kept is None else kept.copies.get(self.name, uploaded)
+
+    async def _upload(self, file: FileUpload, fields: dict[str, str], call: CallContext) -> str:
+        """Extend's id for a file uploaded to its Files API (multipart part `file`)."""
+        request = self._upstream.build(
+            "POST", "/files/upload", call=call, files={"file": file}, data=fields or None
         )
+        response = await self._upstream.send(request)
         return self._upstream.decode(response, extend.file_decoder).id
 
     async def _until_done(self, run: extend.ClassifyRun, call: CallContext) -> extend.ClassifyRun:
@@ -146,6 +185,14 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
 
     async def _get(self, path: str, call: CallContext) -> httpx.Response:
         return await self._upstream.send(self._upstream.build("GET", path, call=call))
+
+
+def _resolved_first(document: canonical.Document) -> bool:
+    """Whether the document must be uploaded or resolved before Extend can be sent it."""
+    if isinstance(document, canonical.StoredFileDocument):
+        return True
+    foreign = isinstance(document, canonical.FileRefDocument) and document.vendor != "extend"
+    return foreign or extend.needs_upload(document)
 
 
 def _translated(

@@ -1,7 +1,8 @@
 """Opens what the configured backends need for the app's lifetime, and closes it after.
 
-One ledger, one pooled httpx client per backend, and the local backends' workers and
-extraction pools; tests pass transports (never clients) keyed by backend name.
+One ledger, the file store over it (every backend reads crosswalk's files from it), one
+pooled httpx client per backend, and the local backends' workers and extraction pools; tests
+pass transports (never clients) keyed by backend name.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gateway.backends.local.worker import LocalWorker
 from gateway.backends.refresher import Refresher
 from gateway.backends.retab import RetabBackend
 from gateway.backends.scrub import Scrubber
+from gateway.backends.stored import links_reach_vendors
 from gateway.backends.upstream import Upstream, open_client
 from gateway.clock import Clock, system_clock
 from gateway.config import (
@@ -32,6 +34,8 @@ from gateway.config import (
     Settings,
 )
 from gateway.context import CallContext
+from gateway.files.opening import open_file_store
+from gateway.files.store import FileStore
 from gateway.store.base import Ledger, WorkQueue
 from gateway.store.sqlite import SqliteLedger
 from gateway.supervisor import Doorbell, Supervisor
@@ -42,9 +46,10 @@ log = structlog.get_logger("crosswalk.backends")
 
 
 class Opened(msgspec.Struct, frozen=True, kw_only=True):
-    """The ledger and the backends, ready to serve."""
+    """The ledger, the file store and the backends, ready to serve."""
 
     ledger: Ledger
+    files: FileStore
     backends: Mapping[str, Backend]
     background: Supervisor  # the local workers and the refreshers
 
@@ -62,6 +67,8 @@ async def open_backends(
         ledger = await stack.enter_async_context(
             await SqliteLedger.open(settings.store_path, clock=clock, on_enqueue=doorbell.ring)
         )
+        stored = await open_file_store(settings, ledger, clock=clock)
+        public_links = links_reach_vendors(settings.server.public_url)
         backends: dict[str, Backend] = {}
         vendors: dict[str, RetabBackend | ExtendBackend] = {}
         files: dict[Dialect, FileSource] = {}
@@ -73,7 +80,7 @@ async def open_backends(
             if isinstance(config, LocalBackendConfig):
                 client = await stack.enter_async_context(_local_client(config, transport))
                 pool = await stack.enter_async_context(extraction_pool(config.extract_workers))
-                engine = LocalEngine(config, client, pool, clock=clock)
+                engine = LocalEngine(config, client, pool, files=stored, clock=clock)
                 backends[name] = LocalBackend(name, engine=engine, ledger=ledger, clock=clock)
                 workers += [
                     LocalWorker(name, config=config, ledger=ledger, engine=engine, clock=clock)
@@ -85,7 +92,9 @@ async def open_backends(
                 key = settings.upstream_keys.get(name)
                 other: Dialect = "retab" if config.kind == "extend" else "extend"
                 sources = files if _configured(settings, other) else None
-                vendor = _vendor_backend(name, config, client, key, sources, clock, scrubber)
+                vendor = _vendor_backend(
+                    name, config, client, key, sources, clock, scrubber, stored, public_links
+                )
                 backends[name] = vendors[name] = vendor
                 if key is not None and config.refresh_interval > 0:
                     interval = config.refresh_interval
@@ -99,7 +108,7 @@ async def open_backends(
             # a run just created was read by its creator: the first pass waits an interval
             supervisor.start(f"refresher-{r.backend}", r.step, idle=r.interval, idle_first=True)
         try:
-            yield Opened(ledger=ledger, backends=backends, background=supervisor)
+            yield Opened(ledger=ledger, files=stored, backends=backends, background=supervisor)
         finally:
             await supervisor.stop()
 
@@ -112,6 +121,8 @@ def _vendor_backend(
     files: Mapping[Dialect, FileSource] | None,
     clock: Clock,
     scrubber: Scrubber,
+    stored: FileStore,
+    public_links: bool,
 ) -> RetabBackend | ExtendBackend:
     # each vendor's file ids are resolved by a backend of that vendor (hazards 11, 12)
     if isinstance(config, ExtendBackendConfig):
@@ -126,7 +137,9 @@ def _vendor_backend(
             scrubber=scrubber,
         )
         source = None if files is None else _Deferred(files, "retab")
-        return ExtendBackend(name, config=config, upstream=upstream, files=source, clock=clock)
+        return ExtendBackend(
+            name, config=config, upstream=upstream, files=source, stored=stored, clock=clock
+        )
     upstream = Upstream(
         name,
         dialect="retab",
@@ -137,7 +150,14 @@ def _vendor_backend(
         scrubber=scrubber,
     )
     source = None if files is None else _Deferred(files, "extend")
-    return RetabBackend(name, upstream=upstream, files=source, clock=clock)
+    return RetabBackend(
+        name,
+        upstream=upstream,
+        files=source,
+        stored=stored,
+        public_links=public_links,
+        clock=clock,
+    )
 
 
 class _Deferred:

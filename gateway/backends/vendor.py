@@ -2,8 +2,8 @@
 
 A subclass names its vendor's run path, wire decoder and translations; this base sends the
 calls, checks that each answer is a run crosswalk can address (the one asked for, on a read or
-a cancel), reads the answers back into the caller's terms (hazard 3), and resolves the other
-vendor's file ids through a `FileSource` (hazards 11, 12).
+a cancel), reads the answers back into the caller's terms (hazard 3, and crosswalk's id for a
+stored file), and resolves the other vendor's file ids through a `FileSource` (hazards 11, 12).
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from gateway.backends import answers
 from gateway.backends.base import FileSource, Relay
+from gateway.backends.stored import with_stored_file
 from gateway.backends.upstream import Upstream
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
 from gateway.errors import UpstreamFailed
+from gateway.files.store import FileStore
 from gateway.store.records import RunRecord
 from mappings import canonical
 from mappings.dialects import Dialect
@@ -57,11 +59,13 @@ class VendorBackend(Generic[W]):
         *,
         upstream: Upstream,
         files: FileSource | None = None,
+        stored: FileStore,
         clock: Clock = system_clock,
     ) -> None:
         self.name = name
         self._upstream = upstream
         self._files = files
+        self._stored = stored  # crosswalk's own files, which this backend hands to its vendor
         self._clock = clock
 
     @property
@@ -110,7 +114,9 @@ class VendorBackend(Generic[W]):
             run, _ = type(self).to_canonical(wire, received_at=self._now())
         except TranslationError as exc:
             raise self._upstream.untranslatable(exc) from None
-        return run if request is None else type(self).in_request_terms(run, request, sent)
+        if request is None:
+            return run
+        return with_stored_file(type(self).in_request_terms(run, request, sent), request)
 
     async def _foreign_document(
         self, document: canonical.Document, call: CallContext

@@ -1,7 +1,8 @@
 """The dialect service: every run call of one surface, relayed or translated, decided once.
 
 A call whose backend speaks the surface's own dialect is relayed as it came (PassThrough);
-any other is translated through the canonical model (RunService). The run id is decoded once,
+any other is translated through the canonical model (RunService), and so is every call about
+a run that reads a file of crosswalk's own store (stored.py). The run id is decoded once,
 here, by the routing; the ledger is kept either way.
 """
 
@@ -20,6 +21,7 @@ from gateway.service.outcome import Deleted, Outcome, Page, Relayed, Served
 from gateway.service.relay import PassThrough
 from gateway.service.rules import DialectRules
 from gateway.service.runs import RunService
+from gateway.service.stored import StoredFiles, names_stored_file
 from gateway.store.records import check_recordable
 from mappings.dialects import Dialect
 
@@ -35,11 +37,14 @@ class DialectService:
         runs: RunService,
         relay: PassThrough,
         translates: Callable[[bytes], bool] = lambda body: False,
+        files: StoredFiles | None = None,
     ) -> None:
         self.rules = rules
         self._routing = routing
         self._runs = runs
         self._relay = relay
+        self._files = files
+        self._own_link = None if files is None else files.own_link
         # a create body the vendor cannot take as it came (one naming a saved classifier of
         # crosswalk's config) is translated even for a same-vendor backend
         self._translates = translates
@@ -53,11 +58,16 @@ class DialectService:
         backend = self._routing.for_create(self.dialect)
         relay = None if self._translates(body) else self._relay_of(backend)
         if relay is not None:
-            request = self.rules.peek_create(body, path)
-            if request is not None:
-                check_recordable(request)
-            return await self._relay.create(backend, relay, path, body, call=call, request=request)
-        request, notes = self.rules.read_create(body, path)
+            request = self.rules.peek_create(body, path, self._own_link)
+            if not names_stored_file(request):
+                if request is not None:
+                    check_recordable(request)
+                return await self._relay.create(
+                    backend, relay, path, body, call=call, request=request
+                )
+        request, notes = self.rules.read_create(body, path, self._own_link)
+        if self._files is not None:
+            request = await self._files.owned(request, call)
         check_recordable(request)
         served = await self._runs.create(request, backend, call=call)
         return msgspec.structs.replace(served, notes=notes + served.notes)
@@ -66,14 +76,18 @@ class DialectService:
         """One run; `query` is relayed to a same-vendor backend as it came."""
         located = self._locate(public_id)
         if (relay := self._relay_of(located.backend)) is not None:
-            return await self._relayed(relay, located, call, "GET", "", query)
+            relayed = await self._relayed(relay, located, call, "GET", "", query)
+            if relayed is not None:
+                return relayed
         return self._found(public_id, await self._runs.get(located, call=call))
 
     async def cancel(self, call: CallContext, public_id: str) -> Outcome:
         """Cancel a run, with the dialect's semantics for one already finished."""
         located = self._locate(public_id)
         if (relay := self._relay_of(located.backend)) is not None:
-            return await self._relayed(relay, located, call, "POST", "/cancel")
+            relayed = await self._relayed(relay, located, call, "POST", "/cancel")
+            if relayed is not None:
+                return relayed
         cancelled = await self._runs.cancel(located, call=call)
         if cancelled is None:
             raise RunNotFound(self.rules.not_found(public_id))
@@ -87,7 +101,9 @@ class DialectService:
         """Delete a run."""
         located = self._locate(public_id)
         if (relay := self._relay_of(located.backend)) is not None:
-            return await self._relayed(relay, located, call, "DELETE", "")
+            relayed = await self._relayed(relay, located, call, "DELETE", "")
+            if relayed is not None:
+                return relayed
         if not await self._runs.delete(located, call=call):
             raise RunNotFound(self.rules.not_found(public_id))
         return Deleted(public_id=public_id, backend=located.backend.name)
@@ -117,7 +133,8 @@ class DialectService:
         method: str,
         tail: str,
         query: Query = (),
-    ) -> Relayed:
+    ) -> Relayed | None:
+        """The vendor's answer relayed; None for a run that is read translated."""
         path = f"{self.rules.runs_path}/{located.upstream_id}{tail}"
         upstream_id = located.upstream_id
         return await self._relay.call(

@@ -8,6 +8,8 @@ scoping; a run that predates crosswalk (no record) is still reachable by its id:
 Two answers are not relayed but are the vendor's failure, a 502: a run crosswalk cannot
 address (a new one with no usable id, or another run than the one asked for, perhaps another
 key's), and a refusal of the key crosswalk holds for the backend (the operator's to fix).
+A run whose create named a file of crosswalk's store was translated, and is not relayed
+later either (`stored.reads_translated`): the vendor's answer names its own copy of the file.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from gateway.context import CallContext
 from gateway.errors import RunNotFound
 from gateway.service.outcome import Relayed
 from gateway.service.rules import DialectRules
+from gateway.service.stored import reads_translated
 from gateway.store.base import DuplicateRun, Ledger
 from gateway.store.records import new_record
 from mappings import canonical
@@ -78,11 +81,14 @@ class PassThrough:
         *,
         call: CallContext,
         query: Query = (),
-    ) -> Relayed:
-        """Get, cancel or delete a run by its native id, keeping the ledger in step."""
+    ) -> Relayed | None:
+        """Get, cancel or delete a run by its native id, keeping the ledger in step; None,
+        with nothing sent, for a run that is read translated (`reads_translated`)."""
         record = await self._ledger.find(backend.name, upstream_id)
         if record is not None and record.owner != call.principal.owner:
             raise RunNotFound(self._rules.not_found(upstream_id))  # another key's run
+        if reads_translated(record):
+            return None
         answer = await self._forward(backend, relay, method, path, call=call, params=query)
         run = None if method == "DELETE" else self._read_run(answer)
         if run is not None:

@@ -1,6 +1,7 @@
 """Each dialect's rules as a dialect service needs them, composed from its pure mappings:
-how a create body reads (strictly, or leniently for a relayed call), how a vendor's run reads,
-its run paths, list query, not-found wording and cancel semantics."""
+how a create body reads (strictly, or leniently for a relayed call; with crosswalk's own
+download links known for stored files), how a vendor's run reads, its run paths, list query,
+not-found wording and cancel semantics."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from gateway.service.decoding import decode_body, peek_body, translation_error
 from mappings import canonical, extend, retab
 from mappings.dialects import Dialect
 from mappings.errors import TranslationError
+from mappings.extend import files as extend_files
+from mappings.files import LinkReader
 from mappings.nesting import JsonDecoder
 from mappings.notes import Notes
 
-RequestReader = Callable[[Any], tuple[canonical.ClassifyRequest, Notes]]
+RequestReader = Callable[[Any, LinkReader | None], tuple[canonical.ClassifyRequest, Notes]]
 RunReader = Callable[..., tuple[canonical.ClassificationRun, Notes]]
 
 
@@ -44,23 +47,29 @@ class DialectRules:
     run_to_canonical: RunReader
     list_to_canonical: Callable[[Mapping[str, str]], canonical.ListQuery]
     not_found: Callable[[str], str]  # the vendor's 404 message for an unknown run id
+    file_not_found: Callable[[str], str]  # and for a file the caller does not have
 
-    def read_create(self, body: bytes, path: str) -> tuple[canonical.ClassifyRequest, Notes]:
-        """A create body sent to `path`, as canonical; raises InvalidRequest."""
+    def read_create(
+        self, body: bytes, path: str, own_link: LinkReader | None = None
+    ) -> tuple[canonical.ClassifyRequest, Notes]:
+        """A create body sent to `path`, as canonical; raises InvalidRequest. `own_link`
+        knows crosswalk's own download links among document URLs."""
         create = self.creates[path]
         wire = decode_body(body, create.wire, dialect=self.dialect)
         try:
-            return create.to_canonical(wire)
+            return create.to_canonical(wire, own_link)
         except TranslationError as exc:
             raise translation_error(exc, self.dialect) from None
 
-    def peek_create(self, body: bytes, path: str) -> canonical.ClassifyRequest | None:
+    def peek_create(
+        self, body: bytes, path: str, own_link: LinkReader | None = None
+    ) -> canonical.ClassifyRequest | None:
         """The create body for the ledger, if it can be read; the vendor judges it (but one
         nested too deeply to record is refused: InvalidRequest)."""
         create = self.creates[path]
         wire = peek_body(body, create.wire, dialect=self.dialect)
         try:
-            return None if wire is None else create.to_canonical(wire)[0]
+            return None if wire is None else create.to_canonical(wire, own_link)[0]
         except TranslationError:
             return None
 
@@ -81,25 +90,30 @@ class DialectRules:
             raise translation_error(exc, self.dialect) from None
 
 
+def _retab_create(
+    body: retab.ClassificationRequest, own_link: LinkReader | None
+) -> tuple[canonical.ClassifyRequest, Notes]:
+    return retab.request_to_canonical(body, own_link=own_link)
+
+
 RETAB_RULES = DialectRules(
     dialect="retab",
     runs_path=retab.RUNS_PATH,
     cancel_refused=None,
-    creates={
-        retab.RUNS_PATH: Create(
-            wire=retab.ClassificationRequest, to_canonical=retab.request_to_canonical
-        )
-    },
+    creates={retab.RUNS_PATH: Create(wire=retab.ClassificationRequest, to_canonical=_retab_create)},
     run_decoder=retab.classification_decoder,
     run_to_canonical=retab.response_to_canonical,
     list_to_canonical=retab.list_query_to_canonical,
     not_found=retab.not_found_message,
+    file_not_found=retab.file_not_found_message,
 )
 
 
 def _extend_create(wire: type[extend.ClassifyRequest], *, background: bool) -> Create:
-    def to_canonical(body: extend.ClassifyRequest) -> tuple[canonical.ClassifyRequest, Notes]:
-        return extend.request_to_canonical(body, background=background)
+    def to_canonical(
+        body: extend.ClassifyRequest, own_link: LinkReader | None
+    ) -> tuple[canonical.ClassifyRequest, Notes]:
+        return extend.request_to_canonical(body, background=background, own_link=own_link)
 
     return Create(wire=wire, to_canonical=to_canonical)
 
@@ -116,4 +130,5 @@ EXTEND_RULES = DialectRules(
     run_to_canonical=extend.response_to_canonical,
     list_to_canonical=extend.list_params_to_canonical,
     not_found=extend.not_found_message,
+    file_not_found=extend_files.file_not_found_message,
 )

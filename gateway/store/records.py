@@ -134,6 +134,7 @@ def _filename(run: canonical.ClassificationRun, request: canonical.ClassifyReque
             canonical.UrlDocument(filename=name)
             | canonical.TextDocument(filename=name)
             | canonical.FileRefDocument(filename=name)
+            | canonical.StoredFileDocument(filename=name)
         ):
             return name or ""
 

@@ -32,6 +32,7 @@ from mappings.extend.wire import (
     OverrideConfig,
     PageRange,
 )
+from mappings.files import LinkReader, is_crosswalk_file_id
 from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes, NoteTaker
 from mappings.numbers import MAX_PAGE
@@ -45,12 +46,16 @@ MIN_PRIORITY, MAX_PRIORITY = 1, 100
 
 
 def request_to_canonical(
-    req: ClassifyRequest | ClassifyRunCreateRequest, *, background: bool
+    req: ClassifyRequest | ClassifyRunCreateRequest,
+    *,
+    background: bool,
+    own_link: LinkReader | None = None,
 ) -> tuple[canonical.ClassifyRequest, Notes]:
-    """A client's Extend body as canonical; `background` is True for `/classify_runs`."""
+    """A client's Extend body as canonical; `background` is True for `/classify_runs`;
+    `own_link` knows crosswalk's own download links (`document_to_canonical`)."""
     classifier, config = _source_to_canonical(req)
     request = canonical.ClassifyRequest(
-        document=document_to_canonical(req.file),
+        document=document_to_canonical(req.file, own_link),
         config=config,
         background=background,
         metadata=given(req.metadata),
@@ -60,8 +65,14 @@ def request_to_canonical(
     return request, Notes()
 
 
-def document_to_canonical(file: FileInput) -> canonical.Document:
-    """The `file` union as a canonical document; exactly one of url, id or text (§4.2)."""
+def document_to_canonical(
+    file: FileInput, own_link: LinkReader | None = None
+) -> canonical.Document:
+    """The `file` union as a canonical document; exactly one of url, id or text (§4.2).
+
+    A crosswalk file id, or a URL that `own_link` knows for one of crosswalk's own download
+    links (a `presignedUrl` crosswalk gave), is a stored file; any other id is Extend's.
+    """
     forms = [v for v in (file.url, file.id, file.text) if not isinstance(v, UnsetType)]
     if len(forms) != 1:
         raise InvalidInput("file", "Give exactly one of `file.url`, `file.id` or `file.text`.")
@@ -71,8 +82,13 @@ def document_to_canonical(file: FileInput) -> canonical.Document:
         raise InvalidInput("file.settings.password", "Only a file given by `url` takes one.")
     name = given(file.name)
     if not isinstance(file.url, UnsetType):
+        file_id = None if own_link is None else own_link(file.url)
+        if file_id is not None:  # read from the store, never fetched
+            return canonical.StoredFileDocument(file_id=file_id, filename=name, password=password)
         return canonical.UrlDocument(url=file.url, filename=name, password=password)
     if not isinstance(file.id, UnsetType):
+        if is_crosswalk_file_id(file.id):
+            return canonical.StoredFileDocument(file_id=file.id, filename=name)
         return canonical.FileRefDocument(vendor="extend", file_id=file.id, filename=name)
     return canonical.TextDocument(text=forms[0], filename=name)
 
@@ -200,6 +216,11 @@ def file_from_canonical(document: canonical.Document, *, notes: NoteTaker) -> Fi
             return FileInput(id=file_id)
         case canonical.FileRefDocument(vendor=vendor):
             raise UnsupportedFeature("document", f"A {vendor} file id means nothing to Extend.")
+        case canonical.StoredFileDocument():
+            # the backend uploads the file to Extend once and names it by Extend's id
+            raise UnsupportedFeature(
+                "file.id", "A crosswalk file must be uploaded to Extend first."
+            )
         case canonical.InlineDocument():
             return _inline_file(document)
         case _:

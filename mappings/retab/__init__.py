@@ -10,6 +10,7 @@ from mappings.retab.problems import (
     INVALID_BODY_STATUS,
     error_from_canonical,
     error_to_canonical,
+    file_not_found_message,
     not_found_message,
 )
 from mappings.retab.queries import flag, list_query_to_canonical
@@ -78,6 +79,7 @@ __all__ = [
     "error_from_canonical",
     "error_to_canonical",
     "file_link_decoder",
+    "file_not_found_message",
     "flag",
     "in_request_terms",
     "list_from_canonical",

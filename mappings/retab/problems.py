@@ -111,3 +111,9 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
 def not_found_message(public_id: str) -> str:
     """Retab's 404 message for an unknown run: FastAPI's bare text (examples/*_404_*.json)."""
     return "Not found"
+
+
+def file_not_found_message(file_id: str) -> str:
+    """The 404 message for a file crosswalk does not hold for the caller; it names the id the
+    client sent, as Extend's does (Retab's own wording for files is not known)."""
+    return f"File {file_id} not found."

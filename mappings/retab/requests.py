@@ -16,6 +16,7 @@ from msgspec import UNSET, UnsetType
 
 from mappings import canonical
 from mappings.errors import InvalidInput, UnsupportedFeature
+from mappings.files import LinkReader, is_crosswalk_file_id
 from mappings.models import DEFAULT_MODELS, ModelTable
 from mappings.notes import Notes, NoteTaker
 from mappings.numbers import MAX_PAGE
@@ -28,8 +29,14 @@ TEXT_FILENAME = "document.txt"  # Extend names a text file `.txt` (hazard 31)
 TEXT_MIME = "text/plain"
 
 
-def request_to_canonical(req: ClassificationRequest) -> tuple[canonical.ClassifyRequest, Notes]:
-    """A Retab create body as canonical; invalid content raises InvalidInput naming the field."""
+def request_to_canonical(
+    req: ClassificationRequest, *, own_link: LinkReader | None = None
+) -> tuple[canonical.ClassifyRequest, Notes]:
+    """A Retab create body as canonical; invalid content raises InvalidInput naming the field.
+
+    A FileRef with crosswalk's id, or a URL that `own_link` knows for one of crosswalk's own
+    download links (what Retab's SDK sends for a FileRef it resolved), is a stored file.
+    """
     config = canonical.RunConfig(
         categories=_categories_to_canonical(req.categories),
         model=given(req.model),
@@ -38,7 +45,7 @@ def request_to_canonical(req: ClassificationRequest) -> tuple[canonical.Classify
         consensus=_consensus_to_canonical(given(req.n_consensus)),
     )
     request = canonical.ClassifyRequest(
-        document=_document_to_canonical(req.document),
+        document=_document_to_canonical(req.document, own_link),
         config=config,
         background=given(req.background) or False,
         bust_cache=given(req.bust_cache) or False,
@@ -46,12 +53,20 @@ def request_to_canonical(req: ClassificationRequest) -> tuple[canonical.Classify
     return request, Notes()
 
 
-def _document_to_canonical(doc: RequestDocument) -> canonical.Document:
+def _document_to_canonical(doc: RequestDocument, own_link: LinkReader | None) -> canonical.Document:
     if isinstance(doc.url, str) and isinstance(doc.id, UnsetType):
+        file_id = None if own_link is None else own_link(doc.url)
+        if file_id is not None:  # read from the store: never fetched, whatever its scheme
+            return canonical.StoredFileDocument(file_id=file_id, filename=doc.filename)
         return _url_to_canonical(doc.url, doc.filename)
     if isinstance(doc.id, str) and isinstance(doc.url, UnsetType):
+        mime = given(doc.mime_type)
+        if is_crosswalk_file_id(doc.id):
+            return canonical.StoredFileDocument(
+                file_id=doc.id, filename=doc.filename, mime_type=mime
+            )
         return canonical.FileRefDocument(
-            vendor="retab", file_id=doc.id, filename=doc.filename, mime_type=given(doc.mime_type)
+            vendor="retab", file_id=doc.id, filename=doc.filename, mime_type=mime
         )
     raise InvalidInput("document", "give exactly one of `url` (MIMEData) and `id` (FileRef)")
 
@@ -174,6 +189,10 @@ def _document_from_canonical(doc: canonical.Document, notes: NoteTaker) -> Reque
             )
         case canonical.FileRefDocument():
             return _file_ref_from_canonical(doc, notes)
+        case canonical.StoredFileDocument():
+            # the backend hands Retab a link or the bytes instead: a crosswalk id means
+            # nothing there (hazard 13)
+            raise UnsupportedFeature("file.id", "a crosswalk file id means nothing to Retab")
         case _:
             assert_never(doc)
 

@@ -52,10 +52,7 @@ class LocalBackend:
         accepted: Accepted | None = None,  # one call, or no vendor: nothing exists before it ends
     ) -> canonical.ClassificationRun:
         if isinstance(request.document, canonical.FileRefDocument):
-            raise InvalidRequest(
-                "file.id: the local backend holds no vendor files; send the document itself",
-                status=422,
-            )
+            raise _vendor_file(request.document)
         if request.classifier is not None:
             raise InvalidRequest(
                 "classifier: saved classifiers are not available on the local backend; "
@@ -126,5 +123,25 @@ def _file_hint(document: canonical.Document, now: datetime) -> canonical.FileInf
             return canonical.FileInfo(
                 id="", filename=filename, mime_type=guess_mime(filename), created_at=now
             )
+        case canonical.StoredFileDocument(file_id=stored_id, filename=name, mime_type=mime):
+            return canonical.FileInfo(
+                id=stored_id,
+                filename=name or "document",
+                mime_type=mime or "application/octet-stream",
+                created_at=now,
+            )
         case canonical.FileRefDocument():
             return None
+
+
+def _vendor_file(document: canonical.FileRefDocument) -> InvalidRequest:
+    """A vendor's file id, which names nothing here (hazard 13), as a 422 naming the field
+    in the client's own dialect (Extend `file.id`, Retab FileRef `document.id`)."""
+    field = "file.id" if document.vendor == "extend" else "document.id"
+    reason = (
+        f"{document.file_id} is not a file of this gateway, and the local backend holds no "
+        f"{document.vendor.title()} files; upload it to this gateway's Files API first, or "
+        "send the document itself"
+    )
+    problem = canonical.FieldProblem(loc=("body", *field.split(".")), message=reason)
+    return InvalidRequest(f"{field}: {reason}", status=422, fields=(problem,))

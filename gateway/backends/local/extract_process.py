@@ -12,6 +12,7 @@ import os
 import signal
 import struct
 import sys
+from pathlib import Path
 from typing import BinaryIO
 
 import msgspec
@@ -26,9 +27,12 @@ ORPHAN_GRACE = 5.0
 
 
 class Job(msgspec.Struct, frozen=True, kw_only=True):
-    """One document to read, with `extract_text`'s arguments and the pool's deadline."""
+    """One document to read, with `extract_text`'s arguments and the pool's deadline; the
+    bytes are `data`, or for a file in crosswalk's store the file at `path`, read here so that
+    a large upload is never held by the server process nor sent down the pipe."""
 
     data: bytes
+    path: str | None = None
     mime_type: str
     filename: str
     pages: tuple[canonical.PageRange, ...] = ()
@@ -73,13 +77,20 @@ def frame(message: Job | Reply) -> bytes:
 def extract_job(job: Job) -> Extracted:
     """The job's document read here, in this process (`extract_text`)."""
     return extract_text(
-        job.data,
+        job.data if job.path is None else _read(job.path),
         mime_type=job.mime_type,
         filename=job.filename,
         pages=job.pages,
         password=job.password,
         max_pages=job.max_pages,
     )
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:  # deleted since the run began, most likely
+        raise UndecodableDocument(f"the stored file could not be read ({exc.strerror})") from None
 
 
 def read(job: Job) -> Reply:

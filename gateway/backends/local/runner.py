@@ -1,8 +1,9 @@
 """Turns a canonical request into a finished run with the offline engine.
 
-Loading (inline bytes, text, or a fetched URL), extraction and classification. Extraction of
-anything that may be slow runs in the extraction pool, where a deadline can stop it;
-classification, linear in the text, runs in a worker thread so the event loop keeps serving.
+Loading (inline bytes, text, a fetched URL, or a file of crosswalk's store read from disk),
+extraction and classification. Extraction of anything that may be slow runs in the extraction
+pool, where a deadline can stop it; classification, linear in the text, runs in a worker
+thread so the event loop keeps serving.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from gateway.backends.local.fetch import FetchFailed, FetchRefused, fetch_docume
 from gateway.backends.local.pool import ExtractionPool
 from gateway.clock import Clock, system_clock
 from gateway.config import LocalBackendConfig
+from gateway.files.records import FileRecord
+from gateway.files.store import FileStore
 from mappings import canonical
 
 USAGE_UNIT = "local_credits"
@@ -44,11 +47,19 @@ class DocumentProblem(Exception):
 
 
 class Loaded(msgspec.Struct, frozen=True, kw_only=True):
-    """Document bytes with the name and type they came with."""
+    """Document bytes with the name and type they came with.
+
+    A large file of crosswalk's store is not read here: `path` names it, and the extraction
+    pool reads it (`data` is then empty). `stored` is that file's record, `password` what
+    unlocks the document.
+    """
 
     data: bytes
     filename: str
     mime_type: str
+    path: str | None = None
+    password: str | None = None
+    stored: FileRecord | None = None
 
 
 def file_id(data: bytes) -> str:
@@ -69,11 +80,13 @@ class LocalEngine:
         client: httpx.AsyncClient,
         pool: ExtractionPool,
         *,
+        files: FileStore | None = None,
         clock: Clock = system_clock,
     ) -> None:
         self._config = config
         self._client = client
         self._pool = pool
+        self._files = files
         self._clock = clock
 
     @asynccontextmanager
@@ -87,7 +100,8 @@ class LocalEngine:
             await asyncio.sleep(left)
 
     async def load(self, document: canonical.Document) -> Loaded:
-        """The document's bytes; URLs are fetched within the configured limits."""
+        """The document's bytes; URLs are fetched within the configured limits, files of
+        crosswalk's store read from disk (never over the network)."""
         match document:
             case canonical.InlineDocument(data=data, filename=name, mime_type=mime):
                 return Loaded(data=data, filename=name, mime_type=mime)
@@ -95,10 +109,34 @@ class LocalEngine:
                 return Loaded(
                     data=text.encode(), filename=name or "document.txt", mime_type="text/plain"
                 )
-            case canonical.UrlDocument(url=url, filename=name):
-                return await self._fetch(url, name)
+            case canonical.UrlDocument(url=url, filename=name, password=password):
+                return msgspec.structs.replace(await self._fetch(url, name), password=password)
+            case canonical.StoredFileDocument():
+                return await self._stored(document)
             case canonical.FileRefDocument():
                 raise DocumentProblem("FILE_NOT_FOUND", "the local backend stores no vendor files")
+
+    async def _stored(self, document: canonical.StoredFileDocument) -> Loaded:
+        """A file of crosswalk's store: its owner was checked when the run was created."""
+        files = self._files
+        record = None if files is None else await files.find(document.file_id)
+        if files is None or record is None:
+            raise DocumentProblem("FILE_NOT_FOUND", f"File {document.file_id} no longer exists.")
+        loaded = Loaded(
+            data=b"",
+            filename=document.filename or record.file.name,
+            mime_type=record.file.mime_type,  # sniffed from the content when it was uploaded
+            path=str(files.path_of(record.id)),
+            password=document.password or record.password,
+            stored=record,
+        )
+        if record.file.size > INLINE_MAX_BYTES:
+            return loaded  # read by the extractor process, never whole in this one
+        try:
+            data = await files.read_bytes(record)
+        except FileNotFoundError:  # deleted since it was found
+            raise DocumentProblem("FILE_NOT_FOUND", f"File {record.id} no longer exists.") from None
+        return msgspec.structs.replace(loaded, data=data, path=None)
 
     async def _fetch(self, url: str, name: str | None) -> Loaded:
         try:
@@ -116,21 +154,20 @@ class LocalEngine:
         filename = name or fetched.filename
         return Loaded(data=fetched.data, filename=filename, mime_type=fetched.mime_type)
 
-    async def extract(
-        self, loaded: Loaded, pages: tuple[canonical.PageRange, ...], password: str | None = None
-    ) -> Extracted:
+    async def extract(self, loaded: Loaded, pages: tuple[canonical.PageRange, ...]) -> Extracted:
         """Text of the document, or DocumentProblem when it cannot be decoded in time."""
         job = Job(
             data=loaded.data,
+            path=loaded.path,
             mime_type=loaded.mime_type,
             filename=loaded.filename,
             pages=pages,
-            password=password,
+            password=loaded.password,
             max_pages=self._config.max_pages,
             deadline=self._config.extract_timeout,
         )
         try:
-            small = len(job.data) <= INLINE_MAX_BYTES
+            small = job.path is None and len(job.data) <= INLINE_MAX_BYTES
             if small and reads_linearly(job.data, job.mime_type, job.filename):
                 return extract_job(job)
             return await self._pool.extract(job)
@@ -144,9 +181,8 @@ class LocalEngine:
     ) -> canonical.ClassificationRun:
         """Classify the request's document; the run comes back completed."""
         loaded = await self.load(request.document)
-        document = request.document
-        password = document.password if isinstance(document, canonical.UrlDocument) else None
-        extracted = await self.extract(loaded, request.config.pages, password)
+        extracted = await self.extract(loaded, request.config.pages)
+        await self._count_pages(loaded, extracted)
         config = request.config
         result = await anyio.to_thread.run_sync(
             lambda: classify(
@@ -160,7 +196,7 @@ class LocalEngine:
             run,
             status=canonical.Status.completed,
             file=canonical.FileInfo(
-                id=file_id(loaded.data),
+                id=file_id(loaded.data) if loaded.stored is None else loaded.stored.id,
                 filename=loaded.filename,
                 mime_type=extracted.mime_type,
                 page_count=extracted.page_count,
@@ -172,6 +208,12 @@ class LocalEngine:
             usage=canonical.Usage(credits=0.0, unit=USAGE_UNIT),
             updated_at=self._clock(),
         )
+
+    async def _count_pages(self, loaded: Loaded, extracted: Extracted) -> None:
+        """Remember a stored file's page count, once it is first known (its `pageCount`)."""
+        stored = loaded.stored
+        if self._files is not None and stored is not None and stored.file.page_count is None:
+            await self._files.record_page_count(stored.id, extracted.page_count)
 
 
 def failed(
