@@ -6,7 +6,6 @@ the Extend surface, scoped to the caller's key."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import socket
@@ -22,14 +21,14 @@ from litestar.testing import TestClient
 from retab import Retab
 from retab.exceptions import APIError, NotFoundError, ValidationError
 from retab.types.files import CreateUploadResponse, File, FileLink
-from retab.types.mime import MIMEData
+from retab.types.mime import FileRef, MIMEData
 
 from gateway.config import FilesConfig, ServerConfig
-from mappings.retab.files import INLINE_MAX_BYTES
 from tests.harness import (
     FIXTURES,
     Gateway,
     MakeGateway,
+    categories,
     free_port,
     local_settings,
     retab_error,
@@ -74,8 +73,13 @@ def upload(
     assert put.headers["etag"] == f'"{sha(data)}"'
     completed = sdk.files.complete_upload(started.file_id, sha256=digest)
     assert isinstance(completed, MIMEData)
-    assert completed.filename == name
+    assert (completed.filename, completed.url) == (name, reference(started.file_id))
     return completed
+
+
+def reference(file_id: str) -> str:
+    """Crosswalk's durable reference to a file, for the default public URL."""
+    return f"http://127.0.0.1:8000/crosswalk/files/{file_id}"
 
 
 def uploaded_id(sdk: Retab, http: httpx.Client, name: str, data: bytes = TEXT) -> str:
@@ -89,11 +93,6 @@ def uploaded_id(sdk: Retab, http: httpx.Client, name: str, data: bytes = TEXT) -
 def files_dir(gateway: Gateway) -> list[str]:
     root = Path(gateway.settings.files_dir)
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
-
-
-def data_of(mime: MIMEData) -> bytes:
-    assert mime.url.startswith(f"data:{mime.mime_type};base64,")
-    return base64.b64decode(mime.content)
 
 
 @pytest.fixture
@@ -116,11 +115,9 @@ def test_a_pdf_and_a_text_file_go_through_the_upload_flow(
     sdk: Retab, keyless: httpx.Client
 ) -> None:
     """Announced, PUT and completed, each file is Retab's `File`, typed from its bytes; its
-    download link serves those bytes with no key, and its `MIMEData` carries them inline."""
-    pdf = upload(sdk, keyless, "invoice.pdf", PDF, content_type="application/pdf")
-    text = upload(sdk, keyless, "memo.txt", TEXT, checksum=False)
-    assert data_of(pdf) == PDF
-    assert data_of(text) == TEXT
+    download link serves those bytes with no key, and its `MIMEData` is its reference."""
+    upload(sdk, keyless, "invoice.pdf", PDF, content_type="application/pdf")
+    upload(sdk, keyless, "memo.txt", TEXT, checksum=False)
     memo, invoice = sdk.files.list().data
     assert isinstance(invoice, File)
     assert (invoice.filename, invoice.mime_type, invoice.page_count) == (
@@ -135,23 +132,53 @@ def test_a_pdf_and_a_text_file_go_through_the_upload_flow(
     assert isinstance(link, FileLink)
     assert (link.filename, link.expires_in) == ("invoice.pdf", "900s")
     assert link.mime_data is not None
-    assert data_of(link.mime_data) == PDF
+    assert (link.mime_data.filename, link.mime_data.url) == ("invoice.pdf", reference(invoice.id))
     download = keyless.get(local(link.download_url))
     assert download.status_code == 200
     assert download.content == PDF
     assert download.headers["content-type"] == "application/pdf"
+    assert keyless.get(local(link.mime_data.url)).status_code == 404  # it downloads nothing
+    assert keyless.get(local(download_url_of(sdk, memo.id))).content == TEXT
 
 
-def test_a_file_past_the_inline_limit_is_linked_not_inlined(
+def download_url_of(sdk: Retab, file_id: str) -> str:
+    return str(sdk.files.get_download_link(file_id).download_url)
+
+
+def test_a_file_ref_the_sdk_resolves_is_classified_as_that_file(
     sdk: Retab, keyless: httpx.Client
 ) -> None:
-    """Past INLINE_MAX_BYTES, `MIMEData` is the signed download link, which serves it."""
-    big = b"Invoice line\n" * (INLINE_MAX_BYTES // 13 + 1)
-    completed = upload(sdk, keyless, "ledger.txt", big)
-    assert completed.url.startswith("http://127.0.0.1:8000/crosswalk/files/file_xw1-")
-    assert keyless.get(local(completed.url)).content == big
-    exactly = upload(sdk, keyless, "edge.txt", b"x" * INLINE_MAX_BYTES)
-    assert exactly.url.startswith("data:")
+    """Retab's SDK turns a `FileRef` into `{filename, url: mime_data.url}` through the
+    download link; crosswalk reads that reference as the file itself, so the run names it by
+    its id, as Retab names a file of its own storage. `complete_upload`'s `MIMEData` is the
+    same reference, and works as a document too."""
+    completed = upload(sdk, keyless, "memo.txt", TEXT)
+    (listed,) = sdk.files.list().data
+    ref = FileRef(id=listed.id, filename="memo.txt", mime_type="text/plain")
+    by_ref = sdk.classifications.create(document=ref, categories=categories())
+    assert (by_ref.file.id, by_ref.file.filename) == (listed.id, "memo.txt")
+    assert by_ref.output.category == "Invoice"
+    by_mime = sdk.classifications.create(document=completed, categories=categories())
+    assert by_mime.file.id == listed.id
+
+
+def test_a_reference_outlives_every_link_but_names_the_file_to_its_owner_only(
+    clocked: tuple[TestClient[Any], list[datetime]],
+) -> None:
+    """A day on, the download link is refused while the reference still classifies the
+    file; another key giving it is told the file does not exist."""
+    client, now = clocked
+    sdk = retab_on(client)
+    completed = upload(sdk, client, "memo.txt", TEXT)
+    link = sdk.files.get_download_link(sdk.files.list().data[0].id).download_url
+    now[0] += timedelta(days=1)
+    assert client.get(local(link)).status_code == 403
+    run = sdk.classifications.create(document=completed, categories=categories())
+    assert run.output.category == "Invoice"
+    with pytest.raises(NotFoundError):
+        retab_on(client, "key-b").classifications.create(
+            document=completed, categories=categories()
+        )
 
 
 def test_the_wire_shapes_are_retabs(sdk: Retab, gateway: Gateway) -> None:
@@ -296,7 +323,8 @@ def test_a_size_or_checksum_mismatch_is_a_422_and_keeps_nothing(
     assert sdk.files.list().data == []
     assert [p for p in files_dir(gateway) if p.endswith(".part")] == []
     assert keyless.put(local(started.upload_url), content=PDF).status_code == 200
-    assert data_of(sdk.files.complete_upload(started.file_id)) == PDF
+    sdk.files.complete_upload(started.file_id)
+    assert keyless.get(local(download_url_of(sdk, started.file_id))).content == PDF
 
 
 def test_a_checksum_announced_is_checked_too(sdk: Retab, keyless: httpx.Client) -> None:
@@ -372,21 +400,27 @@ def test_an_announcement_past_the_limit_is_a_413_in_retabs_shape(
 
 
 def test_an_altered_upload_url_is_refused(sdk: Retab, keyless: httpx.Client) -> None:
-    """Another id, another expiry or signature, or a download link's signature: all 403."""
+    """Another id, another expiry or signature, or the file's download link's signature: all
+    a 403, checked before the upload is looked up (unaltered, the URL of an upload already
+    completed is a 404)."""
     started = sdk.files.create_upload(filename="a.txt", size_bytes=len(TEXT))
-    url = httpx.URL(started.upload_url)
     other = sdk.files.create_upload(filename="b.txt", size_bytes=len(TEXT))
+    url = httpx.URL(started.upload_url)
+    assert keyless.put(local(started.upload_url), content=TEXT).status_code == 200
+    sdk.files.complete_upload(started.file_id)
+    download = httpx.URL(download_url_of(sdk, started.file_id)).params
     path, query = url.path, dict(url.params)
-    download = dict(httpx.URL(started.mime_data.url if started.mime_data else "").params)
     altered = [
         (path.replace(started.file_id, other.file_id), query),
         (path, {**query, "expires": str(int(query["expires"]) + 60)}),
         (path, {**query, "signature": download["signature"]}),
+        (path, {"expires": download["expires"], "signature": download["signature"]}),
         (path, {"expires": query["expires"]}),
     ]
     for changed_path, params in altered:
         refused = keyless.put(changed_path, params=params, content=TEXT)
         assert refused.status_code == 403, (changed_path, params)
+    assert keyless.put(local(started.upload_url), content=TEXT).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -488,16 +522,26 @@ def test_a_client_that_leaves_mid_put_leaves_no_bytes(make_gateway: MakeGateway)
     assert sdk.files.complete_upload(started.file_id).url.startswith("http://127.0.0.1:8000/")
 
 
-def test_the_readme_retab_files_example_runs(make_gateway: MakeGateway, tmp_path: Path) -> None:
-    """README's Retab files snippet (its one ```python3 block) works against a served
-    gateway whose links name its own address."""
+@pytest.fixture
+def served(make_gateway: MakeGateway, tmp_path: Path) -> Gateway:
+    """A served gateway whose links name its own address: the snippet dials them. Started
+    before `capsys`, so no logging handler is bound to a stream that closes with the test."""
     port = free_port()
     public = ServerConfig(public_url=f"http://127.0.0.1:{port}")
-    gateway = make_gateway(local_settings(tmp_path, server=public), served=True, port=port)
+    return make_gateway(local_settings(tmp_path, server=public), served=True, port=port)
+
+
+def test_the_readme_retab_files_example_runs(
+    served: Gateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README's Retab files snippet (its one ```python3 block) works as written but for the
+    port, and prints what its comments say."""
     readme = (FIXTURES.parent / "README.md").read_text(encoding="utf-8")
     (block,) = re.findall(r"```python3\n(.*?)```", readme, re.DOTALL)
     names: dict[str, Any] = {}
-    exec(compile(block.replace("http://127.0.0.1:8000", gateway.url), "README.md", "exec"), names)
-    gateway.track(names["retab"].client)
-    (listed,) = gateway.retab("any-key").files.list().data
+    exec(compile(block.replace("http://127.0.0.1:8000", served.url), "README.md", "exec"), names)
+    served.track(names["retab"].client)
+    (listed,) = served.retab("any-key").files.list().data
     assert listed.filename == "memo.txt"
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == ["['memo.txt']", "True", "True invoice"]

@@ -1,10 +1,9 @@
 """Retab's Files API shapes and rules (mappings/retab/files.py): the list query read by the
-classifications list's own rules, Retab's `File` and `FileLink` as its SDK reads them, the
-inline limit of `MIMEData`, and the upload flow's bodies."""
+classifications list's own rules, Retab's `File` and `FileLink` as its SDK reads them, and
+the upload flow's bodies."""
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 
 import msgspec
@@ -20,9 +19,8 @@ from mappings.uploads import Announcement
 from tests.harness import wire_json
 
 CREATED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-LINK = (
-    "https://gw.test/crosswalk/files/file_xw1-AAAAAAAAAAAAAAAAAAAAAA/content?expires=1&signature=s"
-)
+REFERENCE = "https://gw.test/crosswalk/files/file_xw1-AAAAAAAAAAAAAAAAAAAAAA"
+LINK = f"{REFERENCE}/content?expires=1&signature=s"
 
 
 def stored(size: int = 5, **changes: object) -> StoredFile:
@@ -113,19 +111,17 @@ def test_a_file_is_retabs_file_object() -> None:
     assert msgspec.to_builtins(listed)["list_metadata"] == {"before": None, "after": "x"}
 
 
-def test_mime_data_inlines_a_file_up_to_the_limit_and_links_a_larger_one() -> None:
-    limit = retab_files.INLINE_MAX_BYTES
-    assert retab_files.inlined(stored(limit))
-    assert not retab_files.inlined(stored(limit + 1))
-    link = retab_files.file_link_from_canonical(stored(), link=LINK, expires_in=900, data=b"hi")
+def test_a_file_link_carries_the_signed_link_and_the_durable_reference() -> None:
+    """The keys of Retab's example, which its SDK validates; `mime_data` is the reference."""
+    link = retab_files.file_link_from_canonical(
+        stored(), link=LINK, expires_in=900, reference=REFERENCE
+    )
     body = msgspec.to_builtins(link)
     assert set(body) == set(wire_json("retab_files_download_link_response.json"))
     sdk = SdkFileLink.model_validate(body)
     assert (sdk.download_url, sdk.expires_in, sdk.filename) == (LINK, "900s", "memo.txt")
     assert sdk.mime_data is not None
-    assert sdk.mime_data.url == "data:text/plain;base64," + base64.b64encode(b"hi").decode()
-    linked = retab_files.mime_data_from_canonical(stored(limit + 1), link=LINK, data=None)
-    assert (linked.filename, linked.url) == ("memo.txt", LINK)
+    assert (sdk.mime_data.filename, sdk.mime_data.url) == ("memo.txt", REFERENCE)
 
 
 def test_an_announcement_is_checked_and_its_digest_lowercased() -> None:
@@ -155,11 +151,12 @@ def test_the_upload_answer_is_camel_case_as_the_sdk_reads_it() -> None:
         announced,
         upload_url="https://gw.test/crosswalk/uploads/x?expires=1&signature=s",
         expires_at=CREATED,
-        download_url=LINK,
+        reference=REFERENCE,
     )
     body = msgspec.to_builtins(answer)
     assert set(body) == {field.alias for field in CreateUploadResponse.model_fields.values()}
     sdk = CreateUploadResponse.model_validate(body)
     assert (sdk.upload_method, sdk.upload_headers) == ("PUT", {"Content-Type": "application/pdf"})
     assert sdk.mime_data is not None
-    assert (sdk.mime_data.filename, sdk.mime_data.url, sdk.expires_at) == ("a.pdf", LINK, CREATED)
+    assert (sdk.mime_data.filename, sdk.mime_data.url) == ("a.pdf", REFERENCE)
+    assert sdk.expires_at == CREATED

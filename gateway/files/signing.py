@@ -1,5 +1,7 @@
 """Signed, expiring download links to stored files, served without a key:
-`{public_url}/crosswalk/files/{id}/content?expires=<unix seconds>&signature=<base64url>`.
+`{public_url}/crosswalk/files/{id}/content?expires=<unix seconds>&signature=<base64url>`; and
+durable, unsigned references to them, `{public_url}/crosswalk/files/{id}`, which download
+nothing but name the file to its owner's creates (as Retab's storage URLs do, §4.1).
 
 The signature is HMAC-SHA256 over the file id and the expiry with the deployment's secret,
 checked in constant time; a link past its expiry, or with any part changed, is refused. The
@@ -26,7 +28,9 @@ import msgspec
 from gateway.clock import Clock, system_clock
 
 CONTENT_PATH = "/crosswalk/files/{file_id}/content"
+REFERENCE_PATH = "/crosswalk/files/{file_id}"
 _FILE_ID = "(?P<file_id>[A-Za-z0-9_-]{1,128})"
+_REFERENCE = re.compile(f"/crosswalk/files/{_FILE_ID}")
 _DOMAIN = b"crosswalk.files.link.v1\x00"  # a link's MAC can never be mistaken for another's
 _EXPIRES = re.compile(r"[0-9]{1,12}")  # unix seconds, ASCII digits only
 _SECRET_BYTES = 32
@@ -96,14 +100,27 @@ class LinkSigner:
             return False
         return self._clock().timestamp() < int(expires)
 
+    def reference(self, file_id: str) -> str:
+        """A durable URL naming the file, unsigned: it downloads nothing (a link does), but a
+        create that gives it as a document URL reads the file, if the caller owns it, as
+        Retab's API reads its own `storage.retab.com` URLs (contracts.md §4.1)."""
+        return f"{self._base}{REFERENCE_PATH.format(file_id=file_id)}"
+
     def file_id_of(self, url: str) -> str | None:
-        """The file a URL links to, if it is one of this deployment's links and still valid;
-        None for any other URL (it is then fetched, or refused, as URLs are)."""
+        """The file a URL names: one of this deployment's links, still valid, or one of its
+        references; None for any other URL (it is then fetched, or refused, as URLs are).
+        Whose the file is, the caller checks."""
         base, parts = urlsplit(self._base), urlsplit(url)
         if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
             return None
-        match = self._pattern.fullmatch(parts.path.removeprefix(base.path))
-        if not parts.path.startswith(base.path) or match is None:
+        if not parts.path.startswith(base.path):
+            return None
+        path = parts.path.removeprefix(base.path)
+        reference = _REFERENCE.fullmatch(path)
+        if reference is not None and not parts.query and not parts.fragment:
+            return reference["file_id"]
+        match = self._pattern.fullmatch(path)
+        if match is None:
             return None
         query = parse_qs(parts.query)
         expires, signature = query.get("expires", []), query.get("signature", [])

@@ -5,8 +5,8 @@ answered as Retab's API would.
 
 Files are crosswalk's whatever the backend, in the one store the Extend surface uses, so a
 file uploaded through either surface is listed, read and linked through both by the same key,
-and by no other. A download link is signed and keyless; a file's `MIMEData` is a data URL when
-it is small (`mappings.retab.files.INLINE_MAX_BYTES`), else that link.
+and by no other. A download link is signed and keyless; a file's `MIMEData` is crosswalk's
+durable reference to it, which its owner's creates read as that file.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from gateway.surfaces.files_uploads import provide_pending_uploads
 from gateway.surfaces.options import options_handler
 from gateway.surfaces.render import json_response
 from mappings.files import is_well_formed
-from mappings.retab import MIMEData
 from mappings.retab import files as retab_files
 
 AnyRequest = Request[Any, Any, Any]
@@ -71,11 +70,10 @@ async def get_file(call: Call, store: Store, file_id: FromPath[str]) -> Response
 async def download_link(call: Call, store: Store, file_id: FromPath[str]) -> Response[bytes]:
     """A signed, keyless download link to the file, and its `MIMEData`."""
     record = await _owned(store, call, file_id)
-    link = store.link(record)
-    data = await _inline_bytes(store, record)
+    link, reference = store.link(record).url, store.links.reference(record.id)
     expires_in = int(store.links.ttl.total_seconds())
     body = retab_files.file_link_from_canonical(
-        record.file, link=link.url, expires_in=expires_in, data=data
+        record.file, link=link, expires_in=expires_in, reference=reference
     )
     return json_response(body)
 
@@ -94,7 +92,7 @@ async def create_upload(
         announcement,
         upload_url=announced.upload.url,
         expires_at=announced.upload.expires_at,
-        download_url=store.links.link(file_id).url,
+        reference=store.links.reference(file_id),
     )
     return json_response(answer)
 
@@ -108,7 +106,8 @@ async def complete_upload(
     body = decode_body(raw or b"{}", retab_files.CompleteUploadRequest, dialect="retab")
     sha256 = retab_files.complete_to_canonical(body)
     record = await uploads.complete(call.principal.owner, file_id, sha256=sha256)
-    return json_response(await _mime_data(store, record))
+    reference = store.links.reference(record.id)
+    return json_response(retab_files.mime_data_from_canonical(record.file, reference=reference))
 
 
 async def _owned(store: FileStore, call: CallContext, file_id: str) -> FileRecord:
@@ -116,22 +115,6 @@ async def _owned(store: FileStore, call: CallContext, file_id: str) -> FileRecor
     if record is None:
         raise FileNotFound(NOT_FOUND)
     return record
-
-
-async def _inline_bytes(store: FileStore, record: FileRecord) -> bytes | None:
-    """The file's bytes when its `MIMEData` carries them, else None."""
-    if not retab_files.inlined(record.file):
-        return None
-    try:
-        return await store.read_bytes(record)
-    except FileNotFoundError:  # deleted since it was looked up
-        raise FileNotFound(NOT_FOUND) from None
-
-
-async def _mime_data(store: FileStore, record: FileRecord) -> MIMEData:
-    data = await _inline_bytes(store, record)
-    link = store.link(record).url
-    return retab_files.mime_data_from_canonical(record.file, link=link, data=data)
 
 
 router = Router(

@@ -2,9 +2,10 @@
 its list page, the list's query, `FileLink` with its `MIMEData`, and the bodies of the upload
 flow (`POST /v1/files/upload`, then `POST /v1/files/upload/{id}/complete`).
 
-A file's `MIMEData` carries the bytes themselves, as a data URL, when the file is at most
-INLINE_MAX_BYTES; otherwise the signed download link. Pure: imports only the stdlib, msgspec
-and `mappings`.
+A file's `MIMEData` is crosswalk's durable reference to it (`LinkSigner.reference`), as
+Retab's is a `storage.retab.com` URL: it never expires, and a create that gives it as its
+document reads that very file, so the run names it by its id. Retab's SDK sends it for a
+`FileRef` it resolves. Pure: imports only the stdlib, msgspec and `mappings`.
 """
 
 from __future__ import annotations
@@ -18,18 +19,12 @@ from msgspec import UNSET, UnsetType
 from mappings.errors import InvalidInput, UnsupportedFeature
 from mappings.files import FileQuery, StoredFile
 from mappings.notes import Notes
-from mappings.retab.common import data_url
 from mappings.retab.queries import list_query_to_canonical
 from mappings.retab.wire import FileLink, ListMetadata, MIMEData, RetabWire
 from mappings.uploads import Announcement, sha256_hex
 
 FILES_PATH = "/v1/files"
 UPLOAD_PATH = "/v1/files/upload"
-# A data URL is the only reference to a file that never expires (Retab calls `mime_data`
-# "durable"), but it costs 4/3 of the file in every answer that carries it and every request
-# that reuses it. At 1 MiB that is under 1.4 MB: a typical scan, photo or text rides inline,
-# far inside Retab's 32 MiB request cap (contracts.md §1) and crosswalk's own body limit.
-INLINE_MAX_BYTES = 1024 * 1024
 # the list parameters `GET /v1/classifications` shares, read by its own rules
 _SHARED_PARAMS = ("limit", "order", "before", "after", "filename", "from_date", "to_date")
 _SORTED_BY = "created_at"  # the one order the store keeps files in
@@ -126,19 +121,13 @@ def file_list_query_to_canonical(params: Mapping[str, str]) -> tuple[FileQuery, 
     return query, Notes(dropped=("include_embeddings",) if embeddings else ())
 
 
-def inlined(stored: StoredFile) -> bool:
-    """Whether the file's `MIMEData` carries its bytes (a data URL) rather than its link."""
-    return stored.size <= INLINE_MAX_BYTES
-
-
-def mime_data_from_canonical(stored: StoredFile, *, link: str, data: bytes | None) -> MIMEData:
-    """The file as `MIMEData`: a data URL of `data` when given, else its signed `link`."""
-    url = link if data is None else data_url(data, stored.mime_type)
-    return MIMEData(filename=stored.name, url=url)
+def mime_data_from_canonical(stored: StoredFile, *, reference: str) -> MIMEData:
+    """The file as `MIMEData`: its name and its durable `reference`."""
+    return MIMEData(filename=stored.name, url=reference)
 
 
 def file_link_from_canonical(
-    stored: StoredFile, *, link: str, expires_in: int, data: bytes | None
+    stored: StoredFile, *, link: str, expires_in: int, reference: str
 ) -> FileLink:
     """`GET /v1/files/{id}/download-link`: the signed link, its lifetime in seconds written
     as Retab writes it (`"900s"`), and the file's `MIMEData`."""
@@ -146,7 +135,7 @@ def file_link_from_canonical(
         download_url=link,
         expires_in=f"{expires_in}s",
         filename=stored.name,
-        mime_data=mime_data_from_canonical(stored, link=link, data=data),
+        mime_data=mime_data_from_canonical(stored, reference=reference),
     )
 
 
@@ -171,17 +160,17 @@ def upload_from_canonical(
     *,
     upload_url: str,
     expires_at: datetime,
-    download_url: str,
+    reference: str,
 ) -> UploadResponse:
     """The answer to an announcement: where to PUT the bytes, until when, and with what
-    headers (the announced `Content-Type`, if any); its `mimeData` is the file's download
-    link, which serves the bytes once the upload is completed."""
+    headers (the announced `Content-Type`, if any); its `mimeData` is the durable reference
+    to the file, which names it once the upload is completed."""
     headers = {} if announced.content_type is None else {"Content-Type": announced.content_type}
     return UploadResponse(
         file_id=file_id,
         upload_url=upload_url,
         upload_headers=headers,
-        mime_data=MIMEData(filename=announced.name, url=download_url),
+        mime_data=MIMEData(filename=announced.name, url=reference),
         expires_at=expires_at,
     )
 
