@@ -23,9 +23,12 @@ from retab.exceptions import APIError, NotFoundError, ValidationError
 from retab.types.files import CreateUploadResponse, File, FileLink
 from retab.types.mime import FileRef, MIMEData
 
+from contract_tests.fake_extend import BASE_URL as EXTEND_URL
+from contract_tests.fake_extend import FakeExtend
 from gateway.config import FilesConfig, ServerConfig
 from tests.harness import (
     FIXTURES,
+    GATEWAY_KEY,
     Gateway,
     MakeGateway,
     categories,
@@ -33,6 +36,8 @@ from tests.harness import (
     local_settings,
     retab_error,
     running,
+    vendor_backend,
+    vendor_settings,
     wait_until,
     wire_json,
 )
@@ -160,6 +165,32 @@ def test_a_file_ref_the_sdk_resolves_is_classified_as_that_file(
     assert by_ref.output.category == "Invoice"
     by_mime = sdk.classifications.create(document=completed, categories=categories())
     assert by_mime.file.id == listed.id
+
+
+def test_on_extend_a_file_ref_is_uploaded_once_and_named_by_its_own_id(
+    make_gateway: MakeGateway, tmp_path: Path
+) -> None:
+    """Behind an Extend backend (a fake on respx), two classifications of one FileRef make
+    one upload to Extend; both runs name the file by crosswalk's id."""
+    fake = FakeExtend()
+    backend = vendor_backend("extend", EXTEND_URL, api_key_env="EXTEND_API_KEY")
+    settings = vendor_settings(
+        tmp_path,
+        {"extend": backend},
+        default="extend",
+        api_keys=(GATEWAY_KEY,),
+        upstream_keys={"extend": "sk-extend"},
+    )
+    gateway = make_gateway(settings, {"extend": fake.transport})
+    sdk = gateway.retab(GATEWAY_KEY)
+    upload(sdk, gateway.http(None), "invoice.pdf", PDF)
+    assert fake.calls() == []  # the upload itself stays at crosswalk
+    file_id = sdk.files.list().data[0].id
+    ref = FileRef(id=file_id, filename="invoice.pdf", mime_type=PDF_TYPE)
+    runs = [sdk.classifications.create(document=ref, categories=categories()) for _ in "ab"]
+    assert [run.file.id for run in runs] == [file_id, file_id]
+    (sent,) = fake.calls("POST", "/files/upload")
+    assert sent.parts()["file"].data == PDF
 
 
 def test_a_reference_outlives_every_link_but_names_the_file_to_its_owner_only(
