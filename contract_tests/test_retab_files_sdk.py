@@ -32,6 +32,7 @@ from tests.harness import (
     Gateway,
     MakeGateway,
     categories,
+    classifications,
     free_port,
     local_settings,
     retab_error,
@@ -528,6 +529,30 @@ def test_a_file_uploaded_through_retab_is_the_same_keys_on_extend(
     assert extend_a.files.delete(file_id).id == file_id
     with pytest.raises(NotFoundError):
         retab_a.files.get(file_id)
+
+
+def test_a_file_uploaded_with_one_sdk_is_classified_with_the_other(
+    gateway: Gateway, keyless: httpx.Client
+) -> None:
+    """The issue's end-to-end promise, SDK to SDK for one key: a PDF uploaded through
+    Extend's SDK is classified by Retab's SDK as a `FileRef`, and a file uploaded through
+    Retab's upload flow is classified by Extend's SDK by its id; each run names the file."""
+    extend_a, retab_a = gateway.extend("key-a"), gateway.retab("key-a")
+    uploaded = extend_a.files.upload(file=("invoice.pdf", PDF, PDF_TYPE))
+    ref = FileRef(id=uploaded.id, filename="invoice.pdf", mime_type=PDF_TYPE)
+    by_retab = retab_a.classifications.create(document=ref, categories=categories())
+    assert by_retab.output.category == "Invoice"
+    assert by_retab.file.id == uploaded.id
+    file_id = uploaded_id(retab_a, keyless, "doc_001.txt", TEXT)
+    config = {"classifications": classifications()}
+    by_extend = extend_a.classify(file={"id": file_id}, config=config)
+    assert by_extend.status == "PROCESSED"
+    assert by_extend.output is not None
+    assert by_extend.output.id == "invoice"
+    assert by_extend.file is not None
+    assert by_extend.file.id == file_id
+    with pytest.raises(ExtendNotFound):  # and still only for that key
+        gateway.extend("key-b").classify(file={"id": file_id}, config=config)
 
 
 def test_a_client_that_leaves_mid_put_leaves_no_bytes(make_gateway: MakeGateway) -> None:
