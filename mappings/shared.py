@@ -53,3 +53,14 @@ def fresh_name(base: str, taken: set[str]) -> str:
         candidate = f"{base}_{n}"
     taken.add(candidate)
     return candidate
+
+
+# a vendor id a client names (a file, a classifier) that goes into a vendor URL's path: one
+# segment of the characters vendor ids use, so it cannot climb (`..`), start a query (`?`)
+# or reach any other path with crosswalk's key
+_VENDOR_ID = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def is_vendor_id(value: str) -> bool:
+    """Whether `value` may stand as one path segment of a vendor URL."""
+    return _VENDOR_ID.fullmatch(value) is not None

@@ -27,7 +27,7 @@ from gateway.files.errors import FileNotFound
 from gateway.files.store import FileStore
 from gateway.store.records import RunRecord
 from mappings import canonical, extend
-from mappings.shared import Outbound, given
+from mappings.shared import Outbound, given, is_vendor_id
 
 FileUpload = tuple[str, bytes | BinaryIO, str]  # a multipart file: its name, content and type
 
@@ -94,6 +94,10 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
 
     async def resolve_file(self, file_id: str, *, call: CallContext) -> canonical.UrlDocument:
         """An Extend file id as the short-lived URL Extend serves it from (hazard 12)."""
+        if not is_vendor_id(file_id):  # never another path, under crosswalk's key
+            raise UpstreamRejected(
+                f"Extend file {file_id} not found.", status=404, code="NOT_FOUND"
+            )
         response = await self._upstream.send(
             self._upstream.build("GET", f"/files/{file_id}", call=call)
         )
@@ -107,6 +111,8 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
         self, ref: canonical.ClassifierRef, *, call: CallContext
     ) -> extend.ClassifierVersion:
         """The saved classifier version a `classifier: {id, version}` reference runs."""
+        if not is_vendor_id(ref.id):  # never another path, under crosswalk's key
+            raise UpstreamRejected(f"Classifier {ref.id} not found.", status=404, code="NOT_FOUND")
         found = await self._get(f"/classifiers/{ref.id}", call)
         classifier = self._upstream.decode(found, extend.classifier_decoder)
         versions: tuple[extend.ClassifierVersion, ...] = ()
@@ -150,9 +156,12 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
         """The id of the stored file's copy at this backend: uploaded, streamed from disk, on
         its first use, and the same copy named by every run after it. Two first uses at once
         may both upload: the first copy recorded wins (`FileStore.add_copy`) and both runs
-        name it; the other stays unused at Extend."""
+        name it; the other stays unused at Extend. A run that brings a password of its own
+        (not the one the file was uploaded with) gets a copy of its own, never remembered:
+        a wrong password once must not spoil the file's copy for every later run."""
         record = await stored_record(self._stored, document)
-        copy = record.copies.get(self.name)
+        own_password = document.password is not None and document.password != record.password
+        copy = None if own_password else record.copies.get(self.name)
         if copy is not None:
             return copy
         password = document.password or record.password
@@ -165,6 +174,8 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
             # httpx streams an open file in 64 KiB reads, each quick from local disk
             upload = (record.file.name, opened, record.file.mime_type)
             uploaded = await self._upload(upload, fields, call)
+        if own_password:
+            return uploaded
         kept = await self._stored.add_copy(record.id, self.name, uploaded)
         return uploaded if kept is None else kept.copies.get(self.name, uploaded)
 

@@ -21,12 +21,14 @@ from gateway.backends.upstream import Upstream
 from gateway.backends.vendor import VendorBackend
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
+from gateway.errors import UpstreamRejected
 from gateway.files.errors import FileNotFound
 from gateway.files.store import FileStore
 from gateway.store.records import RunRecord
 from mappings import canonical, retab
 from mappings.errors import UnsupportedFeature
 from mappings.notes import Notes
+from mappings.shared import is_vendor_id
 
 # Retab's hosting layer caps a request at 32 MiB; base64 takes 4 bytes for every 3, and the
 # rest of the body (categories, instructions) is kept room for: about 23 MiB of file inline
@@ -119,6 +121,8 @@ class RetabBackend(VendorBackend[retab.Classification]):
 
     async def resolve_file(self, file_id: str, *, call: CallContext) -> canonical.Document:
         """A Retab file id as the document Retab's SDK would send for it (hazard 11)."""
+        if not is_vendor_id(file_id):  # never another path, under crosswalk's key
+            raise UpstreamRejected(f"File {file_id} not found.", status=404, code="NOT_FOUND")
         request = self._upstream.build("GET", f"/v1/files/{file_id}/download-link", call=call)
         response = await self._upstream.send(request)
         return retab.document_from_file_link(
