@@ -241,3 +241,27 @@ def test_first_uses_at_once_may_both_upload_but_all_runs_name_the_first_copy(
     sdk.classify(file={"id": uploaded.id}, config=CONFIG)
     assert len(extend_fake.calls("POST", "/files/upload")) == 2
     assert extend_fake.last("POST", "/classify").json()["file"] == {"id": named.pop()}
+
+
+def test_a_run_with_a_password_of_its_own_never_spoils_the_files_copy(
+    make_gateway: MakeGateway, tmp_path: Path, extend_fake: FakeExtend
+) -> None:
+    """A run naming the file by its signed link with a password of its own gets a copy of
+    its own at Extend, with that password, never remembered: a wrong password once does not
+    become the file's copy for every run after it."""
+    gateway = _on(make_gateway, tmp_path, "extend", extend_fake)
+    sdk = gateway.extend(GATEWAY_KEY)
+    uploaded = sdk.files.upload(file=("invoice.pdf", PDF, "application/pdf"))
+    link = sdk.files.retrieve(uploaded.id).presigned_url
+    assert link is not None
+    for password in ("WRONG", "RIGHT"):
+        file = {"url": link, "settings": {"password": password}}
+        sdk.classify(file=file, config=CONFIG)
+    for _ in "ab":  # by id: the file's own copy, uploaded once
+        sdk.classify(file={"id": uploaded.id}, config=CONFIG)
+    uploads = extend_fake.calls("POST", "/files/upload")
+    sent = [u.parts()["password"].data if "password" in u.parts() else None for u in uploads]
+    assert sent == [b"WRONG", b"RIGHT", None]
+    ids = [u.json_answer()["id"] for u in uploads]
+    creates = [c.json()["file"] for c in extend_fake.calls("POST", "/classify")]
+    assert creates == [{"id": ids[0]}, {"id": ids[1]}, {"id": ids[2]}, {"id": ids[2]}]
