@@ -37,6 +37,7 @@ import msgspec
 
 from gateway.clock import Clock, system_clock
 from gateway.errors import PayloadTooLarge
+from gateway.files.errors import FileNotFound
 from gateway.files.records import FileListResult, FileRecord
 from gateway.files.signing import LinkSigner, SignedLink
 from gateway.files.sniff import HEAD_BYTES, sniff
@@ -102,6 +103,14 @@ class FileStore:
     async def get(self, owner: str, file_id: str) -> FileRecord | None:
         """The owner's file, or None (also for another owner's, or a malformed id)."""
         return await self._ledger.get_file(owner, file_id) if is_well_formed(file_id) else None
+
+    async def owned(self, owner: str, file_id: str, *, not_found: str) -> FileRecord:
+        """The owner's file; FileNotFound with the caller's dialect's `not_found` wording
+        otherwise (another owner's file looks the same as none)."""
+        record = await self.get(owner, file_id)
+        if record is None:
+            raise FileNotFound(not_found)
+        return record
 
     async def find(self, file_id: str) -> FileRecord | None:
         """The file whoever owns it: for a signed link's holder, or a backend that already

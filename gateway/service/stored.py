@@ -15,7 +15,6 @@ from collections.abc import Callable
 import msgspec
 
 from gateway.context import CallContext
-from gateway.files.errors import FileNotFound
 from gateway.files.store import FileStore
 from gateway.store.records import RunRecord
 from mappings import canonical
@@ -41,9 +40,8 @@ class StoredFiles:
         document = request.document
         if not isinstance(document, canonical.StoredFileDocument):
             return request
-        record = await self._store.get(call.principal.owner, document.file_id)
-        if record is None:
-            raise FileNotFound(self._not_found(document.file_id))
+        file_id, owner = document.file_id, call.principal.owner
+        record = await self._store.owned(owner, file_id, not_found=self._not_found(file_id))
         named = msgspec.structs.replace(
             document,
             filename=document.filename or record.file.name,

@@ -59,7 +59,8 @@ async def retrieve_file(
 ) -> Response[bytes]:
     """A file, with a signed download link valid for the configured TTL (15 minutes)."""
     notes = extend_files.retrieve_query_notes(request.query_params)
-    record = await _owned(store, call, file_id)
+    message = extend_files.file_not_found_message(file_id)
+    record = await store.owned(call.principal.owner, file_id, not_found=message)
     link = store.link(record)
     body = extend_files.file_from_canonical(record.file, presigned_url=link.url)
     return json_response(body, notes=notes)
@@ -83,13 +84,6 @@ async def delete_file(call: Call, store: Store, file_id: FromPath[str]) -> Respo
     if await store.delete(call.principal.owner, file_id) is None:
         raise FileNotFound(extend_files.file_not_found_message(file_id))
     return json_response(extend.DeleteResponse(id=file_id))
-
-
-async def _owned(store: FileStore, call: CallContext, file_id: str) -> FileRecord:
-    record = await store.get(call.principal.owner, file_id)
-    if record is None:
-        raise FileNotFound(extend_files.file_not_found_message(file_id))
-    return record
 
 
 async def _receive(request: AnyRequest, store: FileStore, owner: str) -> FileRecord:

@@ -19,9 +19,7 @@ from litestar.params import FromPath
 
 from gateway.context import CallContext, provide_retab_call
 from gateway.errors import InvalidRequest
-from gateway.files.errors import FileNotFound
 from gateway.files.pending import PendingUploads
-from gateway.files.records import FileRecord
 from gateway.files.store import FileStore
 from gateway.service.decoding import decode_body
 from gateway.surfaces.files import provide_file_store
@@ -62,14 +60,14 @@ async def list_files(request: AnyRequest, call: Call, store: Store) -> Response[
 @get(ONE)
 async def get_file(call: Call, store: Store, file_id: FromPath[str]) -> Response[bytes]:
     """One of the caller's files."""
-    record = await _owned(store, call, file_id)
+    record = await store.owned(call.principal.owner, file_id, not_found=NOT_FOUND)
     return json_response(retab_files.file_from_canonical(record.file))
 
 
 @get(LINK)
 async def download_link(call: Call, store: Store, file_id: FromPath[str]) -> Response[bytes]:
     """A signed, keyless download link to the file, and its `MIMEData`."""
-    record = await _owned(store, call, file_id)
+    record = await store.owned(call.principal.owner, file_id, not_found=NOT_FOUND)
     link, reference = store.link(record).url, store.links.reference(record.id)
     expires_in = int(store.links.ttl.total_seconds())
     body = retab_files.file_link_from_canonical(
@@ -108,13 +106,6 @@ async def complete_upload(
     record = await uploads.complete(call.principal.owner, file_id, sha256=sha256)
     reference = store.links.reference(record.id)
     return json_response(retab_files.mime_data_from_canonical(record.file, reference=reference))
-
-
-async def _owned(store: FileStore, call: CallContext, file_id: str) -> FileRecord:
-    record = await store.get(call.principal.owner, file_id)
-    if record is None:
-        raise FileNotFound(NOT_FOUND)
-    return record
 
 
 router = Router(
