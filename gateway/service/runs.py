@@ -67,16 +67,23 @@ class RunService:
         # the inlined request, so the run's categories table is the classifier's
         if request.classifier is not None and self._classifiers is not None:
             request = await self._classifiers.resolve(request, backend, call=call)
-        owner = call.principal.owner
         recorded: list[RunRecord] = []  # the record made when the vendor accepted the run
+
+        async def record(run: canonical.ClassificationRun) -> RunRecord:
+            made = new_record(
+                backend.name,
+                run,
+                request,
+                surface=call.surface,
+                owner=call.principal.owner,
+                now=self._clock(),
+            )
+            await self._insert(made, backend)
+            return made
 
         async def record_accepted(run: canonical.ClassificationRun) -> None:
             self._served(call, backend, run)  # a run no public id can name is not kept
-            record = new_record(
-                backend.name, run, request, surface=call.surface, owner=owner, now=self._clock()
-            )
-            await self._insert(record, backend)
-            recorded.append(record)
+            recorded.append(await record(run))
 
         try:
             async with asyncio.timeout(None if request.background else self._sync_timeout):
@@ -95,10 +102,7 @@ class RunService:
             with anyio.CancelScope(shield=True):
                 await self._remember(backend, recorded[0], run)
             return served
-        record = new_record(
-            backend.name, run, request, surface=call.surface, owner=owner, now=self._clock()
-        )
-        await self._insert(record, backend)
+        await record(run)
         return served
 
     async def _insert(self, record: RunRecord, backend: Backend) -> None:
