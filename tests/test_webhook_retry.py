@@ -32,11 +32,9 @@ def test_next_attempt_is_a_full_jitter_draw_up_to_the_backoff() -> None:
     """The wait is drawn between 0 and the backoff; both ends are possible."""
     policy = RetryPolicy()
     now = MADE + timedelta(minutes=1)
-    assert policy.next_attempt(3, created_at=MADE, now=now, draw=_highest) == now + timedelta(
-        seconds=20
-    )
-    assert policy.next_attempt(3, created_at=MADE, now=now, draw=_lowest) == now
-    drawn = policy.next_attempt(3, created_at=MADE, now=now)
+    assert policy.next_attempt(3, since=MADE, now=now, draw=_highest) == now + timedelta(seconds=20)
+    assert policy.next_attempt(3, since=MADE, now=now, draw=_lowest) == now
+    drawn = policy.next_attempt(3, since=MADE, now=now)
     assert drawn is not None
     assert now <= drawn <= now + timedelta(seconds=20)
 
@@ -46,5 +44,5 @@ def test_last_try_is_at_the_deadline_and_then_the_delivery_is_dead() -> None:
     policy = RetryPolicy()
     deadline = MADE + timedelta(hours=24)
     late = deadline - timedelta(seconds=10)
-    assert policy.next_attempt(30, created_at=MADE, now=late, draw=_highest) == deadline
-    assert policy.next_attempt(30, created_at=MADE, now=deadline) is None
+    assert policy.next_attempt(30, since=MADE, now=late, draw=_highest) == deadline
+    assert policy.next_attempt(30, since=MADE, now=deadline) is None

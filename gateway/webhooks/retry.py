@@ -1,5 +1,6 @@
 """When a failed webhook delivery is tried again: exponential backoff with full jitter, for
-24 hours after its event was made, then never (dead, visible to `crosswalk webhooks list`).
+24 hours after its event was raised (or an operator retried it), then never (dead, visible to
+`crosswalk webhooks list`).
 
 Full jitter (a uniform draw up to the backoff) spreads the retries of many deliveries that
 failed together, so an endpoint coming back is not hit by all of them at once. No I/O.
@@ -33,13 +34,13 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
         self,
         attempts: int,
         *,
-        created_at: datetime,
+        since: datetime,
         now: datetime,
         draw: Draw = random.uniform,
     ) -> datetime | None:
         """When to try again after `attempts` failed attempts, or None: give up (dead). The
         last try is at the deadline itself, however the draw fell."""
-        deadline = created_at + timedelta(seconds=self.give_up_after)
+        deadline = since + timedelta(seconds=self.give_up_after)
         if now >= deadline:
             return None
         wait = draw(0.0, self.backoff(attempts))
