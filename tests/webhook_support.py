@@ -4,7 +4,7 @@ subscriber's own check of a delivery (extend_ai's `verify_and_parse`)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,6 +66,15 @@ class MovableClock:
     def advance(self, **delta: float) -> None:
         with self._lock:
             self._offset += timedelta(**delta)
+
+    def moving(self, predicate: Callable[[], bool], **delta: float) -> Callable[[], bool]:
+        """`predicate`, moving time on by `delta` each time it is asked (for `wait_until`)."""
+
+        def check() -> bool:
+            self.advance(**delta)
+            return predicate()
+
+        return check
 
 
 @contextmanager
