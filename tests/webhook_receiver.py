@@ -52,6 +52,7 @@ class Receiver(ThreadingHTTPServer):
         self.answer = answer
         self.hang = hang
         self.released = threading.Event()  # set when stopping: hung requests end
+        self.hanging = 0  # requests being held now (with `hang`)
         self._lock = threading.Lock()
         self._received: list[Received] = []
         self._seen: Counter[str] = Counter()
@@ -68,6 +69,12 @@ class Receiver(ThreadingHTTPServer):
     def accepted(self) -> Counter[str]:
         """How many deliveries of each event id were answered with a 2xx."""
         return Counter(r.event_id for r in self.received if 200 <= r.status < 300)
+
+    def hold(self) -> None:
+        """Hold a request unanswered until the receiver stops."""
+        with self._lock:
+            self.hanging += 1
+        self.released.wait()
 
     def take(self, body: bytes, headers: dict[str, str]) -> int:
         envelope = json.loads(body)
@@ -93,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length", "0")))
         if self.server.hang:
-            self.server.released.wait()
+            self.server.hold()
             return
         status = self.server.take(body, {k.lower(): v for k, v in self.headers.items()})
         self.send_response(status)
