@@ -45,12 +45,14 @@ from gateway.surfaces import extend as extend_surface
 from gateway.surfaces import (
     extend_classifiers,
     extend_files,
+    extend_webhooks,
     files_content,
     files_uploads,
     retab_files,
 )
 from gateway.surfaces import retab as retab_surface
 from gateway.surfaces.render import error_response
+from gateway.webhooks.relay import Relay
 from mappings.dialects import Dialect
 from mappings.errors import TranslationError
 
@@ -74,6 +76,7 @@ def create_app(
             extend_files.router(settings.files),
             files_content.router,
             files_uploads.router(settings.files),
+            extend_webhooks.router,
         ],
         lifespan=[_lifespan(settings, transports or {}, clock)],
         exception_handlers={
@@ -112,6 +115,8 @@ def _lifespan(
             app.state.background = opened.background
             app.state.files = opened.files
             app.state.uploads = PendingUploads(opened.files, clock=clock)
+            secrets = settings.vendor_webhook_secrets
+            app.state.relay = Relay(opened.ledger, opened.outbox, secrets, clock=clock)
             yield
 
     return lifespan
