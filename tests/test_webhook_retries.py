@@ -4,6 +4,7 @@ moves on through the app's clock, never by sleeping."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from gateway import cli
+from gateway.store import SqliteLedger
+from gateway.store.records import NewEvent
 from tests.harness import local_settings, running, wait_until
 from tests.webhook_receiver import ACCEPT, always, failing_first
 from tests.webhook_support import (
@@ -131,3 +134,26 @@ def test_a_private_endpoint_address_is_a_failed_attempt_not_a_crash(
     assert warnings[0]["endpoint"] == "hooks"
     assert "10.1.2.3" in warnings[0]["reason"]
     assert json.dumps(warnings, default=str).count(SECRET) == 0
+
+
+def test_an_event_that_cannot_be_rendered_is_a_failed_attempt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A damaged run event fails its attempt visibly (and will die), sending nothing."""
+    config = _config(tmp_path)
+    with hooked(tmp_path) as (receiver, _):
+        damaged = NewEvent(
+            event_type="classify_run.processed", kind="run", owner="", subject="x", data=b"{}"
+        )
+        asyncio.run(_add(tmp_path, damaged))
+
+        def failed() -> bool:
+            return "internal error" in _cli(capsys, "webhooks", "list", "--config", config)[1]
+
+        wait_until(failed)
+    assert receiver.received == []
+
+
+async def _add(tmp_path: Path, event: NewEvent) -> None:
+    async with await SqliteLedger.open(str(tmp_path / "crosswalk.db")) as ledger:
+        assert await ledger.add_event(event) is not None

@@ -137,7 +137,11 @@ class Dispatcher:
         endpoint = self._endpoints.get(delivery.endpoint)
         if endpoint is None:
             raise Attempt(f"the endpoint {delivery.endpoint!r} is no longer configured")
-        body = self._renderer.body(delivery)
+        try:
+            body = self._renderer.body(delivery)
+        except Exception:  # a bug or a damaged event: a failed attempt, in time a dead one
+            log.exception("webhooks.render_failed", event_id=delivery.event_id)
+            raise Attempt("the event could not be rendered (an internal error)") from None
         headers = signed_headers(endpoint.secret.reveal(), int(self._clock().timestamp()), body)
         try:
             async with asyncio.timeout(endpoint.timeout):
