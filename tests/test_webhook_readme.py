@@ -20,7 +20,7 @@ from tests.webhook_support import EXTEND, EXTEND_BODY, SECRET, hooked
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 SECTION = README[README.index("## Webhooks") : README.index("## Vendor backends")]
-SNIPPETS = re.findall(r"```py\n(.*?)```", SECTION, re.DOTALL)
+SNIPPETS = re.findall(r"```python webhooks\n(.*?)```", SECTION, re.DOTALL)
 CONFIG = re.findall(r"```toml\n(.*?)```", SECTION, re.DOTALL)[0]
 
 
