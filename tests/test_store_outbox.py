@@ -163,16 +163,23 @@ async def test_retry_revives_a_dead_delivery_with_a_fresh_window(ledger: SqliteL
     assert await ledger.retry_event("evt_unknown", now) is None
 
 
-async def test_claims_can_skip_endpoints_at_capacity(ledger: SqliteLedger) -> None:
-    """A dispatcher claims only for endpoints with room, so one slow endpoint's backlog
-    never fills the claims other endpoints need."""
+async def test_claims_take_no_more_of_each_endpoint_than_its_limit(ledger: SqliteLedger) -> None:
+    """A dispatcher says how many more each endpoint may take: the claim keeps to each cap
+    (oldest first per endpoint) and to the overall limit, and takes nothing of endpoints it
+    does not name, so one slow endpoint's backlog never fills the claims others need."""
     for i in range(3):
         record = await ledger.insert(make_record(f"r{i}"))
         await ledger.update_run("local", f"r{i}", completed(record.run), now=T0)
-    only_b = await ledger.claim_deliveries("w1", T0, 30, 10, endpoints=("b",))
-    assert {d.endpoint for d in only_b} == {"b"}
-    assert len(only_b) == 3
-    assert await ledger.claim_deliveries("w1", T0, 30, 10, endpoints=()) == ()
+    claimed = await ledger.claim_deliveries("w1", T0, 30, 10, limits={"a": 1, "b": 2})
+    assert sorted((d.endpoint, d.subject) for d in claimed) == [
+        ("a", "local:r0"),
+        ("b", "local:r0"),
+        ("b", "local:r1"),
+    ]
+    [only_b] = await ledger.claim_deliveries("w1", T0, 30, 10, limits={"b": 5, "a": 0})
+    assert (only_b.endpoint, only_b.subject) == ("b", "local:r2")
+    assert await ledger.claim_deliveries("w1", T0, 30, 10, limits={}) == ()
+    assert len(await ledger.claim_deliveries("w1", T0, 30, 1, limits={"a": 5})) == 1
 
 
 async def test_a_relayed_event_keeps_its_id_and_is_raised_once(ledger: SqliteLedger) -> None:

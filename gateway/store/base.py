@@ -247,10 +247,11 @@ class Outbox(Protocol):
         lease_seconds: float,
         limit: int,
         *,
-        endpoints: Collection[str] | None = None,
+        limits: Mapping[str, int] | None = None,
     ) -> tuple[Delivery, ...]:
-        """Lease up to `limit` due deliveries (of `endpoints` only, if given) to `worker`,
-        the longest due first; each comes back with this attempt counted."""
+        """Lease up to `limit` due deliveries to `worker`, the longest due first; with
+        `limits` (endpoint name → how many more it may take now) at most that many of each
+        endpoint named, none of others. Each comes back with this attempt counted."""
         ...
 
     async def delivered(self, delivery: Delivery, worker: str, now: datetime, status: int) -> bool:

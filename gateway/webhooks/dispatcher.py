@@ -85,11 +85,11 @@ class Dispatcher:
         """Claim what this process has room for and start sending it; True when it filled
         every free slot (more may be due at once)."""
         free = self._concurrency - len(self._sending)
-        room = self._with_room()
-        if free <= 0 or not room:
+        limits = self._room()
+        if free <= 0 or not limits:
             return False
         claimed = await self._outbox.claim_deliveries(
-            self.id, self._clock(), self._lease, free, endpoints=room
+            self.id, self._clock(), self._lease, free, limits=limits
         )
         for delivery in claimed:
             key = (delivery.event_seq, delivery.endpoint)
@@ -100,11 +100,13 @@ class Dispatcher:
             task.add_done_callback(self._done)
         return len(claimed) == free
 
-    def _with_room(self) -> tuple[str, ...]:
-        """Endpoints with fewer than `per_endpoint` deliveries in flight here: only theirs are
-        claimed, so a slow endpoint's backlog never takes the others' slots."""
+    def _room(self) -> dict[str, int]:
+        """How many more deliveries each endpoint may have in flight here (those with room):
+        the claim takes no more of each, so a slow endpoint's backlog never takes the others'
+        slots."""
         counts = Counter(endpoint for _, endpoint in self._sending.values())
-        return tuple(name for name in self._endpoints if counts[name] < self._per_endpoint)
+        room = {name: self._per_endpoint - counts[name] for name in self._endpoints}
+        return {name: n for name, n in room.items() if n > 0}
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._sending.pop(task, None)

@@ -211,11 +211,11 @@ class SqliteLedger:
         lease_seconds: float,
         limit: int,
         *,
-        endpoints: Collection[str] | None = None,
+        limits: Mapping[str, int] | None = None,
     ) -> tuple[Delivery, ...]:
         until = now + timedelta(seconds=lease_seconds)
-        names = None if endpoints is None else tuple(endpoints)
-        return await self._threads.write(outbox.claim, worker, now, until, limit, names)
+        caps = None if limits is None else dict(limits)
+        return await self._threads.write(outbox.claim, worker, now, until, limit, caps)
 
     async def delivered(self, delivery: Delivery, worker: str, now: datetime, status: int) -> bool:
         return await self._threads.write(outbox.delivered, delivery, worker, now, status)

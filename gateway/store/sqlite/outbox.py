@@ -98,18 +98,30 @@ def claim(
     now: datetime,
     lease_until: datetime,
     limit: int,
-    endpoints: Collection[str] | None,
+    limits: Mapping[str, int] | None,
 ) -> tuple[Delivery, ...]:
-    """Lease up to `limit` due deliveries (of `endpoints` only, if given) to `worker`, the
-    longest due first; each claim counts an attempt."""
-    if limit <= 0 or (endpoints is not None and not endpoints):
+    """Lease up to `limit` due deliveries to `worker`, the longest due first: of any
+    endpoint when `limits` is None, else at most `limits[name]` of each endpoint it names
+    (and none of any other). Each claim counts an attempt."""
+    caps = None if limits is None else [(name, n) for name, n in limits.items() if n > 0]
+    if limit <= 0 or caps == []:
         return ()
-    where = _DUE
     params: tuple[object, ...] = (to_us(now), to_us(now))
-    if endpoints is not None:
-        where += f" AND d.endpoint IN ({', '.join('?' * len(endpoints))})"
-        params = (*params, *endpoints)
-    sql = f"{_SELECT}{where} ORDER BY d.next_attempt_us, d.event_seq LIMIT ?"
+    if caps is None:
+        sql = f"{_SELECT}{_DUE} ORDER BY d.next_attempt_us, d.event_seq LIMIT ?"
+    else:
+        # each endpoint's due rows numbered oldest first, kept up to its own cap, so one
+        # endpoint's backlog never takes the slots of the others
+        values = ", ".join("(?, ?)" for _ in caps)
+        sql = (
+            f"WITH caps (endpoint, most) AS (VALUES {values}), ranked AS ("
+            "SELECT d.event_seq, d.endpoint, caps.most, ROW_NUMBER() OVER ("
+            "PARTITION BY d.endpoint ORDER BY d.next_attempt_us, d.event_seq) AS nth "
+            f"FROM webhook_deliveries d JOIN caps ON caps.endpoint = d.endpoint{_DUE}) "
+            f"{_SELECT} JOIN ranked r ON r.event_seq = d.event_seq AND r.endpoint = d.endpoint"
+            " WHERE r.nth <= r.most ORDER BY d.next_attempt_us, d.event_seq LIMIT ?"
+        )
+        params = (*(value for cap in caps for value in cap), *params)
     with immediate(conn):
         rows = conn.execute(sql, (*params, limit)).fetchall()
         conn.executemany(

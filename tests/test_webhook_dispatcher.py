@@ -1,0 +1,86 @@
+"""The dispatcher over a real ledger and real loopback receivers: per-endpoint caps hold at
+the claim, and stopping it hands its deliveries back at once. It is stepped by the test, as
+the gateway's supervisor steps it (again at once while it fills its slots, else on its
+doorbell)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.config import WebhookEndpoint
+from gateway.store import SqliteLedger
+from gateway.store.records import NewEvent
+from gateway.webhooks.dispatcher import Dispatcher
+from gateway.webhooks.envelope import Renderer
+from tests.webhook_receiver import receiving
+from tests.webhook_support import endpoint
+
+PROCESSED = "batch_processor_run.processed"
+FAILED = "batch_processor_run.failed"
+
+
+@pytest.fixture
+async def ledger(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
+    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as opened:
+        yield opened
+
+
+async def raise_events(ledger: SqliteLedger, event_type: str, count: int) -> None:
+    for n in range(count):
+        event = NewEvent(event_type=event_type, kind="raw", owner="", subject=f"b{n}", data=b"{}")
+        assert await ledger.add_event(event) is not None
+
+
+@asynccontextmanager
+async def dispatching(
+    ledger: SqliteLedger, endpoints: Sequence[WebhookEndpoint], **options: Any
+) -> AsyncIterator[Dispatcher]:
+    """A dispatcher of `endpoints` (subscribed as the gateway does at start), stopped on exit."""
+    await ledger.subscribe({hook.name: hook.events for hook in endpoints})
+    async with httpx.AsyncClient(follow_redirects=False, timeout=None) as client:
+        renderer = Renderer({}, public_url="http://127.0.0.1:8000")
+        dispatcher = Dispatcher(ledger, endpoints, renderer=renderer, client=client, **options)
+        try:
+            yield dispatcher
+        finally:
+            await dispatcher.aclose()
+
+
+async def step_until(
+    dispatcher: Dispatcher, predicate: Callable[[], bool], *, timeout: float = 10.0
+) -> None:
+    """Step `dispatcher` as the supervisor does until `predicate` holds, or fail the test."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not reached in time")
+        if not await dispatcher.step():
+            await dispatcher.doorbell.wait(0.05)
+
+
+async def test_a_hanging_endpoints_backlog_leaves_room_for_the_others(
+    ledger: SqliteLedger,
+) -> None:
+    """30 events owed to an endpoint that never answers, raised before 5 owed to a fast one:
+    the fast one gets all 5 while no more than `per_endpoint` are held by the hanging one."""
+    with receiving(hang=True) as hung, receiving() as fast:
+        hooks = (
+            endpoint(hung.url, name="hung", events=(PROCESSED,)),
+            endpoint(fast.url, name="fast", events=(FAILED,)),
+        )
+        async with dispatching(ledger, hooks, per_endpoint=4, concurrency=16) as dispatcher:
+            await raise_events(ledger, PROCESSED, 30)
+            await raise_events(ledger, FAILED, 5)
+            await step_until(dispatcher, lambda: len(fast.accepted()) == 5, timeout=5.0)
+            await step_until(dispatcher, lambda: hung.hanging == 4)
+            assert await dispatcher.step() is False  # the hung endpoint has no room left
+            claimed = [d for d in await ledger.list_deliveries(limit=100) if d.attempts]
+            assert hung.hanging == 4
+    assert sorted(d.endpoint for d in claimed) == ["fast"] * 5 + ["hung"] * 4
