@@ -163,6 +163,25 @@ async def test_retry_revives_a_dead_delivery_with_a_fresh_window(ledger: SqliteL
     assert await ledger.retry_event("evt_unknown", now) is None
 
 
+async def test_retry_leaves_a_delivery_being_sent_to_its_dispatcher(
+    ledger: SqliteLedger,
+) -> None:
+    """`webhooks retry` during an attempt: the leased delivery is not reset, so no second
+    dispatcher takes it and the first one's 200 is recorded; once the lease has run out,
+    retry takes it again."""
+    record = await ledger.insert(make_record("r1"))
+    await ledger.update_run("local", "r1", completed(record.run), now=T0)
+    [sending] = await ledger.claim_deliveries("w1", T0, 30, 10, limits={"a": 1})
+    assert await ledger.retry_event(sending.event_id, T0) == 1  # only b's, not claimed
+    [b] = await ledger.claim_deliveries("w2", T0, 30, 10)
+    assert await ledger.delivered(sending, "w1", T0, 200)
+    assert await ledger.retry_event(b.event_id, T0) == 0  # b is being sent by w2
+    lapsed = T0 + timedelta(seconds=31)  # w2 died: its lease ran out
+    assert await ledger.retry_event(b.event_id, lapsed) == 1
+    [again] = await ledger.claim_deliveries("w3", lapsed, 30, 10)
+    assert (again.endpoint, again.attempts) == ("b", 2)
+
+
 async def test_claims_take_no_more_of_each_endpoint_than_its_limit(ledger: SqliteLedger) -> None:
     """A dispatcher says how many more each endpoint may take: the claim keeps to each cap
     (oldest first per endpoint) and to the overall limit, and takes nothing of endpoints it

@@ -278,8 +278,9 @@ class Outbox(Protocol):
         ...
 
     async def retry_event(self, event_id: str, now: datetime) -> int | None:
-        """Make the event's undelivered deliveries due now, with a fresh retry window; how
-        many, or None if there is no such event."""
+        """Make the event's undelivered deliveries due now, with a fresh retry window, but
+        none being sent now (under a live lease); how many, or None if there is no such
+        event."""
         ...
 
     async def outbox_depth(self) -> int:

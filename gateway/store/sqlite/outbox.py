@@ -175,7 +175,8 @@ def listing(
 
 def retry(conn: sqlite3.Connection, event_id: str, now: datetime) -> int | None:
     """Make the event's undelivered deliveries due now, each with a fresh retry window; how
-    many, or None if there is no such event."""
+    many, or None if there is no such event. One being sent now (its lease live) is left to
+    its dispatcher: taking it over would send it twice and lose the answer it gets."""
     with immediate(conn):
         row = conn.execute(
             "SELECT seq FROM webhook_events WHERE event_id = ?", (event_id,)
@@ -186,8 +187,9 @@ def retry(conn: sqlite3.Connection, event_id: str, now: datetime) -> int | None:
         return conn.execute(
             "UPDATE webhook_deliveries SET state = 'pending', since_us = ?, "
             "next_attempt_us = ?, claimed_by = NULL, lease_until_us = NULL "
-            "WHERE event_seq = ? AND state != 'delivered'",
-            (at, at, row[0]),
+            "WHERE event_seq = ? AND state != 'delivered' "
+            "AND (lease_until_us IS NULL OR lease_until_us < ?)",
+            (at, at, row[0], at),
         ).rowcount
 
 
