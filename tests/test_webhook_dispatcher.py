@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,19 @@ async def test_a_hanging_endpoints_backlog_leaves_room_for_the_others(
             claimed = [d for d in await ledger.list_deliveries(limit=100) if d.attempts]
             assert hung.hanging == 4
     assert sorted(d.endpoint for d in claimed) == ["fast"] * 5 + ["hung"] * 4
+
+
+async def test_stopping_hands_deliveries_in_flight_back_at_once(ledger: SqliteLedger) -> None:
+    """A dispatcher stopped (a graceful shutdown) mid-attempt releases its lease: the
+    delivery is due now to another dispatcher, its unfinished attempt not counted."""
+    with receiving(hang=True) as hung:
+        hooks = (endpoint(hung.url, events=(PROCESSED,)),)
+        async with dispatching(ledger, hooks) as dispatcher:
+            await raise_events(ledger, PROCESSED, 1)
+            await step_until(dispatcher, lambda: hung.hanging == 1)
+        now = datetime.now(UTC)
+        [pending] = await ledger.list_deliveries()
+        assert (pending.state, pending.attempts) == ("pending", 0)
+        assert pending.next_attempt_at <= now
+        [taken] = await ledger.claim_deliveries("another", now, 30, 10)
+    assert (taken.event_id, taken.attempts) == (pending.event_id, 1)

@@ -271,6 +271,12 @@ class Outbox(Protocol):
         if `worker` no longer held it."""
         ...
 
+    async def release(self, delivery: Delivery, worker: str, now: datetime) -> bool:
+        """Hand back a delivery `worker` holds and will not finish (it is shutting down): due
+        now to any dispatcher, the unfinished attempt not counted. False if it no longer held
+        it."""
+        ...
+
     async def list_deliveries(
         self, *, state: DeliveryState | None = None, limit: int = 100
     ) -> tuple[Delivery, ...]:

@@ -79,7 +79,7 @@ class Dispatcher:
         self._resolve = resolver
         self._draw = draw
         self._lease = max((e.timeout for e in endpoints), default=30.0) + LEASE_MARGIN
-        self._sending: dict[asyncio.Task[None], tuple[int, str]] = {}
+        self._sending: dict[asyncio.Task[None], Delivery] = {}
 
     async def step(self) -> bool:
         """Claim what this process has room for and start sending it; True when it filled
@@ -91,12 +91,12 @@ class Dispatcher:
         claimed = await self._outbox.claim_deliveries(
             self.id, self._clock(), self._lease, free, limits=limits
         )
+        sending = {(d.event_seq, d.endpoint) for d in self._sending.values()}
         for delivery in claimed:
-            key = (delivery.event_seq, delivery.endpoint)
-            if key in self._sending.values():
+            if (delivery.event_seq, delivery.endpoint) in sending:
                 continue  # its lease ran out while it is still being sent here: not twice
             task = asyncio.create_task(self._attempt(delivery), name=f"webhook-{delivery.event_id}")
-            self._sending[task] = key
+            self._sending[task] = delivery
             task.add_done_callback(self._done)
         return len(claimed) == free
 
@@ -104,7 +104,7 @@ class Dispatcher:
         """How many more deliveries each endpoint may have in flight here (those with room):
         the claim takes no more of each, so a slow endpoint's backlog never takes the others'
         slots."""
-        counts = Counter(endpoint for _, endpoint in self._sending.values())
+        counts = Counter(delivery.endpoint for delivery in self._sending.values())
         room = {name: self._per_endpoint - counts[name] for name in self._endpoints}
         return {name: n for name, n in room.items() if n > 0}
 
@@ -116,11 +116,16 @@ class Dispatcher:
             log.error("webhooks.attempt_error", exc_info=task.exception())
 
     async def aclose(self) -> None:
-        """Stop every attempt in flight; their leases run out and they are tried again."""
-        tasks = list(self._sending)
-        for task in tasks:
+        """Stop every attempt in flight and hand its delivery back, due now to whichever
+        process claims it next (a dispatcher killed instead leaves its leases to run out)."""
+        sending = dict(self._sending)
+        for task in sending:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*sending, return_exceptions=True)
+        now = self._clock()
+        for task, delivery in sending.items():
+            if task.cancelled():
+                await self._outbox.release(delivery, self.id, now)
 
     async def _attempt(self, delivery: Delivery) -> None:
         try:

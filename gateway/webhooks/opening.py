@@ -2,8 +2,8 @@
 
 One `Dispatcher` per server process runs under the gateway's `Supervisor`, woken by the
 ledger's events doorbell, with an httpx client of its own (never a backend's), closed at
-shutdown after every attempt still in flight is stopped (its lease then runs out, and it is
-made again by whichever process claims it next).
+shutdown after every attempt still in flight is stopped and handed back (due at once to
+whichever process claims it next).
 """
 
 from __future__ import annotations

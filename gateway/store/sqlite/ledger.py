@@ -231,6 +231,9 @@ class SqliteLedger:
     ) -> bool:
         return await self._threads.write(outbox.failed, delivery, worker, retry_at, status, error)
 
+    async def release(self, delivery: Delivery, worker: str, now: datetime) -> bool:
+        return await self._threads.write(outbox.release, delivery, worker, now)
+
     async def list_deliveries(
         self, *, state: DeliveryState | None = None, limit: int = 100
     ) -> tuple[Delivery, ...]:

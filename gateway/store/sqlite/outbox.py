@@ -164,6 +164,17 @@ def failed(
     return conn.execute(sql, params).rowcount > 0
 
 
+def release(conn: sqlite3.Connection, delivery: Delivery, worker: str, now: datetime) -> bool:
+    """Hand back a delivery `worker` holds but will not finish (it is stopping): no lease,
+    due at `now`, and its attempt not counted, as it never ended; False if it was lost."""
+    sql = (
+        "UPDATE webhook_deliveries SET claimed_by = NULL, lease_until_us = NULL, "
+        "next_attempt_us = min(next_attempt_us, ?), attempts = max(attempts - 1, 0)" + _BY_DELIVERY
+    )
+    params = (to_us(now), delivery.event_seq, delivery.endpoint, worker)
+    return conn.execute(sql, params).rowcount > 0
+
+
 def listing(
     conn: sqlite3.Connection, state: DeliveryState | None, limit: int
 ) -> tuple[Delivery, ...]:
