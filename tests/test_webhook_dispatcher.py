@@ -5,6 +5,9 @@ doorbell)."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -101,3 +104,41 @@ async def test_stopping_hands_deliveries_in_flight_back_at_once(ledger: SqliteLe
         assert pending.next_attempt_at <= now
         [taken] = await ledger.claim_deliveries("another", now, 30, 10)
     assert (taken.event_id, taken.attempts) == (pending.event_id, 1)
+
+
+async def test_slow_endpoint_names_leave_the_gateways_other_lookups_alone(
+    ledger: SqliteLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four endpoints whose names take their time to resolve, 16 deliveries each in flight:
+    one lookup per endpoint is made, on the dispatcher's own threads, and a lookup of
+    another name on asyncio's shared executor (as a vendor connection makes) is not held
+    up. The OS resolver is stood in for: nothing leaves the machine."""
+    released = threading.Event()
+    slow_lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(host).endswith(".slow-dns.test"):
+            slow_lookups.append(str(host))
+            released.wait(timeout=30)
+            raise socket.gaierror(socket.EAI_AGAIN, "temporary failure in name resolution")
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    hooks = [
+        endpoint(f"http://hooks{n}.slow-dns.test/hooks", name=f"slow{n}", events=(PROCESSED,))
+        for n in range(4)
+    ]
+    try:
+        async with dispatching(ledger, hooks, per_endpoint=16, concurrency=64) as dispatcher:
+            await raise_events(ledger, PROCESSED, 16)
+            await step_until(dispatcher, lambda: len(slow_lookups) >= len(hooks))
+            loop = asyncio.get_running_loop()
+            started = time.monotonic()
+            await asyncio.wait_for(loop.getaddrinfo("127.0.0.1", 80), timeout=5)
+            waited = time.monotonic() - started
+            assert sorted(slow_lookups) == sorted(f"hooks{n}.slow-dns.test" for n in range(4))
+            released.set()
+    finally:
+        released.set()
+    assert waited < 1.0

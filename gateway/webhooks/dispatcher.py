@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import httpx
 import structlog
 
-from gateway.backends.local.fetch import Resolver, system_resolver
+from gateway.backends.local.fetch import Resolver
 from gateway.clock import Clock, system_clock
 from gateway.config import WebhookEndpoint
 from gateway.store.base import Outbox
@@ -29,6 +29,7 @@ from gateway.store.records import Delivery
 from gateway.supervisor import Doorbell
 from gateway.webhooks.envelope import Renderer
 from gateway.webhooks.guard import Unreachable, post_pinned
+from gateway.webhooks.resolving import EndpointResolver
 from gateway.webhooks.retry import Draw, RetryPolicy
 from gateway.webhooks.signing import signed_headers
 
@@ -62,7 +63,7 @@ class Dispatcher:
         concurrency: int = 16,
         per_endpoint: int = 4,
         clock: Clock = system_clock,
-        resolver: Resolver = system_resolver,
+        resolver: Resolver | None = None,
         draw: Draw = random.uniform,
     ) -> None:
         self.id = f"{os.getpid()}-{secrets.token_hex(4)}"
@@ -76,7 +77,9 @@ class Dispatcher:
         self._concurrency = concurrency
         self._per_endpoint = per_endpoint
         self._clock = clock
-        self._resolve = resolver
+        # endpoints' names are looked up on threads of their own, not the gateway's shared ones
+        self._own_resolver = EndpointResolver()  # its threads start only when it is used
+        self._resolve = resolver or self._own_resolver
         self._draw = draw
         self._lease = max((e.timeout for e in endpoints), default=30.0) + LEASE_MARGIN
         self._sending: dict[asyncio.Task[None], Delivery] = {}
@@ -126,6 +129,7 @@ class Dispatcher:
         for task, delivery in sending.items():
             if task.cancelled():
                 await self._outbox.release(delivery, self.id, now)
+        self._own_resolver.close()
 
     async def _attempt(self, delivery: Delivery) -> None:
         try:
