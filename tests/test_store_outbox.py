@@ -182,6 +182,24 @@ async def test_retry_leaves_a_delivery_being_sent_to_its_dispatcher(
     assert (again.endpoint, again.attempts) == ("b", 2)
 
 
+async def test_what_is_owed_to_an_endpoint_no_longer_configured_is_dead_until_retried(
+    ledger: SqliteLedger,
+) -> None:
+    """Subscribing without b (b removed from the config) makes b's pending delivery dead,
+    saying why; a's is left owed. With b configured again, retry makes it due now."""
+    record = await ledger.insert(make_record("r1"))
+    await ledger.update_run("local", "r1", completed(record.run), now=T0)
+    await ledger.subscribe({"a": EVERY_RUN_EVENT})
+    [dead] = await ledger.list_deliveries(state="dead")
+    assert (dead.endpoint, dead.last_error) == ("b", "the endpoint is no longer configured")
+    assert [d.endpoint for d in await ledger.list_deliveries(state="pending")] == ["a"]
+    await ledger.subscribe(HOOKS)
+    assert await ledger.retry_event(dead.event_id, T0) == 2
+    assert {d.endpoint for d in await ledger.claim_deliveries("w1", T0, 30, 10)} == {"a", "b"}
+    await ledger.subscribe({})
+    assert len(await ledger.list_deliveries(state="dead")) == 2
+
+
 async def test_claims_take_no_more_of_each_endpoint_than_its_limit(ledger: SqliteLedger) -> None:
     """A dispatcher says how many more each endpoint may take: the claim keeps to each cap
     (oldest first per endpoint) and to the overall limit, and takes nothing of endpoints it

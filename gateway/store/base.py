@@ -232,7 +232,9 @@ class Outbox(Protocol):
     """
 
     async def subscribe(self, endpoints: Mapping[str, Collection[str]]) -> None:
-        """Make the subscriptions exactly `endpoints`: endpoint name → event types."""
+        """Make the subscriptions exactly `endpoints`: endpoint name → event types. What is
+        still owed to an endpoint not among them is dead ("the endpoint is no longer
+        configured"), for `retry_event` to revive once it is configured again."""
         ...
 
     async def add_event(self, event: NewEvent) -> str | None:

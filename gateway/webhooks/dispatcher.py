@@ -145,9 +145,7 @@ class Dispatcher:
 
     async def _send(self, delivery: Delivery) -> int:
         """The 2xx status `delivery`'s endpoint answered; raises Attempt otherwise."""
-        endpoint = self._endpoints.get(delivery.endpoint)
-        if endpoint is None:
-            raise Attempt(f"the endpoint {delivery.endpoint!r} is no longer configured")
+        endpoint = self._endpoints[delivery.endpoint]  # only configured endpoints are claimed
         try:
             body = self._renderer.body(delivery)
         except Exception:  # a bug or a damaged event: a failed attempt, in time a dead one

@@ -33,6 +33,7 @@ _DUE = (
     " AND (d.lease_until_us IS NULL OR d.lease_until_us < ?)"
 )
 _BY_DELIVERY = " WHERE event_seq = ? AND endpoint = ? AND claimed_by = ? AND state = 'pending'"
+UNCONFIGURED = "the endpoint is no longer configured"
 _KINDS: Mapping[str, EventKind] = {"run": "run", "batch": "batch", "raw": "raw"}
 _STATES: Mapping[str, DeliveryState] = {
     "pending": "pending",
@@ -83,12 +84,21 @@ def add_event(conn: sqlite3.Connection, event: NewEvent, now: datetime) -> str |
 
 
 def subscribe(conn: sqlite3.Connection, endpoints: Mapping[str, Collection[str]]) -> None:
-    """Make the subscriptions exactly `endpoints` (name → event types), as configured."""
+    """Make the subscriptions exactly `endpoints` (name → event types), as configured. What
+    is still owed to an endpoint no longer configured is dead, so it shows in `webhooks list
+    --state dead` (and `webhooks retry` revives it once the endpoint is back)."""
+    names = tuple(endpoints)
+    configured = f" AND endpoint NOT IN ({', '.join('?' * len(names))})" if names else ""
     with immediate(conn):
         conn.execute("DELETE FROM webhook_subscriptions")
         conn.executemany(
             "INSERT INTO webhook_subscriptions (endpoint, event_type) VALUES (?, ?)",
             [(name, kind) for name, kinds in endpoints.items() for kind in set(kinds)],
+        )
+        conn.execute(
+            "UPDATE webhook_deliveries SET state = 'dead', last_error = ?, claimed_by = NULL, "
+            f"lease_until_us = NULL WHERE state = 'pending'{configured}",
+            (UNCONFIGURED, *names),
         )
 
 
