@@ -200,6 +200,29 @@ async def test_what_is_owed_to_an_endpoint_no_longer_configured_is_dead_until_re
     assert len(await ledger.list_deliveries(state="dead")) == 2
 
 
+async def test_a_damaged_delivery_is_dead_and_the_others_are_still_claimed(
+    ledger: SqliteLedger, tmp_path: Path
+) -> None:
+    """A row that cannot be read (an unknown kind written by hand or by a newer version) is
+    made dead with its reason inside the claim; the claim hands out the others."""
+    for i in range(2):
+        record = await ledger.insert(make_record(f"r{i}"))
+        await ledger.update_run("local", f"r{i}", completed(record.run), now=T0)
+    with closing(sqlite3.connect(tmp_path / "ledger.db")) as conn, conn:
+        conn.execute("UPDATE webhook_events SET kind = 'mystery' WHERE subject = 'local:r0'")
+    claimed = await ledger.claim_deliveries("w1", T0, 30, 10)
+    assert {(d.subject, d.endpoint) for d in claimed} == {("local:r1", "a"), ("local:r1", "b")}
+    with closing(sqlite3.connect(tmp_path / "ledger.db")) as conn:
+        dead = conn.execute(
+            "SELECT e.event_id, d.endpoint, d.last_error, d.claimed_by FROM webhook_deliveries d"
+            " JOIN webhook_events e ON e.seq = d.event_seq WHERE d.state = 'dead'"
+        ).fetchall()
+    reason = f"the stored delivery cannot be read: webhook event {dead[0][0]} has an unknown kind"
+    assert sorted(dead) == [(dead[0][0], name, f"{reason} or state", None) for name in "ab"]
+    later = await ledger.claim_deliveries("w2", T0 + timedelta(hours=1), 30, 10)
+    assert {d.subject for d in later} == {"local:r1"}  # the dead ones are not claimed again
+
+
 async def test_claims_take_no_more_of_each_endpoint_than_its_limit(ledger: SqliteLedger) -> None:
     """A dispatcher says how many more each endpoint may take: the claim keeps to each cap
     (oldest first per endpoint) and to the overall limit, and takes nothing of endpoints it

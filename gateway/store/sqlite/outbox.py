@@ -132,14 +132,27 @@ def claim(
             " WHERE r.nth <= r.most ORDER BY d.next_attempt_us, d.event_seq LIMIT ?"
         )
         params = (*(value for cap in caps for value in cap), *params)
+    claimed: list[Delivery] = []
+    unreadable: list[tuple[str, int, str]] = []
     with immediate(conn):
-        rows = conn.execute(sql, (*params, limit)).fetchall()
+        for row in conn.execute(sql, (*params, limit)).fetchall():
+            try:
+                claimed.append(_claimed(row))
+            except (LedgerError, TypeError, ValueError, OverflowError) as exc:
+                # a damaged row is dead, saying why, rather than failing every claim after it
+                reason = str(exc) if isinstance(exc, LedgerError) else type(exc).__name__
+                unreadable.append((f"the stored delivery cannot be read: {reason}", row[0], row[7]))
         conn.executemany(
             "UPDATE webhook_deliveries SET claimed_by = ?, lease_until_us = ?, "
             "attempts = attempts + 1 WHERE event_seq = ? AND endpoint = ?",
-            [(worker, to_us(lease_until), row[0], row[7]) for row in rows],
+            [(worker, to_us(lease_until), d.event_seq, d.endpoint) for d in claimed],
         )
-    return tuple(_claimed(row) for row in rows)
+        conn.executemany(
+            "UPDATE webhook_deliveries SET state = 'dead', last_error = ?, claimed_by = NULL, "
+            "lease_until_us = NULL WHERE event_seq = ? AND endpoint = ?",
+            unreadable,
+        )
+    return tuple(claimed)
 
 
 def delivered(
