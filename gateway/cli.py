@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,8 +19,9 @@ import uvicorn
 from litestar import Litestar
 
 from gateway.app import create_app
-from gateway.config import ConfigError, LocalBackendConfig, Settings, load_settings
+from gateway.config import ConfigError, LocalBackendConfig, Settings, load_settings, load_store_path
 from gateway.http_protocol import CrosswalkH11Protocol
+from gateway.store.base import LedgerError
 from gateway.webhooks import admin
 
 CONFIG_ENV = "CROSSWALK_CONFIG"  # hands the config path to each `--workers` process
@@ -33,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(describe(load_settings(Path(args.file), os.environ)))
             return 0
         if args.command == "webhooks":
-            return _webhooks(args, load_settings(args.config, os.environ))
+            return _webhooks(args, load_store_path(args.config))
         return _serve(args)
     except ConfigError as exc:
         print(f"crosswalk: configuration error: {exc}", file=sys.stderr)
@@ -57,26 +59,37 @@ def _parser() -> argparse.ArgumentParser:
 def _webhooks_parser(commands: Any) -> None:
     webhooks = commands.add_parser("webhooks", help="the outbox of webhook deliveries")
     actions = webhooks.add_subparsers(dest="action", required=True)
-    listing = actions.add_parser("list", help="show deliveries, oldest event first")
+    listing = actions.add_parser("list", help="show deliveries, newest event first")
     listing.add_argument("--config", type=Path, help="TOML config (default: embedded local)")
     listing.add_argument("--state", choices=("pending", "delivered", "dead"))
-    listing.add_argument("--limit", type=_positive, default=50)
+    listing.add_argument("--limit", type=_limit, default=50, help="rows, 1 to 10000")
     retry = actions.add_parser("retry", help="make an event's undelivered deliveries due now")
     retry.add_argument("event_id", metavar="EVENT_ID")
     retry.add_argument("--config", type=Path, help="TOML config (default: embedded local)")
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) == 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+def _limit(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= admin.MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 10000, got {text!r}")
     return int(text)
 
 
-def _webhooks(args: argparse.Namespace, settings: Settings) -> int:
-    if args.action == "list":
-        print(asyncio.run(admin.list_deliveries(settings, state=args.state, limit=args.limit)))
-        return 0
-    count = asyncio.run(admin.retry_event(settings, args.event_id))
+def _webhooks(args: argparse.Namespace, store_path: str) -> int:
+    """`webhooks list|retry` over the ledger at `store_path`; a missing or unreadable ledger
+    is one line on stderr and exit 1."""
+    try:
+        if args.action == "list":
+            listing = admin.list_deliveries(store_path, state=args.state, limit=args.limit)
+            print(asyncio.run(listing))
+            return 0
+        count = asyncio.run(admin.retry_event(store_path, args.event_id))
+    except admin.NoLedger as exc:
+        print(f"crosswalk: {exc}", file=sys.stderr)
+        return 1
+    except (LedgerError, sqlite3.Error, OSError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"crosswalk: the ledger at {store_path} cannot be read: {reason}", file=sys.stderr)
+        return 1
     if count is None:
         print(f"crosswalk: no webhook event {args.event_id} in the outbox", file=sys.stderr)
         return 1

@@ -279,13 +279,25 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
     """Read `path` (or the defaults when None) and the secrets it names from `environ`."""
     if path is None:
         return default_settings()
+    return resolve(_read(path), environ)
+
+
+def load_store_path(path: Path | None) -> str:
+    """Only the ledger's path, from `[store] url` of `path` (the default when None): what
+    `crosswalk webhooks` needs, with no secret read and no other table checked."""
+    if path is None:
+        return default_settings().store_path
+    store = _read(path).get("store", {})
+    return _store_path(_convert(store, StoreConfig, "store").url)
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return resolve(raw, environ)
 
 
 def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:

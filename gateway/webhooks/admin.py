@@ -5,33 +5,47 @@ Endpoints are shown by name, never by URL (a URL may carry a token) and never wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from gateway.clock import Clock, system_clock
-from gateway.config import Settings
 from gateway.store.records import Delivery, DeliveryState
 from gateway.store.sqlite import SqliteLedger
 
 COLUMNS = ("EVENT", "TYPE", "ENDPOINT", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST")
+MAX_LIMIT = 10_000  # rows `list` shows at most
 _LAST_WIDTH = 60  # an error message is cut here so a row stays on one line
 
 
+class NoLedger(Exception):
+    """There is no ledger where the config says: nothing to show, and none is made."""
+
+
 async def list_deliveries(
-    settings: Settings, *, state: DeliveryState | None, limit: int, clock: Clock = system_clock
+    store_path: str, *, state: DeliveryState | None, limit: int, clock: Clock = system_clock
 ) -> str:
     """The outbox's latest deliveries as a table, newest event first."""
-    async with await SqliteLedger.open(settings.store_path, clock=clock) as ledger:
+    async with _existing(store_path, clock) as ledger:
         deliveries = await ledger.list_deliveries(state=state, limit=limit)
     return table(deliveries)
 
 
-async def retry_event(
-    settings: Settings, event_id: str, *, clock: Clock = system_clock
-) -> int | None:
-    """Make the event's undelivered deliveries due now; how many, or None for no such event."""
-    async with await SqliteLedger.open(settings.store_path, clock=clock) as ledger:
+async def retry_event(store_path: str, event_id: str, *, clock: Clock = system_clock) -> int | None:
+    """Make the event's undelivered deliveries due now (not one being sent now); how many,
+    or None for no such event."""
+    async with _existing(store_path, clock) as ledger:
         return await ledger.retry_event(event_id, clock())
+
+
+@asynccontextmanager
+async def _existing(store_path: str, clock: Clock) -> AsyncIterator[SqliteLedger]:
+    # opening would make an empty ledger: a mistyped path would then look like an empty outbox
+    if not Path(store_path).is_file():
+        raise NoLedger(f"no ledger at {store_path} (the gateway makes it when it first starts)")
+    async with await SqliteLedger.open(store_path, clock=clock) as ledger:
+        yield ledger
 
 
 def table(deliveries: Sequence[Delivery]) -> str:
