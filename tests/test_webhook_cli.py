@@ -11,6 +11,7 @@ import pytest
 
 from gateway import cli
 from gateway.store import SqliteLedger
+from tests.test_webhook_retries import run_cli
 
 # a gateway's config, as on its host: the secrets it names are not in the operator's shell
 SERVED = """
@@ -29,12 +30,6 @@ def _config(tmp_path: Path, ledger: Path) -> str:
     return str(path)
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 async def _make_ledger(path: Path) -> None:
     async with await SqliteLedger.open(str(path)):
         pass
@@ -47,10 +42,10 @@ def test_the_commands_need_only_the_store_url_of_the_config(
     ledger = tmp_path / "crosswalk.db"
     asyncio.run(_make_ledger(ledger))
     config = _config(tmp_path, ledger)
-    code, out, err = _cli(capsys, "webhooks", "list", "--config", config)
+    code, out, err = run_cli(capsys, "webhooks", "list", "--config", config)
     assert (code, err) == (0, "")
     assert out.split()[:4] == ["EVENT", "TYPE", "ENDPOINT", "STATE"]
-    assert _cli(capsys, "webhooks", "retry", "evt_nope", "--config", config)[0] == 1
+    assert run_cli(capsys, "webhooks", "retry", "evt_nope", "--config", config)[0] == 1
 
 
 @pytest.mark.parametrize("where", ["missing.db", "no-such-dir/x.db"])
@@ -60,7 +55,7 @@ def test_no_ledger_is_one_line_and_none_is_made(
     ledger = tmp_path / where
     config = _config(tmp_path, ledger)
     for argv in (("list",), ("retry", "evt_x")):
-        code, out, err = _cli(capsys, "webhooks", *argv, "--config", config)
+        code, out, err = run_cli(capsys, "webhooks", *argv, "--config", config)
         assert (code, out) == (1, "")
         assert (
             err == f"crosswalk: no ledger at {ledger} (the gateway makes it when it first starts)\n"
@@ -73,7 +68,7 @@ def test_a_file_that_is_no_ledger_is_one_line_not_a_traceback(
 ) -> None:
     ledger = tmp_path / "crosswalk.db"
     ledger.write_bytes(b"this is not an SQLite database, only a file of that name" * 20)
-    code, out, err = _cli(capsys, "webhooks", "list", "--config", _config(tmp_path, ledger))
+    code, out, err = run_cli(capsys, "webhooks", "list", "--config", _config(tmp_path, ledger))
     assert (code, out) == (1, "")
     assert len(err.splitlines()) == 1
     assert err.startswith(f"crosswalk: the ledger at {ledger} cannot be read: ")

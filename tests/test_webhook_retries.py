@@ -36,7 +36,8 @@ def _config(tmp_path: Path) -> str:
     return str(path)
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`crosswalk ARGV`: its exit code, stdout and stderr."""
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
@@ -75,19 +76,21 @@ def test_a_delivery_refused_for_24_hours_is_dead_until_retried(
         client.post("/classify", json=EXTEND_BODY, headers=EXTEND)
 
         def dead() -> bool:
-            return "dead" in _cli(capsys, "webhooks", "list", "--config", config)[1]
+            return "dead" in run_cli(capsys, "webhooks", "list", "--config", config)[1]
 
         wait_until(clock.moving(dead, hours=1))  # past the 1-hour cap: due again each time
         attempts = len(receiver.received)
-        code, listing, _ = _cli(capsys, "webhooks", "list", "--config", config, "--state", "dead")
+        code, listing, _ = run_cli(
+            capsys, "webhooks", "list", "--config", config, "--state", "dead"
+        )
         (event_id,) = {r.event_id for r in receiver.received}
         receiver.answer = ACCEPT
-        assert _cli(capsys, "webhooks", "retry", event_id, "--config", config)[:2] == (
+        assert run_cli(capsys, "webhooks", "retry", event_id, "--config", config)[:2] == (
             0,
             f"{event_id}: 1 undelivered deliveries due now\n",
         )
         wait_until(lambda: receiver.accepted()[event_id] == 1)
-        delivered = _cli(capsys, "webhooks", "list", "--config", config, "--state", "delivered")
+        delivered = run_cli(capsys, "webhooks", "list", "--config", config, "--state", "delivered")
     assert code == 0
     header, row = listing.splitlines()
     assert header.split()[:4] == ["EVENT", "TYPE", "ENDPOINT", "STATE"]
@@ -106,7 +109,7 @@ def test_retrying_an_unknown_event_says_so_and_fails(
     """An event id the outbox does not have is one clear line and a non-zero exit."""
     with running(local_settings(tmp_path)):
         pass  # the ledger exists, with its outbox
-    code, out, err = _cli(capsys, "webhooks", "retry", "evt_nope", "--config", _config(tmp_path))
+    code, out, err = run_cli(capsys, "webhooks", "retry", "evt_nope", "--config", _config(tmp_path))
     assert (code, out) == (1, "")
     assert err.splitlines()[-1] == "crosswalk: no webhook event evt_nope in the outbox"
 
@@ -123,10 +126,10 @@ def test_a_private_endpoint_address_is_a_failed_attempt_not_a_crash(
         assert client.post("/classify", json=EXTEND_BODY, headers=EXTEND).status_code == 200
 
         def refused() -> bool:
-            return "refused" in _cli(capsys, "webhooks", "list", "--config", config)[1]
+            return "refused" in run_cli(capsys, "webhooks", "list", "--config", config)[1]
 
         wait_until(refused)
-        listing = _cli(capsys, "webhooks", "list", "--config", config)[1]
+        listing = run_cli(capsys, "webhooks", "list", "--config", config)[1]
     row = listing.splitlines()[1]
     assert row.split()[3:5] == ["pending", "1"]
     assert row.endswith("endpoint refused: 10.1.2.3 resolves to a non-public address")
@@ -148,7 +151,7 @@ def test_an_event_that_cannot_be_rendered_is_a_failed_attempt(
         asyncio.run(_add(tmp_path, damaged))
 
         def failed() -> bool:
-            return "internal error" in _cli(capsys, "webhooks", "list", "--config", config)[1]
+            return "internal error" in run_cli(capsys, "webhooks", "list", "--config", config)[1]
 
         wait_until(failed)
     assert receiver.received == []
