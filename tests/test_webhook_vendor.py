@@ -194,3 +194,17 @@ def test_without_an_extend_webhook_secret_every_delivery_is_refused(tmp_path: Pa
         "code": "UNAUTHORIZED",
         "message": "No Extend backend has a webhook secret configured.",
     }
+
+
+def test_a_body_over_a_mebibyte_is_a_413_before_it_is_checked(vendor: Vendor) -> None:
+    """The relay reads and hashes a body before knowing who sent it: past 1 MiB it is refused
+    in the route's JSON error shape (even signed), and a genuine event under it is taken."""
+    pad = 1024 * 1024
+    big = _event("evt_fromExtend000000000005", "batch_processor_run.processed", {"pad": "x" * pad})
+    response = vendor.client.post(RELAY, content=big, headers=_signed(big))
+    assert response.status_code == 413
+    assert response.json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert _deliveries(vendor) == ()
+    fits = _event("evt_fromExtend000000000006", "batch_processor_run.processed", {"pad": "x" * 9})
+    assert vendor.client.post(RELAY, content=fits, headers=_signed(fits)).status_code == 200
+    assert [d.event_id for d in _deliveries(vendor)] == ["evt_fromExtend000000000006"]

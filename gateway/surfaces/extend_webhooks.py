@@ -1,8 +1,9 @@
 """`POST /crosswalk/webhooks/extend`: where an operator points Extend's own webhook.
 
 No gateway key: the delivery's Extend signature is its credential (`gateway.webhooks.relay`
-checks it and takes the event in). A refused delivery is a 401 with a JSON error, and nothing
-is recorded; a genuine one is answered 200 as soon as it is recorded.
+checks it and takes the event in). A refused delivery is a 401 with a JSON error (a body over
+1 MiB a 413), and nothing is recorded; a genuine one is answered 200 as soon as it is
+recorded.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from gateway.webhooks.relay import Relay
 AnyRequest = Request[Any, Any, Any]
 RelayDependency = NamedDependency[Relay]
 PATH = "/crosswalk/webhooks/extend"
+# Extend's events are kilobytes; the body is read and hashed before anything says who sent
+# it, so an unauthenticated caller may send no more than this (a 413 past it)
+MAX_EVENT_BYTES = 1024 * 1024
 
 
 async def provide_relay(state: State) -> Relay:
@@ -27,7 +31,7 @@ async def provide_relay(state: State) -> Relay:
     return relay
 
 
-@post(PATH, status_code=200, include_in_schema=False)
+@post(PATH, status_code=200, include_in_schema=False, request_max_body_size=MAX_EVENT_BYTES)
 async def take_extend_event(request: AnyRequest, relay: RelayDependency) -> Response[bytes]:
     """Take in one of Extend's webhook deliveries."""
     await relay.take(await request.body(), request.headers)
