@@ -208,3 +208,12 @@ def test_a_body_over_a_mebibyte_is_a_413_before_it_is_checked(vendor: Vendor) ->
     fits = _event("evt_fromExtend000000000006", "batch_processor_run.processed", {"pad": "x" * 9})
     assert vendor.client.post(RELAY, content=fits, headers=_signed(fits)).status_code == 200
     assert [d.event_id for d in _deliveries(vendor)] == ["evt_fromExtend000000000006"]
+
+
+def test_a_signed_event_without_an_event_id_is_a_400(vendor: Vendor) -> None:
+    """An empty `eventId` cannot be kept once: refused, nothing recorded."""
+    body = _event("", "batch_processor_run.processed", {"id": "bpr_1"})
+    response = vendor.client.post(RELAY, content=body, headers=_signed(body))
+    assert response.status_code == 400
+    assert response.json()["message"] == "The event has no eventId."
+    assert _deliveries(vendor) == ()

@@ -73,6 +73,8 @@ class Relay:
             event = _event.decode(body)
         except msgspec.DecodeError:
             raise InvalidRequest("The body is not an Extend webhook event.", status=400) from None
+        if not event.event_id.strip():
+            raise InvalidRequest("The event has no eventId.", status=400)
         if event.event_type.startswith("classify_run.") and await self._update(backend, event):
             return
         await self._outbox.add_event(
