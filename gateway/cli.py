@@ -151,6 +151,6 @@ def describe(settings: Settings) -> str:
     else:
         lines.append("auth: open (any non-empty key accepted; runs scoped per key)")
     lines.append(f"store: sqlite {settings.store_path}")
-    # by name (the URL's host and path by default): a URL's query may hold a token
+    # by name (the URL's host by default): a URL's path or query may hold a token
     lines += [f"webhook {hook.name}: {', '.join(hook.events)}" for hook in settings.webhooks]
     return "\n".join(lines)

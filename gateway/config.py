@@ -8,11 +8,13 @@ exact key, so a typo stops start-up instead of being ignored.
 from __future__ import annotations
 
 import tomllib
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
+import httpx
 import msgspec
 
 from mappings import extend
@@ -194,7 +196,8 @@ class WebhookConfig(Config, frozen=True, kw_only=True):
     """One `[[webhooks]]` table: an endpoint that gets Extend-shaped, Extend-signed events.
 
     `name` identifies the endpoint in the outbox and `crosswalk webhooks list`; it defaults to
-    the URL's host and path (never its query, which may hold a token). `events` defaults to
+    the URL's host (never its path or query, which may hold a token), `host-2`, `host-3`… for
+    further unnamed endpoints on one host in config order. `events` defaults to
     every event crosswalk raises. Its address must be public unless `allow_private`."""
 
     url: str
@@ -416,16 +419,20 @@ def _webhooks(
     tables: tuple[WebhookConfig, ...], environ: Mapping[str, str]
 ) -> tuple[WebhookEndpoint, ...]:
     endpoints: dict[str, WebhookEndpoint] = {}
+    unnamed: Counter[str] = Counter()  # endpoints of each host named after it so far
     for index, table in enumerate(tables):
         where = f"webhooks[{index}]"
-        url = urlsplit(table.url)
-        if url.scheme not in ("http", "https") or not url.hostname:
+        host = _endpoint_host(table.url)
+        if host is None:
             raise ConfigError(f"{where}.url: expected an http(s) URL with a host")
         unknown = [e for e in table.events or () if e not in extend.EVENT_TYPES]
         if unknown or table.events == ():
             given = f"unknown event {unknown[0]!r}" if unknown else "empty"
             raise ConfigError(f"{where}.events: {given} (known: {', '.join(extend.EVENT_TYPES)})")
-        name = table.name or f"{url.hostname}{url.path}"
+        name = table.name
+        if name is None:  # the host alone: a URL's path or query may hold a token
+            unnamed[host] += 1
+            name = host if unnamed[host] == 1 else f"{host}-{unnamed[host]}"
         if name in endpoints:
             raise ConfigError(f"{where}.name: {name!r} names two endpoints; give each a name")
         endpoints[name] = WebhookEndpoint(
@@ -437,6 +444,20 @@ def _webhooks(
             timeout=table.timeout,
         )
     return tuple(endpoints.values())
+
+
+def _endpoint_host(url: str) -> str | None:
+    """The host of an http(s) URL the dispatcher can send to (httpx reads it as it will when
+    sending), or None."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # out of range: ValueError
+        target = httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not target.host:
+        return None
+    return target.host
 
 
 def _vendor_webhook_secrets(

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.config import ConfigError, resolve
 
-HOOK = {"url": "https://hooks.example.com/extend?token=t0p", "secret_env": "HOOK_SECRET"}
+HOOK = {"url": "https://hooks.example.com/t0ken/extend?token=t0p", "secret_env": "HOOK_SECRET"}
 ENV = {"HOOK_SECRET": "wss_abc"}
 
 
@@ -20,10 +20,10 @@ def _refused(raw: dict[str, Any], environ: dict[str, str]) -> str:
 
 
 def test_an_endpoint_is_read_with_its_secret_and_every_event_by_default() -> None:
-    """The name defaults to host and path (never the query, which may hold a token)."""
+    """The name defaults to the host (never the path or query, which may hold a token)."""
     settings = resolve({"webhooks": [HOOK]}, ENV)
     [hook] = settings.webhooks
-    assert hook.name == "hooks.example.com/extend"
+    assert hook.name == "hooks.example.com"
     assert hook.secret.reveal() == "wss_abc"
     assert "classify_run.processed" in hook.events
     assert "batch_processor_run.failed" in hook.events
@@ -45,6 +45,8 @@ def test_an_endpoint_subscribes_to_the_events_it_names() -> None:
         ({"events": []}, ENV, "webhooks[0].events: empty"),
         ({"url": "ftp://x/y"}, ENV, "webhooks[0].url: expected an http(s) URL"),
         ({"url": "https:///nohost"}, ENV, "webhooks[0].url: expected an http(s) URL"),
+        ({"url": "http://[::1/hooks"}, ENV, "webhooks[0].url: expected an http(s) URL"),
+        ({"url": "https://h.example.com:99999/"}, ENV, "webhooks[0].url: expected an http(s) URL"),
         ({"retries": 3}, ENV, "webhooks[0].retries: unknown key"),
     ],
 )
@@ -55,9 +57,32 @@ def test_a_bad_endpoint_names_its_key(
     assert message in refused.replace("`", "")
 
 
+def test_unnamed_endpoints_on_one_host_are_numbered_in_config_order() -> None:
+    """host, host-2, host-3; endpoints given a name keep it."""
+    urls = [
+        "https://hooks.example.com/a",
+        "https://other.example.com/",
+        "https://hooks.example.com/b",
+    ]
+    tables = [{**HOOK, "url": url} for url in urls]
+    tables += [{**HOOK, "name": "billing"}, {**HOOK, "url": "https://HOOKS.example.com/c"}]
+    names = [hook.name for hook in resolve({"webhooks": tables}, ENV).webhooks]
+    assert names == [
+        "hooks.example.com",
+        "other.example.com",
+        "hooks.example.com-2",
+        "billing",
+        "hooks.example.com-3",
+    ]
+
+
 def test_two_endpoints_of_one_name_are_refused() -> None:
-    other = {**HOOK, "url": "https://hooks.example.com/extend?token=other"}
-    assert "webhooks[1].name" in _refused({"webhooks": [HOOK, other]}, ENV)
+    named = {**HOOK, "name": "ops"}
+    assert "webhooks[1].name" in _refused(
+        {"webhooks": [named, {**named, "url": "https://x.io/"}]}, ENV
+    )
+    clash = {**HOOK, "name": "hooks.example.com-2"}
+    assert "webhooks[2].name" in _refused({"webhooks": [HOOK, clash, HOOK]}, ENV)
 
 
 def test_batch_concurrency_is_read_and_must_be_positive() -> None:

@@ -43,7 +43,7 @@ def test_the_sections_config_resolves_and_shows_no_secret() -> None:
     """The `[[webhooks]]` example is accepted; check-config names it and its events only."""
     settings = resolve(tomllib.loads(CONFIG), {"CROSSWALK_WEBHOOK_SECRET": "wss_s3cret"})
     text = describe(settings)
-    expected = "webhook hooks.example.com/extend: classify_run.processed, classify_run.failed"
+    expected = "webhook hooks.example.com: classify_run.processed, classify_run.failed"
     assert expected in text.splitlines()
     assert "wss_s3cret" not in text
 
