@@ -36,8 +36,8 @@ LEDGER_METHODS = {"insert", "get", "find", "unfinished", "update_run", "delete",
 QUEUE_METHODS = {"claim", "heartbeat", "finish", "request_cancel", "recover"}
 FILE_METHODS = {"insert_file", "get_file", "find_file", "list_files", "delete_file"}
 FILE_METHODS |= {"add_file_copy", "set_file_page_count"}
-OUTBOX_METHODS = {"subscribe", "add_event", "claim_deliveries", "delivered", "delivery_failed"}
-OUTBOX_METHODS |= {"release", "list_deliveries", "retry_event", "outbox_depth"}
+OUTBOX_METHODS = {"subscribe", "add_event", "any_due", "claim_deliveries", "delivered"}
+OUTBOX_METHODS |= {"delivery_failed", "release", "list_deliveries", "retry_event", "outbox_depth"}
 
 
 def protocol_methods(cls: type) -> set[str]:

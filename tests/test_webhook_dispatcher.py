@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,19 @@ async def test_slow_endpoint_names_leave_the_gateways_other_lookups_alone(
     finally:
         released.set()
     assert waited < 1.0
+
+
+async def test_an_idle_dispatcher_looks_without_the_write_lock(
+    ledger: SqliteLedger, tmp_path: Path
+) -> None:
+    """With nothing due, a step only reads: it answers at once while another connection
+    holds the ledger's write lock (a claim would wait for it), and still claims once
+    something is due."""
+    with receiving() as receiver:
+        async with dispatching(ledger, (endpoint(receiver.url),)) as dispatcher:
+            with closing(sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)) as other:
+                other.execute("BEGIN IMMEDIATE")
+                assert await asyncio.wait_for(dispatcher.step(), timeout=2) is False
+                other.execute("COMMIT")
+            await raise_events(ledger, PROCESSED, 1)
+            await step_until(dispatcher, lambda: len(receiver.accepted()) == 1)

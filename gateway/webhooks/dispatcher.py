@@ -34,7 +34,10 @@ from gateway.webhooks.retry import Draw, RetryPolicy
 from gateway.webhooks.signing import signed_headers
 
 log = structlog.get_logger("crosswalk.webhooks")
-IDLE_SECONDS = 0.5  # how often an idle dispatcher looks for due deliveries
+# how often an idle dispatcher looks for due deliveries (a read): how soon it finds those
+# raised without its doorbell ringing (by another process, or a run its claim failed as out of
+# attempts) and those whose backoff has passed
+IDLE_SECONDS = 0.5
 LEASE_MARGIN = 10.0  # seconds a lease outlives the longest attempt: the writes around it
 
 
@@ -91,8 +94,11 @@ class Dispatcher:
         limits = self._room()
         if free <= 0 or not limits:
             return False
+        now = self._clock()
+        if not await self._outbox.any_due(now, limits):
+            return False  # asked on a reader: an idle dispatcher never takes the write lock
         claimed = await self._outbox.claim_deliveries(
-            self.id, self._clock(), self._lease, free, limits=limits
+            self.id, now, self._lease, free, limits=limits
         )
         sending = {(d.event_seq, d.endpoint) for d in self._sending.values()}
         for delivery in claimed:

@@ -204,6 +204,9 @@ class SqliteLedger:
             self._on_event()
         return event_id
 
+    async def any_due(self, now: datetime, endpoints: Collection[str]) -> bool:
+        return await self._threads.read(outbox.any_due, now, tuple(endpoints))
+
     async def claim_deliveries(
         self,
         worker: str,

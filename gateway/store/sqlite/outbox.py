@@ -102,6 +102,19 @@ def subscribe(conn: sqlite3.Connection, endpoints: Mapping[str, Collection[str]]
         )
 
 
+def any_due(conn: sqlite3.Connection, now: datetime, endpoints: Collection[str]) -> bool:
+    """Whether any delivery of `endpoints` is due and unclaimed: a read, so an idle
+    dispatcher asks without taking the write lock."""
+    if not endpoints:
+        return False
+    names = tuple(endpoints)
+    sql = (
+        f"SELECT 1 FROM webhook_deliveries d{_DUE}"
+        f" AND d.endpoint IN ({', '.join('?' * len(names))}) LIMIT 1"
+    )
+    return conn.execute(sql, (to_us(now), to_us(now), *names)).fetchone() is not None
+
+
 def claim(
     conn: sqlite3.Connection,
     worker: str,
