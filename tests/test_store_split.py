@@ -14,7 +14,7 @@ import pytest
 
 from gateway import store
 from gateway.store import Ledger, LedgerError, RunRecord, SqliteLedger, WorkQueue, owner_of
-from gateway.store.base import FileLedger
+from gateway.store.base import BatchLedger, FileLedger
 from gateway.store.records import new_record
 from mappings import canonical
 from mappings.dialects import DIALECTS, Dialect
@@ -28,6 +28,8 @@ LEDGER_METHODS = {"insert", "get", "find", "unfinished", "update_run", "delete",
 QUEUE_METHODS = {"claim", "heartbeat", "finish", "request_cancel", "recover"}
 FILE_METHODS = {"insert_file", "get_file", "find_file", "list_files", "delete_file"}
 FILE_METHODS |= {"add_file_copy", "set_file_page_count"}
+BATCH_METHODS = {"insert_batch", "get_batch", "claim_batch_input", "extend_batch_lease"}
+BATCH_METHODS |= {"release_batch_input", "refuse_batch_input", "settle_batches"}
 
 
 def protocol_methods(cls: type) -> set[str]:
@@ -50,9 +52,9 @@ def test_the_two_interfaces_split_the_store_s_methods_between_them() -> None:
     assert protocol_methods(FileLedger) == FILE_METHODS
     assert protocol_methods(Ledger) == LEDGER_METHODS | FILE_METHODS
     assert protocol_methods(WorkQueue) == QUEUE_METHODS
-    assert protocol_methods(SqliteLedger) == LEDGER_METHODS | FILE_METHODS | QUEUE_METHODS | {
-        "open"
-    }
+    assert protocol_methods(BatchLedger) == BATCH_METHODS
+    stores = LEDGER_METHODS | FILE_METHODS | QUEUE_METHODS | BATCH_METHODS
+    assert protocol_methods(SqliteLedger) == stores | {"open"}
 
 
 def later() -> datetime:

@@ -36,7 +36,7 @@ from gateway.config import (
 from gateway.context import CallContext
 from gateway.files.opening import open_file_store
 from gateway.files.store import FileStore
-from gateway.store.base import Ledger, WorkQueue
+from gateway.store.base import BatchLedger, Ledger, WorkQueue
 from gateway.store.sqlite import SqliteLedger
 from gateway.supervisor import Doorbell, Supervisor
 from mappings import canonical, extend, retab
@@ -51,7 +51,9 @@ class Opened(msgspec.Struct, frozen=True, kw_only=True):
     ledger: Ledger
     files: FileStore
     backends: Mapping[str, Backend]
-    background: Supervisor  # the local workers and the refreshers
+    background: Supervisor  # the local workers and the refreshers (the batch workers join)
+    batches: BatchLedger
+    batch_doorbell: Doorbell  # rung by the ledger when a batch's inputs are recorded
 
 
 @asynccontextmanager
@@ -63,9 +65,15 @@ async def open_backends(
 ) -> AsyncIterator[Opened]:
     """Open the ledger, recover interrupted runs, start the backends and their workers."""
     doorbell = Doorbell()  # rung by the ledger when local work is queued in this process
+    batch_doorbell = Doorbell()
     async with AsyncExitStack() as stack:
         ledger = await stack.enter_async_context(
-            await SqliteLedger.open(settings.store_path, clock=clock, on_enqueue=doorbell.ring)
+            await SqliteLedger.open(
+                settings.store_path,
+                clock=clock,
+                on_enqueue=doorbell.ring,
+                on_batch=batch_doorbell.ring,
+            )
         )
         stored = await open_file_store(settings, ledger, clock=clock)
         public_links = links_reach_vendors(settings.server.public_url)
@@ -108,7 +116,14 @@ async def open_backends(
             # a run just created was read by its creator: the first pass waits an interval
             supervisor.start(f"refresher-{r.backend}", r.step, idle=r.interval, idle_first=True)
         try:
-            yield Opened(ledger=ledger, files=stored, backends=backends, background=supervisor)
+            yield Opened(
+                ledger=ledger,
+                files=stored,
+                backends=backends,
+                background=supervisor,
+                batches=ledger,
+                batch_doorbell=batch_doorbell,
+            )
         finally:
             await supervisor.stop()
 

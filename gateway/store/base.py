@@ -2,19 +2,22 @@
 
 `Ledger` is the owner-scoped record of every run, and through `FileLedger` the metadata of
 every file uploaded (the bytes live on disk: `gateway/files/`); `WorkQueue` the local
-backend's queue of background work kept in the same store. `SqliteLedger` implements them all
+backend's queue of background work kept in the same store; `BatchLedger` the batches of runs
+and their inputs still to be created (gateway/batch). `SqliteLedger` implements them all
 over one file; a PostgreSQL store only has to satisfy the same Protocols. Imports only the
-stdlib, `gateway.store.records`, `gateway.files.records` and `mappings`.
+stdlib, `gateway.store.records`, `gateway.store.batch_records`, `gateway.files.records` and
+`mappings`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from gateway.files.records import FileListResult, FileRecord
+from gateway.store.batch_records import BatchRecord, ClaimedInput
 from gateway.store.records import ListResult, RecoveryReport, RunRecord
 from mappings import canonical
 from mappings.files import FileQuery
@@ -34,6 +37,10 @@ class LedgerError(Exception):
 
 class DuplicateRun(LedgerError):
     """A run with this (backend, upstream_id) is already recorded."""
+
+
+class DuplicateBatch(LedgerError):
+    """A batch with this id is already recorded."""
 
 
 class DuplicateFile(LedgerError):
@@ -210,4 +217,52 @@ class WorkQueue(Protocol):
     async def recover(self, now: datetime, max_attempts: int) -> RecoveryReport:
         """Requeue running runs whose lease expired, or fail them with INTERRUPTED once they
         have had `max_attempts` attempts, so none is left hanging or lost."""
+        ...
+
+
+class BatchLedger(Protocol):
+    """Batches of runs, each input kept until its run is made: batch workers in any process
+    claim inputs under a lease, so a restart loses none and creates none twice.
+
+    A run recorded (`Ledger.insert`) with `batch_id` and `batch_input` set marks its input
+    created in the same write, and is refused (DuplicateRun) if the input has a run already.
+    """
+
+    async def insert_batch(self, batch: BatchRecord, inputs: Sequence[bytes]) -> BatchRecord:
+        """Record a batch and its inputs (each the `/classify_runs` body it becomes) in one
+        transaction; a relayed batch has none."""
+        ...
+
+    async def get_batch(self, owner: str, batch_id: str) -> BatchRecord | None:
+        """The owner's batch, or None (also for another owner's)."""
+        ...
+
+    async def claim_batch_input(
+        self, worker: str, lease_seconds: float, now: datetime
+    ) -> ClaimedInput | None:
+        """Lease the oldest pending input no live lease holds to `worker`, counting the
+        attempt; its batch is processing from then on."""
+        ...
+
+    async def extend_batch_lease(
+        self, batch_id: str, index: int, worker: str, lease_seconds: float, now: datetime
+    ) -> bool:
+        """Extend `worker`'s lease on a pending input; False if it no longer holds it."""
+        ...
+
+    async def release_batch_input(
+        self, batch_id: str, index: int, worker: str, retry_at: datetime
+    ) -> bool:
+        """Give back a pending input `worker` holds, to be claimed again from `retry_at`."""
+        ...
+
+    async def refuse_batch_input(self, record: RunRecord, now: datetime) -> bool:
+        """Record the failed run of an input that could not be created (named by the
+        record's `batch_id` and `batch_input`); False, recording nothing, if the input is no
+        longer pending."""
+        ...
+
+    async def settle_batches(self, now: datetime) -> int:
+        """Bring every unsettled batch's status in line with its inputs and runs; how many
+        changed."""
         ...

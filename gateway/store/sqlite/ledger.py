@@ -9,15 +9,16 @@ claims, cancels and compare-and-set updates are atomic across processes too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
 from gateway.clock import Clock, system_clock
 from gateway.files.records import FileListResult, FileRecord
+from gateway.store.batch_records import BatchRecord, ClaimedInput
 from gateway.store.records import ListResult, RecoveryReport, RunRecord
-from gateway.store.sqlite import files, queue, writes
+from gateway.store.sqlite import batches, files, queue, writes
 from gateway.store.sqlite.listing import list_page
 from gateway.store.sqlite.rows import BY_OWNER_RUN, BY_RUN, SELECT, all_records, one_record
 from gateway.store.sqlite.threads import LedgerThreads
@@ -34,8 +35,9 @@ _RUNNING = frozenset({canonical.Status.running})
 
 
 class SqliteLedger:
-    """Implements `Ledger` (with `FileLedger`) and `WorkQueue` over one SQLite file; open with
-    `await SqliteLedger.open(path)`, and close it (or use it as an async context)."""
+    """Implements `Ledger` (with `FileLedger`), `WorkQueue` and `BatchLedger` over one SQLite
+    file; open with `await SqliteLedger.open(path)`, and close it (or use it as an async
+    context)."""
 
     def __init__(
         self,
@@ -43,10 +45,12 @@ class SqliteLedger:
         *,
         clock: Clock = system_clock,
         on_enqueue: Callable[[], None] = lambda: None,
+        on_batch: Callable[[], None] = lambda: None,
     ) -> None:
         self._threads = threads
         self._clock = clock  # stamps updates whose caller gave no `now`
         self._on_enqueue = on_enqueue
+        self._on_batch = on_batch
 
     @classmethod
     async def open(
@@ -55,11 +59,13 @@ class SqliteLedger:
         *,
         clock: Clock = system_clock,
         on_enqueue: Callable[[], None] = lambda: None,
+        on_batch: Callable[[], None] = lambda: None,
     ) -> SqliteLedger:
         """Open (creating or upgrading) the ledger at `path`, reading the time from `clock`;
-        `on_enqueue` is called once background work is committed (a worker's doorbell)."""
+        `on_enqueue` is called once background work is committed (a worker's doorbell), and
+        `on_batch` once a batch's inputs are (the batch workers')."""
         threads = await LedgerThreads.open(path, readers=READERS)
-        return cls(threads, clock=clock, on_enqueue=on_enqueue)
+        return cls(threads, clock=clock, on_enqueue=on_enqueue, on_batch=on_batch)
 
     async def __aenter__(self) -> Self:
         return self
@@ -175,3 +181,35 @@ class SqliteLedger:
 
     async def set_file_page_count(self, file_id: str, page_count: int) -> FileRecord | None:
         return await self._threads.write(files.set_page_count, file_id, page_count)
+
+    async def insert_batch(self, batch: BatchRecord, inputs: Sequence[bytes]) -> BatchRecord:
+        inserted = await self._threads.write(batches.insert, batch, tuple(inputs))
+        if inputs:
+            self._on_batch()  # committed: a batch worker woken now finds its inputs
+        return inserted
+
+    async def get_batch(self, owner: str, batch_id: str) -> BatchRecord | None:
+        return await self._threads.read(batches.get, owner, batch_id)
+
+    async def claim_batch_input(
+        self, worker: str, lease_seconds: float, now: datetime
+    ) -> ClaimedInput | None:
+        until = now + timedelta(seconds=lease_seconds)
+        return await self._threads.write(batches.claim, worker, until, now)
+
+    async def extend_batch_lease(
+        self, batch_id: str, index: int, worker: str, lease_seconds: float, now: datetime
+    ) -> bool:
+        until = now + timedelta(seconds=lease_seconds)
+        return await self._threads.write(batches.extend_lease, (batch_id, index), worker, until)
+
+    async def release_batch_input(
+        self, batch_id: str, index: int, worker: str, retry_at: datetime
+    ) -> bool:
+        return await self._threads.write(batches.release, (batch_id, index), worker, retry_at)
+
+    async def refuse_batch_input(self, record: RunRecord, now: datetime) -> bool:
+        return await self._threads.write(batches.refuse, record, now)
+
+    async def settle_batches(self, now: datetime) -> int:
+        return await self._threads.write(batches.settle_unsettled, now)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 
 from gateway.store.base import LedgerError
+from gateway.store.sqlite.batch_schema import SCHEMA_V6
 
 SEARCH_TABLE = "runs_filename_search"  # trigram index over runs.filename_folded
 _SCHEMA_V1 = (
@@ -91,8 +92,17 @@ _SCHEMA_V4 = (
     "CREATE INDEX files_owner_created ON files (owner, created_us, seq)",
     "CREATE INDEX files_owner_name_created ON files (owner, name, created_us, seq)",
 )
+# TODO(batch): the outbox's schema v5 lands on main; this stands in for it until merged
+_SCHEMA_V5: tuple[str, ...] = ()
 # Migration N+1 is MIGRATIONS[N]; append, never edit, so old files upgrade in place.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _SCHEMA_V1,
+    _SCHEMA_V2,
+    _SCHEMA_V3,
+    _SCHEMA_V4,
+    _SCHEMA_V5,
+    SCHEMA_V6,  # batches (batch_schema.py)
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
