@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
+import anyio
 import structlog
 
 from gateway.auth import Principal
@@ -83,6 +84,14 @@ class BatchWorker:
         heartbeat = asyncio.create_task(self._heartbeat(claimed))
         try:
             await self._create(claimed)
+        except asyncio.CancelledError:
+            # stopping: hand the input back now, not when its lease runs out, so a restart
+            # takes it at once (a run already recorded has marked it created: a no-op then)
+            with anyio.CancelScope(shield=True):
+                await self._ledger.release_batch_input(
+                    claimed.batch_id, claimed.index, self.id, self._clock()
+                )
+            raise
         finally:
             await cancel_and_wait(heartbeat)
         return True
