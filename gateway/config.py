@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -132,6 +133,9 @@ class ExtendBackendConfig(VendorBackendConfig, frozen=True, kw_only=True, tag="e
     """
 
     sync_mode: Literal["classify", "poll"] = "classify"
+    # the signing secret (wss_…) of the Extend webhook endpoint an operator points at
+    # crosswalk's `POST /crosswalk/webhooks/extend`; unset, that endpoint refuses everything
+    webhook_secret_env: str | None = None
 
     @property
     def kind(self) -> Literal["extend"]:
@@ -180,6 +184,38 @@ class FilesConfig(Config, frozen=True, kw_only=True):
     link_ttl: Positive[float] = 900.0  # seconds a download link works: 15 minutes, as Extend's
 
 
+class BatchConfig(Config, frozen=True, kw_only=True):
+    """`[batch]`: how batch runs are fanned out to backends that take one run per call."""
+
+    concurrency: Positive[int] = 4  # inputs being created at once per server process
+
+
+class WebhookConfig(Config, frozen=True, kw_only=True):
+    """One `[[webhooks]]` table: an endpoint that gets Extend-shaped, Extend-signed events.
+
+    `name` identifies the endpoint in the outbox and `crosswalk webhooks list`; it defaults to
+    the URL's host and path (never its query, which may hold a token). `events` defaults to
+    every event crosswalk raises. Its address must be public unless `allow_private`."""
+
+    url: str
+    secret_env: str
+    name: str | None = None
+    events: tuple[str, ...] | None = None
+    allow_private: bool = False
+    timeout: Positive[float] = 30.0  # Extend waits 30 s for a 2xx (contracts.md §8)
+
+
+class WebhookEndpoint(msgspec.Struct, frozen=True, kw_only=True):
+    """A `[[webhooks]]` endpoint, resolved: its secret read and its events checked."""
+
+    name: str
+    url: str
+    secret: Secret
+    events: tuple[str, ...]
+    allow_private: bool = False
+    timeout: float = 30.0
+
+
 class FileConfig(Config, frozen=True, kw_only=True):
     """The TOML document's top level, as written."""
 
@@ -190,6 +226,8 @@ class FileConfig(Config, frozen=True, kw_only=True):
     server: ServerConfig = ServerConfig()
     classifiers: dict[str, Any] = msgspec.field(default_factory=dict)
     files: FilesConfig = FilesConfig()
+    batch: BatchConfig = BatchConfig()
+    webhooks: tuple[WebhookConfig, ...] = ()
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -198,7 +236,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     `surface_backends` overrides `default_backend` per surface ("retab", "extend");
     `upstream_keys` holds the vendor keys read from each backend's `api_key_env`;
     `classifiers` the saved classifiers of `[classifiers.<id>]`, by id;
-    `files_secret` the download-link secret read from `[files] secret_env`, if it names one.
+    `files_secret` the download-link secret read from `[files] secret_env`, if it names one;
+    `webhooks` the `[[webhooks]]` endpoints; `vendor_webhook_secrets` the signing secrets of
+    Extend's own webhooks relayed through crosswalk, by backend (`webhook_secret_env`).
     """
 
     backends: dict[str, BackendConfig]
@@ -211,6 +251,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     classifiers: dict[str, extend.SavedClassifier] = msgspec.field(default_factory=dict)
     files: FilesConfig = FilesConfig()
     files_secret: Secret | None = None
+    batch: BatchConfig = BatchConfig()
+    webhooks: tuple[WebhookEndpoint, ...] = ()
+    vendor_webhook_secrets: dict[str, Secret] = msgspec.field(default_factory=dict)
 
     def backend_for(self, surface: Dialect) -> str:
         """The backend that gets new runs created through `surface`."""
@@ -270,6 +313,9 @@ def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
         classifiers={cid: _classifier(cid, table) for cid, table in file.classifiers.items()},
         files=file.files,
         files_secret=_files_secret(file.files, environ),
+        batch=file.batch,
+        webhooks=_webhooks(file.webhooks, environ),
+        vendor_webhook_secrets=_vendor_webhook_secrets(backends, environ),
     )
     check_secrets(settings)
     return settings
@@ -308,18 +354,11 @@ def _classifier(classifier_id: str, table: Any) -> extend.SavedClassifier:
 def _upstream_keys(
     backends: Mapping[str, BackendConfig], environ: Mapping[str, str]
 ) -> dict[str, Secret]:
-    keys = {}
-    for name, config in backends.items():
-        if isinstance(config, LocalBackendConfig) or config.api_key_env is None:
-            continue
-        value = environ.get(config.api_key_env, "").strip()
-        if not value:
-            raise ConfigError(
-                f"backends.{name}.api_key_env: the environment variable {config.api_key_env} "
-                "is unset or empty"
-            )
-        keys[name] = Secret(value)
-    return keys
+    return {
+        name: _secret(f"backends.{name}.api_key_env", config.api_key_env, environ)
+        for name, config in backends.items()
+        if not isinstance(config, LocalBackendConfig) and config.api_key_env is not None
+    }
 
 
 def check_secrets(settings: Settings) -> None:
@@ -358,11 +397,50 @@ def _api_keys(auth: AuthConfig, environ: Mapping[str, str]) -> tuple[Secret, ...
 def _files_secret(files: FilesConfig, environ: Mapping[str, str]) -> Secret | None:
     if files.secret_env is None:
         return None
-    value = environ.get(files.secret_env, "").strip()
-    if not value:
-        raise ConfigError(
-            f"files.secret_env: the environment variable {files.secret_env} is unset or empty"
+    return _secret("files.secret_env", files.secret_env, environ)
+
+
+def _webhooks(
+    tables: tuple[WebhookConfig, ...], environ: Mapping[str, str]
+) -> tuple[WebhookEndpoint, ...]:
+    endpoints: dict[str, WebhookEndpoint] = {}
+    for index, table in enumerate(tables):
+        where = f"webhooks[{index}]"
+        url = urlsplit(table.url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError(f"{where}.url: expected an http(s) URL with a host")
+        unknown = [e for e in table.events or () if e not in extend.EVENT_TYPES]
+        if unknown or table.events == ():
+            given = f"unknown event {unknown[0]!r}" if unknown else "empty"
+            raise ConfigError(f"{where}.events: {given} (known: {', '.join(extend.EVENT_TYPES)})")
+        name = table.name or f"{url.hostname}{url.path}"
+        if name in endpoints:
+            raise ConfigError(f"{where}.name: {name!r} names two endpoints; give each a name")
+        endpoints[name] = WebhookEndpoint(
+            name=name,
+            url=table.url,
+            secret=_secret(f"{where}.secret_env", table.secret_env, environ),
+            events=table.events or extend.EVENT_TYPES,
+            allow_private=table.allow_private,
+            timeout=table.timeout,
         )
+    return tuple(endpoints.values())
+
+
+def _vendor_webhook_secrets(
+    backends: Mapping[str, BackendConfig], environ: Mapping[str, str]
+) -> dict[str, Secret]:
+    return {
+        name: _secret(f"backends.{name}.webhook_secret_env", config.webhook_secret_env, environ)
+        for name, config in backends.items()
+        if isinstance(config, ExtendBackendConfig) and config.webhook_secret_env is not None
+    }
+
+
+def _secret(where: str, variable: str, environ: Mapping[str, str]) -> Secret:
+    value = environ.get(variable, "").strip()
+    if not value:
+        raise ConfigError(f"{where}: the environment variable {variable} is unset or empty")
     return Secret(value)
 
 

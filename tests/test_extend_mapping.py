@@ -611,8 +611,9 @@ def test_hazard_24_delete_answers_with_the_id() -> None:
     assert extend.delete_response(expected.id) == expected
 
 
-def test_hazard_27_webhook_events_exist_only_for_processed_and_failed() -> None:
-    """Processed and failed runs make SDK-valid events; cancelled and running make none."""
+def test_hazard_27_webhook_events_exist_only_for_terminal_runs() -> None:
+    """Processed and failed runs make SDK-valid events; a cancelled run makes crosswalk's own
+    `classify_run.cancelled` (Extend has none); an unfinished run makes none."""
     processed = extend.webhook_event_from_canonical(
         _retab_like(), public_id="clr_p", event_id="evt_1"
     )
@@ -622,7 +623,12 @@ def test_hazard_27_webhook_events_exist_only_for_processed_and_failed() -> None:
     failed = extend.webhook_event_from_canonical(failed_run, public_id="clr_f", event_id="evt_2")
     assert failed is not None
     WebhookEvent_ClassifyRunFailed.model_validate(msgspec.to_builtins(failed))
-    for status in (canonical.Status.cancelled, canonical.Status.running):
+    cancelled = _retab_like(status=canonical.Status.cancelled)
+    event = extend.webhook_event_from_canonical(cancelled, public_id="clr_c", event_id="evt_3")
+    assert event is not None
+    assert event.event_type == "classify_run.cancelled"
+    assert event.payload.status == "CANCELLED"
+    for status in (canonical.Status.pending, canonical.Status.queued, canonical.Status.running):
         run = _retab_like(status=status)
         assert extend.webhook_event_from_canonical(run, public_id="x", event_id="e") is None
 

@@ -13,7 +13,15 @@ import msgspec
 import pytest
 
 from gateway import store
-from gateway.store import Ledger, LedgerError, RunRecord, SqliteLedger, WorkQueue, owner_of
+from gateway.store import (
+    Ledger,
+    LedgerError,
+    Outbox,
+    RunRecord,
+    SqliteLedger,
+    WorkQueue,
+    owner_of,
+)
 from gateway.store.base import BatchLedger, FileLedger
 from gateway.store.records import new_record
 from mappings import canonical
@@ -30,6 +38,8 @@ FILE_METHODS = {"insert_file", "get_file", "find_file", "list_files", "delete_fi
 FILE_METHODS |= {"add_file_copy", "set_file_page_count"}
 BATCH_METHODS = {"insert_batch", "get_batch", "claim_batch_input", "extend_batch_lease"}
 BATCH_METHODS |= {"release_batch_input", "refuse_batch_input", "settle_batches"}
+OUTBOX_METHODS = {"subscribe", "add_event", "claim_deliveries", "delivered", "delivery_failed"}
+OUTBOX_METHODS |= {"list_deliveries", "retry_event", "outbox_depth"}
 
 
 def protocol_methods(cls: type) -> set[str]:
@@ -45,16 +55,17 @@ def queued(upstream_id: str, surface: Dialect = "retab") -> RunRecord:
     return new_record("local", run, request, surface=surface, owner=ALICE, now=T0)
 
 
-def test_the_two_interfaces_split_the_store_s_methods_between_them() -> None:
+def test_the_interfaces_split_the_store_s_methods_between_them() -> None:
     """Ledger holds the owner-scoped records (files through FileLedger), WorkQueue the
-    background work; no method is in both, and SqliteLedger offers nothing public beyond them
-    but `open`."""
+    background work, Outbox the webhook deliveries; no method is in two, and SqliteLedger
+    offers nothing public beyond them but `open`."""
     assert protocol_methods(FileLedger) == FILE_METHODS
     assert protocol_methods(Ledger) == LEDGER_METHODS | FILE_METHODS
     assert protocol_methods(WorkQueue) == QUEUE_METHODS
+    assert protocol_methods(Outbox) == OUTBOX_METHODS
     assert protocol_methods(BatchLedger) == BATCH_METHODS
-    stores = LEDGER_METHODS | FILE_METHODS | QUEUE_METHODS | BATCH_METHODS
-    assert protocol_methods(SqliteLedger) == stores | {"open"}
+    every = LEDGER_METHODS | FILE_METHODS | QUEUE_METHODS | OUTBOX_METHODS | BATCH_METHODS
+    assert protocol_methods(SqliteLedger) == every | {"open"}
 
 
 def later() -> datetime:

@@ -36,7 +36,7 @@ from gateway.config import (
 from gateway.context import CallContext
 from gateway.files.opening import open_file_store
 from gateway.files.store import FileStore
-from gateway.store.base import BatchLedger, Ledger, WorkQueue
+from gateway.store.base import BatchLedger, Ledger, Outbox, WorkQueue
 from gateway.store.sqlite import SqliteLedger
 from gateway.supervisor import Doorbell, Supervisor
 from mappings import canonical, extend, retab
@@ -49,10 +49,12 @@ class Opened(msgspec.Struct, frozen=True, kw_only=True):
     """The ledger, the file store and the backends, ready to serve."""
 
     ledger: Ledger
+    outbox: Outbox  # the same store as `ledger`, seen as the webhook outbox
     files: FileStore
     backends: Mapping[str, Backend]
     background: Supervisor  # the local workers and the refreshers (the batch workers join)
-    batches: BatchLedger
+    events: Doorbell  # rung when a write may have raised a webhook event in this process
+    batches: BatchLedger  # the same store again, seen as the batches' ledger
     batch_doorbell: Doorbell  # rung by the ledger when a batch's inputs are recorded
 
 
@@ -65,6 +67,7 @@ async def open_backends(
 ) -> AsyncIterator[Opened]:
     """Open the ledger, recover interrupted runs, start the backends and their workers."""
     doorbell = Doorbell()  # rung by the ledger when local work is queued in this process
+    events = Doorbell()
     batch_doorbell = Doorbell()
     async with AsyncExitStack() as stack:
         ledger = await stack.enter_async_context(
@@ -72,9 +75,12 @@ async def open_backends(
                 settings.store_path,
                 clock=clock,
                 on_enqueue=doorbell.ring,
+                on_event=events.ring,
                 on_batch=batch_doorbell.ring,
             )
         )
+        # as configured now: an endpoint no longer configured is owed no new events
+        await ledger.subscribe({hook.name: hook.events for hook in settings.webhooks})
         stored = await open_file_store(settings, ledger, clock=clock)
         public_links = links_reach_vendors(settings.server.public_url)
         backends: dict[str, Backend] = {}
@@ -118,9 +124,11 @@ async def open_backends(
         try:
             yield Opened(
                 ledger=ledger,
+                outbox=ledger,
                 files=stored,
                 backends=backends,
                 background=supervisor,
+                events=events,
                 batches=ledger,
                 batch_doorbell=batch_doorbell,
             )

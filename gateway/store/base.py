@@ -2,23 +2,31 @@
 
 `Ledger` is the owner-scoped record of every run, and through `FileLedger` the metadata of
 every file uploaded (the bytes live on disk: `gateway/files/`); `WorkQueue` the local
-backend's queue of background work kept in the same store; `BatchLedger` the batches of runs
-and their inputs still to be created (gateway/batch). `SqliteLedger` implements them all
-over one file; a PostgreSQL store only has to satisfy the same Protocols. Imports only the
-stdlib, `gateway.store.records`, `gateway.store.batch_records`, `gateway.files.records` and
-`mappings`.
+backend's queue of background work kept in the same store; `Outbox` the webhook events owed
+to endpoints, raised in the same writes as the changes they report; `BatchLedger` the
+batches of runs and their inputs still to be created (gateway/batch). `SqliteLedger`
+implements them all over one file; a PostgreSQL store only has to satisfy the same
+Protocols. Imports only the stdlib, `gateway.store.records`, `gateway.store.batch_records`,
+`gateway.files.records` and `mappings`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Protocol
 
 from gateway.files.records import FileListResult, FileRecord
-from gateway.store.batch_records import BatchRecord, ClaimedInput
-from gateway.store.records import ListResult, RecoveryReport, RunRecord
+from gateway.store.batch_ledger import BatchLedger as BatchLedger  # re-exported
+from gateway.store.records import (
+    Delivery,
+    DeliveryState,
+    ListResult,
+    NewEvent,
+    RecoveryReport,
+    RunRecord,
+)
 from mappings import canonical
 from mappings.files import FileQuery
 
@@ -220,49 +228,66 @@ class WorkQueue(Protocol):
         ...
 
 
-class BatchLedger(Protocol):
-    """Batches of runs, each input kept until its run is made: batch workers in any process
-    claim inputs under a lease, so a restart loses none and creates none twice.
+class Outbox(Protocol):
+    """Webhook events owed to endpoints, and how their deliveries go (design.md §7).
 
-    A run recorded (`Ledger.insert`) with `batch_id` and `batch_input` set marks its input
-    created in the same write, and is refused (DuplicateRun) if the input has a run already.
+    A run that reaches a terminal status raises its event in the write that records it
+    (`Ledger.insert`, `update_run`, `WorkQueue.finish`, `request_cancel`, `recover`), with one
+    delivery per endpoint subscribed to its type; nothing is written when none is. Deliveries
+    are claimed under a lease, so each is made by one dispatcher at a time in any process,
+    and one whose dispatcher died is taken again once its lease runs out (at least once).
     """
 
-    async def insert_batch(self, batch: BatchRecord, inputs: Sequence[bytes]) -> BatchRecord:
-        """Record a batch and its inputs (each the `/classify_runs` body it becomes) in one
-        transaction; a relayed batch has none."""
+    async def subscribe(self, endpoints: Mapping[str, Collection[str]]) -> None:
+        """Make the subscriptions exactly `endpoints`: endpoint name → event types."""
         ...
 
-    async def get_batch(self, owner: str, batch_id: str) -> BatchRecord | None:
-        """The owner's batch, or None (also for another owner's)."""
+    async def add_event(self, event: NewEvent) -> str | None:
+        """Raise an event no other change goes with (a relayed one); its id, or None when no
+        endpoint subscribes or an event of the same given id was raised before."""
         ...
 
-    async def claim_batch_input(
-        self, worker: str, lease_seconds: float, now: datetime
-    ) -> ClaimedInput | None:
-        """Lease the oldest pending input no live lease holds to `worker`, counting the
-        attempt; its batch is processing from then on."""
+    async def claim_deliveries(
+        self,
+        worker: str,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        *,
+        endpoints: Collection[str] | None = None,
+    ) -> tuple[Delivery, ...]:
+        """Lease up to `limit` due deliveries (of `endpoints` only, if given) to `worker`,
+        the longest due first; each comes back with this attempt counted."""
         ...
 
-    async def extend_batch_lease(
-        self, batch_id: str, index: int, worker: str, lease_seconds: float, now: datetime
+    async def delivered(self, delivery: Delivery, worker: str, now: datetime, status: int) -> bool:
+        """Record a delivery `worker` made; False if it no longer held it."""
+        ...
+
+    async def delivery_failed(
+        self,
+        delivery: Delivery,
+        worker: str,
+        *,
+        retry_at: datetime | None,
+        status: int | None,
+        error: str,
     ) -> bool:
-        """Extend `worker`'s lease on a pending input; False if it no longer holds it."""
+        """Record a failed attempt: due again at `retry_at`, or dead when it is None. False
+        if `worker` no longer held it."""
         ...
 
-    async def release_batch_input(
-        self, batch_id: str, index: int, worker: str, retry_at: datetime
-    ) -> bool:
-        """Give back a pending input `worker` holds, to be claimed again from `retry_at`."""
+    async def list_deliveries(
+        self, *, state: DeliveryState | None = None, limit: int = 100
+    ) -> tuple[Delivery, ...]:
+        """The latest deliveries, newest event first: all, or those in `state`."""
         ...
 
-    async def refuse_batch_input(self, record: RunRecord, now: datetime) -> bool:
-        """Record the failed run of an input that could not be created (named by the
-        record's `batch_id` and `batch_input`); False, recording nothing, if the input is no
-        longer pending."""
+    async def retry_event(self, event_id: str, now: datetime) -> int | None:
+        """Make the event's undelivered deliveries due now, with a fresh retry window; how
+        many, or None if there is no such event."""
         ...
 
-    async def settle_batches(self, now: datetime) -> int:
-        """Bring every unsettled batch's status in line with its inputs and runs; how many
-        changed."""
+    async def outbox_depth(self) -> int:
+        """How many deliveries are still owed."""
         ...

@@ -7,6 +7,7 @@ Frozen msgspec Structs over canonical types; no I/O. Imports only the stdlib, ms
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 import msgspec
 
@@ -229,3 +230,61 @@ def interrupted(record: RunRecord, now: datetime) -> RunRecord:
         details={"attempts": record.attempts},
     )
     return with_status(record, canonical.Status.failed, now, error)
+
+
+class RunSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """A run as it was when it reached a terminal status: the `data` of a 'run' event, from
+    which a webhook payload is rendered in Extend's shape whichever surface made the run."""
+
+    backend: str
+    upstream_id: str
+    surface: Dialect
+    owner: str
+    run: canonical.ClassificationRun
+    batch_id: str | None = None
+
+
+EventKind = Literal["run", "batch", "raw"]
+
+
+class NewEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event to put in the webhook outbox.
+
+    `kind` says what `data` holds: 'run' a `RunSnapshot`, 'batch' a BatchRun as Extend
+    renders it, 'raw' an Extend event payload relayed as it came. `subject` names what the
+    event is about (a run's key, a batch id); `event_id` is given only for a relayed event,
+    whose id is kept so the same event relayed twice is raised once."""
+
+    event_type: str
+    kind: EventKind
+    owner: str
+    subject: str
+    data: bytes
+    event_id: str | None = None
+
+
+DeliveryState = Literal["pending", "delivered", "dead"]
+
+
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    """One event owed to one webhook endpoint, and how its delivery is going.
+
+    `since` starts the delivery's retry window: when the event was raised, or when an
+    operator last asked for it to be retried. `attempts` counts the claims made of it."""
+
+    event_seq: int
+    event_id: str
+    event_type: str
+    kind: EventKind
+    owner: str
+    subject: str
+    data: bytes
+    endpoint: str
+    state: DeliveryState
+    attempts: int
+    created_at: datetime
+    since: datetime
+    next_attempt_at: datetime
+    last_status: int | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None

@@ -111,7 +111,7 @@ from mappings.extend.saved import (
     summary_from_saved,
     version_not_found_message,
 )
-from mappings.extend.webhooks import webhook_event_from_canonical
+from mappings.extend.webhooks import EVENT_TYPES, run_event_type, webhook_event_from_canonical
 from mappings.extend.wire import (
     AdvancedOptions,
     AdvancedOptionsInput,
@@ -137,6 +137,7 @@ __all__ = [
     "CLASSIFIER_ID",
     "CLASSIFY_PATH",
     "CODES",
+    "EVENT_TYPES",
     "INVALID_BODY_STATUS",
     "PATH_PREFIXES",
     "RUNS_PATH",
@@ -228,6 +229,7 @@ __all__ = [
     "response_from_canonical",
     "response_to_canonical",
     "run_decoder",
+    "run_event_type",
     "run_list_decoder",
     "saved_from_table",
     "saved_version",

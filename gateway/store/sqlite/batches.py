@@ -1,8 +1,9 @@
 """Batches' SQL: recording a batch with its inputs, claiming inputs under a lease, refusing
-one that cannot be created, and settling a batch's status from its inputs and runs.
+one that cannot be created, and settling every batch not yet settled.
 
 Each read-modify-write runs in one `immediate` transaction, so it is atomic across
-processes; an input is marked created by the insert of its run (batch_schema.py).
+processes; an input is marked created by the insert of its run (batch_schema.py), and a
+batch is settled by batch_settle.py.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from gateway.store.batch_records import BatchRecord, ClaimedInput
 from gateway.store.records import RunRecord
 from gateway.store.sqlite import writes
 from gateway.store.sqlite.batch_schema import UNSETTLED
-from gateway.store.sqlite.rows import from_us, to_us
+from gateway.store.sqlite.batch_settle import get as get_where
+from gateway.store.sqlite.batch_settle import settle
+from gateway.store.sqlite.events import run_saved
+from gateway.store.sqlite.rows import SELECT, one_record
 from gateway.store.sqlite.schema import immediate
-from mappings import canonical
+from gateway.store.sqlite.times import to_us
 
-Status = canonical.BatchStatus
-_COLUMNS = "seq, id, owner, backend, upstream_id, status, run_count, created_us, updated_us"
 _INSERT = (
     "INSERT INTO batches (id, owner, backend, upstream_id, status, run_count, created_us, "
     "updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -47,14 +49,14 @@ def insert(conn: sqlite3.Connection, batch: BatchRecord, bodies: Sequence[bytes]
             "INSERT INTO batch_inputs (batch_id, idx, body) VALUES (?, ?, ?)",
             ((batch.id, i, body) for i, body in enumerate(bodies)),
         )
-    stored = _get(conn, " WHERE seq = ?", (cursor.lastrowid,))
+    stored = get_where(conn, " WHERE seq = ?", (cursor.lastrowid,))
     assert stored is not None  # just written on this connection, in this thread
     return stored
 
 
 def get(conn: sqlite3.Connection, owner: str, batch_id: str) -> BatchRecord | None:
     """The owner's batch, or None (also for another owner's)."""
-    return _get(conn, " WHERE id = ? AND owner = ?", (batch_id, owner))
+    return get_where(conn, " WHERE id = ? AND owner = ?", (batch_id, owner))
 
 
 def claim(
@@ -112,11 +114,12 @@ def refuse(conn: sqlite3.Connection, record: RunRecord, now: datetime) -> bool:
         state = conn.execute("SELECT state FROM batch_inputs" + _INPUT, slot).fetchone()
         if state is None or state[0] != "pending":
             return False
-        conn.execute(writes.INSERT, writes.insert_params(record))  # marks it created...
-        conn.execute(  # ... which it was not: it failed
-            "UPDATE batch_inputs SET state = 'refused'" + _INPUT, slot
-        )
-        settle(conn, batch_id, now)
+        # the insert marks the input created (batch_schema.py); it was refused instead
+        cursor = conn.execute(writes.INSERT, writes.insert_params(record))
+        conn.execute("UPDATE batch_inputs SET state = 'refused'" + _INPUT, slot)
+        inserted = one_record(conn, f"{SELECT} WHERE seq = ?", (cursor.lastrowid,))
+        assert inserted is not None  # just written on this connection, in this thread
+        run_saved(conn, None, inserted, now)  # its event, and the batch settled
     return True
 
 
@@ -129,71 +132,6 @@ def settle_unsettled(conn: sqlite3.Connection, now: datetime) -> int:
         for (batch_id,) in conn.execute(sql + " AND upstream_id IS NULL").fetchall():
             changed += settle(conn, batch_id, now) is not None
     return changed
-
-
-def settle(conn: sqlite3.Connection, batch_id: str, now: datetime) -> BatchRecord | None:
-    """Bring the batch's status in line with its inputs and runs, inside the caller's write
-    transaction; the batch if its status changed, else None. A settled batch never changes."""
-    batch = _get(conn, " WHERE id = ?", (batch_id,))
-    if batch is None or batch.status.terminal or batch.relayed:
-        return None
-    status = _status(conn, batch)
-    if status is batch.status:
-        return None
-    conn.execute(
-        "UPDATE batches SET status = ?, updated_us = ? WHERE seq = ?",
-        (status.value, to_us(now), batch.seq),
-    )
-    # TODO(batch): raise batch_processor_run.processed/.failed in this transaction once the
-    # outbox is on main
-    return _get(conn, " WHERE seq = ?", (batch.seq,))
-
-
-def _status(conn: sqlite3.Connection, batch: BatchRecord) -> canonical.BatchStatus:
-    """What a batch's inputs and their runs say its status is (a deleted run is settled)."""
-    inputs = dict.fromkeys(("pending", "created", "refused"), 0)
-    tried = 0
-    sql = "SELECT state, count(*), sum(attempts > 0) FROM batch_inputs WHERE batch_id = ?"
-    for state, count, attempted in conn.execute(sql + " GROUP BY state", (batch.id,)):
-        inputs[state] = count
-        tried += attempted
-    if inputs["pending"]:
-        return Status.processing if tried or inputs["pending"] < batch.run_count else Status.pending
-    if inputs["refused"] == batch.run_count:
-        return Status.failed  # not one run could be made
-    runs = dict(
-        conn.execute(
-            "SELECT r.status, count(*) FROM batch_inputs AS i JOIN runs AS r ON r.key = i.run_key"
-            " WHERE i.batch_id = ? AND i.state = 'created' GROUP BY r.status",
-            (batch.id,),
-        ).fetchall()
-    )
-    if any(not canonical.Status(s).terminal for s in runs):
-        return Status.processing
-    cancelled = runs.get(canonical.Status.cancelled.value, 0)
-    if cancelled and cancelled == sum(runs.values()) and not inputs["refused"]:
-        return Status.cancelled
-    return Status.processed
-
-
-def _get(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> BatchRecord | None:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM batches{where}", params).fetchone()
-    return None if row is None else _record(row)
-
-
-def _record(row: tuple[Any, ...]) -> BatchRecord:
-    seq, batch_id, owner, backend, upstream_id, status, run_count, created_us, updated_us = row
-    return BatchRecord(
-        id=batch_id,
-        owner=owner,
-        backend=backend,
-        upstream_id=upstream_id,
-        status=canonical.BatchStatus(status),
-        run_count=run_count,
-        created_at=from_us(created_us),
-        updated_at=from_us(updated_us),
-        seq=seq,
-    )
 
 
 def _params(batch: BatchRecord) -> tuple[Any, ...]:

@@ -15,8 +15,8 @@ import msgspec
 
 from gateway.files.records import FileListResult, FileRecord
 from gateway.store.base import DuplicateFile
-from gateway.store.sqlite.rows import from_us, to_us
 from gateway.store.sqlite.schema import immediate
+from gateway.store.sqlite.times import from_us, to_us
 from mappings.files import FileQuery, StoredFile
 
 _COLUMNS = (

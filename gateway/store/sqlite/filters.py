@@ -24,8 +24,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, NamedTuple
 
-from gateway.store.sqlite.rows import to_us
 from gateway.store.sqlite.schema import HOLDS_NUL, NUL_NAMES_INDEX, SEARCH_TABLE
+from gateway.store.sqlite.times import to_us
 from mappings import canonical
 
 TRIGRAM = 3  # the shortest needle FTS5's trigram tokenizer can find

@@ -1,4 +1,5 @@
-"""`SqliteLedger`: the run ledger, the file ledger and the local work queue over one SQLite file.
+"""`SqliteLedger`: the run ledger, the file ledger, the local work queue and the webhook outbox
+over one SQLite file.
 
 Each `SqliteLedger` runs on threads of its own (`LedgerThreads`): writes one at a time on one
 writing connection, reads on read-only connections beside it (WAL), so a long listing never
@@ -9,7 +10,7 @@ claims, cancels and compare-and-set updates are atomic across processes too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
@@ -17,8 +18,15 @@ from typing import Self
 from gateway.clock import Clock, system_clock
 from gateway.files.records import FileListResult, FileRecord
 from gateway.store.batch_records import BatchRecord, ClaimedInput
-from gateway.store.records import ListResult, RecoveryReport, RunRecord
-from gateway.store.sqlite import batches, files, queue, writes
+from gateway.store.records import (
+    Delivery,
+    DeliveryState,
+    ListResult,
+    NewEvent,
+    RecoveryReport,
+    RunRecord,
+)
+from gateway.store.sqlite import batches, files, outbox, queue, writes
 from gateway.store.sqlite.listing import list_page
 from gateway.store.sqlite.rows import BY_OWNER_RUN, BY_RUN, SELECT, all_records, one_record
 from gateway.store.sqlite.threads import LedgerThreads
@@ -35,9 +43,9 @@ _RUNNING = frozenset({canonical.Status.running})
 
 
 class SqliteLedger:
-    """Implements `Ledger` (with `FileLedger`), `WorkQueue` and `BatchLedger` over one SQLite
-    file; open with `await SqliteLedger.open(path)`, and close it (or use it as an async
-    context)."""
+    """Implements `Ledger` (with `FileLedger`), `WorkQueue`, `Outbox` and `BatchLedger` over
+    one SQLite file; open with `await SqliteLedger.open(path)`, and close it (or use it as an
+    async context)."""
 
     def __init__(
         self,
@@ -45,11 +53,13 @@ class SqliteLedger:
         *,
         clock: Clock = system_clock,
         on_enqueue: Callable[[], None] = lambda: None,
+        on_event: Callable[[], None] = lambda: None,
         on_batch: Callable[[], None] = lambda: None,
     ) -> None:
         self._threads = threads
         self._clock = clock  # stamps updates whose caller gave no `now`
         self._on_enqueue = on_enqueue
+        self._on_event = on_event
         self._on_batch = on_batch
 
     @classmethod
@@ -59,13 +69,17 @@ class SqliteLedger:
         *,
         clock: Clock = system_clock,
         on_enqueue: Callable[[], None] = lambda: None,
+        on_event: Callable[[], None] = lambda: None,
         on_batch: Callable[[], None] = lambda: None,
     ) -> SqliteLedger:
         """Open (creating or upgrading) the ledger at `path`, reading the time from `clock`;
-        `on_enqueue` is called once background work is committed (a worker's doorbell), and
-        `on_batch` once a batch's inputs are (the batch workers')."""
+        `on_enqueue` is called once background work is committed (a worker's doorbell),
+        `on_event` once a write that may have raised a webhook event is (the dispatcher's),
+        and `on_batch` once a batch's inputs are (the batch workers')."""
         threads = await LedgerThreads.open(path, readers=READERS)
-        return cls(threads, clock=clock, on_enqueue=on_enqueue, on_batch=on_batch)
+        return cls(
+            threads, clock=clock, on_enqueue=on_enqueue, on_event=on_event, on_batch=on_batch
+        )
 
     async def __aenter__(self) -> Self:
         return self
@@ -85,6 +99,7 @@ class SqliteLedger:
         inserted = await self._threads.write(writes.insert, record)
         if record.run.status is canonical.Status.queued and record.request is not None:
             self._on_enqueue()  # committed: a worker woken now finds it
+        self._ended(inserted)
         return inserted
 
     async def get(self, owner: str, backend: str, upstream_id: str) -> RunRecord | None:
@@ -108,7 +123,9 @@ class SqliteLedger:
     ) -> RunRecord | None:
         at = now or self._clock()
         key = (backend, upstream_id)
-        return await self._threads.write(writes.update, key, run, at, only_if_status_in, None)
+        return self._ended(
+            await self._threads.write(writes.update, key, run, at, only_if_status_in, None)
+        )
 
     async def finish(
         self,
@@ -120,7 +137,7 @@ class SqliteLedger:
         now: datetime | None = None,
     ) -> RunRecord | None:
         at, key = now or self._clock(), (backend, upstream_id)
-        return await self._threads.write(writes.update, key, run, at, _RUNNING, worker)
+        return self._ended(await self._threads.write(writes.update, key, run, at, _RUNNING, worker))
 
     async def delete(self, owner: str, backend: str, upstream_id: str) -> bool:
         return await self._threads.write(writes.delete, (owner, backend, upstream_id))
@@ -154,10 +171,14 @@ class SqliteLedger:
     async def request_cancel(
         self, owner: str, backend: str, upstream_id: str, now: datetime
     ) -> RunRecord | None:
-        return await self._threads.write(queue.cancel, (owner, backend, upstream_id), now)
+        cancelled = await self._threads.write(queue.cancel, (owner, backend, upstream_id), now)
+        return self._ended(cancelled)
 
     async def recover(self, now: datetime, max_attempts: int) -> RecoveryReport:
-        return await self._threads.write(queue.recover, now, max_attempts)
+        report = await self._threads.write(queue.recover, now, max_attempts)
+        if report.failed:
+            self._on_event()
+        return report
 
     async def insert_file(self, record: FileRecord) -> FileRecord:
         return await self._threads.write(files.insert, record)
@@ -209,7 +230,70 @@ class SqliteLedger:
         return await self._threads.write(batches.release, (batch_id, index), worker, retry_at)
 
     async def refuse_batch_input(self, record: RunRecord, now: datetime) -> bool:
-        return await self._threads.write(batches.refuse, record, now)
+        refused = await self._threads.write(batches.refuse, record, now)
+        if refused:
+            self._on_event()  # a failed run, and perhaps a settled batch
+        return refused
 
     async def settle_batches(self, now: datetime) -> int:
-        return await self._threads.write(batches.settle_unsettled, now)
+        changed = await self._threads.write(batches.settle_unsettled, now)
+        if changed:
+            self._on_event()
+        return changed
+
+    async def subscribe(self, endpoints: Mapping[str, Collection[str]]) -> None:
+        await self._threads.write(outbox.subscribe, endpoints)
+
+    async def add_event(self, event: NewEvent) -> str | None:
+        event_id = await self._threads.write(outbox.add_event, event, self._clock())
+        if event_id is not None:
+            self._on_event()
+        return event_id
+
+    async def claim_deliveries(
+        self,
+        worker: str,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        *,
+        endpoints: Collection[str] | None = None,
+    ) -> tuple[Delivery, ...]:
+        until = now + timedelta(seconds=lease_seconds)
+        names = None if endpoints is None else tuple(endpoints)
+        return await self._threads.write(outbox.claim, worker, now, until, limit, names)
+
+    async def delivered(self, delivery: Delivery, worker: str, now: datetime, status: int) -> bool:
+        return await self._threads.write(outbox.delivered, delivery, worker, now, status)
+
+    async def delivery_failed(
+        self,
+        delivery: Delivery,
+        worker: str,
+        *,
+        retry_at: datetime | None,
+        status: int | None,
+        error: str,
+    ) -> bool:
+        return await self._threads.write(outbox.failed, delivery, worker, retry_at, status, error)
+
+    async def list_deliveries(
+        self, *, state: DeliveryState | None = None, limit: int = 100
+    ) -> tuple[Delivery, ...]:
+        return await self._threads.read(outbox.listing, state, limit)
+
+    async def retry_event(self, event_id: str, now: datetime) -> int | None:
+        retried = await self._threads.write(outbox.retry, event_id, now)
+        if retried:
+            self._on_event()
+        return retried
+
+    async def outbox_depth(self) -> int:
+        return await self._threads.read(outbox.depth)
+
+    def _ended(self, record: RunRecord | None) -> RunRecord | None:
+        """`record`, once the dispatcher has been told of it if it is terminal (the write that
+        made it so may have raised an event)."""
+        if record is not None and record.run.status.terminal:
+            self._on_event()
+        return record

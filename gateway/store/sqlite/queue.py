@@ -19,9 +19,9 @@ from gateway.store.sqlite.rows import (
     one_record,
     record_of,
     save,
-    to_us,
 )
 from gateway.store.sqlite.schema import immediate
+from gateway.store.sqlite.times import to_us
 from mappings import canonical
 
 _EXPIRED = "status = 'running' AND lease_until_us IS NOT NULL AND lease_until_us < ?"

@@ -6,13 +6,14 @@ Canonical values are stored as msgspec JSON; times as integer microseconds since
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 
 from gateway.store.base import LedgerError
 from gateway.store.records import RunRecord
+from gateway.store.sqlite.events import run_saved
+from gateway.store.sqlite.times import from_us, to_us
 from mappings import canonical
 from mappings.dialects import DIALECTS, Dialect
 
@@ -28,23 +29,9 @@ _SAVE = (
     "request = ?, claimed_by = ?, lease_until_us = ?, attempts = ? WHERE seq = ?"
 )
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _encoder = msgspec.json.Encoder()
 _run_decoder = msgspec.json.Decoder(canonical.ClassificationRun)
 _request_decoder = msgspec.json.Decoder(canonical.ClassifyRequest)
-
-
-def to_us(moment: datetime) -> int:
-    """A time as stored: integer microseconds since the epoch."""
-    # a naive datetime is taken as UTC, the only zone the gateway writes
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return (aware - _EPOCH) // _MICROSECOND
-
-
-def from_us(us: int) -> datetime:
-    """A stored time back as an aware UTC datetime."""
-    return _EPOCH + us * _MICROSECOND
 
 
 def record_of(row: tuple[Any, ...]) -> RunRecord:
@@ -103,6 +90,10 @@ def one_record(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> R
 
 
 def save(conn: sqlite3.Connection, record: RunRecord) -> RunRecord:
-    """Write back what may change of a record already stored (found by its `seq`)."""
+    """Write back what may change of a record already stored (found by its `seq`), inside
+    the caller's write transaction; a run reaching a terminal status raises its event."""
+    row = conn.execute("SELECT status FROM runs WHERE seq = ?", (record.seq,)).fetchone()
     conn.execute(_SAVE, (*mutable_columns(record), record.seq))
+    if row is not None:
+        run_saved(conn, canonical.Status(row[0]), record, record.updated_at)
     return record

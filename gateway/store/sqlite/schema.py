@@ -1,4 +1,5 @@
-"""The ledger file's schema (runs, and since version 4 files), and how connections to it are
+"""The ledger file's schema (runs; since version 4 files; since version 5 the webhook
+outbox), and how connections to it are
 opened and brought up to date.
 
 Also `immediate`, the write transaction every read-modify-write in this package runs in, and
@@ -92,8 +93,42 @@ _SCHEMA_V4 = (
     "CREATE INDEX files_owner_created ON files (owner, created_us, seq)",
     "CREATE INDEX files_owner_name_created ON files (owner, name, created_us, seq)",
 )
-# TODO(batch): the outbox's schema v5 lands on main; this stands in for it until merged
-_SCHEMA_V5: tuple[str, ...] = ()
+# v5: the webhook outbox. An event is written in the transaction that makes it happen (a run
+# reaching a terminal status), with one delivery per endpoint subscribed to its type, so no
+# event is lost between a status change and its delivery; deliveries are claimed under a
+# lease like local work. `webhook_subscriptions` mirrors the `[[webhooks]]` config.
+_SCHEMA_V5 = (
+    """CREATE TABLE webhook_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL UNIQUE,
+        event_type TEXT NOT NULL,
+        kind TEXT NOT NULL,  -- what data holds: 'run' | 'batch' | 'raw'
+        owner TEXT NOT NULL,
+        subject TEXT NOT NULL,  -- a run's key or a batch's id
+        data BLOB NOT NULL,
+        created_us INTEGER NOT NULL
+    )""",
+    """CREATE TABLE webhook_deliveries (
+        event_seq INTEGER NOT NULL REFERENCES webhook_events (seq) ON DELETE CASCADE,
+        endpoint TEXT NOT NULL,
+        state TEXT NOT NULL,  -- 'pending' | 'delivered' | 'dead'
+        attempts INTEGER NOT NULL DEFAULT 0,
+        since_us INTEGER NOT NULL,  -- the start of its retry window
+        next_attempt_us INTEGER NOT NULL,
+        claimed_by TEXT,
+        lease_until_us INTEGER,
+        last_status INTEGER,
+        last_error TEXT,
+        delivered_us INTEGER,
+        PRIMARY KEY (event_seq, endpoint)
+    )""",
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_us)",
+    """CREATE TABLE webhook_subscriptions (
+        endpoint TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        PRIMARY KEY (event_type, endpoint)
+    )""",
+)
 # Migration N+1 is MIGRATIONS[N]; append, never edit, so old files upgrade in place.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _SCHEMA_V1,

@@ -14,6 +14,7 @@ import msgspec
 from gateway.store import records as rec
 from gateway.store.base import DuplicateRun
 from gateway.store.records import RunRecord
+from gateway.store.sqlite.events import run_saved
 from gateway.store.sqlite.rows import (
     BY_OWNER_RUN,
     BY_RUN,
@@ -21,9 +22,9 @@ from gateway.store.sqlite.rows import (
     mutable_columns,
     one_record,
     save,
-    to_us,
 )
 from gateway.store.sqlite.schema import immediate
+from gateway.store.sqlite.times import to_us
 from mappings import canonical
 
 INSERT = (
@@ -34,13 +35,16 @@ INSERT = (
 
 
 def insert(conn: sqlite3.Connection, record: RunRecord) -> RunRecord:
-    """Store a new record and return it as stored, `seq` assigned. Raises DuplicateRun."""
-    try:
-        cursor = conn.execute(INSERT, insert_params(record))
-    except sqlite3.IntegrityError:
-        raise DuplicateRun(f"run {record.key} is already recorded") from None
-    inserted = one_record(conn, f"{SELECT} WHERE seq = ?", (cursor.lastrowid,))
-    assert inserted is not None  # just written on this connection, in this thread
+    """Store a new record and return it as stored, `seq` assigned; a run already terminal
+    raises its event in the same transaction. Raises DuplicateRun."""
+    with immediate(conn):
+        try:
+            cursor = conn.execute(INSERT, insert_params(record))
+        except sqlite3.IntegrityError:
+            raise DuplicateRun(f"run {record.key} is already recorded") from None
+        inserted = one_record(conn, f"{SELECT} WHERE seq = ?", (cursor.lastrowid,))
+        assert inserted is not None  # just written on this connection, in this thread
+        run_saved(conn, None, inserted, inserted.updated_at)
     return inserted
 
 
