@@ -59,7 +59,6 @@ from mappings.errors import TranslationError
 
 Transports = Mapping[str, httpx.AsyncBaseTransport]
 log = structlog.get_logger("crosswalk.app")
-BATCH_CONCURRENCY = 4  # inputs created at once per process, until `[batch] concurrency` lands
 AnyRequest = Request[Any, Any, Any]
 
 
@@ -115,7 +114,9 @@ def _lifespan(
             app.state.classifiers = Catalog.of(settings, opened.backends, started=clock())
             routing, runs = _runs(settings, opened, app.state.classifiers, clock)
             app.state.services = _services(opened, routing, runs, app.state.classifiers, clock)
-            app.state.batches = _batches(opened, routing, runs, app.state.classifiers, clock)
+            app.state.batches = _batches(
+                settings, opened, routing, runs, app.state.classifiers, clock
+            )
             app.state.background = opened.background
             app.state.files = opened.files
             app.state.uploads = PendingUploads(opened.files, clock=clock)
@@ -160,14 +161,19 @@ def _services(
 
 
 def _batches(
-    opened: Opened, routing: Routing, runs: RunService, classifiers: Catalog, clock: Clock
+    settings: Settings,
+    opened: Opened,
+    routing: Routing,
+    runs: RunService,
+    classifiers: Catalog,
+    clock: Clock,
 ) -> BatchService:
     """The Extend surface's batches, and this process's batch workers creating their runs."""
     files = StoredFiles(opened.files, not_found=EXTEND_RULES.file_not_found)
     inputs = BatchInputs(files)
     workers = [
         BatchWorker(ledger=opened.batches, inputs=inputs, runs=runs, routing=routing, clock=clock)
-        for _ in range(BATCH_CONCURRENCY)  # TODO(batch): settings.batch.concurrency
+        for _ in range(settings.batch.concurrency)
     ]
     start_batch_workers(opened.background, workers, opened.batch_doorbell)
     return BatchService(
