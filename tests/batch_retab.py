@@ -22,21 +22,37 @@ class FakeRetab:
     """Retab's classifications API, answering from memory; `answered` counts the creates it
     answered (a run the vendor made and said so)."""
 
-    def __init__(self, *, hold_after: int | None = None) -> None:
+    def __init__(
+        self, *, hold_after: int | None = None, refuse: str | None = None, delay: float = 0.0
+    ) -> None:
         self.router = respx.MockRouter(base_url=URLS["retab"], assert_all_called=False)
         self.router.post("/v1/classifications").mock(side_effect=self._create)
         self.router.get(path__regex=r"^/v1/classifications/(?P<run_id>[^/]+)$").mock(
             side_effect=self._get
         )
         self.answered = 0
+        self.in_flight = self.most_in_flight = 0
+        self._refuse = refuse  # a document whose name holds this is refused (422)
+        self._delay = delay  # seconds each create takes
         self.runs: dict[str, dict[str, Any]] = {}
         self.hold_after = hold_after  # None: every create is answered
         self._lock = threading.Lock()
 
     async def _create(self, request: httpx.Request) -> httpx.Response:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return await self._answer(json.loads(request.content))
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, sent: dict[str, Any]) -> httpx.Response:
         while self.hold_after is not None and self.answered >= self.hold_after:
             await asyncio.sleep(0.01)  # held: never answered, until the app is stopped
-        sent = json.loads(request.content)
+        await asyncio.sleep(self._delay)
+        if self._refuse is not None and self._refuse in sent["document"]["filename"]:
+            detail = {"code": "INVALID_FILE", "message": "The file could not be read."}
+            return httpx.Response(422, json={"detail": detail})
         with self._lock:
             run: dict[str, Any] = wire_json("retab_create_response_background_queued.json")
             run |= {"id": f"cls_{next(_IDS):026d}", "n_consensus": 1}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import msgspec
 
-from gateway.config import Settings
+from gateway.config import BatchConfig, Settings
 from tests.batch_retab import FakeRetab
 from tests.batch_support import (
     HEADERS,
@@ -88,3 +88,44 @@ def test_a_batch_stopped_midway_finishes_after_a_restart(tmp_path: Path) -> None
     assert len(runs) == 50
     assert Counter(r["metadata"]["row"] for r in runs) == Counter(range(50))
     assert len({r["id"] for r in runs}) == 50
+
+
+def test_a_refused_input_is_a_failed_run_of_the_batch(
+    make_gateway: MakeGateway, tmp_path: Path
+) -> None:
+    """Retab refuses input 7's document (a 4xx): that input is a FAILED run of the batch,
+    listed with the others and read or deleted without asking Retab (it never made it); the
+    batch still ends PROCESSED."""
+    retab = FakeRetab(refuse="007-")
+    gateway = make_gateway(_settings(tmp_path), mocked({"retab": retab.router}))
+    http = gateway.http(None)
+    batch_id = http.post("/classify_runs/batch", json=batch_body(10), headers=HEADERS).json()["id"]
+
+    assert statuses_until_settled(http, batch_id)[-1] == "PROCESSED"
+
+    runs = {r["metadata"]["row"]: r for r in batch_runs(http, batch_id)}
+    assert len(runs) == 10
+    assert runs[7]["status"] == "FAILED"
+    assert runs[7]["failureReason"] == "FAILED_TO_PROCESS_FILE"
+    assert {r["status"] for i, r in runs.items() if i != 7} == {"PROCESSED"}
+    calls = retab.router.calls.call_count
+    read = http.get(f"/classify_runs/{runs[7]['id']}", headers=HEADERS)
+    assert (read.status_code, read.json()["status"]) == (200, "FAILED")
+    assert "could not be read" in read.json()["failureMessage"]
+    assert http.delete(f"/classify_runs/{runs[7]['id']}", headers=HEADERS).status_code == 200
+    assert retab.router.calls.call_count == calls
+
+
+def test_inputs_are_created_with_the_configured_concurrency(
+    make_gateway: MakeGateway, tmp_path: Path
+) -> None:
+    """`[batch] concurrency = 2`: never more than two creates at Retab at once, and two do
+    run side by side."""
+    retab = FakeRetab(delay=0.05)
+    settings = msgspec.structs.replace(_settings(tmp_path), batch=BatchConfig(concurrency=2))
+    http = make_gateway(settings, mocked({"retab": retab.router})).http(None)
+    batch_id = http.post("/classify_runs/batch", json=batch_body(12), headers=HEADERS).json()["id"]
+
+    assert statuses_until_settled(http, batch_id)[-1] == "PROCESSED"
+    assert retab.answered == 12
+    assert retab.most_in_flight == 2
