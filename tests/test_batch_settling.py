@@ -97,6 +97,9 @@ def test_a_batch_none_of_whose_inputs_can_be_created_fails(
     assert http.delete(f"/classify_runs/{runs[0]['id']}", headers=HEADERS).status_code == 200
     assert len(batch_runs(http, batch_id)) == 2
     assert [(t, s) for t, s, _ in _events(tmp_path, "batch")] == [(webhooks.BATCH_FAILED, batch_id)]
+    failed = _events(tmp_path, "run")
+    assert [t for t, _, _ in failed] == [webhooks.RUN_FAILED] * 3
+    assert {data["batch_id"] for _, _, data in failed} == {batch_id}
 
 
 @pytest.mark.parametrize("delete_one", [False, True], ids=["cancel-all", "cancel-one-delete-one"])

@@ -125,11 +125,16 @@ def refuse(conn: sqlite3.Connection, record: RunRecord, now: datetime) -> bool:
 
 def settle_unsettled(conn: sqlite3.Connection, now: datetime) -> int:
     """Settle every batch not yet settled (those whose runs were deleted, or finished in
-    another process); how many changed status."""
+    another process); how many changed status. With none unsettled, takes no write lock."""
+    unsettled = (
+        f"SELECT id FROM batches INDEXED BY batches_unsettled WHERE {UNSETTLED}"
+        " AND upstream_id IS NULL"
+    )
+    if conn.execute(unsettled + " LIMIT 1").fetchone() is None:
+        return 0
     changed = 0
     with immediate(conn):
-        sql = f"SELECT id FROM batches INDEXED BY batches_unsettled WHERE {UNSETTLED}"
-        for (batch_id,) in conn.execute(sql + " AND upstream_id IS NULL").fetchall():
+        for (batch_id,) in conn.execute(unsettled).fetchall():
             changed += settle(conn, batch_id, now) is not None
     return changed
 
