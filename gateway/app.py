@@ -48,12 +48,14 @@ from gateway.surfaces import (
     extend_batch,
     extend_classifiers,
     extend_files,
+    extend_webhooks,
     files_content,
     files_uploads,
     retab_files,
 )
 from gateway.surfaces import retab as retab_surface
 from gateway.surfaces.render import error_response
+from gateway.webhooks.relay import Relay
 from mappings.dialects import Dialect
 from mappings.errors import TranslationError
 
@@ -78,6 +80,7 @@ def create_app(
             extend_files.router(settings.files),
             files_content.router,
             files_uploads.router(settings.files),
+            extend_webhooks.router,
         ],
         lifespan=[_lifespan(settings, transports or {}, clock)],
         exception_handlers={
@@ -120,6 +123,8 @@ def _lifespan(
             app.state.background = opened.background
             app.state.files = opened.files
             app.state.uploads = PendingUploads(opened.files, clock=clock)
+            secrets = settings.vendor_webhook_secrets
+            app.state.relay = Relay(opened.ledger, opened.outbox, secrets, clock=clock)
             yield
 
     return lifespan

@@ -1,4 +1,5 @@
-"""The `crosswalk` command: `serve` runs the gateway, `check-config` validates a config file.
+"""The `crosswalk` command: `serve` runs the gateway, `check-config` validates a config file,
+`webhooks list` and `webhooks retry` show and revive the outbox's deliveries.
 
 This is the only module that reads the process environment (design.md §7).
 """
@@ -6,6 +7,7 @@ This is the only module that reads the process environment (design.md §7).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Sequence
@@ -18,6 +20,7 @@ from litestar import Litestar
 from gateway.app import create_app
 from gateway.config import ConfigError, LocalBackendConfig, Settings, load_settings
 from gateway.http_protocol import CrosswalkH11Protocol
+from gateway.webhooks import admin
 
 CONFIG_ENV = "CROSSWALK_CONFIG"  # hands the config path to each `--workers` process
 
@@ -29,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             print(describe(load_settings(Path(args.file), os.environ)))
             return 0
+        if args.command == "webhooks":
+            return _webhooks(args, load_settings(args.config, os.environ))
         return _serve(args)
     except ConfigError as exc:
         print(f"crosswalk: configuration error: {exc}", file=sys.stderr)
@@ -45,7 +50,38 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="server processes")
     check = commands.add_parser("check-config", help="validate a config and show its routing")
     check.add_argument("file")
+    _webhooks_parser(commands)
     return parser
+
+
+def _webhooks_parser(commands: Any) -> None:
+    webhooks = commands.add_parser("webhooks", help="the outbox of webhook deliveries")
+    actions = webhooks.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="show deliveries, oldest event first")
+    listing.add_argument("--config", type=Path, help="TOML config (default: embedded local)")
+    listing.add_argument("--state", choices=("pending", "delivered", "dead"))
+    listing.add_argument("--limit", type=_positive, default=50)
+    retry = actions.add_parser("retry", help="make an event's undelivered deliveries due now")
+    retry.add_argument("event_id", metavar="EVENT_ID")
+    retry.add_argument("--config", type=Path, help="TOML config (default: embedded local)")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+    return int(text)
+
+
+def _webhooks(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "list":
+        print(asyncio.run(admin.list_deliveries(settings, state=args.state, limit=args.limit)))
+        return 0
+    count = asyncio.run(admin.retry_event(settings, args.event_id))
+    if count is None:
+        print(f"crosswalk: no webhook event {args.event_id} in the outbox", file=sys.stderr)
+        return 1
+    print(f"{args.event_id}: {count} undelivered deliveries due now")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -102,4 +138,6 @@ def describe(settings: Settings) -> str:
     else:
         lines.append("auth: open (any non-empty key accepted; runs scoped per key)")
     lines.append(f"store: sqlite {settings.store_path}")
+    # by name (the URL's host and path by default): a URL's query may hold a token
+    lines += [f"webhook {hook.name}: {', '.join(hook.events)}" for hook in settings.webhooks]
     return "\n".join(lines)

@@ -17,6 +17,8 @@ ENVIRON = {
     "CROSSWALK_API_KEYS": "gw-1,gw-2",
     "RETAB_API_KEY": "sk-retab-secret",
     "EXTEND_API_KEY": "sk-extend-secret",
+    "CROSSWALK_WEBHOOK_SECRET": "wss_subscriber-secret",
+    "EXTEND_WEBHOOK_SECRET": "wss_extend-secret",
 }
 
 

@@ -1,8 +1,9 @@
 """Opens what the configured backends need for the app's lifetime, and closes it after.
 
 One ledger, the file store over it (every backend reads crosswalk's files from it), one
-pooled httpx client per backend, and the local backends' workers and extraction pools; tests
-pass transports (never clients) keyed by backend name.
+pooled httpx client per backend, the local backends' workers and extraction pools, and the
+webhook dispatcher when endpoints are configured; tests pass transports (never clients) keyed
+by backend name.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from gateway.files.store import FileStore
 from gateway.store.base import BatchLedger, Ledger, Outbox, WorkQueue
 from gateway.store.sqlite import SqliteLedger
 from gateway.supervisor import Doorbell, Supervisor
+from gateway.webhooks.opening import webhook_delivery
 from mappings import canonical, extend, retab
 from mappings.dialects import Dialect
 
@@ -121,6 +123,8 @@ async def open_backends(
         for r in refreshers:
             # a run just created was read by its creator: the first pass waits an interval
             supervisor.start(f"refresher-{r.backend}", r.step, idle=r.interval, idle_first=True)
+        hooks = webhook_delivery(settings, ledger, supervisor, events=events, clock=clock)
+        await stack.enter_async_context(hooks)  # stopped after the supervisor, below
         try:
             yield Opened(
                 ledger=ledger,

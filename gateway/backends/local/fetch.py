@@ -15,7 +15,7 @@ import ipaddress
 import mimetypes
 import re
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -81,8 +81,8 @@ async def _follow(
     resolve: Resolver,
 ) -> Fetched:
     for _ in range(MAX_REDIRECTS + 1):
-        addresses = await _checked_addresses(url, allow_private, resolve)
-        response = await _send(client, url, addresses)
+        addresses = await checked_addresses(url, allow_private, resolve)
+        response = await send_pinned(client, url, addresses)
         try:
             if response.is_redirect and "location" in response.headers:
                 url = url.join(response.headers["location"])
@@ -98,7 +98,7 @@ async def _follow(
     raise FetchFailed(f"more than {MAX_REDIRECTS} redirects")
 
 
-async def _checked_addresses(
+async def checked_addresses(
     url: httpx.URL, allow_private: bool, resolve: Resolver
 ) -> tuple[IPAddress, ...]:
     """The addresses `url`'s host stands for, each one allowed to be connected to."""
@@ -131,15 +131,21 @@ async def _addresses(host: str, port: int, resolve: Resolver) -> tuple[IPAddress
     return addresses
 
 
-async def _send(
-    client: httpx.AsyncClient, url: httpx.URL, addresses: tuple[IPAddress, ...]
+async def send_pinned(
+    client: httpx.AsyncClient,
+    url: httpx.URL,
+    addresses: tuple[IPAddress, ...],
+    *,
+    method: str = "GET",
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> httpx.Response:
     """The streamed answer of the first checked address that takes the connection."""
     failure: httpx.ConnectError | None = None
     for address in addresses:
         try:
-            request = _pinned(client, url, address)
-            # redirects are this module's to follow: each target is checked and pinned
+            request = _pinned(client, method, url, address, content=content, headers=headers)
+            # redirects are the caller's to follow: each target is checked and pinned
             return await client.send(request, stream=True, follow_redirects=False)
         except httpx.ConnectError as exc:  # e.g. an IPv6 answer on a host without IPv6
             failure = exc
@@ -147,14 +153,26 @@ async def _send(
     raise failure
 
 
-def _pinned(client: httpx.AsyncClient, url: httpx.URL, address: IPAddress) -> httpx.Request:
-    """A GET of `url` sent to `address`, in every other respect a request to `url`'s host."""
+def _pinned(
+    client: httpx.AsyncClient,
+    method: str,
+    url: httpx.URL,
+    address: IPAddress,
+    *,
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Request:
+    """A request to `url` sent to `address`, in every other respect one to `url`'s host."""
     # `close`: a pooled connection would carry one host's TLS check over to another's request
-    headers = {"host": url.netloc.decode("ascii"), "connection": "close"}
+    sent = {**(headers or {}), "host": url.netloc.decode("ascii"), "connection": "close"}
     # httpcore names and verifies this host in TLS instead of the address it connects to
     extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
     return client.build_request(
-        "GET", url.copy_with(host=str(address)), headers=headers, extensions=extensions
+        method,
+        url.copy_with(host=str(address)),
+        content=content,
+        headers=sent,
+        extensions=extensions,
     )
 
 
