@@ -33,6 +33,8 @@ _IDS = itertools.count(1)
 
 
 def _created(request: httpx.Request) -> httpx.Response:
+    if b"REFUSE ME" in request.content:
+        return httpx.Response(400, json=wire_json("extend_error_400_invalid_request.json"))
     run: dict[str, Any] = wire_json("extend_classify_runs_create_response.json")
     run["id"] = f"clr_relay{next(_IDS):017d}"
     return httpx.Response(200, json=run)
@@ -130,3 +132,27 @@ def _posted(upstream: respx.MockRouter, path: str) -> list[httpx.Request]:
         for c in upstream.calls
         if c.request.method == "POST" and c.request.url.path == path
     ]
+
+
+def test_an_input_extend_refuses_is_read_without_asking_extend(
+    client: TestClient[Any], upstream: respx.MockRouter
+) -> None:
+    """Fanned out to Extend, an input Extend refuses is a FAILED run of the batch; reading
+    it is the ledger's answer (Extend never made it), not a relayed 404."""
+    body = batch_body(2)
+    body["inputs"][1]["file"] = {"text": "REFUSE ME", "name": "bad.txt"}
+    batch_id = client.post("/classify_runs/batch", json=body, headers=HEADERS).json()["id"]
+    query = {"batchId": batch_id}
+    listed = lambda: client.get("/classify_runs", params=query, headers=HEADERS).json()["data"]  # noqa: E731
+    wait_until(lambda: len(listed()) == 2)
+    refused = next(r for r in listed() if r["metadata"]["row"] == 1)
+    calls = upstream.calls.call_count
+
+    read = client.get(f"/classify_runs/{refused['id']}", headers=HEADERS)
+
+    assert (read.status_code, read.json()["status"]) == (200, "FAILED")
+    assert (
+        read.json()["failureMessage"]
+        == wire_json("extend_error_400_invalid_request.json")["message"]
+    )
+    assert upstream.calls.call_count == calls

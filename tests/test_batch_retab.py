@@ -76,7 +76,7 @@ def test_a_batch_stopped_midway_finishes_after_a_restart(tmp_path: Path) -> None
         created = client.post("/classify_runs/batch", json=batch_body(50), headers=HEADERS)
         batch_id = created.json()["id"]
         wait_until(lambda: len(batch_runs(client, batch_id)) == 20)
-        wait_until(lambda: retab.router.calls.call_count > 20)  # the held creates are in flight
+        wait_until(lambda: retab.in_flight >= 1)  # creates held in flight, unanswered
         assert batch_status(client, batch_id)["status"] == "PROCESSING"
     assert retab.answered == 20
 
@@ -129,3 +129,21 @@ def test_inputs_are_created_with_the_configured_concurrency(
     assert statuses_until_settled(http, batch_id)[-1] == "PROCESSED"
     assert retab.answered == 12
     assert retab.most_in_flight == 2
+
+
+def test_a_batch_whose_classifier_is_gone_fails(tmp_path: Path) -> None:
+    """Stopped before any input was created, then restarted with the classifier removed from
+    the config: no input can be made, each is a FAILED run saying why, and the batch FAILED."""
+    retab = FakeRetab(hold_after=0)
+    with running(_settings(tmp_path), mocked({"retab": retab.router})) as client:
+        created = client.post("/classify_runs/batch", json=batch_body(3), headers=HEADERS)
+        batch_id = created.json()["id"]
+        wait_until(lambda: retab.in_flight >= 1)  # held, unanswered
+
+    without = msgspec.structs.replace(_settings(tmp_path), classifiers={})
+    with running(without, mocked({"retab": retab.router})) as client:
+        assert statuses_until_settled(client, batch_id)[-1] == "FAILED"
+        runs = batch_runs(client, batch_id)
+    assert retab.answered == 0
+    assert [r["status"] for r in runs] == ["FAILED"] * 3
+    assert {r["failureReason"] for r in runs} == {"INVALID_CONFIGURATION"}

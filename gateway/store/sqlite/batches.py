@@ -24,6 +24,9 @@ from gateway.store.sqlite.events import run_saved
 from gateway.store.sqlite.rows import SELECT, one_record
 from gateway.store.sqlite.schema import immediate
 from gateway.store.sqlite.times import to_us
+from mappings import canonical
+
+Status = canonical.BatchStatus
 
 _INSERT = (
     "INSERT INTO batches (id, owner, backend, upstream_id, status, run_count, created_us, "
@@ -73,7 +76,11 @@ def claim(
             "UPDATE batch_inputs SET claimed_by = ?, lease_until_us = ?, attempts = ?" + _INPUT,
             (worker, to_us(lease_until), attempts + 1, batch_id, index),
         )
-        settle(conn, batch_id, now)
+        # the claimed input is pending, so the batch cannot settle here: it is processing
+        conn.execute(
+            "UPDATE batches SET status = ?, updated_us = ? WHERE id = ? AND status = ?",
+            (Status.processing.value, to_us(now), batch_id, Status.pending.value),
+        )
     return ClaimedInput(
         batch_id=batch_id,
         index=index,
