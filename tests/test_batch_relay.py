@@ -142,10 +142,8 @@ def test_an_input_extend_refuses_is_read_without_asking_extend(
     body = batch_body(2)
     body["inputs"][1]["file"] = {"text": "REFUSE ME", "name": "bad.txt"}
     batch_id = client.post("/classify_runs/batch", json=body, headers=HEADERS).json()["id"]
-    query = {"batchId": batch_id}
-    listed = lambda: client.get("/classify_runs", params=query, headers=HEADERS).json()["data"]  # noqa: E731
-    wait_until(lambda: len(listed()) == 2)
-    refused = next(r for r in listed() if r["metadata"]["row"] == 1)
+    wait_until(lambda: len(_listed(client, batch_id)) == 2)
+    refused = next(r for r in _listed(client, batch_id) if r["metadata"]["row"] == 1)
     calls = upstream.calls.call_count
 
     read = client.get(f"/classify_runs/{refused['id']}", headers=HEADERS)
@@ -156,3 +154,9 @@ def test_an_input_extend_refuses_is_read_without_asking_extend(
         == wire_json("extend_error_400_invalid_request.json")["message"]
     )
     assert upstream.calls.call_count == calls
+
+
+def _listed(client: TestClient[Any], batch_id: str) -> list[Any]:
+    answer = client.get("/classify_runs", params={"batchId": batch_id}, headers=HEADERS)
+    data: list[Any] = answer.json()["data"]
+    return data
