@@ -110,8 +110,10 @@ def test_a_config_classifier_s_batch_is_fanned_out_to_extend(
     client: TestClient[Any], upstream: respx.MockRouter
 ) -> None:
     """Extend does not know a classifier of crosswalk's config: no batch call; each input is
-    one `POST /classify_runs` with the classifier's config inline, recorded in the batch."""
-    created = client.post("/classify_runs/batch", json=batch_body(3), headers=HEADERS)
+    one `POST /classify_runs` with the classifier's config inline and the client's workspace
+    header, recorded in the batch."""
+    workspace = {"x-extend-workspace-id": "ws_batch"}
+    created = client.post("/classify_runs/batch", json=batch_body(3), headers=HEADERS | workspace)
 
     assert created.status_code == 200, created.text
     assert created.json()["id"] != BATCH["id"]
@@ -119,6 +121,9 @@ def test_a_config_classifier_s_batch_is_fanned_out_to_extend(
     sent = [json.loads(r.content) for r in _posted(upstream, "/classify_runs")]
     assert all("config" in s and "classifier" not in s for s in sent)
     assert sorted(s["metadata"]["row"] for s in sent) == [0, 1, 2]
+    assert {r.headers["x-extend-workspace-id"] for r in _posted(upstream, "/classify_runs")} == {
+        "ws_batch"
+    }
     assert not _posted(upstream, "/classify_runs/batch")
     query = {"batchId": created.json()["id"]}
     wait_until(

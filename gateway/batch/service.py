@@ -86,6 +86,7 @@ class BatchService:
             run_count=len(creates),
             created_at=now,
             updated_at=now,
+            forward=call.forward,  # a single create's runs see the workspace header too
         )
         recorded = await self._ledger.insert_batch(batch, [encoded(c) for c in creates])
         return recorded.canonical()

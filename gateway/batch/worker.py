@@ -153,7 +153,12 @@ def _background_call(claimed: ClaimedInput) -> CallContext:
     """Who an input's run is created for: its batch's owner. No client is there, and no key
     of one: only a backend with crosswalk's own key (or none) can be used."""
     principal = Principal(owner=claimed.owner, key=Secret(""))
-    return CallContext(request_id=new_request_id(), principal=principal, surface="extend")
+    return CallContext(
+        request_id=new_request_id(),
+        principal=principal,
+        surface="extend",
+        forward=dict(claimed.forward),
+    )
 
 
 def start_batch_workers(

@@ -15,7 +15,9 @@ class BatchRecord(msgspec.Struct, frozen=True, kw_only=True):
 
     `id` is the batch's public id (`bpr_…`); `owner` scopes it as runs are scoped. A batch
     crosswalk fans out has one input per run, each created on `backend`; a batch relayed to
-    an Extend backend has none, and `upstream_id` is the vendor's id for it.
+    an Extend backend has none, and `upstream_id` is the vendor's id for it. `forward` are
+    the client headers a same-vendor upstream must see on each of its runs' calls (Extend's
+    workspace id), as `CallContext.forward` carries them for a single create.
     """
 
     id: str
@@ -26,6 +28,7 @@ class BatchRecord(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     upstream_id: str | None = None
+    forward: dict[str, str] = msgspec.field(default_factory=dict)
     seq: int = 0
 
     @property
@@ -53,3 +56,4 @@ class ClaimedInput(msgspec.Struct, frozen=True, kw_only=True):
     backend: str
     body: bytes
     attempts: int
+    forward: dict[str, str] = msgspec.field(default_factory=dict)

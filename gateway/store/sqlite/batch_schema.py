@@ -20,6 +20,7 @@ SCHEMA_V6 = (
         upstream_id TEXT,  -- the vendor's id of a relayed batch; NULL for one fanned out here
         status TEXT NOT NULL,  -- canonical.BatchStatus
         run_count INTEGER NOT NULL,
+        forward TEXT NOT NULL DEFAULT '{}',  -- the client headers its runs' calls carry (JSON)
         created_us INTEGER NOT NULL,
         updated_us INTEGER NOT NULL
     )""",

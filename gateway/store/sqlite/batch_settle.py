@@ -23,7 +23,7 @@ from mappings import canonical
 from mappings.extend import batches, webhooks
 
 Status = canonical.BatchStatus
-COLUMNS = "seq, id, owner, backend, upstream_id, status, run_count, created_us, updated_us"
+COLUMNS = "seq, id, owner, backend, upstream_id, status, run_count, forward, created_us, updated_us"
 # Extend has events for a processed and a failed batch only: one whose runs all ended
 # cancelled is done processing too, and its payload's status says how it ended
 _EVENTS = {
@@ -32,6 +32,7 @@ _EVENTS = {
     Status.failed: webhooks.BATCH_FAILED,
 }
 _encoder = msgspec.json.Encoder()
+_forward = msgspec.json.Decoder(dict[str, str])
 
 
 def settle(conn: sqlite3.Connection, batch_id: str, now: datetime) -> BatchRecord | None:
@@ -100,7 +101,8 @@ def get(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> BatchR
 
 
 def _record(row: tuple[Any, ...]) -> BatchRecord:
-    seq, batch_id, owner, backend, upstream_id, status, run_count, created_us, updated_us = row
+    seq, batch_id, owner, backend, upstream_id, status, run_count, forward = row[:8]
+    created_us, updated_us = row[8:]
     return BatchRecord(
         id=batch_id,
         owner=owner,
@@ -108,6 +110,7 @@ def _record(row: tuple[Any, ...]) -> BatchRecord:
         upstream_id=upstream_id,
         status=canonical.BatchStatus(status),
         run_count=run_count,
+        forward=_forward.decode(forward),
         created_at=from_us(created_us),
         updated_at=from_us(updated_us),
         seq=seq,

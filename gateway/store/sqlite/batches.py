@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from gateway.store.base import DuplicateBatch
 from gateway.store.batch_records import BatchRecord, ClaimedInput
 from gateway.store.records import RunRecord
@@ -27,13 +29,15 @@ from gateway.store.sqlite.times import to_us
 from mappings import canonical
 
 Status = canonical.BatchStatus
+_encoder = msgspec.json.Encoder()
+_forward = msgspec.json.Decoder(dict[str, str])
 
 _INSERT = (
-    "INSERT INTO batches (id, owner, backend, upstream_id, status, run_count, created_us, "
-    "updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO batches (id, owner, backend, upstream_id, status, run_count, forward, "
+    "created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _CLAIMABLE = (
-    "SELECT i.batch_id, i.idx, b.owner, b.backend, i.body, i.attempts"
+    "SELECT i.batch_id, i.idx, b.owner, b.backend, i.body, i.attempts, b.forward"
     " FROM batch_inputs AS i INDEXED BY batch_inputs_pending JOIN batches AS b ON b.id = i.batch_id"
     " WHERE i.state = 'pending' AND (i.lease_until_us IS NULL OR i.lease_until_us < ?)"
     " ORDER BY i.rowid LIMIT 1"
@@ -71,7 +75,7 @@ def claim(
         row = conn.execute(_CLAIMABLE, (to_us(now),)).fetchone()
         if row is None:
             return None
-        batch_id, index, owner, backend, body, attempts = row
+        batch_id, index, owner, backend, body, attempts, forward = row
         conn.execute(
             "UPDATE batch_inputs SET claimed_by = ?, lease_until_us = ?, attempts = ?" + _INPUT,
             (worker, to_us(lease_until), attempts + 1, batch_id, index),
@@ -88,6 +92,7 @@ def claim(
         backend=backend,
         body=body,
         attempts=attempts + 1,
+        forward=_forward.decode(forward),
     )
 
 
@@ -149,5 +154,6 @@ def settle_unsettled(conn: sqlite3.Connection, now: datetime) -> int:
 def _params(batch: BatchRecord) -> tuple[Any, ...]:
     return (
         *(batch.id, batch.owner, batch.backend, batch.upstream_id, batch.status.value),
-        *(batch.run_count, to_us(batch.created_at), to_us(batch.updated_at)),
+        *(batch.run_count, _encoder.encode(batch.forward).decode()),
+        *(to_us(batch.created_at), to_us(batch.updated_at)),
     )
