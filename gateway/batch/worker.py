@@ -106,7 +106,8 @@ class BatchWorker:
         try:
             backend = self._routing.backend(claimed.backend)
             if backend is None:
-                raise InternalError(f"Backend {claimed.backend} is no longer configured.")
+                gone = f"Backend {claimed.backend} is no longer configured."
+                raise InternalError(gone, retryable=False)
             call = _background_call(claimed)
             request = await self._inputs.read(claimed.body, call)
             slot = BatchSlot(batch_id=claimed.batch_id, index=claimed.index)

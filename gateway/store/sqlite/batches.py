@@ -70,7 +70,9 @@ def claim(
     conn: sqlite3.Connection, worker: str, lease_until: datetime, now: datetime
 ) -> ClaimedInput | None:
     """Lease the oldest pending input that no live lease holds to `worker`; its batch is
-    processing from then on."""
+    processing from then on. With none claimable, takes no write lock (idle workers poll)."""
+    if conn.execute(_CLAIMABLE, (to_us(now),)).fetchone() is None:
+        return None
     with immediate(conn):
         row = conn.execute(_CLAIMABLE, (to_us(now),)).fetchone()
         if row is None:
