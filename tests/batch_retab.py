@@ -37,6 +37,16 @@ class FakeRetab:
         self.runs: dict[str, dict[str, Any]] = {}
         self.hold_after = hold_after  # None: every create is answered
         self._lock = threading.Lock()
+        self._grants = 0  # creates let through the gate, answered or about to be
+
+    def _granted(self) -> bool:
+        """Let one more create through the gate, if it is open; checked and counted at once,
+        so that creates arriving together never pass `hold_after` between them."""
+        with self._lock:
+            if self.hold_after is not None and self._grants >= self.hold_after:
+                return False
+            self._grants += 1
+            return True
 
     async def _create(self, request: httpx.Request) -> httpx.Response:
         self.in_flight += 1
@@ -47,7 +57,7 @@ class FakeRetab:
             self.in_flight -= 1
 
     async def _answer(self, sent: dict[str, Any]) -> httpx.Response:
-        while self.hold_after is not None and self.answered >= self.hold_after:
+        while not self._granted():
             await asyncio.sleep(0.01)  # held: never answered, until the app is stopped
         await asyncio.sleep(self._delay)
         if self._refuse is not None and self._refuse in sent["document"]["filename"]:
