@@ -20,6 +20,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from gateway.backends.factory import Opened, open_backends
+from gateway.batch import BatchService, BatchWorker, start_batch_workers
+from gateway.batch.inputs import BatchInputs
 from gateway.classifiers import Catalog
 from gateway.clock import Clock, system_clock
 from gateway.config import Settings
@@ -43,6 +45,7 @@ from gateway.service.runs import RunService
 from gateway.service.stored import StoredFiles
 from gateway.surfaces import extend as extend_surface
 from gateway.surfaces import (
+    extend_batch,
     extend_classifiers,
     extend_files,
     extend_webhooks,
@@ -72,6 +75,7 @@ def create_app(
             retab_surface.router,
             retab_files.router,
             extend_surface.router,
+            extend_batch.router,
             extend_classifiers.router,
             extend_files.router(settings.files),
             files_content.router,
@@ -111,7 +115,11 @@ def _lifespan(
         async with open_backends(settings, transports, clock=clock) as opened:
             app.state.settings = settings
             app.state.classifiers = Catalog.of(settings, opened.backends, started=clock())
-            app.state.services = _services(settings, opened, app.state.classifiers, clock)
+            routing, runs = _runs(settings, opened, app.state.classifiers, clock)
+            app.state.services = _services(opened, routing, runs, app.state.classifiers, clock)
+            app.state.batches = _batches(
+                settings, opened, routing, runs, app.state.classifiers, clock
+            )
             app.state.background = opened.background
             app.state.files = opened.files
             app.state.uploads = PendingUploads(opened.files, clock=clock)
@@ -122,10 +130,10 @@ def _lifespan(
     return lifespan
 
 
-def _services(
+def _runs(
     settings: Settings, opened: Opened, classifiers: Catalog, clock: Clock
-) -> dict[Dialect, DialectService]:
-    """One dialect service per surface, over one routing and one run service."""
+) -> tuple[Routing, RunService]:
+    """The one routing and run service every surface's calls (and batches) go through."""
     routing = Routing(
         opened.backends, default=settings.default_backend, surfaces=settings.surface_backends
     )
@@ -136,6 +144,13 @@ def _services(
         sync_timeout=settings.server.sync_timeout,
         clock=clock,
     )
+    return routing, runs
+
+
+def _services(
+    opened: Opened, routing: Routing, runs: RunService, classifiers: Catalog, clock: Clock
+) -> dict[Dialect, DialectService]:
+    """One dialect service per surface, over one routing and one run service."""
     return {
         rules.dialect: DialectService(
             rules,
@@ -148,6 +163,32 @@ def _services(
         )
         for rules in (RETAB_RULES, EXTEND_RULES)
     }
+
+
+def _batches(
+    settings: Settings,
+    opened: Opened,
+    routing: Routing,
+    runs: RunService,
+    classifiers: Catalog,
+    clock: Clock,
+) -> BatchService:
+    """The Extend surface's batches, and this process's batch workers creating their runs."""
+    files = StoredFiles(opened.files, not_found=EXTEND_RULES.file_not_found)
+    inputs = BatchInputs(files)
+    workers = [
+        BatchWorker(ledger=opened.batches, inputs=inputs, runs=runs, routing=routing, clock=clock)
+        for _ in range(settings.batch.concurrency)
+    ]
+    start_batch_workers(opened.background, workers, opened.batch_doorbell)
+    return BatchService(
+        ledger=opened.batches,
+        routing=routing,
+        inputs=inputs,
+        classifiers=classifiers,
+        own_link=files.own_link,
+        clock=clock,
+    )
 
 
 def _render_crosswalk(request: AnyRequest, exc: CrosswalkError) -> Response[bytes]:

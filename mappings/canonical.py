@@ -255,6 +255,33 @@ class ListQuery(Model, frozen=True, kw_only=True):
     status: Status | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    batch_id: str | None = None  # only the runs of this batch
+
+
+class BatchStatus(enum.StrEnum):
+    """Where a batch of runs is: waiting, fanning out or waiting on its runs, or settled (the
+    last three); `failed` when it could not be processed at all, `cancelled` when every run
+    ended cancelled."""
+
+    pending = "pending"
+    processing = "processing"
+    processed = "processed"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        """True once the batch can no longer change."""
+        return self not in (BatchStatus.pending, BatchStatus.processing)
+
+
+class Batch(Model, frozen=True, kw_only=True):
+    """A batch of runs of one saved classifier, one run per input (Extend `BatchRun`)."""
+
+    id: str
+    status: BatchStatus
+    run_count: int
+    created_at: datetime
 
 
 class RunPage(Model, frozen=True, kw_only=True):

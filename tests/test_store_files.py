@@ -16,9 +16,10 @@ from gateway.store import SqliteLedger, owner_of
 from gateway.store.base import DuplicateFile, FileLedger
 from gateway.store.sqlite import SCHEMA_VERSION
 from gateway.store.sqlite.schema import MIGRATIONS
-from gateway.store.sqlite.writes import INSERT, insert_params
+from gateway.store.sqlite.writes import insert_params
 from mappings.files import FileQuery, StoredFile, new_file_id
 from tests.test_store import make_record
+from tests.test_store_schema import INSERT_V1
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ALICE, BOB = owner_of("sk-alice"), owner_of("sk-bob")
@@ -68,7 +69,7 @@ async def test_a_schema_3_ledger_gains_the_files_table_and_keeps_its_runs(tmp_pa
             for statement in statements:
                 conn.execute(statement)
         conn.execute("INSERT INTO schema_version (version) VALUES (3)")
-        conn.execute(INSERT, insert_params(make_record("r1", owner=ALICE)))
+        conn.execute(INSERT_V1, insert_params(make_record("r1", owner=ALICE))[:15])
     assert SCHEMA_VERSION >= 4
     async with await SqliteLedger.open(path) as ledger:
         assert await ledger.get(ALICE, "local", "r1") is not None

@@ -12,11 +12,17 @@ import msgspec
 from gateway.store import SqliteLedger
 from gateway.store.sqlite import SCHEMA_VERSION
 from gateway.store.sqlite.schema import MIGRATIONS, SEARCH_TABLE
-from gateway.store.sqlite.writes import INSERT, insert_params
+from gateway.store.sqlite.writes import insert_params
 from mappings import canonical
 from tests.test_store import ALICE, completed, ids, make_record
 
 LEGACY = 100  # more than a walk's first batch, so a rare name is found by the index
+# a row as schema 1 held it: no batch columns (schema 6)
+INSERT_V1 = (
+    "INSERT INTO runs (key, owner, backend, upstream_id, surface, status, filename, "
+    "filename_folded, created_us, updated_us, run, request, claimed_by, lease_until_us, "
+    "attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def write_schema_1(path: str) -> None:
@@ -30,7 +36,7 @@ def write_schema_1(path: str) -> None:
         conn.execute("INSERT INTO schema_version (version) VALUES (1)")
         names = ["Legacy-Invoice.pdf", *(f"old-{i:03}.txt" for i in range(1, LEGACY))]
         records = [make_record(f"r{i:03}", filename=name) for i, name in enumerate(names)]
-        conn.executemany(INSERT, [insert_params(record) for record in records])
+        conn.executemany(INSERT_V1, [insert_params(record)[:15] for record in records])
         conn.execute("COMMIT")
 
 

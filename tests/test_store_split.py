@@ -22,7 +22,7 @@ from gateway.store import (
     WorkQueue,
     owner_of,
 )
-from gateway.store.base import FileLedger
+from gateway.store.base import BatchLedger, FileLedger
 from gateway.store.records import new_record
 from mappings import canonical
 from mappings.dialects import DIALECTS, Dialect
@@ -36,6 +36,8 @@ LEDGER_METHODS = {"insert", "get", "find", "unfinished", "update_run", "delete",
 QUEUE_METHODS = {"claim", "heartbeat", "finish", "request_cancel", "recover"}
 FILE_METHODS = {"insert_file", "get_file", "find_file", "list_files", "delete_file"}
 FILE_METHODS |= {"add_file_copy", "set_file_page_count"}
+BATCH_METHODS = {"insert_batch", "get_batch", "claim_batch_input", "extend_batch_lease"}
+BATCH_METHODS |= {"release_batch_input", "refuse_batch_input", "settle_batches"}
 OUTBOX_METHODS = {"subscribe", "add_event", "any_due", "claim_deliveries", "delivered"}
 OUTBOX_METHODS |= {"delivery_failed", "release", "list_deliveries", "retry_event", "outbox_depth"}
 
@@ -61,7 +63,8 @@ def test_the_interfaces_split_the_store_s_methods_between_them() -> None:
     assert protocol_methods(Ledger) == LEDGER_METHODS | FILE_METHODS
     assert protocol_methods(WorkQueue) == QUEUE_METHODS
     assert protocol_methods(Outbox) == OUTBOX_METHODS
-    every = LEDGER_METHODS | FILE_METHODS | QUEUE_METHODS | OUTBOX_METHODS
+    assert protocol_methods(BatchLedger) == BATCH_METHODS
+    every = LEDGER_METHODS | FILE_METHODS | QUEUE_METHODS | OUTBOX_METHODS | BATCH_METHODS
     assert protocol_methods(SqliteLedger) == every | {"open"}
 
 

@@ -37,7 +37,7 @@ from gateway.config import (
 from gateway.context import CallContext
 from gateway.files.opening import open_file_store
 from gateway.files.store import FileStore
-from gateway.store.base import Ledger, Outbox, WorkQueue
+from gateway.store.base import BatchLedger, Ledger, Outbox, WorkQueue
 from gateway.store.sqlite import SqliteLedger
 from gateway.supervisor import Doorbell, Supervisor
 from gateway.webhooks.opening import webhook_delivery
@@ -54,8 +54,10 @@ class Opened(msgspec.Struct, frozen=True, kw_only=True):
     outbox: Outbox  # the same store as `ledger`, seen as the webhook outbox
     files: FileStore
     backends: Mapping[str, Backend]
-    background: Supervisor  # the local workers and the refreshers
+    background: Supervisor  # the local workers and the refreshers (the batch workers join)
     events: Doorbell  # rung when a write may have raised a webhook event in this process
+    batches: BatchLedger  # the same store again, seen as the batches' ledger
+    batch_doorbell: Doorbell  # rung by the ledger when a batch's inputs are recorded
 
 
 @asynccontextmanager
@@ -68,10 +70,15 @@ async def open_backends(
     """Open the ledger, recover interrupted runs, start the backends and their workers."""
     doorbell = Doorbell()  # rung by the ledger when local work is queued in this process
     events = Doorbell()
+    batch_doorbell = Doorbell()
     async with AsyncExitStack() as stack:
         ledger = await stack.enter_async_context(
             await SqliteLedger.open(
-                settings.store_path, clock=clock, on_enqueue=doorbell.ring, on_event=events.ring
+                settings.store_path,
+                clock=clock,
+                on_enqueue=doorbell.ring,
+                on_event=events.ring,
+                on_batch=batch_doorbell.ring,
             )
         )
         # as configured now: an endpoint no longer configured is owed no new events
@@ -126,6 +133,8 @@ async def open_backends(
                 backends=backends,
                 background=supervisor,
                 events=events,
+                batches=ledger,
+                batch_doorbell=batch_doorbell,
             )
         finally:
             await supervisor.stop()

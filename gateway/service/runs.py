@@ -25,7 +25,13 @@ from gateway.errors import GatewayTimeout, UpstreamFailed
 from gateway.routing import Located, Routing
 from gateway.service.outcome import Page, Served
 from gateway.store.base import DuplicateRun, Ledger
-from gateway.store.records import ListResult, RunRecord, new_record
+from gateway.store.records import (
+    BatchSlot,
+    ListResult,
+    RunRecord,
+    never_created,
+    new_record,
+)
 from mappings import canonical
 
 log = structlog.get_logger("crosswalk.runs")
@@ -60,9 +66,14 @@ class RunService:
         self._clock = clock
 
     async def create(
-        self, request: canonical.ClassifyRequest, backend: Backend, *, call: CallContext
+        self,
+        request: canonical.ClassifyRequest,
+        backend: Backend,
+        *,
+        call: CallContext,
+        batch: BatchSlot | None = None,
     ) -> Served:
-        """Start a run on `backend` and record it."""
+        """Start a run on `backend` and record it (as the run of a batch's input, if given)."""
         # a saved classifier the backend does not know is inlined (hazard 10); the ledger keeps
         # the inlined request, so the run's categories table is the classifier's
         if request.classifier is not None and self._classifiers is not None:
@@ -77,6 +88,7 @@ class RunService:
                 surface=call.surface,
                 owner=call.principal.owner,
                 now=self._clock(),
+                batch=batch,
             )
             await self._insert(made, backend)
             return made
@@ -123,7 +135,7 @@ class RunService:
         record = await self._record(located, call)
         if record is None:
             return None
-        run = await located.backend.refresh(record, call=call)
+        run = await self._refreshed(located.backend, record, call)
         await self._remember(located.backend, record, run)
         return self._served(call, located.backend, run)
 
@@ -134,7 +146,7 @@ class RunService:
         if record is None:
             return None
         backend = located.backend
-        run = await backend.refresh(record, call=call)
+        run = await self._refreshed(backend, record, call)
         stopped = False
         if not run.status.terminal:
             run = await backend.cancel(record, call=call)
@@ -148,7 +160,8 @@ class RunService:
         record = await self._record(located, call)
         if record is None:
             return False
-        await located.backend.delete(record, call=call)
+        if not never_created(record):  # a run only the ledger has
+            await located.backend.delete(record, call=call)
         await self._ledger.delete(call.principal.owner, located.backend.name, record.upstream_id)
         return True
 
@@ -190,6 +203,14 @@ class RunService:
                 yield self._served(call, backend, record.run, record.upstream_id)
             except UpstreamFailed:
                 log.warning("ledger.unlistable_run", backend=record.backend, seq=record.seq)
+
+    async def _refreshed(
+        self, backend: Backend, record: RunRecord, call: CallContext
+    ) -> canonical.ClassificationRun:
+        """The run now; one no backend made (a batch input refused) is the ledger's alone."""
+        if never_created(record):
+            return record.run
+        return await backend.refresh(record, call=call)
 
     async def _record(self, located: Located, call: CallContext) -> RunRecord | None:
         owner = call.principal.owner

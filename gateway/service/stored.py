@@ -16,7 +16,7 @@ import msgspec
 
 from gateway.context import CallContext
 from gateway.files.store import FileStore
-from gateway.store.records import RunRecord
+from gateway.store.records import RunRecord, never_created
 from mappings import canonical
 
 
@@ -57,5 +57,6 @@ def names_stored_file(request: canonical.ClassifyRequest | None) -> bool:
 
 def reads_translated(record: RunRecord | None) -> bool:
     """Whether a run is read through the canonical model even on a backend of its client's
-    vendor: one whose create named a stored file shows crosswalk's id for it."""
-    return record is not None and names_stored_file(record.request)
+    vendor: one whose create named a stored file shows crosswalk's id for it, and one no
+    backend made (a batch input refused) is known to the ledger alone."""
+    return record is not None and (names_stored_file(record.request) or never_created(record))

@@ -3,10 +3,11 @@
 `Ledger` is the owner-scoped record of every run, and through `FileLedger` the metadata of
 every file uploaded (the bytes live on disk: `gateway/files/`); `WorkQueue` the local
 backend's queue of background work kept in the same store; `Outbox` (`webhook_outbox`) the
-webhook events owed to endpoints, raised in the same writes as the changes they report.
-`SqliteLedger` implements them all over one file; a PostgreSQL store only has to satisfy the
-same Protocols. Imports only the stdlib, `gateway.store.records`, `gateway.files.records`
-and `mappings`.
+webhook events owed to endpoints, raised in the same writes as the changes they report;
+`BatchLedger` (`batch_ledger`) the batches of runs and their inputs still to be created
+(gateway/batch). `SqliteLedger` implements them all over one file; a PostgreSQL store only
+has to satisfy the same Protocols. Imports only the stdlib, `gateway.store.records`,
+`gateway.store.batch_records`, `gateway.files.records` and `mappings`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime
 from typing import Protocol
 
 from gateway.files.records import FileListResult, FileRecord
+from gateway.store.batch_ledger import BatchLedger as BatchLedger  # re-exported
 from gateway.store.records import ListResult, RecoveryReport, RunRecord
 from gateway.store.webhook_outbox import Outbox as Outbox  # re-exported
 from mappings import canonical
@@ -37,6 +39,10 @@ class LedgerError(Exception):
 
 class DuplicateRun(LedgerError):
     """A run with this (backend, upstream_id) is already recorded."""
+
+
+class DuplicateBatch(LedgerError):
+    """A batch with this id is already recorded."""
 
 
 class DuplicateFile(LedgerError):

@@ -33,7 +33,8 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     canonical run seen; `request` is kept for local background runs still to be processed
     and for the categories table (its document bytes are dropped once the run is terminal).
     `seq` is assigned by the store on insert and only grows, so it breaks `created_at` ties.
-    `claimed_by`, `lease_until` and `attempts` belong to the local work queue.
+    `claimed_by`, `lease_until` and `attempts` belong to the local work queue. `batch_id` is
+    the batch the run belongs to (gateway/batch), `batch_input` the input it was made for.
     """
 
     key: str
@@ -50,6 +51,31 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     claimed_by: str | None = None
     lease_until: datetime | None = None
     attempts: int = 0
+    batch_id: str | None = None
+    batch_input: int | None = None
+
+
+class BatchSlot(msgspec.Struct, frozen=True, kw_only=True):
+    """The input of a batch a run is made for: recording the run marks the input created."""
+
+    batch_id: str
+    index: int
+
+
+def not_created_id(batch_id: str, index: int) -> str:
+    """The id of the failed run standing for a batch input that no backend made a run of."""
+    return f"{batch_id}-input-{index}"
+
+
+def never_created(record: RunRecord) -> bool:
+    """Whether the run is one no backend made (a batch input refused): it lives only in the
+    ledger, and no backend is asked about it."""
+    index = record.batch_input
+    return (
+        record.batch_id is not None
+        and index is not None
+        and record.upstream_id == not_created_id(record.batch_id, index)
+    )
 
 
 class ListResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,8 +101,10 @@ def new_record(
     surface: Dialect,
     owner: str,
     now: datetime,
+    batch: BatchSlot | None = None,
 ) -> RunRecord:
-    """The record of a run just created; a finished run's document content is not kept."""
+    """The record of a run just created (for an input of `batch`, if given); a finished run's
+    document content is not kept."""
     if request is not None and run.status.terminal:
         request = without_document(request)
     return RunRecord(
@@ -90,6 +118,8 @@ def new_record(
         filename=_filename(run, request),
         created_at=run.created_at,
         updated_at=now,
+        batch_id=None if batch is None else batch.batch_id,
+        batch_input=None if batch is None else batch.index,
     )
 
 

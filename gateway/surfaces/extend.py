@@ -14,9 +14,11 @@ from litestar import Request, Response, Router, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
+from gateway.batch import BatchService
 from gateway.config import Settings
 from gateway.context import CallContext, provide_extend_call, provide_settings
 from gateway.service import Deleted, DialectService, Page, Served
+from gateway.surfaces.extend_batch import provide_batches
 from gateway.surfaces.options import options_handler
 from gateway.surfaces.render import json_response, rendered
 from gateway.surfaces.services import provide_extend_service
@@ -26,6 +28,7 @@ AnyRequest = Request[Any, Any, Any]
 Service = NamedDependency[DialectService]
 Call = NamedDependency[CallContext]
 Config = NamedDependency[Settings]
+Batches = NamedDependency[BatchService]
 
 CLASSIFY = extend.CLASSIFY_PATH
 RUNS = extend.RUNS_PATH
@@ -53,10 +56,13 @@ async def get_classify_run(
 
 @get(RUNS)
 async def list_classify_runs(
-    request: AnyRequest, call: Call, service: Service, settings: Config
+    request: AnyRequest, call: Call, service: Service, settings: Config, batches: Batches
 ) -> Response[bytes]:
-    """The caller's classify runs as summaries, newest first unless asked otherwise."""
-    page = await service.list(call, request.query_params)
+    """The caller's classify runs as summaries, newest first unless asked otherwise; those of
+    a batch relayed to Extend (`batchId`) as Extend lists them."""
+    page = await batches.runs(call, request.query_params) or await service.list(
+        call, request.query_params
+    )
     return rendered(page, partial(_page, settings=settings))
 
 
@@ -111,5 +117,6 @@ router = Router(
         "call": Provide(provide_extend_call),
         "service": Provide(provide_extend_service),
         "settings": Provide(provide_settings),
+        "batches": Provide(provide_batches),
     },
 )

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+import msgspec
+
 from mappings import canonical
 from mappings.errors import InvalidInput, UnsupportedFeature
 from mappings.extend.common import STATUS_TO_CANONICAL
@@ -115,8 +117,8 @@ def _as_run(summary: ClassifyRunSummary) -> ClassifyRun:
 
 def list_params_to_canonical(params: Mapping[str, str]) -> canonical.ListQuery:
     """`GET /classify_runs`'s query string as a canonical list query; the filters with no
-    canonical field (`classifierId`, `batchId`, `source`, `sourceId`) are not read."""
-    return list_query_to_canonical(
+    canonical field (`classifierId`, `source`, `sourceId`) are not read."""
+    query = list_query_to_canonical(
         status=params.get("status"),
         file_name_contains=params.get("fileNameContains"),
         sort_by=params.get("sortBy"),
@@ -124,6 +126,8 @@ def list_params_to_canonical(params: Mapping[str, str]) -> canonical.ListQuery:
         next_page_token=params.get("nextPageToken"),
         max_page_size=params.get("maxPageSize"),
     )
+    batch_id = params.get("batchId")
+    return msgspec.structs.replace(query, batch_id=batch_id) if batch_id else query
 
 
 def list_query_to_canonical(
@@ -136,8 +140,9 @@ def list_query_to_canonical(
 ) -> canonical.ListQuery:
     """`GET /classify_runs` query parameters as a canonical list query (hazard 22).
 
-    `classifierId`, `batchId`, `source` and `sourceId` have no canonical field; the surface
-    does not pass them. PROCESSING and CANCELLING both read as `running`.
+    `classifierId`, `source` and `sourceId` have no canonical field; the surface does not
+    pass them (`batchId` is read by `list_params_to_canonical`). PROCESSING and CANCELLING
+    both read as `running`.
     """
     return canonical.ListQuery(
         limit=page_size(max_page_size),

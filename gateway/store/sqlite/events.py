@@ -11,6 +11,7 @@ from datetime import datetime
 import msgspec
 
 from gateway.store.records import NewEvent, RunRecord, RunSnapshot
+from gateway.store.sqlite.batch_settle import settle
 from gateway.store.sqlite.outbox import raise_event
 from mappings import canonical
 from mappings.extend import run_event_type
@@ -37,6 +38,7 @@ def run_saved(
         surface=record.surface,
         owner=record.owner,
         run=record.run,
+        batch_id=record.batch_id,
     )
     event = NewEvent(
         event_type=event_type,
@@ -46,3 +48,5 @@ def run_saved(
         data=_encoder.encode(snapshot),
     )
     raise_event(conn, event, now)
+    if record.batch_id is not None:  # the batch may have settled with this run
+        settle(conn, record.batch_id, now)

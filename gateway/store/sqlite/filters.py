@@ -5,6 +5,7 @@ filter, and the index or trigram search that finds the matches without a scan of
   order and stops at the page's end;
 - `filename` (exact, case-sensitive): `runs_owner_filename_created`, which also serves the
   order, so only matching entries are read;
+- `batch_id`: `runs_owner_batch` (schema v6), likewise;
 - `filename_contains` (a substring of the casefolded name): two ways race, a batch of each
   in turn, and the first to finish answers: the owner's runs walked in order and checked one
   by one (quick when matches are common: most pages end within the first batch, before the
@@ -145,6 +146,9 @@ def _where(scan: Scan, table: str) -> Sql:
     if query.filename is not None:
         clauses.append(f"{table}filename = ?")
         params.append(query.filename)
+    if query.batch_id is not None:  # runs_owner_batch
+        clauses.append(f"{table}batch_id = ?")
+        params.append(query.batch_id)
     if query.created_from is not None:
         clauses.append(f"{table}created_us >= ?")
         params.append(to_us(query.created_from))

@@ -10,13 +10,14 @@ claims, cancels and compare-and-set updates are atomic across processes too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
 from gateway.clock import Clock, system_clock
 from gateway.files.records import FileListResult, FileRecord
+from gateway.store.batch_records import BatchRecord, ClaimedInput
 from gateway.store.records import (
     Delivery,
     DeliveryState,
@@ -25,7 +26,7 @@ from gateway.store.records import (
     RecoveryReport,
     RunRecord,
 )
-from gateway.store.sqlite import files, outbox, queue, writes
+from gateway.store.sqlite import batches, files, outbox, queue, writes
 from gateway.store.sqlite.listing import list_page
 from gateway.store.sqlite.rows import BY_OWNER_RUN, BY_RUN, SELECT, all_records, one_record
 from gateway.store.sqlite.threads import LedgerThreads
@@ -42,8 +43,9 @@ _RUNNING = frozenset({canonical.Status.running})
 
 
 class SqliteLedger:
-    """Implements `Ledger` (with `FileLedger`), `WorkQueue` and `Outbox` over one SQLite file;
-    open with `await SqliteLedger.open(path)`, and close it (or use it as an async context)."""
+    """Implements `Ledger` (with `FileLedger`), `WorkQueue`, `Outbox` and `BatchLedger` over
+    one SQLite file; open with `await SqliteLedger.open(path)`, and close it (or use it as an
+    async context)."""
 
     def __init__(
         self,
@@ -52,11 +54,13 @@ class SqliteLedger:
         clock: Clock = system_clock,
         on_enqueue: Callable[[], None] = lambda: None,
         on_event: Callable[[], None] = lambda: None,
+        on_batch: Callable[[], None] = lambda: None,
     ) -> None:
         self._threads = threads
         self._clock = clock  # stamps updates whose caller gave no `now`
         self._on_enqueue = on_enqueue
         self._on_event = on_event
+        self._on_batch = on_batch
 
     @classmethod
     async def open(
@@ -66,12 +70,16 @@ class SqliteLedger:
         clock: Clock = system_clock,
         on_enqueue: Callable[[], None] = lambda: None,
         on_event: Callable[[], None] = lambda: None,
+        on_batch: Callable[[], None] = lambda: None,
     ) -> SqliteLedger:
         """Open (creating or upgrading) the ledger at `path`, reading the time from `clock`;
-        `on_enqueue` is called once background work is committed (a worker's doorbell), and
-        `on_event` once a write that may have raised a webhook event is (the dispatcher's)."""
+        `on_enqueue` is called once background work is committed (a worker's doorbell),
+        `on_event` once a write that may have raised a webhook event is (the dispatcher's),
+        and `on_batch` once a batch's inputs are (the batch workers')."""
         threads = await LedgerThreads.open(path, readers=READERS)
-        return cls(threads, clock=clock, on_enqueue=on_enqueue, on_event=on_event)
+        return cls(
+            threads, clock=clock, on_enqueue=on_enqueue, on_event=on_event, on_batch=on_batch
+        )
 
     async def __aenter__(self) -> Self:
         return self
@@ -194,6 +202,44 @@ class SqliteLedger:
 
     async def set_file_page_count(self, file_id: str, page_count: int) -> FileRecord | None:
         return await self._threads.write(files.set_page_count, file_id, page_count)
+
+    async def insert_batch(self, batch: BatchRecord, inputs: Sequence[bytes]) -> BatchRecord:
+        inserted = await self._threads.write(batches.insert, batch, tuple(inputs))
+        if inputs:
+            self._on_batch()  # committed: a batch worker woken now finds its inputs
+        return inserted
+
+    async def get_batch(self, owner: str, batch_id: str) -> BatchRecord | None:
+        return await self._threads.read(batches.get, owner, batch_id)
+
+    async def claim_batch_input(
+        self, worker: str, lease_seconds: float, now: datetime
+    ) -> ClaimedInput | None:
+        until = now + timedelta(seconds=lease_seconds)
+        return await self._threads.write(batches.claim, worker, until, now)
+
+    async def extend_batch_lease(
+        self, batch_id: str, index: int, worker: str, lease_seconds: float, now: datetime
+    ) -> bool:
+        until = now + timedelta(seconds=lease_seconds)
+        return await self._threads.write(batches.extend_lease, (batch_id, index), worker, until)
+
+    async def release_batch_input(
+        self, batch_id: str, index: int, worker: str, retry_at: datetime
+    ) -> bool:
+        return await self._threads.write(batches.release, (batch_id, index), worker, retry_at)
+
+    async def refuse_batch_input(self, record: RunRecord, now: datetime) -> bool:
+        refused = await self._threads.write(batches.refuse, record, now)
+        if refused:
+            self._on_event()  # a failed run, and perhaps a settled batch
+        return refused
+
+    async def settle_batches(self, now: datetime) -> int:
+        changed = await self._threads.write(batches.settle_unsettled, now)
+        if changed:
+            self._on_event()
+        return changed
 
     async def subscribe(self, endpoints: Mapping[str, Collection[str]]) -> None:
         await self._threads.write(outbox.subscribe, endpoints)

@@ -1,0 +1,174 @@
+"""Batch workers: create the runs of batches' inputs from the ledger, in every process.
+
+A worker claims the oldest pending input under a lease, keeps the lease alive while the run
+is created, and records the run with its input (`RunService.create`, as `POST /classify_runs`
+creates one); recording it marks the input created in the same write, so a restart loses
+no input and creates none twice. An input that cannot be created becomes a FAILED run of its
+batch; one that fails in passing (the vendor unreachable, a 5xx) is retried with backoff, and
+refused after `max_attempts`. The workers of a process, as many as the batch concurrency,
+share a doorbell rung when a batch is recorded, and poll for other processes' batches. A
+settler loop settles batches whose runs finished or were deleted without a word to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+
+import anyio
+import structlog
+
+from gateway.auth import Principal
+from gateway.batch.failures import error_of, failed_record
+from gateway.batch.inputs import BatchInputs
+from gateway.clock import Clock, system_clock
+from gateway.config import Secret
+from gateway.context import CallContext
+from gateway.errors import CrosswalkError, InternalError
+from gateway.middleware import new_request_id
+from gateway.routing import Routing
+from gateway.service.runs import RunService
+from gateway.store.base import BatchLedger
+from gateway.store.batch_records import ClaimedInput
+from gateway.store.records import BatchSlot
+from gateway.supervisor import Backoff, Doorbell, Supervisor, cancel_and_wait
+from mappings import canonical
+from mappings.errors import TranslationError
+
+log = structlog.get_logger("crosswalk.batch")
+IDLE_POLL_SECONDS = 0.25  # as the local workers: other processes' batches start this soon
+SETTLE_SECONDS = 1.0  # how often batches whose runs changed elsewhere are settled
+LEASE_SECONDS = 60.0  # a claimed input whose worker stops heartbeating is retaken
+MAX_ATTEMPTS = 3
+_RETRY = Backoff(first=1.0, cap=30.0)  # after a passing failure to create an input's run
+
+
+class BatchWorker:
+    """Creates the runs of pending batch inputs, one `step` at a time; a `Supervisor` runs
+    the loop around it."""
+
+    idle_seconds = IDLE_POLL_SECONDS
+
+    def __init__(
+        self,
+        *,
+        ledger: BatchLedger,
+        inputs: BatchInputs,
+        runs: RunService,
+        routing: Routing,
+        clock: Clock = system_clock,
+        lease_seconds: float = LEASE_SECONDS,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.id = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._ledger = ledger
+        self._inputs = inputs
+        self._runs = runs
+        self._routing = routing
+        self._clock = clock
+        self._lease = lease_seconds
+        self._max_attempts = max_attempts
+
+    async def step(self) -> bool:
+        """Claim the oldest pending input and create its run; False when there was none."""
+        claimed = await self._ledger.claim_batch_input(self.id, self._lease, self._clock())
+        if claimed is None:
+            return False
+        if claimed.attempts > self._max_attempts:  # its workers kept going away
+            gone = InternalError(f"The input was interrupted {claimed.attempts - 1} times.")
+            await self._failed(claimed, None, gone)
+            return True
+        heartbeat = asyncio.create_task(self._heartbeat(claimed))
+        try:
+            await self._create(claimed)
+        except asyncio.CancelledError:
+            # stopping: hand the input back now, not when its lease runs out, so a restart
+            # takes it at once (a run already recorded has marked it created: a no-op then)
+            with anyio.CancelScope(shield=True):
+                await self._ledger.release_batch_input(
+                    claimed.batch_id, claimed.index, self.id, self._clock()
+                )
+            raise
+        finally:
+            await cancel_and_wait(heartbeat)
+        return True
+
+    async def settle(self) -> bool:
+        """Settle the batches whose runs finished or went; never more work right away."""
+        await self._ledger.settle_batches(self._clock())
+        return False
+
+    async def _create(self, claimed: ClaimedInput) -> None:
+        request: canonical.ClassifyRequest | None = None
+        try:
+            backend = self._routing.backend(claimed.backend)
+            if backend is None:
+                gone = f"Backend {claimed.backend} is no longer configured."
+                raise InternalError(gone, retryable=False)
+            call = _background_call(claimed)
+            request = await self._inputs.read(claimed.body, call)
+            slot = BatchSlot(batch_id=claimed.batch_id, index=claimed.index)
+            served = await self._runs.create(request, backend, call=call, batch=slot)
+            log.info("batch.input_created", batch=claimed.batch_id, input=claimed.index,
+                     backend=claimed.backend, run=served.run.id)  # fmt: skip
+        except (CrosswalkError, TranslationError) as exc:
+            await self._failed(claimed, request, exc)
+        except Exception as exc:  # a bug must fail its input visibly, not stop the worker
+            log.exception("batch.worker_error", batch=claimed.batch_id, input=claimed.index)
+            await self._failed(claimed, request, exc)
+
+    async def _failed(
+        self, claimed: ClaimedInput, request: canonical.ClassifyRequest | None, exc: Exception
+    ) -> None:
+        """Retry a passing failure later; refuse the input for good otherwise."""
+        passing = isinstance(exc, CrosswalkError) and exc.retryable
+        if passing and claimed.attempts < self._max_attempts:
+            retry_at = self._clock() + timedelta(seconds=_RETRY.delay(claimed.attempts))
+            await self._ledger.release_batch_input(
+                claimed.batch_id, claimed.index, self.id, retry_at
+            )
+            return
+        error = error_of(exc)
+        now = self._clock()
+        kept = await self._ledger.refuse_batch_input(
+            failed_record(claimed, request, error, now), now
+        )
+        log.info("batch.input_refused", batch=claimed.batch_id, input=claimed.index,
+                 reason=error.code, kept=kept)  # fmt: skip
+
+    async def _heartbeat(self, claimed: ClaimedInput) -> None:
+        while True:
+            await asyncio.sleep(self._lease / 3)
+            try:
+                await self._ledger.extend_batch_lease(
+                    claimed.batch_id, claimed.index, self.id, self._lease, self._clock()
+                )
+            except Exception:  # a missed beat only shortens the lease
+                log.warning("batch.heartbeat_failed", batch=claimed.batch_id, exc_info=True)
+
+
+def _background_call(claimed: ClaimedInput) -> CallContext:
+    """Who an input's run is created for: its batch's owner. No client is there, and no key
+    of one: only a backend with crosswalk's own key (or none) can be used."""
+    principal = Principal(owner=claimed.owner, key=Secret(""))
+    return CallContext(
+        request_id=new_request_id(),
+        principal=principal,
+        surface="extend",
+        forward=dict(claimed.forward),
+    )
+
+
+def start_batch_workers(
+    supervisor: Supervisor, workers: Sequence[BatchWorker], doorbell: Doorbell
+) -> None:
+    """Run `workers` (the batch concurrency of this process) and one settler."""
+    for worker in workers:
+        supervisor.start(
+            f"batch-{worker.id}", worker.step, idle=worker.idle_seconds, doorbell=doorbell
+        )
+    if workers:
+        supervisor.start("batch-settler", workers[0].settle, idle=SETTLE_SECONDS)
