@@ -10,7 +10,7 @@ claims, cancels and compare-and-set updates are atomic across processes too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
@@ -19,15 +19,13 @@ from gateway.clock import Clock, system_clock
 from gateway.files.records import FileListResult, FileRecord
 from gateway.store.batch_records import BatchRecord, ClaimedInput
 from gateway.store.records import (
-    Delivery,
-    DeliveryState,
     ListResult,
-    NewEvent,
     RecoveryReport,
     RunRecord,
 )
-from gateway.store.sqlite import batches, files, outbox, queue, writes
+from gateway.store.sqlite import batches, files, queue, writes
 from gateway.store.sqlite.listing import list_page
+from gateway.store.sqlite.outbox_methods import OutboxMethods
 from gateway.store.sqlite.rows import BY_OWNER_RUN, BY_RUN, SELECT, all_records, one_record
 from gateway.store.sqlite.threads import LedgerThreads
 from mappings import canonical
@@ -42,10 +40,10 @@ _UNFINISHED = (
 _RUNNING = frozenset({canonical.Status.running})
 
 
-class SqliteLedger:
-    """Implements `Ledger` (with `FileLedger`), `WorkQueue`, `Outbox` and `BatchLedger` over
-    one SQLite file; open with `await SqliteLedger.open(path)`, and close it (or use it as an
-    async context)."""
+class SqliteLedger(OutboxMethods):
+    """Implements `Ledger` (with `FileLedger`), `WorkQueue`, `Outbox` (its methods in
+    `OutboxMethods`) and `BatchLedger` over one SQLite file; open with `await
+    SqliteLedger.open(path)`, and close it (or use it as an async context)."""
 
     def __init__(
         self,
@@ -240,62 +238,6 @@ class SqliteLedger:
         if changed:
             self._on_event()
         return changed
-
-    async def subscribe(self, endpoints: Mapping[str, Collection[str]]) -> None:
-        await self._threads.write(outbox.subscribe, endpoints)
-
-    async def add_event(self, event: NewEvent) -> str | None:
-        event_id = await self._threads.write(outbox.add_event, event, self._clock())
-        if event_id is not None:
-            self._on_event()
-        return event_id
-
-    async def any_due(self, now: datetime, endpoints: Collection[str]) -> bool:
-        return await self._threads.read(outbox.any_due, now, tuple(endpoints))
-
-    async def claim_deliveries(
-        self,
-        worker: str,
-        now: datetime,
-        lease_seconds: float,
-        limit: int,
-        *,
-        limits: Mapping[str, int] | None = None,
-    ) -> tuple[Delivery, ...]:
-        until = now + timedelta(seconds=lease_seconds)
-        caps = None if limits is None else dict(limits)
-        return await self._threads.write(outbox.claim, worker, now, until, limit, caps)
-
-    async def delivered(self, delivery: Delivery, worker: str, now: datetime, status: int) -> bool:
-        return await self._threads.write(outbox.delivered, delivery, worker, now, status)
-
-    async def delivery_failed(
-        self,
-        delivery: Delivery,
-        worker: str,
-        *,
-        retry_at: datetime | None,
-        status: int | None,
-        error: str,
-    ) -> bool:
-        return await self._threads.write(outbox.failed, delivery, worker, retry_at, status, error)
-
-    async def release(self, delivery: Delivery, worker: str, now: datetime) -> bool:
-        return await self._threads.write(outbox.release, delivery, worker, now)
-
-    async def list_deliveries(
-        self, *, state: DeliveryState | None = None, limit: int = 100
-    ) -> tuple[Delivery, ...]:
-        return await self._threads.read(outbox.listing, state, limit)
-
-    async def retry_event(self, event_id: str, now: datetime) -> int | None:
-        retried = await self._threads.write(outbox.retry, event_id, now)
-        if retried:
-            self._on_event()
-        return retried
-
-    async def outbox_depth(self) -> int:
-        return await self._threads.read(outbox.depth)
 
     def _ended(self, record: RunRecord | None) -> RunRecord | None:
         """`record`, once the dispatcher has been told of it if it is terminal (the write that
