@@ -12,12 +12,13 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from gateway.config import WebhookEndpoint
 from gateway.store import SqliteLedger
@@ -159,3 +160,28 @@ async def test_an_idle_dispatcher_looks_without_the_write_lock(
                 other.execute("COMMIT")
             await raise_events(ledger, PROCESSED, 1)
             await step_until(dispatcher, lambda: len(receiver.accepted()) == 1)
+
+
+async def test_a_2xx_after_the_lease_was_lost_is_not_logged_as_delivered(
+    ledger: SqliteLedger,
+) -> None:
+    """The endpoint answers only after another dispatcher took the delivery over (the first
+    one's lease ran out): the first logs `webhooks.lease_lost`, never `webhooks.delivered`."""
+    answering = threading.Event()
+
+    def late(event_id: str, nth: int) -> int:
+        answering.wait(timeout=10)
+        return 200
+
+    with receiving(answer=late) as receiver, capture_logs() as logs:
+        async with dispatching(ledger, (endpoint(receiver.url),)) as dispatcher:
+            await raise_events(ledger, PROCESSED, 1)
+            assert await dispatcher.step() is False  # one claimed of 16 slots
+            after_lease = datetime.now(UTC) + timedelta(minutes=5)
+            [taken] = await ledger.claim_deliveries("another", after_lease, 30, 10)
+            answering.set()
+            await step_until(dispatcher, lambda: len(receiver.received) == 1)
+            await step_until(dispatcher, lambda: any("webhooks." in e["event"] for e in logs))
+    events = [e["event"] for e in logs if e["event"].startswith("webhooks.")]
+    assert events == ["webhooks.lease_lost"]
+    assert taken.attempts == 2

@@ -12,6 +12,7 @@ and follows no redirect.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import secrets
@@ -143,10 +144,14 @@ class Dispatcher:
         except Attempt as failed:
             await self._failed(delivery, failed)
             return
-        await self._outbox.delivered(delivery, self.id, self._clock(), status)
-        log.info(
-            "webhooks.delivered", event_id=delivery.event_id, endpoint=delivery.endpoint,
-            status=status, attempt=delivery.attempts,
+        recorded = await self._outbox.delivered(delivery, self.id, self._clock(), status)
+        # not recorded: its lease ran out mid-attempt and another dispatcher took it over (or
+        # an operator's retry, or its endpoint was removed); the delivery is theirs now
+        log.log(
+            logging.INFO if recorded else logging.WARNING,
+            "webhooks.delivered" if recorded else "webhooks.lease_lost",
+            event_id=delivery.event_id, endpoint=delivery.endpoint, status=status,
+            attempt=delivery.attempts,
         )  # fmt: skip
 
     async def _send(self, delivery: Delivery) -> int:
