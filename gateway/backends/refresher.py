@@ -1,9 +1,11 @@
 """Keeps the ledger's copy of unfinished vendor runs current.
 
 Listings are served from the ledger (hazard 23), and a vendor's run only changes there when
-someone reads it through crosswalk. A refresher re-reads, every `refresh_interval`, the runs
-of one vendor backend that are not finished yet, least recently updated first, so a listing
-does not show a run as running long after the vendor finished it. Only for backends with a
+someone reads it through crosswalk. A refresher re-reads, every `refresh_interval`, a page of
+the runs of one vendor backend that are not finished yet, walking them round in the order
+they were recorded, so a listing does not show a run as running long after the vendor
+finished it, and runs that stay unfinished for hours never keep the others from their turn
+(a batch settles only once every one of its runs is seen to end). Only for backends with a
 key of their own: a pure proxy's runs are read with each client's key, which is never kept.
 A `Supervisor` repeats `step` and keeps it going through errors (gateway/supervisor.py).
 """
@@ -37,6 +39,7 @@ class Refresher:
         self._backend = backend
         self._ledger = ledger
         self._clock = clock
+        self._after = 0  # where the walk round the unfinished runs goes on from
 
     async def step(self) -> bool:
         """One pass; never more work right away: the next pass waits for the interval."""
@@ -46,7 +49,10 @@ class Refresher:
     async def refresh_once(self) -> int:
         """One pass; returns how many runs changed."""
         changed = 0
-        for record in await self._ledger.unfinished(self._backend.name, limit=BATCH):
+        page = await self._ledger.unfinished(self._backend.name, limit=BATCH, after=self._after)
+        # a short page reached the end: the next pass starts the round again
+        self._after = page[-1].seq if len(page) == BATCH else 0
+        for record in page:
             # the backend spends its own key, so the owner's hash is all the call needs
             principal = Principal(owner=record.owner, key=Secret(""))
             call = CallContext(

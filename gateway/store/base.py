@@ -117,8 +117,12 @@ class Ledger(FileLedger, Protocol):
         call to a run that may predate crosswalk (it then has no record at all)."""
         ...
 
-    async def unfinished(self, backend: str, *, limit: int) -> tuple[RunRecord, ...]:
-        """Up to `limit` runs of `backend` not yet terminal, least recently updated first."""
+    async def unfinished(
+        self, backend: str, *, limit: int, after: int = 0
+    ) -> tuple[RunRecord, ...]:
+        """Up to `limit` runs of `backend` not yet terminal whose `seq` is past `after`, in
+        `seq` order: a caller walking them all round, page after page, reaches every one
+        however long some stay unfinished."""
         ...
 
     async def update_run(

@@ -34,8 +34,8 @@ from mappings.files import FileQuery
 READERS = 2  # read-only connections (and threads) per ledger
 
 _UNFINISHED = (
-    " WHERE backend = ? AND status IN ('pending', 'queued', 'running')"
-    " ORDER BY updated_us, seq LIMIT ?"
+    " WHERE backend = ? AND status IN ('pending', 'queued', 'running') AND seq > ?"
+    " ORDER BY seq LIMIT ?"
 )
 _RUNNING = frozenset({canonical.Status.running})
 
@@ -107,8 +107,11 @@ class SqliteLedger(OutboxMethods):
     async def find(self, backend: str, upstream_id: str) -> RunRecord | None:
         return await self._threads.read(one_record, SELECT + BY_RUN, (backend, upstream_id))
 
-    async def unfinished(self, backend: str, *, limit: int) -> tuple[RunRecord, ...]:
-        return await self._threads.read(all_records, SELECT + _UNFINISHED, (backend, limit))
+    async def unfinished(
+        self, backend: str, *, limit: int, after: int = 0
+    ) -> tuple[RunRecord, ...]:
+        params = (backend, after, limit)
+        return await self._threads.read(all_records, SELECT + _UNFINISHED, params)
 
     async def update_run(
         self,
