@@ -20,7 +20,7 @@ from litestar.datastructures import MultiDict
 
 from gateway.backends import answers
 from gateway.backends.base import Backend, Relay
-from gateway.batch.inputs import BatchInputs, encoded
+from gateway.batch.inputs import BatchInputs, encoded, resolved
 from gateway.classifiers import Catalog
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
@@ -75,8 +75,11 @@ class BatchService:
                 status=400,
             )
         requests = await self._inputs.check(creates, call)
-        # the classifier must be known before the batch is: a resolve refuses an unknown one
-        await self._classifiers.resolve(requests[0], backend, call=call)
+        # resolved once, with the client's call: an unknown classifier is refused before the
+        # batch is recorded, workers never resolve, and an edit of the classifier later does
+        # not reach a batch already accepted
+        first = await self._classifiers.resolve(requests[0], backend, call=call)
+        requests = resolved(requests, first)
         now = self._clock()
         batch = BatchRecord(
             id=_new_batch_id(),
@@ -88,7 +91,7 @@ class BatchService:
             updated_at=now,
             forward=call.forward,  # a single create's runs see the workspace header too
         )
-        recorded = await self._ledger.insert_batch(batch, [encoded(c) for c in creates])
+        recorded = await self._ledger.insert_batch(batch, [encoded(r) for r in requests])
         return recorded.canonical()
 
     async def get(self, call: CallContext, batch_id: str) -> canonical.Batch | Relayed:
