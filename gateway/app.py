@@ -183,6 +183,7 @@ def _batches(
     start_batch_workers(opened.background, workers, opened.batch_doorbell)
     return BatchService(
         ledger=opened.batches,
+        passthrough=PassThrough(opened.ledger, EXTEND_RULES, clock=clock),
         routing=routing,
         inputs=inputs,
         classifiers=classifiers,

@@ -3,10 +3,12 @@
 A batch goes to the Extend surface's routing target. Relayed as one call when that is an
 Extend backend and the classifier is Extend's own (not one of crosswalk's config, which Extend
 does not know) and no input names a file of crosswalk's store; recorded then by its owner,
-backend and Extend's id, so reads relay for its owner only. Any other batch is checked whole,
-then recorded with every input in one transaction before the client hears of it; batch
-workers create its runs (worker.py). A backend that forwards each client's own key cannot
-be used with no client there: such a batch is refused, unless it can be relayed.
+backend and Extend's id, so reads relay for its owner only; the runs Extend made for it are
+recorded as its owner's when the owner lists them (`PassThrough.adopt`). Any other batch is
+checked whole, its classifier resolved once, then recorded with every input in one
+transaction before the client hears of it; batch workers create its runs (worker.py). A
+backend that forwards each client's own key cannot be used with no client there: such a
+batch is refused, unless it can be relayed.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from gateway.context import CallContext
 from gateway.errors import InvalidRequest, RunNotFound
 from gateway.routing import Routing
 from gateway.service.decoding import decode_body, translation_error
-from gateway.service.outcome import Relayed
+from gateway.service.outcome import Page, Relayed
+from gateway.service.relay import PassThrough
 from gateway.store.base import BatchLedger, DuplicateBatch
 from gateway.store.batch_records import BatchRecord
 from mappings import canonical, extend
@@ -38,6 +41,7 @@ from mappings.shared import is_vendor_id
 
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ID_LENGTH = 22  # as Extend's own (examples/extend_classify_runs_batch_response.json)
+_EMPTY = Page(items=(), before=None, after=None)
 
 
 class BatchService:
@@ -50,6 +54,7 @@ class BatchService:
         routing: Routing,
         inputs: BatchInputs,
         classifiers: Catalog,
+        passthrough: PassThrough,
         own_link: LinkReader | None = None,
         clock: Clock = system_clock,
     ) -> None:
@@ -57,6 +62,7 @@ class BatchService:
         self._routing = routing
         self._inputs = inputs
         self._classifiers = classifiers
+        self._passthrough = passthrough
         self._own_link = own_link
         self._clock = clock
 
@@ -106,18 +112,26 @@ class BatchService:
         answer = await _forward(backend, relay, "GET", path, call)
         return Relayed(answer=answer, backend=backend.name)
 
-    async def runs(self, call: CallContext, params: MultiDict[str]) -> Relayed | None:
+    async def runs(self, call: CallContext, params: MultiDict[str]) -> Page | Relayed | None:
         """`GET /classify_runs?batchId=` of a relayed batch of the caller's, as its vendor
-        answers; None for any other listing (the ledger's)."""
+        answers, its runs recorded as the caller's; an empty page for a batch of the ledger's
+        whose runs `source`/`sourceId` exclude; None for any other listing (the ledger's)."""
         batch_id = params.get("batchId")
         if not batch_id:
             return None
         batch = await self._ledger.get_batch(call.principal.owner, batch_id)
-        if batch is None or batch.upstream_id is None:
+        if batch is None:
             return None
+        if batch.upstream_id is None:
+            return None if batches.source_keeps(params, batch.id) else _EMPTY
         backend, relay = self._relayed_by(batch)
-        query = list(params.multi_items())
+        # the one batch the caller owns, whatever else the query repeats
+        query = [(k, v) for k, v in params.multi_items() if k != "batchId"]
+        query.append(("batchId", batch.upstream_id))
         answer = await _forward(backend, relay, "GET", extend.RUNS_PATH, call, query=query)
+        if answer.is_success:
+            listed = batches.listed_runs(answer.content)
+            await self._passthrough.adopt(backend, listed, owner=batch.owner, batch_id=batch.id)
         return Relayed(answer=answer, backend=backend.name)
 
     def _read(self, body: bytes) -> tuple[extend.ClassifyRunCreateRequest, ...]:
