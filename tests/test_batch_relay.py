@@ -231,3 +231,23 @@ def test_a_batch_listing_applies_source_and_source_id(
 
     assert answer.status_code == 200, answer.text
     assert len(answer.json()["data"]) == (2 if kept else 0)
+
+
+def test_a_relayed_batch_is_recorded_even_if_its_answer_lacks_run_count(
+    client: TestClient[Any], upstream: respx.MockRouter
+) -> None:
+    """Extend accepted the batch and named it, but its answer has no `runCount`: the batch
+    is still recorded as the caller's, so the caller reads it (relayed) and another key
+    does not."""
+    answer = {k: v for k, v in BATCH.items() if k != "runCount"}
+    upstream.post("/classify_runs/batch").respond(200, json=answer)
+    body = json.dumps(wire_json("extend_classify_runs_batch_request.json")).encode()
+    sent = {**HEADERS, "content-type": "application/json"}
+
+    created = client.post("/classify_runs/batch", content=body, headers=sent)
+
+    assert created.json() == answer
+    read = client.get(f"/batch_runs/{BATCH['id']}", headers=HEADERS)
+    assert read.status_code == 200
+    assert read.json() == wire_json("extend_batch_runs_get_response.json")
+    assert extend_error(client.get(f"/batch_runs/{BATCH['id']}", headers=OTHER), 404)

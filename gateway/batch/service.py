@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import secrets
 
+import anyio
 import httpx
-import msgspec
 from litestar.datastructures import MultiDict
 
 from gateway.backends import answers
@@ -164,25 +164,22 @@ class BatchService:
     async def _remember(self, backend: Backend, content: bytes, call: CallContext) -> None:
         """Record a batch the vendor accepted, so that its owner alone reads it."""
         now = self._clock()
-        try:
-            wire = extend.batch_run_decoder.decode(content)
-        except msgspec.DecodeError:
+        batch = batches.accepted_batch(content, received_at=now)
+        if batch is None or not is_vendor_id(batch.id):
             return  # nothing crosswalk can address again: relayed, not recorded
-        if not is_vendor_id(wire.id):
-            return
-        batch = batches.batch_to_canonical(wire, received_at=now)
         record = BatchRecord(
-            id=wire.id,
+            id=batch.id,
             owner=call.principal.owner,
             backend=backend.name,
             status=batch.status,
             run_count=batch.run_count,
             created_at=batch.created_at,
             updated_at=now,
-            upstream_id=wire.id,
+            upstream_id=batch.id,
         )
+        # the batch exists upstream whether or not the client is still there to hear of it;
         # a DuplicateBatch: an id the vendor had given already, whose first owner keeps it
-        with contextlib.suppress(DuplicateBatch):
+        with anyio.CancelScope(shield=True), contextlib.suppress(DuplicateBatch):
             await self._ledger.insert_batch(record, ())
 
     def _relayed_by(self, batch: BatchRecord) -> tuple[Backend, Relay]:

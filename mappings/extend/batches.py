@@ -128,6 +128,27 @@ def batch_to_canonical(run: BatchRun, *, received_at: datetime) -> canonical.Bat
     )
 
 
+def accepted_batch(content: bytes, *, received_at: datetime) -> canonical.Batch | None:
+    """The batch in a vendor's answer to a batch create, read as leniently as its id allows:
+    a batch the vendor accepted must be recorded even if the rest of its answer is odd (no
+    `runCount`: 0; an unknown status: processing); None with no string `id`."""
+    try:
+        decoded = _any_decoder.decode(content)
+    except msgspec.DecodeError:
+        return None
+    fields = decoded if isinstance(decoded, dict) else {}
+    batch_id, status, runs = fields.get("id"), fields.get("status"), fields.get("runCount")
+    if not isinstance(batch_id, str):
+        return None
+    created = _text(fields.get("createdAt"))
+    return canonical.Batch(
+        id=batch_id,
+        status=STATUS_TO_CANONICAL.get(_text(status) or "", canonical.BatchStatus.processing),
+        run_count=runs if isinstance(runs, int) and not isinstance(runs, bool) else 0,
+        created_at=received_at if created is None else _timestamp(created, received_at),
+    )
+
+
 def _timestamp(value: str, fallback: datetime) -> datetime:
     try:
         return parse_timestamp(value, field="createdAt")
