@@ -177,12 +177,13 @@ def _batches(
     files = StoredFiles(opened.files, not_found=EXTEND_RULES.file_not_found)
     inputs = BatchInputs(files)
     workers = [
-        BatchWorker(ledger=opened.batches, inputs=inputs, runs=runs, routing=routing, clock=clock)
+        BatchWorker(ledger=opened.batches, runs=runs, routing=routing, clock=clock)
         for _ in range(settings.batch.concurrency)
     ]
     start_batch_workers(opened.background, workers, opened.batch_doorbell)
     return BatchService(
         ledger=opened.batches,
+        passthrough=PassThrough(opened.ledger, EXTEND_RULES, clock=clock),
         routing=routing,
         inputs=inputs,
         classifiers=classifiers,

@@ -14,6 +14,7 @@ Code raises what went wrong; each surface alone decides how it looks to its clie
     │  ├─ UpstreamRejected      4xx      vendor's code     it said no: status class and message kept
     │  ├─ UpstreamFailed        502      UPSTREAM_ERROR    it answered 5xx, or nonsense
     │  ├─ UpstreamUnreachable   502      UPSTREAM_ERROR    no connection could be made
+    │  │  └─ UpstreamUnsent     502/504  UPSTREAM_ERROR    surely nothing reached it
     │  └─ UpstreamTimeout       504      TIMEOUT           it did not answer in time
     └─ InternalError            500      INTERNAL_ERROR    a bug; logged, never detailed
     TranslationError (mappings/errors.py: UnsupportedFeature, InvalidInput) becomes an
@@ -118,6 +119,11 @@ class UpstreamFailed(UpstreamError):
 
 class UpstreamUnreachable(UpstreamError):
     pass
+
+
+class UpstreamUnsent(UpstreamUnreachable):
+    """No byte of the request reached the vendor (connection refused, DNS, a connect or pool
+    timeout): nothing was made there, so a create may be sent again (contracts.md §9)."""
 
 
 class UpstreamTimeout(UpstreamError):

@@ -41,12 +41,14 @@ def batch_status(http: httpx.Client, batch_id: str, headers: dict[str, str] = HE
     return response.json()
 
 
-def statuses_until_settled(http: httpx.Client, batch_id: str) -> list[str]:
+def statuses_until_settled(
+    http: httpx.Client, batch_id: str, headers: dict[str, str] = HEADERS
+) -> list[str]:
     """Every status the batch showed, in order, polled until it settled."""
     seen: list[str] = []
 
     def settled() -> bool:
-        status = batch_status(http, batch_id)["status"]
+        status = batch_status(http, batch_id, headers)["status"]
         if not seen or seen[-1] != status:
             seen.append(status)
         return status not in ("PENDING", "PROCESSING")

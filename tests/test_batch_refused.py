@@ -108,14 +108,23 @@ def test_an_unknown_classifier_is_refused_before_anything_is_recorded(
 
 
 def test_a_batch_is_its_owner_s_alone(gateway: Gateway) -> None:
-    """Another key reads neither the batch nor its runs: Extend's 404, and an empty list."""
+    """Once the batch's runs exist, another key reads neither the batch nor any of its runs:
+    Extend's 404s, and empty listings (by batch and in all)."""
     http = gateway.http(None)
     batch = http.post("/classify_runs/batch", json=batch_body(3), headers=HEADERS).json()
+    query = {"batchId": batch["id"]}
+    wait_until(
+        lambda: len(http.get("/classify_runs", params=query, headers=HEADERS).json()["data"]) == 3
+    )
+    runs = http.get("/classify_runs", params=query, headers=HEADERS).json()["data"]
 
     error = extend_error(http.get(f"/batch_runs/{batch['id']}", headers=OTHER), 404)
     assert error == error | {"code": "NOT_FOUND", "message": f"Batch run {batch['id']} not found."}
-    listed = http.get("/classify_runs", params={"batchId": batch["id"]}, headers=OTHER)
-    assert listed.json()["data"] == []
+    assert http.get("/classify_runs", params=query, headers=OTHER).json()["data"] == []
+    assert http.get("/classify_runs", headers=OTHER).json()["data"] == []
+    for run in runs:
+        assert extend_error(http.get(f"/classify_runs/{run['id']}", headers=OTHER), 404)
+    assert http.get(f"/classify_runs/{runs[0]['id']}", headers=HEADERS).status_code == 200
     unknown = http.get("/batch_runs/bpr_doesNotExist0000000000", headers=HEADERS)
     assert extend_error(unknown, 404)["code"] == "NOT_FOUND"
 

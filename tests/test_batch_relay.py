@@ -165,3 +165,89 @@ def _listed(client: TestClient[Any], batch_id: str) -> list[Any]:
     answer = client.get("/classify_runs", params={"batchId": batch_id}, headers=HEADERS)
     data: list[Any] = answer.json()["data"]
     return data
+
+
+def test_the_runs_of_a_relayed_batch_are_its_owner_s_alone(
+    client: TestClient[Any], upstream: respx.MockRouter
+) -> None:
+    """Extend makes a relayed batch's runs itself; once its owner has listed them, they are
+    recorded as the owner's: another key gets a 404 reading or deleting one, with nothing
+    sent to Extend, while the owner reads it and sees it in its plain listing."""
+    listing = wire_json("extend_classify_runs_list_response.json")
+    run_id = listing["data"][0]["id"]
+    run = wire_json("extend_classify_runs_create_response.json") | {"id": run_id}
+    upstream.get(f"/classify_runs/{run_id}").respond(200, json=run)
+    upstream.delete(f"/classify_runs/{run_id}").respond(200, json={"id": run_id})
+    body = json.dumps(wire_json("extend_classify_runs_batch_request.json")).encode()
+    sent = {**HEADERS, "content-type": "application/json"}
+    batch_id = client.post("/classify_runs/batch", content=body, headers=sent).json()["id"]
+    listed = client.get("/classify_runs", params={"batchId": batch_id}, headers=HEADERS)
+    assert listed.json()["data"][0]["id"] == run_id
+    calls = upstream.calls.call_count
+
+    assert extend_error(client.get(f"/classify_runs/{run_id}", headers=OTHER), 404)
+    assert extend_error(client.delete(f"/classify_runs/{run_id}", headers=OTHER), 404)
+    assert upstream.calls.call_count == calls
+
+    assert client.get(f"/classify_runs/{run_id}", headers=HEADERS).json()["id"] == run_id
+    mine = client.get("/classify_runs", headers=HEADERS).json()["data"]
+    assert run_id in {r["id"] for r in mine}
+
+
+def test_a_relayed_batch_listing_asks_for_the_caller_s_batch_only(
+    client: TestClient[Any], upstream: respx.MockRouter
+) -> None:
+    """A second `batchId` in the query (perhaps another key's batch) is not sent on: Extend
+    is asked for the runs of the caller's own batch alone."""
+    body = json.dumps(wire_json("extend_classify_runs_batch_request.json")).encode()
+    sent = {**HEADERS, "content-type": "application/json"}
+    batch_id = client.post("/classify_runs/batch", content=body, headers=sent).json()["id"]
+
+    query = [("batchId", batch_id), ("batchId", "bpr_AnotherKeysBatch00000")]
+    assert client.get("/classify_runs", params=query, headers=HEADERS).status_code == 200
+
+    assert upstream.calls.last.request.url.params.get_list("batchId") == [batch_id]
+
+
+@pytest.mark.parametrize(
+    ("source", "kept"),
+    [
+        pytest.param({"source": "BATCH_PROCESSOR_RUN"}, True, id="batch-source"),
+        pytest.param({"sourceId": "<batch>"}, True, id="its-own-source-id"),
+        pytest.param({"source": "API"}, False, id="api-source"),
+        pytest.param({"sourceId": "bpr_SomeOtherBatch000000"}, False, id="another-source-id"),
+    ],
+)
+def test_a_batch_listing_applies_source_and_source_id(
+    client: TestClient[Any], upstream: respx.MockRouter, source: dict[str, str], kept: bool
+) -> None:
+    """A batch's runs have source BATCH_PROCESSOR_RUN and the batch's id as sourceId (as in
+    Extend): a `batchId` listing keeps them under those filters, and lists none under others."""
+    batch_id = client.post("/classify_runs/batch", json=batch_body(2), headers=HEADERS).json()["id"]
+    wait_until(lambda: len(_listed(client, batch_id)) == 2)
+    params = {k: batch_id if v == "<batch>" else v for k, v in source.items()}
+
+    answer = client.get("/classify_runs", params={"batchId": batch_id, **params}, headers=HEADERS)
+
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["data"]) == (2 if kept else 0)
+
+
+def test_a_relayed_batch_is_recorded_even_if_its_answer_lacks_run_count(
+    client: TestClient[Any], upstream: respx.MockRouter
+) -> None:
+    """Extend accepted the batch and named it, but its answer has no `runCount`: the batch
+    is still recorded as the caller's, so the caller reads it (relayed) and another key
+    does not."""
+    answer = {k: v for k, v in BATCH.items() if k != "runCount"}
+    upstream.post("/classify_runs/batch").respond(200, json=answer)
+    body = json.dumps(wire_json("extend_classify_runs_batch_request.json")).encode()
+    sent = {**HEADERS, "content-type": "application/json"}
+
+    created = client.post("/classify_runs/batch", content=body, headers=sent)
+
+    assert created.json() == answer
+    read = client.get(f"/batch_runs/{BATCH['id']}", headers=HEADERS)
+    assert read.status_code == 200
+    assert read.json() == wire_json("extend_batch_runs_get_response.json")
+    assert extend_error(client.get(f"/batch_runs/{BATCH['id']}", headers=OTHER), 404)

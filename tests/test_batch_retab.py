@@ -8,7 +8,9 @@ from collections import Counter
 from pathlib import Path
 
 import msgspec
+import pytest
 
+from gateway.batch import worker
 from gateway.config import BatchConfig, Settings
 from tests.batch_retab import FakeRetab
 from tests.batch_support import (
@@ -67,10 +69,14 @@ def test_a_batch_of_fifty_completes_on_a_retab_backend(
     assert Counter(r["metadata"]["row"] for r in runs) == Counter(range(50))
 
 
-def test_a_batch_stopped_midway_finishes_after_a_restart(tmp_path: Path) -> None:
+def test_a_batch_stopped_midway_finishes_after_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The vendor answers twenty creates, then the gateway stops with the rest pending (four
-    held in flight, never answered). Reopened on the same ledger, the batch completes with
-    exactly fifty runs, one per input: the twenty made before are not made again."""
+    held in flight, never answered, past the stop's grace period). Reopened on the same
+    ledger, the batch completes with exactly fifty runs, one per input: the twenty made
+    before are not made again."""
+    monkeypatch.setattr(worker, "STOP_GRACE_SECONDS", 0.2)  # held creates are never answered
     retab = FakeRetab(hold_after=20)
     with running(_settings(tmp_path), mocked({"retab": retab.router})) as client:
         created = client.post("/classify_runs/batch", json=batch_body(50), headers=HEADERS)
@@ -131,19 +137,25 @@ def test_inputs_are_created_with_the_configured_concurrency(
     assert retab.most_in_flight == 2
 
 
-def test_a_batch_whose_classifier_is_gone_fails(tmp_path: Path) -> None:
+def test_a_batch_keeps_the_classifier_it_was_created_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Stopped before any input was created, then restarted with the classifier removed from
-    the config: no input can be made, each is a FAILED run saying why, and the batch FAILED."""
+    the config: the batch resolved it when it was created, so every input is still made,
+    with the categories it had then."""
+    monkeypatch.setattr(worker, "STOP_GRACE_SECONDS", 0.2)  # held creates are never answered
     retab = FakeRetab(hold_after=0)
     with running(_settings(tmp_path), mocked({"retab": retab.router})) as client:
         created = client.post("/classify_runs/batch", json=batch_body(3), headers=HEADERS)
         batch_id = created.json()["id"]
         wait_until(lambda: retab.in_flight >= 1)  # held, unanswered
 
+    retab.hold_after = None
     without = msgspec.structs.replace(_settings(tmp_path), classifiers={})
     with running(without, mocked({"retab": retab.router})) as client:
-        assert statuses_until_settled(client, batch_id)[-1] == "FAILED"
+        assert statuses_until_settled(client, batch_id)[-1] == "PROCESSED"
         runs = batch_runs(client, batch_id)
-    assert retab.answered == 0
-    assert [r["status"] for r in runs] == ["FAILED"] * 3
-    assert {r["failureReason"] for r in runs} == {"INVALID_CONFIGURATION"}
+    assert [r["status"] for r in runs] == ["PROCESSED"] * 3
+    creates = [c.request for c in retab.router.calls if c.request.method == "POST"]
+    last = msgspec.json.decode(creates[-1].content)
+    assert {c["name"] for c in last["categories"]} == {c["type"] for c in classifications()}

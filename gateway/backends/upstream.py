@@ -34,6 +34,7 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnreachable,
+    UpstreamUnsent,
 )
 from mappings import canonical
 from mappings.dialects import Dialect
@@ -161,6 +162,15 @@ class Upstream:
             async with asyncio.timeout(self._call_timeout):
                 response = await self._exchange(request)
             outcome = response.status_code
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # before any byte was sent: a create may be retried without making a run twice
+            late = isinstance(exc, httpx.TimeoutException)
+            outcome = "timeout" if late else "unreachable"
+            raise UpstreamUnsent(
+                f"{self._who} could not be reached ({type(exc).__name__}).",
+                status=504 if late else None,
+                code="TIMEOUT" if late else None,
+            ) from None
         except (httpx.TimeoutException, TimeoutError):
             outcome = "timeout"
             raise UpstreamTimeout(f"{self._who} did not answer in time.") from None

@@ -1,7 +1,8 @@
-"""One batch input read as the `/classify_runs` body it becomes, exactly as that endpoint
+"""Batch inputs read as the `/classify_runs` bodies they become, exactly as that endpoint
 reads a client's body: the Extend create translation (`DialectRules`), the stored file
-checked to be the caller's (`StoredFiles.owned`) and the run checked to be recordable. Used
-when a batch is created, to refuse a bad one whole, and again when its run is created.
+checked to be the caller's (`StoredFiles.owned`) and the run checked to be recordable. Done
+once, when a batch is created, to refuse a bad one whole; the ledger then keeps each input
+as its canonical request, classifier resolved (`encoded`), and workers read nothing again.
 """
 
 from __future__ import annotations
@@ -35,27 +36,48 @@ class BatchInputs:
         (`inputs[7].file`): a bad batch is refused whole."""
         create = self._rules.creates[extend.RUNS_PATH]
         read = []
+        # each distinct stored file is looked up once, however many inputs name it
+        owned: dict[canonical.Document, canonical.Document] = {}
         for index, body in enumerate(creates):
             try:
                 request, _ = create.to_canonical(body, self._files.own_link)
-                read.append(await self._checked(request, call))
+                read.append(await self._owned(request, call, owned))
             except TranslationError as exc:
                 raise translation_error(batches.input_error(index, exc), "extend") from None
             except CrosswalkError as exc:
                 _refuse(index, exc)
         return tuple(read)
 
-    async def read(self, body: bytes, call: CallContext) -> canonical.ClassifyRequest:
-        """An input's stored body as canonical, as `POST /classify_runs` reads it."""
-        request, _ = self._rules.read_create(body, extend.RUNS_PATH, self._files.own_link)
-        return await self._checked(request, call)
-
-    async def _checked(
-        self, request: canonical.ClassifyRequest, call: CallContext
+    async def _owned(
+        self,
+        request: canonical.ClassifyRequest,
+        call: CallContext,
+        owned: dict[canonical.Document, canonical.Document],
     ) -> canonical.ClassifyRequest:
-        owned = await self._files.owned(request, call)
-        check_recordable(owned)
-        return owned
+        document = request.document
+        if not isinstance(document, canonical.StoredFileDocument):
+            return request
+        if document not in owned:
+            owned[document] = (await self._files.owned(request, call)).document
+        return msgspec.structs.replace(request, document=owned[document])
+
+
+def resolved(
+    requests: tuple[canonical.ClassifyRequest, ...], first: canonical.ClassifyRequest
+) -> tuple[canonical.ClassifyRequest, ...]:
+    """Every input as `first` (the first input, its classifier resolved once for the batch)
+    runs: the inputs share their classifier, so they share its config; each checked to be
+    recordable with its own metadata. Raises PayloadTooLarge naming the input."""
+    done = tuple(
+        msgspec.structs.replace(r, config=first.config, classifier=first.classifier)
+        for r in requests
+    )
+    for index, request in enumerate(done):
+        try:
+            check_recordable(request)
+        except CrosswalkError as exc:
+            _refuse(index, exc)
+    return done
 
 
 def _refuse(index: int, exc: CrosswalkError) -> NoReturn:
@@ -66,6 +88,6 @@ def _refuse(index: int, exc: CrosswalkError) -> NoReturn:
     raise InvalidRequest(f"inputs[{index}]: {exc.message}", status=status, fields=(field,))
 
 
-def encoded(body: extend.ClassifyRunCreateRequest) -> bytes:
-    """An input's `/classify_runs` body as the ledger keeps it."""
-    return msgspec.json.encode(body)
+def encoded(request: canonical.ClassifyRequest) -> bytes:
+    """An input as the ledger keeps it: its canonical request, its classifier inlined."""
+    return msgspec.json.encode(request)

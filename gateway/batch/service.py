@@ -3,10 +3,12 @@
 A batch goes to the Extend surface's routing target. Relayed as one call when that is an
 Extend backend and the classifier is Extend's own (not one of crosswalk's config, which Extend
 does not know) and no input names a file of crosswalk's store; recorded then by its owner,
-backend and Extend's id, so reads relay for its owner only. Any other batch is checked whole,
-then recorded with every input in one transaction before the client hears of it; batch
-workers create its runs (worker.py). A backend that forwards each client's own key cannot
-be used with no client there: such a batch is refused, unless it can be relayed.
+backend and Extend's id, so reads relay for its owner only; the runs Extend made for it are
+recorded as its owner's when the owner lists them (`PassThrough.adopt`). Any other batch is
+checked whole, its classifier resolved once, then recorded with every input in one
+transaction before the client hears of it; batch workers create its runs (worker.py). A
+backend that forwards each client's own key cannot be used with no client there: such a
+batch is refused, unless it can be relayed.
 """
 
 from __future__ import annotations
@@ -14,20 +16,21 @@ from __future__ import annotations
 import contextlib
 import secrets
 
+import anyio
 import httpx
-import msgspec
 from litestar.datastructures import MultiDict
 
 from gateway.backends import answers
 from gateway.backends.base import Backend, Relay
-from gateway.batch.inputs import BatchInputs, encoded
+from gateway.batch.inputs import BatchInputs, encoded, resolved
 from gateway.classifiers import Catalog
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
 from gateway.errors import InvalidRequest, RunNotFound
 from gateway.routing import Routing
 from gateway.service.decoding import decode_body, translation_error
-from gateway.service.outcome import Relayed
+from gateway.service.outcome import Page, Relayed
+from gateway.service.relay import PassThrough
 from gateway.store.base import BatchLedger, DuplicateBatch
 from gateway.store.batch_records import BatchRecord
 from mappings import canonical, extend
@@ -38,6 +41,7 @@ from mappings.shared import is_vendor_id
 
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ID_LENGTH = 22  # as Extend's own (examples/extend_classify_runs_batch_response.json)
+_EMPTY = Page(items=(), before=None, after=None)
 
 
 class BatchService:
@@ -50,6 +54,7 @@ class BatchService:
         routing: Routing,
         inputs: BatchInputs,
         classifiers: Catalog,
+        passthrough: PassThrough,
         own_link: LinkReader | None = None,
         clock: Clock = system_clock,
     ) -> None:
@@ -57,6 +62,7 @@ class BatchService:
         self._routing = routing
         self._inputs = inputs
         self._classifiers = classifiers
+        self._passthrough = passthrough
         self._own_link = own_link
         self._clock = clock
 
@@ -75,8 +81,11 @@ class BatchService:
                 status=400,
             )
         requests = await self._inputs.check(creates, call)
-        # the classifier must be known before the batch is: a resolve refuses an unknown one
-        await self._classifiers.resolve(requests[0], backend, call=call)
+        # resolved once, with the client's call: an unknown classifier is refused before the
+        # batch is recorded, workers never resolve, and an edit of the classifier later does
+        # not reach a batch already accepted
+        first = await self._classifiers.resolve(requests[0], backend, call=call)
+        requests = resolved(requests, first)
         now = self._clock()
         batch = BatchRecord(
             id=_new_batch_id(),
@@ -88,7 +97,7 @@ class BatchService:
             updated_at=now,
             forward=call.forward,  # a single create's runs see the workspace header too
         )
-        recorded = await self._ledger.insert_batch(batch, [encoded(c) for c in creates])
+        recorded = await self._ledger.insert_batch(batch, [encoded(r) for r in requests])
         return recorded.canonical()
 
     async def get(self, call: CallContext, batch_id: str) -> canonical.Batch | Relayed:
@@ -103,18 +112,26 @@ class BatchService:
         answer = await _forward(backend, relay, "GET", path, call)
         return Relayed(answer=answer, backend=backend.name)
 
-    async def runs(self, call: CallContext, params: MultiDict[str]) -> Relayed | None:
+    async def runs(self, call: CallContext, params: MultiDict[str]) -> Page | Relayed | None:
         """`GET /classify_runs?batchId=` of a relayed batch of the caller's, as its vendor
-        answers; None for any other listing (the ledger's)."""
+        answers, its runs recorded as the caller's; an empty page for a batch of the ledger's
+        whose runs `source`/`sourceId` exclude; None for any other listing (the ledger's)."""
         batch_id = params.get("batchId")
         if not batch_id:
             return None
         batch = await self._ledger.get_batch(call.principal.owner, batch_id)
-        if batch is None or batch.upstream_id is None:
+        if batch is None:
             return None
+        if batch.upstream_id is None:
+            return None if batches.source_keeps(params, batch.id) else _EMPTY
         backend, relay = self._relayed_by(batch)
-        query = list(params.multi_items())
+        # the one batch the caller owns, whatever else the query repeats
+        query = [(k, v) for k, v in params.multi_items() if k != "batchId"]
+        query.append(("batchId", batch.upstream_id))
         answer = await _forward(backend, relay, "GET", extend.RUNS_PATH, call, query=query)
+        if answer.is_success:
+            listed = batches.listed_runs(answer.content)
+            await self._passthrough.adopt(backend, listed, owner=batch.owner, batch_id=batch.id)
         return Relayed(answer=answer, backend=backend.name)
 
     def _read(self, body: bytes) -> tuple[extend.ClassifyRunCreateRequest, ...]:
@@ -147,25 +164,22 @@ class BatchService:
     async def _remember(self, backend: Backend, content: bytes, call: CallContext) -> None:
         """Record a batch the vendor accepted, so that its owner alone reads it."""
         now = self._clock()
-        try:
-            wire = extend.batch_run_decoder.decode(content)
-        except msgspec.DecodeError:
+        batch = batches.accepted_batch(content, received_at=now)
+        if batch is None or not is_vendor_id(batch.id):
             return  # nothing crosswalk can address again: relayed, not recorded
-        if not is_vendor_id(wire.id):
-            return
-        batch = batches.batch_to_canonical(wire, received_at=now)
         record = BatchRecord(
-            id=wire.id,
+            id=batch.id,
             owner=call.principal.owner,
             backend=backend.name,
             status=batch.status,
             run_count=batch.run_count,
             created_at=batch.created_at,
             updated_at=now,
-            upstream_id=wire.id,
+            upstream_id=batch.id,
         )
+        # the batch exists upstream whether or not the client is still there to hear of it;
         # a DuplicateBatch: an id the vendor had given already, whose first owner keeps it
-        with contextlib.suppress(DuplicateBatch):
+        with anyio.CancelScope(shield=True), contextlib.suppress(DuplicateBatch):
             await self._ledger.insert_batch(record, ())
 
     def _relayed_by(self, batch: BatchRecord) -> tuple[Backend, Relay]:

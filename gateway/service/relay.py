@@ -8,6 +8,8 @@ scoping; a run that predates crosswalk (no record) is still reachable by its id:
 Two answers are not relayed but are the vendor's failure, a 502: a run crosswalk cannot
 address (a new one with no usable id, or another run than the one asked for, perhaps another
 key's), and a refusal of the key crosswalk holds for the backend (the operator's to fix).
+The runs Extend makes for a batch relayed to it are recorded when their owner lists them
+(`adopt`), so that they too are read and deleted for that owner only.
 A run whose create named a file of crosswalk's store was translated, and is not relayed
 later either (`stored.reads_translated`): the vendor's answer names its own copy of the file.
 """
@@ -15,12 +17,15 @@ later either (`stored.reads_translated`): the vendor's answer names its own copy
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 
 import anyio
 import httpx
+import msgspec
 import structlog
 
 from gateway.backends import answers
+from gateway.backends.answers import addressable
 from gateway.backends.base import Backend, Query, Relay
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
@@ -100,6 +105,28 @@ class PassThrough:
             elif run is not None:
                 await self._ledger.update_run(backend.name, upstream_id, run)
         return Relayed(answer=answer, backend=backend.name)
+
+    async def adopt(
+        self, backend: Backend, runs: Iterable[bytes], *, owner: str, batch_id: str
+    ) -> int:
+        """Record the runs a vendor made for a batch it runs itself (each a run's JSON from
+        its listing) under the batch's owner, so that reads and deletes of them relay for
+        that owner only; a run already recorded is left alone, and one crosswalk cannot
+        read or address is skipped. How many were recorded."""
+        recorded = 0
+        for content in runs:
+            run = self._rules.read_run(content, self._clock())
+            if run is None or not addressable(backend.name, run.id):
+                continue
+            if await self._ledger.find(backend.name, run.id) is not None:
+                continue
+            made = new_record(
+                backend.name, run, None, surface=self._rules.dialect, owner=owner, now=self._clock()
+            )
+            with anyio.CancelScope(shield=True), contextlib.suppress(DuplicateRun):
+                await self._ledger.insert(msgspec.structs.replace(made, batch_id=batch_id))
+                recorded += 1
+        return recorded
 
     async def list(
         self, backend: Backend, relay: Relay, path: str, *, call: CallContext, query: Query

@@ -47,6 +47,11 @@ class SavedClassifiers(Protocol):
         ...
 
 
+class BatchInputTaken(Exception):
+    """The batch input a run was made for has a run already: another worker took the input
+    over when this one's lease ran out. The run just made is recorded nowhere."""
+
+
 class RunService:
     """Creates, reads, lists, cancels and deletes runs on behalf of either surface's clients."""
 
@@ -124,6 +129,12 @@ class RunService:
             with anyio.CancelScope(shield=True):
                 await self._ledger.insert(record)
         except DuplicateRun:
+            known = await self._ledger.find(record.backend, record.upstream_id)
+            if known is None and record.batch_id is not None:
+                # not the vendor's doing: the input's trigger refused a second run of it
+                raise BatchInputTaken(
+                    f"Input {record.batch_input} of batch {record.batch_id} has a run already."
+                ) from None
             # never serve a run already recorded, perhaps another key's: the vendor erred
             raise UpstreamFailed(
                 f"Backend {backend.name} answered a new run with the id of one already "

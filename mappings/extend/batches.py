@@ -10,6 +10,7 @@ Pure: imports only the stdlib, msgspec and `mappings`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ BATCH_PATH = "/classify_runs/batch"
 BATCH_RUNS_PATH = "/batch_runs"
 MAX_BATCH_INPUTS = 1000  # contracts.md §5
 BATCH_ID_PREFIX = "bpr_"
+BATCH_SOURCE = "BATCH_PROCESSOR_RUN"  # a batch's runs' `source` in a listing's filter
 NO_INLINE_CONFIG = (
     "A batch runs a saved classifier: reference one with `classifier`; inline `config` is "
     "not allowed."
@@ -97,6 +99,20 @@ def named_files(body: bytes) -> tuple[tuple[str | None, str | None], ...]:
     return tuple(named)
 
 
+class _ListedRuns(msgspec.Struct):
+    data: list[msgspec.Raw]
+
+
+def listed_runs(content: bytes) -> tuple[bytes, ...]:
+    """Each run's JSON in a `GET /classify_runs` page, as the vendor sent it, to be read one
+    by one (a run that cannot be read does not hide the others); () for an unreadable page."""
+    try:
+        page = _listed_runs_decoder.decode(content)
+    except msgspec.DecodeError:
+        return ()
+    return tuple(bytes(item) for item in page.data)
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -108,6 +124,27 @@ def batch_to_canonical(run: BatchRun, *, received_at: datetime) -> canonical.Bat
         id=run.id,
         status=STATUS_TO_CANONICAL.get(run.status, canonical.BatchStatus.processing),
         run_count=run.run_count,
+        created_at=received_at if created is None else _timestamp(created, received_at),
+    )
+
+
+def accepted_batch(content: bytes, *, received_at: datetime) -> canonical.Batch | None:
+    """The batch in a vendor's answer to a batch create, read as leniently as its id allows:
+    a batch the vendor accepted must be recorded even if the rest of its answer is odd (no
+    `runCount`: 0; an unknown status: processing); None with no string `id`."""
+    try:
+        decoded = _any_decoder.decode(content)
+    except msgspec.DecodeError:
+        return None
+    fields = decoded if isinstance(decoded, dict) else {}
+    batch_id, status, runs = fields.get("id"), fields.get("status"), fields.get("runCount")
+    if not isinstance(batch_id, str):
+        return None
+    created = _text(fields.get("createdAt"))
+    return canonical.Batch(
+        id=batch_id,
+        status=STATUS_TO_CANONICAL.get(_text(status) or "", canonical.BatchStatus.processing),
+        run_count=runs if isinstance(runs, int) and not isinstance(runs, bool) else 0,
         created_at=received_at if created is None else _timestamp(created, received_at),
     )
 
@@ -129,6 +166,14 @@ def batch_from_canonical(batch: canonical.Batch) -> BatchRun:
     )
 
 
+def source_keeps(params: Mapping[str, str], batch_id: str) -> bool:
+    """Whether a listing's `source` and `sourceId` keep the runs of batch `batch_id` (a
+    `batchId` listing): in Extend's model a batch's runs have source `BATCH_PROCESSOR_RUN`
+    and the batch's id as sourceId, so `source=API` or another id selects none of them."""
+    source, source_id = params.get("source"), params.get("sourceId")
+    return source in (None, "", BATCH_SOURCE) and source_id in (None, "", batch_id)
+
+
 def batch_not_found_message(batch_id: str) -> str:
     """Extend's 404 message for an unknown batch run, worded as for a classify run."""
     return f"Batch run {batch_id} not found."
@@ -136,3 +181,4 @@ def batch_not_found_message(batch_id: str) -> str:
 
 batch_body_decoder = JsonDecoder(BatchCreateBody)
 _any_decoder = JsonDecoder(object)
+_listed_runs_decoder = JsonDecoder(_ListedRuns)
