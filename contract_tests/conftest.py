@@ -6,10 +6,13 @@ real HTTP; the SDKs are used unchanged, with their retries turned off.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from extend_ai import Extend
 from retab import Retab
 
+from contract_tests.served_process import ServerProcess
 from tests.harness import Gateway, MakeGateway
 
 
@@ -27,3 +30,12 @@ def retab_sdk(gateway: Gateway) -> Retab:
 @pytest.fixture
 def extend_sdk(gateway: Gateway) -> Extend:
     return gateway.extend()
+
+
+@pytest.fixture
+def servers() -> Iterator[list[ServerProcess]]:
+    """Real `crosswalk serve` processes a test starts; each is stopped after it."""
+    started: list[ServerProcess] = []
+    yield started
+    for server in started:
+        server.stop()

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from contract_tests.served_process import ServerProcess
 from tests.harness import wait_until
@@ -28,14 +26,6 @@ def _config(tmp_path: Path, **local: object) -> Path:
     path = tmp_path / "crosswalk.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-@pytest.fixture
-def servers() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.stop()
 
 
 def _create(client: httpx.Client, count: int) -> list[str]:

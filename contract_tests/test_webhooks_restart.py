@@ -4,7 +4,6 @@ receiver is down) loses none: restarted, it delivers each once the receiver is u
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -41,14 +40,6 @@ def _deliveries(tmp_path: Path) -> tuple[Delivery, ...]:
             return await ledger.list_deliveries(limit=100)
 
     return asyncio.run(read())
-
-
-@pytest.fixture
-def servers() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.stop()
 
 
 def test_events_pending_at_a_crash_are_delivered_after_restart(
