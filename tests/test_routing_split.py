@@ -18,12 +18,23 @@ from typing import Any
 
 import msgspec
 import pytest
+import respx
 
 from gateway.cli import describe, main
 from gateway.config import ConfigError, LocalBackendConfig, Settings, resolve
 from gateway.routing import document_key, pick
 from mappings import canonical
-from tests.harness import MakeGateway, free_port, local_settings, running
+from tests.harness import (
+    GATEWAY_KEY,
+    URLS,
+    MakeGateway,
+    free_port,
+    local_settings,
+    mocked,
+    mocked_vendors_settings,
+    running,
+    wire,
+)
 
 HEADERS = {"authorization": "Bearer key-a"}
 EXTEND_HEADERS = {**HEADERS, "x-extend-api-version": "2026-02-09"}
@@ -221,3 +232,39 @@ def test_a_surface_with_its_own_route_is_not_split(
         for i in range(16)
     }
     assert routed == {"local"}
+
+
+def test_a_relayed_create_is_split_by_the_document_it_names(
+    make_gateway: MakeGateway, tmp_path: Path
+) -> None:
+    """On the Retab surface, split between a Retab backend and `local`: a document the split
+    gives the Retab backend is relayed to it byte for byte (its body read only to pick), one
+    it gives `local` is translated there, and a body crosswalk cannot read goes to the default
+    for the vendor to judge."""
+    split = {"local": 1, "retab": 1}
+    upstream = respx.MockRouter(base_url=URLS["retab"], assert_all_called=False)
+    created = wire("retab_create_response_201.json")
+    upstream.post("/v1/classifications").respond(201, content=created)
+    settings = mocked_vendors_settings(tmp_path, ["retab"], default="retab", split=split)
+    backends = {**settings.backends, "local": LocalBackendConfig()}
+    client = make_gateway.client(
+        msgspec.structs.replace(settings, backends=backends), mocked({"retab": upstream})
+    )
+    headers = {"authorization": f"Bearer {GATEWAY_KEY}"}
+    blobs = [f"Invoice {i}: total due".encode() for i in range(16)]
+    relayed_bodies = []
+    for blob in blobs:
+        body = msgspec.json.encode(_retab({"filename": "a.txt", "url": _data_url(blob)}))
+        response = client.post("/v1/classifications", content=body, headers=headers)
+        picked = pick(split, document_key(_inline(blob)))
+        assert response.headers["crosswalk-backend"] == picked
+        if picked == "retab":
+            assert response.content == created
+            relayed_bodies.append(body)
+    assert 0 < len(relayed_bodies) < len(blobs)
+    assert [call.request.content for call in upstream.calls] == relayed_bodies
+
+    odd = b'{"document": {"shape": "from a newer API"}, "categories": [{"name": "a"}]}'
+    response = client.post("/v1/classifications", content=odd, headers=headers)
+    assert response.headers["crosswalk-backend"] == "retab"
+    assert upstream.calls.last.request.content == odd
