@@ -24,6 +24,14 @@ from gateway.cli import describe, main
 from gateway.config import ConfigError, LocalBackendConfig, Settings, resolve
 from gateway.routing import document_key, pick
 from mappings import canonical
+from tests.batch_support import (
+    CLASSIFIER,
+    KEY,
+    batch_runs,
+    saved_classifiers,
+    statuses_until_settled,
+)
+from tests.batch_support import HEADERS as BATCH_HEADERS
 from tests.harness import (
     GATEWAY_KEY,
     URLS,
@@ -268,3 +276,33 @@ def test_a_relayed_create_is_split_by_the_document_it_names(
     response = client.post("/v1/classifications", content=odd, headers=headers)
     assert response.headers["crosswalk-backend"] == "retab"
     assert upstream.calls.last.request.content == odd
+
+
+def test_each_input_of_a_batch_goes_to_the_backend_its_document_picks(
+    make_gateway: MakeGateway, tmp_path: Path
+) -> None:
+    """A batch under a split is fanned out input by input, each to the backend a single
+    create of the same document goes to."""
+    settings = local_settings(tmp_path, api_keys=(KEY,), classifiers=saved_classifiers())
+    settings = msgspec.structs.replace(_two_locals(settings, LocalBackendConfig()), split=SPLIT)
+    http = make_gateway(settings).http(None)
+    texts = [f"Invoice number {i}, total due" for i in range(24)]
+    inputs = [{"file": {"text": t}, "metadata": {"row": i}} for i, t in enumerate(texts)]
+    body = {"classifier": {"id": CLASSIFIER}, "inputs": inputs}
+
+    created = http.post("/classify_runs/batch", json=body, headers=BATCH_HEADERS)
+
+    assert created.status_code == 200, created.text
+    assert statuses_until_settled(http, created.json()["id"])[-1] == "PROCESSED"
+    runs = batch_runs(http, created.json()["id"])
+    assert len(runs) == len(texts)
+    routed = {}
+    for run in runs:
+        got = http.get(f"/classify_runs/{run['id']}", headers=BATCH_HEADERS)
+        routed[run["metadata"]["row"]] = got.headers["crosswalk-backend"]
+    expected = [pick(SPLIT, document_key(canonical.TextDocument(text=t))) for t in texts]
+    assert [routed[i] for i in range(len(texts))] == expected
+    assert set(expected) == {"local", "local_b"}
+    single = {"file": {"text": texts[0]}, "classifier": {"id": CLASSIFIER}}
+    alone = http.post("/classify_runs", json=single, headers=BATCH_HEADERS)
+    assert alone.headers["crosswalk-backend"] == expected[0]
