@@ -135,7 +135,10 @@ def _runs(
 ) -> tuple[Routing, RunService]:
     """The one routing and run service every surface's calls (and batches) go through."""
     routing = Routing(
-        opened.backends, default=settings.default_backend, surfaces=settings.surface_backends
+        opened.backends,
+        default=settings.default_backend,
+        surfaces=settings.surface_backends,
+        split=settings.split,
     )
     runs = RunService(
         ledger=opened.ledger,

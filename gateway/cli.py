@@ -23,6 +23,7 @@ from gateway.config import ConfigError, LocalBackendConfig, Settings, load_setti
 from gateway.http_protocol import CrosswalkH11Protocol
 from gateway.store.base import LedgerError
 from gateway.webhooks import admin
+from mappings.dialects import DIALECTS, Dialect
 
 CONFIG_ENV = "CROSSWALK_CONFIG"  # hands the config path to each `--workers` process
 
@@ -129,6 +130,16 @@ def app_from_environment() -> Litestar:
     return create_app(load_settings(Path(path) if path else None, os.environ))
 
 
+def _modes(settings: Settings, surface: Dialect) -> str:
+    """How a split surface's creates reach each backend it can pick."""
+    picked = sorted(name for name, weight in settings.split.items() if weight > 0)
+    modes = (
+        f"{name} {'pass-through' if settings.backends[name].kind == surface else 'translated'}"
+        for name in picked
+    )
+    return ", ".join(modes)
+
+
 def describe(settings: Settings) -> str:
     """The resolved configuration as text, with no secret in it."""
     lines = ["backends:"]
@@ -141,7 +152,17 @@ def describe(settings: Settings) -> str:
         lines.append(line)
     lines.append("routing:")
     lines.append(f"  default: {settings.default_backend}")
-    for surface in ("retab", "extend"):
+    if settings.split:
+        total = sum(settings.split.values())
+        weights = ", ".join(
+            f"{name}={weight} ({100 * weight / total:.0f}%)"
+            for name, weight in sorted(settings.split.items())
+        )
+        lines.append(f"  split (sticky per document): {weights}")
+    for surface in DIALECTS:
+        if surface not in settings.surface_backends and settings.split:
+            lines.append(f"  {surface} surface -> split ({_modes(settings, surface)})")
+            continue
         name = settings.backend_for(surface)
         kind = settings.backends[name].kind
         mode = "pass-through" if kind == surface else "translated"

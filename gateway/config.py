@@ -149,11 +149,16 @@ VENDOR_KINDS = DIALECTS
 
 
 class RoutingConfig(Config, frozen=True, kw_only=True):
-    """`[routing]`: which backend gets new runs, overall and per surface."""
+    """`[routing]`: which backend gets new runs, overall and per surface.
+
+    `split` weighs backends for new runs, sticky per document (gateway/routing.py); it
+    applies on both surfaces except one with its own route (`retab = …`, `extend = …`), which
+    wins. `default` still serves a create whose document cannot be read."""
 
     default: str
     retab: str | None = None  # backend for creates on the Retab surface, if not `default`
     extend: str | None = None  # backend for creates on the Extend surface, if not `default`
+    split: dict[str, int] | None = None  # backend name -> non-negative integer weight
 
 
 class StoreConfig(Config, frozen=True, kw_only=True):
@@ -237,6 +242,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the gateway needs, resolved: secrets read, names checked.
 
     `surface_backends` overrides `default_backend` per surface ("retab", "extend");
+    `split` the weights of `[routing] split` by backend, for surfaces without their own route;
     `upstream_keys` holds the vendor keys read from each backend's `api_key_env`;
     `classifiers` the saved classifiers of `[classifiers.<id>]`, by id;
     `files_secret` the download-link secret read from `[files] secret_env`, if it names one;
@@ -247,6 +253,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     backends: dict[str, BackendConfig]
     default_backend: str
     surface_backends: dict[Dialect, str] = msgspec.field(default_factory=dict)
+    split: dict[str, int] = msgspec.field(default_factory=dict)
     api_keys: tuple[Secret, ...] = ()
     upstream_keys: dict[str, Secret] = msgspec.field(default_factory=dict)
     store_path: str = "crosswalk.db"
@@ -261,6 +268,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def backend_for(self, surface: Dialect) -> str:
         """The backend that gets new runs created through `surface`."""
         return self.surface_backends.get(surface, self.default_backend)
+
+    def backends_for(self, surface: Dialect) -> tuple[str, ...]:
+        """Every backend a new run created through `surface` may go to: its own route, or
+        the default and each backend the split can pick."""
+        if surface in self.surface_backends or not self.split:
+            return (self.backend_for(surface),)
+        picked = sorted(name for name, weight in self.split.items() if weight > 0)
+        return (self.default_backend, *(n for n in picked if n != self.default_backend))
 
     @property
     def files_dir(self) -> str:
@@ -317,10 +332,12 @@ def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
     for key, name in routes:
         if name not in backends:
             raise ConfigError(f"routing.{key}: unknown backend {name!r}; known: {_names(backends)}")
+    split = _split(file.routing.split, backends) if file.routing is not None else {}
     settings = Settings(
         backends=backends,
         default_backend=default,
         surface_backends=surfaces,
+        split=split,
         api_keys=_api_keys(file.auth, environ),
         upstream_keys=_upstream_keys(backends, environ),
         store_path=_store_path(file.store.url),
@@ -334,6 +351,23 @@ def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
     )
     check_secrets(settings)
     return settings
+
+
+def _split(weights: dict[str, int] | None, backends: Mapping[str, object]) -> dict[str, int]:
+    if weights is None:
+        return {}
+    for name, weight in weights.items():
+        if name not in backends:
+            raise ConfigError(
+                f"routing.split.{name}: unknown backend {name!r}; known: {_names(backends)}"
+            )
+        if weight < 0:
+            raise ConfigError(
+                f"routing.split.{name}: a weight is a non-negative integer, got {weight}"
+            )
+    if not any(weights.values()):
+        raise ConfigError("routing.split: at least one backend needs a positive weight")
+    return dict(weights)
 
 
 def _backend(name: str, table: Any) -> BackendConfig:
@@ -380,15 +414,14 @@ def check_secrets(settings: Settings) -> None:
     """Refuse settings that would spend a vendor key held by crosswalk without gateway keys,
     or send a client's key to another vendor (design.md §6)."""
     for surface in VENDOR_KINDS:
-        name = settings.backend_for(surface)
-        config = settings.backends[name]
-        kind = config.kind
-        if kind != "local" and kind != surface and name not in settings.upstream_keys:
-            raise ConfigError(
-                f"backends.{name}.api_key_env: required, since {surface.title()} clients are "
-                f"routed to this {kind} backend and a client's key is never sent to another "
-                "vendor"
-            )
+        for name in settings.backends_for(surface):
+            kind = settings.backends[name].kind
+            if kind != "local" and kind != surface and name not in settings.upstream_keys:
+                raise ConfigError(
+                    f"backends.{name}.api_key_env: required, since {surface.title()} clients "
+                    f"are routed to this {kind} backend and a client's key is never sent to "
+                    "another vendor"
+                )
     if settings.upstream_keys and not settings.api_keys:
         spender = sorted(settings.upstream_keys)[0]
         raise ConfigError(

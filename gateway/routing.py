@@ -1,20 +1,29 @@
 """Which backend gets a new run, and which owns an existing one (design.md §5, §10).
 
-New runs go to the `[routing]` default, or to a surface's own route. A public run id names
+New runs go to a surface's own route when it has one, else to the `[routing] split` when one
+is configured, else to the `[routing]` default. A split is sticky per document: the backend
+is picked by a hash of the document (`document_key`), never by a random draw, so the same
+document goes to the same backend on every replica and across restarts. A public run id names
 the backend that owns it (mappings/ids.py), so any replica routes reads without a lookup; a
 native id of the surface's own vendor belongs to a backend of that vendor (migration).
-Split, shadow and fallback routing will be decided here too.
+Shadow and fallback routing will be decided here too.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import NamedTuple
 
 from gateway.backends.base import Backend
-from mappings import ids
+from mappings import canonical, ids
 from mappings.dialects import Dialect
 from mappings.errors import NotFound
+
+# domain separation: a split's hash is never the hash some other part of crosswalk computes
+# of the same bytes, and a URL never collides with a text that spells it
+_KEY_DOMAIN = b"crosswalk/split/document/v1\x00"
+_PICK_DOMAIN = b"crosswalk/split/pick/v1\x00"
 
 
 class Located(NamedTuple):
@@ -24,8 +33,43 @@ class Located(NamedTuple):
     upstream_id: str
 
 
+def document_key(document: canonical.Document) -> bytes:
+    """What identifies a document for a sticky split: the same bytes, URL, text or file id
+    give the same key whichever surface or process reads them."""
+    match document:
+        case canonical.InlineDocument(data=data):
+            kind, value = b"inline", hashlib.sha256(data).digest()
+        case canonical.UrlDocument(url=url):
+            kind, value = b"url", url.encode()
+        case canonical.TextDocument(text=text):
+            kind, value = b"text", hashlib.sha256(text.encode()).digest()
+        case canonical.StoredFileDocument(file_id=file_id):
+            kind, value = b"stored", file_id.encode()
+        case canonical.FileRefDocument(vendor=vendor, file_id=file_id):
+            kind, value = b"file", f"{vendor}:{file_id}".encode()
+    return hashlib.sha256(_KEY_DOMAIN + kind + b"\x00" + value).digest()
+
+
+def pick(weights: Mapping[str, int], key: bytes) -> str:
+    """The backend of `weights` a document with `key` goes to: a point on [0, total) from the
+    key's hash, laid on the weights in name order (so rewriting the table in another order
+    moves no document). A weight of 0 is never picked; at least one must be positive."""
+    names = sorted(name for name, weight in weights.items() if weight > 0)
+    if not names:
+        raise ValueError("a split needs at least one positive weight")
+    total = sum(weights[name] for name in names)
+    digest = hashlib.sha256(_PICK_DOMAIN + key).digest()
+    # multiply-shift of 64 hash bits: uniform on [0, total) to within total / 2**64
+    point = (int.from_bytes(digest[:8], "big") * total) >> 64
+    for name in names:
+        point -= weights[name]
+        if point < 0:
+            return name
+    raise AssertionError("unreachable: point < total")  # pragma: no cover
+
+
 class Routing:
-    """Routes creates by surface and run ids to the backends that own them."""
+    """Routes creates by surface and document, and run ids to the backends that own them."""
 
     def __init__(
         self,
@@ -33,14 +77,26 @@ class Routing:
         *,
         default: str,
         surfaces: Mapping[Dialect, str] | None = None,
+        split: Mapping[str, int] | None = None,
     ) -> None:
         self._backends = backends
         self._default = default
         self._surfaces = dict(surfaces or {})
+        self._split = dict(split or {})
 
-    def for_create(self, surface: Dialect) -> Backend:
-        """The backend that gets new runs created through `surface`."""
-        return self._backends[self._surfaces.get(surface, self._default)]
+    def for_create(self, surface: Dialect, document_key: bytes | None = None) -> Backend:
+        """The backend that gets a new run created through `surface`: the surface's own
+        route, else the split's pick for `document_key`, else the default (also for a
+        document that could not be read)."""
+        if surface in self._surfaces:
+            return self._backends[self._surfaces[surface]]
+        if self._split and document_key is not None:
+            return self._backends[pick(self._split, document_key)]
+        return self._backends[self._default]
+
+    def splits(self, surface: Dialect) -> bool:
+        """Whether creates on `surface` are split by document (so need the document read)."""
+        return bool(self._split) and surface not in self._surfaces
 
     def backend(self, name: str) -> Backend | None:
         """A configured backend by name; None for one no longer configured."""

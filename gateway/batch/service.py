@@ -1,6 +1,8 @@
 """Batch runs for the Extend surface: create, read, and the listing of a relayed batch's runs.
 
-A batch goes to the Extend surface's routing target. Relayed as one call when that is an
+A batch goes to the Extend surface's routing target; under a `[routing] split`, each input
+to the backend its own document picks (gateway/routing.py), its backend kept with it, and a
+batch whose inputs all pick one backend goes there whole. Relayed as one call when that is an
 Extend backend and the classifier is Extend's own (not one of crosswalk's config, which Extend
 does not know) and no input names a file of crosswalk's store; recorded then by its owner,
 backend and Extend's id, so reads relay for its owner only; the runs Extend made for it are
@@ -27,7 +29,7 @@ from gateway.classifiers import Catalog
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
 from gateway.errors import InvalidRequest, RunNotFound
-from gateway.routing import Routing
+from gateway.routing import Routing, document_key
 from gateway.service.decoding import decode_body, translation_error
 from gateway.service.outcome import Page, Relayed
 from gateway.service.relay import PassThrough
@@ -67,37 +69,59 @@ class BatchService:
         self._clock = clock
 
     async def create(self, call: CallContext, body: bytes) -> canonical.Batch | Relayed:
-        """A batch create body as the client sent it."""
+        """A batch create body as the client sent it. Under a split each input goes to the
+        backend its own document picks; a batch whose inputs all pick one backend is then
+        served as a batch routed there would be (relayed whole to an Extend backend)."""
         backend = self._routing.for_create("extend")
+        requests: tuple[canonical.ClassifyRequest, ...] | None = None
+        if self._routing.splits("extend"):
+            requests = await self._inputs.check(self._read(body), call)
+            picked = tuple(
+                self._routing.for_create("extend", document_key(r.document)) for r in requests
+            )
+            if len({b.name for b in picked}) > 1:
+                return await self._fan_out(call, requests, picked)
+            backend = picked[0]
         relay = self._relay_of(backend, body)
         if relay is not None:
             return await self._relay_create(backend, relay, body, call)
-        creates = self._read(body)
-        if backend.relay is not None and backend.relay.proxies_client_keys:
-            raise InvalidRequest(
-                f"Backend {backend.name} forwards each client's own key to its vendor, and a "
-                "batch's runs are created after this call returns, with no key to forward: "
-                "send each file to POST /classify_runs instead.",
-                status=400,
-            )
-        requests = await self._inputs.check(creates, call)
-        # resolved once, with the client's call: an unknown classifier is refused before the
-        # batch is recorded, workers never resolve, and an edit of the classifier later does
-        # not reach a batch already accepted
-        first = await self._classifiers.resolve(requests[0], backend, call=call)
-        requests = resolved(requests, first)
+        if requests is None:
+            creates = self._read(body)
+            _refuse_proxied(backend)  # before the inputs are read: they cannot help
+            requests = await self._inputs.check(creates, call)
+        return await self._fan_out(call, requests, (backend,) * len(requests))
+
+    async def _fan_out(
+        self,
+        call: CallContext,
+        requests: tuple[canonical.ClassifyRequest, ...],
+        picked: tuple[Backend, ...],
+    ) -> canonical.Batch:
+        """Record a batch whose runs crosswalk creates, input i on backend `picked[i]`."""
+        distinct = {b.name: b for b in picked}
+        for backend in distinct.values():
+            _refuse_proxied(backend)
+        # resolved once per backend, with the client's call: an unknown classifier is refused
+        # before the batch is recorded, workers never resolve, and an edit of the classifier
+        # later does not reach a batch already accepted
+        by_backend = {}
+        for name, backend in distinct.items():
+            first = await self._classifiers.resolve(requests[0], backend, call=call)
+            by_backend[name] = resolved(requests, first)
         now = self._clock()
         batch = BatchRecord(
             id=_new_batch_id(),
             owner=call.principal.owner,
-            backend=backend.name,
+            backend=picked[0].name,
             status=canonical.BatchStatus.pending,
-            run_count=len(creates),
+            run_count=len(requests),
             created_at=now,
             updated_at=now,
             forward=call.forward,  # a single create's runs see the workspace header too
         )
-        recorded = await self._ledger.insert_batch(batch, [encoded(r) for r in requests])
+        bodies = [encoded(by_backend[b.name][i]) for i, b in enumerate(picked)]
+        backends = [b.name for b in picked] if len(distinct) > 1 else []
+        recorded = await self._ledger.insert_batch(batch, bodies, backends=backends)
         return recorded.canonical()
 
     async def get(self, call: CallContext, batch_id: str) -> canonical.Batch | Relayed:
@@ -187,6 +211,16 @@ class BatchService:
         if backend is None or backend.relay is None:
             raise RunNotFound(batches.batch_not_found_message(batch.id))
         return backend, backend.relay
+
+
+def _refuse_proxied(backend: Backend) -> None:
+    if backend.relay is not None and backend.relay.proxies_client_keys:
+        raise InvalidRequest(
+            f"Backend {backend.name} forwards each client's own key to its vendor, and a "
+            "batch's runs are created after this call returns, with no key to forward: "
+            "send each file to POST /classify_runs instead.",
+            status=400,
+        )
 
 
 async def _forward(

@@ -16,14 +16,16 @@ from litestar.datastructures import MultiDict
 from gateway.backends.base import Backend, Query, Relay
 from gateway.context import CallContext
 from gateway.errors import InvalidRequest, RunNotFound
-from gateway.routing import Located, Routing
+from gateway.routing import Located, Routing, document_key
 from gateway.service.outcome import Deleted, Outcome, Page, Relayed, Served
 from gateway.service.relay import PassThrough
 from gateway.service.rules import DialectRules
 from gateway.service.runs import RunService
 from gateway.service.stored import StoredFiles, names_stored_file
 from gateway.store.records import check_recordable
+from mappings import canonical
 from mappings.dialects import Dialect
+from mappings.notes import Notes
 
 
 class DialectService:
@@ -54,18 +56,33 @@ class DialectService:
         return self.rules.dialect
 
     async def create(self, call: CallContext, body: bytes, *, path: str) -> Outcome:
-        """A create body as the client sent it to `path`."""
-        backend = self._routing.for_create(self.dialect)
-        relay = None if self._translates(body) else self._relay_of(backend)
+        """A create body as the client sent it to `path`, to the backend routing picks for
+        its document (a body that cannot be read goes to the default)."""
+        if self._translates(body):
+            request, notes = self.rules.read_create(body, path, self._own_link)
+            return await self._translated(call, request, notes, self._backend_for(request))
+        splits = self._routing.splits(self.dialect)
+        peeked = self.rules.peek_create(body, path, self._own_link) if splits else None
+        backend = self._backend_for(peeked)
+        relay = self._relay_of(backend)
         if relay is not None:
-            request = self.rules.peek_create(body, path, self._own_link)
-            if not names_stored_file(request):
-                if request is not None:
-                    check_recordable(request)
+            peeked = peeked if splits else self.rules.peek_create(body, path, self._own_link)
+            if not names_stored_file(peeked):
+                if peeked is not None:
+                    check_recordable(peeked)
                 return await self._relay.create(
-                    backend, relay, path, body, call=call, request=request
+                    backend, relay, path, body, call=call, request=peeked
                 )
         request, notes = self.rules.read_create(body, path, self._own_link)
+        return await self._translated(call, request, notes, backend)
+
+    def _backend_for(self, request: canonical.ClassifyRequest | None) -> Backend:
+        key = None if request is None else document_key(request.document)
+        return self._routing.for_create(self.dialect, key)
+
+    async def _translated(
+        self, call: CallContext, request: canonical.ClassifyRequest, notes: Notes, backend: Backend
+    ) -> Served:
         if self._files is not None:
             request = await self._files.owned(request, call)
         check_recordable(request)

@@ -21,9 +21,12 @@ class BatchLedger(Protocol):
     created in the same write, and is refused (DuplicateRun) if the input has a run already.
     """
 
-    async def insert_batch(self, batch: BatchRecord, inputs: Sequence[bytes]) -> BatchRecord:
+    async def insert_batch(
+        self, batch: BatchRecord, inputs: Sequence[bytes], *, backends: Sequence[str] = ()
+    ) -> BatchRecord:
         """Record a batch and its inputs (each the `/classify_runs` body it becomes) in one
-        transaction; a relayed batch has none."""
+        transaction; a relayed batch has none. `backends`, when given, names each input's
+        backend (a split batch); otherwise every input is created on the batch's."""
         ...
 
     async def get_batch(self, owner: str, batch_id: str) -> BatchRecord | None:

@@ -54,3 +54,6 @@ SCHEMA_V6 = (
         WHERE batch_id = new.batch_id AND idx = new.batch_input;
     END""",
 )
+# Schema version 7: an input of a split batch (gateway/routing.py) names its own backend;
+# NULL for one created on its batch's
+SCHEMA_V7 = ("ALTER TABLE batch_inputs ADD COLUMN backend TEXT",)

@@ -37,7 +37,8 @@ _INSERT = (
     "created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _CLAIMABLE = (
-    "SELECT i.batch_id, i.idx, b.owner, b.backend, i.body, i.attempts, b.forward"
+    "SELECT i.batch_id, i.idx, b.owner, COALESCE(i.backend, b.backend), i.body, i.attempts,"
+    " b.forward"
     " FROM batch_inputs AS i INDEXED BY batch_inputs_pending JOIN batches AS b ON b.id = i.batch_id"
     " WHERE i.state = 'pending' AND (i.lease_until_us IS NULL OR i.lease_until_us < ?)"
     " ORDER BY i.rowid LIMIT 1"
@@ -45,16 +46,26 @@ _CLAIMABLE = (
 _INPUT = " WHERE batch_id = ? AND idx = ?"
 
 
-def insert(conn: sqlite3.Connection, batch: BatchRecord, bodies: Sequence[bytes]) -> BatchRecord:
-    """Record a batch and every input of it, in one transaction."""
+def insert(
+    conn: sqlite3.Connection,
+    batch: BatchRecord,
+    bodies: Sequence[bytes],
+    backends: Sequence[str] = (),
+) -> BatchRecord:
+    """Record a batch and every input of it, in one transaction; `backends` names each
+    input's own backend (a split batch), else its batch's is used."""
+    named: Sequence[str | None] = backends or (None,) * len(bodies)
     with immediate(conn):
         try:
             cursor = conn.execute(_INSERT, _params(batch))
         except sqlite3.IntegrityError:
             raise DuplicateBatch(f"batch {batch.id} is already recorded") from None
         conn.executemany(
-            "INSERT INTO batch_inputs (batch_id, idx, body) VALUES (?, ?, ?)",
-            ((batch.id, i, body) for i, body in enumerate(bodies)),
+            "INSERT INTO batch_inputs (batch_id, idx, body, backend) VALUES (?, ?, ?, ?)",
+            (
+                (batch.id, i, body, backend)
+                for i, (body, backend) in enumerate(zip(bodies, named, strict=True))
+            ),
         )
     stored = get_where(conn, " WHERE seq = ?", (cursor.lastrowid,))
     assert stored is not None  # just written on this connection, in this thread

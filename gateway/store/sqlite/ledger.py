@@ -204,8 +204,10 @@ class SqliteLedger(OutboxMethods):
     async def set_file_page_count(self, file_id: str, page_count: int) -> FileRecord | None:
         return await self._threads.write(files.set_page_count, file_id, page_count)
 
-    async def insert_batch(self, batch: BatchRecord, inputs: Sequence[bytes]) -> BatchRecord:
-        inserted = await self._threads.write(batches.insert, batch, tuple(inputs))
+    async def insert_batch(
+        self, batch: BatchRecord, inputs: Sequence[bytes], *, backends: Sequence[str] = ()
+    ) -> BatchRecord:
+        inserted = await self._threads.write(batches.insert, batch, tuple(inputs), tuple(backends))
         if inputs:
             self._on_batch()  # committed: a batch worker woken now finds its inputs
         return inserted

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 
 from gateway.store.base import LedgerError
-from gateway.store.sqlite.batch_schema import SCHEMA_V6
+from gateway.store.sqlite.batch_schema import SCHEMA_V6, SCHEMA_V7
 
 SEARCH_TABLE = "runs_filename_search"  # trigram index over runs.filename_folded
 _SCHEMA_V1 = (
@@ -137,6 +137,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _SCHEMA_V4,
     _SCHEMA_V5,
     SCHEMA_V6,  # batches (batch_schema.py)
+    SCHEMA_V7,  # a split batch's inputs name their backends (batch_schema.py)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
