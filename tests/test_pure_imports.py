@@ -58,6 +58,19 @@ THIRD_PARTY = frozenset({"msgspec"})
 # builtins that read or write the outside world, or import by name past this check
 IO_BUILTINS = frozenset({"open", "print", "input", "breakpoint", "__import__", "exec", "eval"})
 
+# what a renderer of the report may read: the figures and how to write them
+REPORT_MODULES = frozenset(
+    {
+        "gateway.compare.records",
+        "gateway.compare.intervals",
+        "gateway.compare.agreement",
+        "gateway.compare.accuracy",
+        "gateway.compare.figures",
+        "gateway.compare.formats",
+        "gateway.compare.rows",
+    }
+)
+
 # each pure package (or single module), and the first-party modules it may import besides
 # the list above
 PURE_PACKAGES: dict[str, frozenset[str]] = {
@@ -65,7 +78,7 @@ PURE_PACKAGES: dict[str, frozenset[str]] = {
     "gateway.backends.local.classifier": frozenset(
         {"mappings", "gateway.backends.local.classifier"}
     ),
-    # the report's figures; the rest of gateway/compare (ledger, renderers, replay) does I/O
+    # the report's figures and renderers; the rest of gateway/compare (ledger, replay) does I/O
     "gateway.compare.records": frozenset({"gateway.compare.records"}),
     "gateway.compare.intervals": frozenset({"gateway.compare.intervals"}),
     "gateway.compare.agreement": frozenset({"gateway.compare.records"}),
@@ -78,6 +91,11 @@ PURE_PACKAGES: dict[str, frozenset[str]] = {
             "gateway.compare.accuracy",
         }
     ),
+    # the report's renderers: text, JSON and HTML built from a Report, the caller does the I/O
+    "gateway.compare.formats": frozenset({"gateway.compare.intervals"}),
+    "gateway.compare.rows": REPORT_MODULES,
+    "gateway.compare.render_json": REPORT_MODULES,
+    "gateway.compare.render_table": REPORT_MODULES,
 }
 
 
