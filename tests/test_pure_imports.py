@@ -93,9 +93,11 @@ PURE_PACKAGES: dict[str, frozenset[str]] = {
     ),
     # the report's renderers: text, JSON and HTML built from a Report, the caller does the I/O
     "gateway.compare.formats": frozenset({"gateway.compare.intervals"}),
+    "gateway.compare.charts": frozenset({"gateway.compare.charts"}),
     "gateway.compare.rows": REPORT_MODULES,
     "gateway.compare.render_json": REPORT_MODULES,
     "gateway.compare.render_table": REPORT_MODULES,
+    "gateway.compare.render_html": REPORT_MODULES | {"gateway.compare.charts"},
 }
 
 
@@ -215,3 +217,19 @@ def test_the_check_allows_pure_imports(source: str) -> None:
 def test_the_figures_may_import_only_their_pure_neighbours(source: str, pure: bool) -> None:
     """The report's figures import each other, never the rest of gateway/ (not even mappings)."""
     assert (violations(source, "gateway.compare.figures") == []) is pure
+
+
+@pytest.mark.parametrize(
+    ("source", "pure"),
+    [
+        ("from gateway.compare import formats", True),
+        ("from gateway.compare.figures import Report", True),
+        ("from gateway.compare.charts import bar_chart", True),
+        ("from gateway.compare import ledger", False),
+        ("from datetime import datetime", True),
+        ("import time", False),
+    ],
+)
+def test_the_renderers_may_import_only_the_figures(source: str, pure: bool) -> None:
+    """A renderer reads the report's pure modules and formats, never the ledger or the clock."""
+    assert (violations(source, "gateway.compare.render_html") == []) is pure
