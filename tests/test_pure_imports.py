@@ -58,6 +58,19 @@ THIRD_PARTY = frozenset({"msgspec"})
 # builtins that read or write the outside world, or import by name past this check
 IO_BUILTINS = frozenset({"open", "print", "input", "breakpoint", "__import__", "exec", "eval"})
 
+# what a renderer of the report may read: the figures and how to write them
+REPORT_MODULES = frozenset(
+    {
+        "gateway.compare.records",
+        "gateway.compare.intervals",
+        "gateway.compare.agreement",
+        "gateway.compare.accuracy",
+        "gateway.compare.figures",
+        "gateway.compare.formats",
+        "gateway.compare.rows",
+    }
+)
+
 # each pure package (or single module), and the first-party modules it may import besides
 # the list above
 PURE_PACKAGES: dict[str, frozenset[str]] = {
@@ -65,7 +78,7 @@ PURE_PACKAGES: dict[str, frozenset[str]] = {
     "gateway.backends.local.classifier": frozenset(
         {"mappings", "gateway.backends.local.classifier"}
     ),
-    # the report's figures; the rest of gateway/compare (ledger, renderers, replay) does I/O
+    # the report's figures and renderers; the rest of gateway/compare (ledger, replay) does I/O
     "gateway.compare.records": frozenset({"gateway.compare.records"}),
     "gateway.compare.intervals": frozenset({"gateway.compare.intervals"}),
     "gateway.compare.agreement": frozenset({"gateway.compare.records"}),
@@ -78,6 +91,13 @@ PURE_PACKAGES: dict[str, frozenset[str]] = {
             "gateway.compare.accuracy",
         }
     ),
+    # the report's renderers: text, JSON and HTML built from a Report, the caller does the I/O
+    "gateway.compare.formats": frozenset({"gateway.compare.intervals"}),
+    "gateway.compare.charts": frozenset({"gateway.compare.charts"}),
+    "gateway.compare.rows": REPORT_MODULES,
+    "gateway.compare.render_json": REPORT_MODULES,
+    "gateway.compare.render_table": REPORT_MODULES,
+    "gateway.compare.render_html": REPORT_MODULES | {"gateway.compare.charts"},
 }
 
 
@@ -197,3 +217,19 @@ def test_the_check_allows_pure_imports(source: str) -> None:
 def test_the_figures_may_import_only_their_pure_neighbours(source: str, pure: bool) -> None:
     """The report's figures import each other, never the rest of gateway/ (not even mappings)."""
     assert (violations(source, "gateway.compare.figures") == []) is pure
+
+
+@pytest.mark.parametrize(
+    ("source", "pure"),
+    [
+        ("from gateway.compare import formats", True),
+        ("from gateway.compare.figures import Report", True),
+        ("from gateway.compare.charts import bar_chart", True),
+        ("from gateway.compare import ledger", False),
+        ("from datetime import datetime", True),
+        ("import time", False),
+    ],
+)
+def test_the_renderers_may_import_only_the_figures(source: str, pure: bool) -> None:
+    """A renderer reads the report's pure modules and formats, never the ledger or the clock."""
+    assert (violations(source, "gateway.compare.render_html") == []) is pure
