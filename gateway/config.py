@@ -353,6 +353,11 @@ def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
     return settings
 
 
+# weights are proportions; a bound keeps their total far below the 2**64 points a document's
+# hash is laid on (gateway/routing.py), so even the smallest weight gets its share
+MAX_WEIGHT = 1_000_000
+
+
 def _split(weights: dict[str, int] | None, backends: Mapping[str, object]) -> dict[str, int]:
     if weights is None:
         return {}
@@ -361,9 +366,9 @@ def _split(weights: dict[str, int] | None, backends: Mapping[str, object]) -> di
             raise ConfigError(
                 f"routing.split.{name}: unknown backend {name!r}; known: {_names(backends)}"
             )
-        if weight < 0:
+        if not 0 <= weight <= MAX_WEIGHT:
             raise ConfigError(
-                f"routing.split.{name}: a weight is a non-negative integer, got {weight}"
+                f"routing.split.{name}: a weight is an integer from 0 to {MAX_WEIGHT}, got {weight}"
             )
     if not any(weights.values()):
         raise ConfigError("routing.split: at least one backend needs a positive weight")
@@ -413,6 +418,22 @@ def _upstream_keys(
 def check_secrets(settings: Settings) -> None:
     """Refuse settings that would spend a vendor key held by crosswalk without gateway keys,
     or send a client's key to another vendor (design.md §6)."""
+    split_surfaces = [s for s in VENDOR_KINDS if len(settings.backends_for(s)) > 1]
+    if settings.split and all(s in settings.surface_backends for s in VENDOR_KINDS):
+        raise ConfigError(
+            "routing.split: never applies, since both surfaces have a route of their own "
+            "(routing.retab and routing.extend)"
+        )
+    for surface in split_surfaces:
+        for name in settings.backends_for(surface):
+            config = settings.backends[name]
+            if config.kind != "local" and name not in settings.upstream_keys:
+                # a pure proxy's listings and batches are the vendor's, by the client's key:
+                # they could not show the runs the split sent elsewhere
+                raise ConfigError(
+                    f"backends.{name}.api_key_env: required, since {surface.title()} clients "
+                    "are split between backends and a pure proxy cannot be one of them"
+                )
     for surface in VENDOR_KINDS:
         for name in settings.backends_for(surface):
             kind = settings.backends[name].kind

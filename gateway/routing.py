@@ -21,7 +21,7 @@ from mappings.dialects import Dialect
 from mappings.errors import NotFound
 
 # domain separation: a split's hash is never the hash some other part of crosswalk computes
-# of the same bytes, and a URL never collides with a text that spells it
+# of the same bytes, and a URL never collides with the bytes or text that spell it
 _KEY_DOMAIN = b"crosswalk/split/document/v1\x00"
 _PICK_DOMAIN = b"crosswalk/split/pick/v1\x00"
 
@@ -34,15 +34,18 @@ class Located(NamedTuple):
 
 
 def document_key(document: canonical.Document) -> bytes:
-    """What identifies a document for a sticky split: the same bytes, URL, text or file id
-    give the same key whichever surface or process reads them."""
+    """What identifies a document for a sticky split: the same bytes (or text), URL string or
+    file id give the same key whichever surface or process reads them. A URL is keyed as
+    written (paths are case-sensitive); a stored file by its id, not its content."""
     match document:
         case canonical.InlineDocument(data=data):
             kind, value = b"inline", hashlib.sha256(data).digest()
         case canonical.UrlDocument(url=url):
             kind, value = b"url", url.encode()
         case canonical.TextDocument(text=text):
-            kind, value = b"text", hashlib.sha256(text.encode()).digest()
+            # a text is the bytes it encodes to: Extend's `file.text` and Retab's text/plain
+            # data URL of the same words are one document, as translation treats them
+            kind, value = b"inline", hashlib.sha256(text.encode()).digest()
         case canonical.StoredFileDocument(file_id=file_id):
             kind, value = b"stored", file_id.encode()
         case canonical.FileRefDocument(vendor=vendor, file_id=file_id):

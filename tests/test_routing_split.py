@@ -88,7 +88,8 @@ def test_the_order_the_weights_are_written_in_moves_no_document() -> None:
 
 def test_the_document_key_is_a_stable_domain_separated_hash() -> None:
     """Not Python's hash() (salted per process): pinned values hold in every process, and a
-    URL, a text and bytes that spell the same thing are different documents."""
+    URL and the bytes that spell it are different documents, and a text is the bytes it
+    encodes to (Extend's `file.text` and Retab's text/plain data URL of the same words)."""
     url = "https://docs.example.com/invoice.pdf"
     key = document_key(canonical.UrlDocument(url=url))
     assert key == document_key(canonical.UrlDocument(url=url, filename="other-name.pdf"))
@@ -98,7 +99,8 @@ def test_the_document_key_is_a_stable_domain_separated_hash() -> None:
     )
     text = document_key(canonical.TextDocument(text=url))
     inline = document_key(_inline(url.encode()))
-    assert len({key, text, inline}) == 3
+    assert text == inline
+    assert key != inline
     assert len({pick({"a": 1, "b": 1}, k) for k in _seeded_documents(64, seed=1)}) == 2
 
 
@@ -111,7 +113,8 @@ def _resolve(routing: dict[str, Any], **backends: dict[str, Any]) -> Any:
     ("split", "message"),
     [
         ({"local": 1, "nowhere": 1}, "routing.split.nowhere: unknown backend 'nowhere'"),
-        ({"local": 1, "local_b": -1}, "routing.split.local_b: a weight is a non-negative integer"),
+        ({"local": 1, "local_b": -1}, "routing.split.local_b: a weight is an integer from 0"),
+        ({"local": 1, "local_b": 10**7}, "routing.split.local_b: a weight is an integer from 0"),
         ({"local": 0, "local_b": 0}, "routing.split: at least one backend needs a positive"),
         ({}, "routing.split: at least one backend needs a positive"),
         ({"local": 1.5}, "routing.split"),
@@ -132,13 +135,26 @@ def test_every_backend_a_split_can_pick_must_hold_its_key_for_foreign_clients() 
     }
     with pytest.raises(ConfigError, match=r"backends\.retab\.api_key_env: required"):
         _resolve({"default": "local", "split": {"local": 9, "retab": 1}}, **backends)
-    settings = _resolve(
-        {"default": "local", "extend": "local", "split": {"local": 9, "retab": 1}}, **backends
-    )
+    # nor may Retab clients be split onto a pure proxy: its listings and batches would be
+    # the vendor's, blind to the runs the split sent elsewhere
+    routes = {"default": "local", "extend": "local", "split": {"local": 9, "retab": 1}}
+    with pytest.raises(ConfigError, match="a pure proxy cannot be one of them"):
+        _resolve(routes, **backends)
+    keyed = {**backends, "retab": {**backends["retab"], "api_key_env": "RETAB_KEY"}}
+    environ = {"RETAB_KEY": "sk-retab", "GW_KEYS": "gw"}
+    raw = {"backends": keyed, "routing": routes, "auth": {"api_keys_env": "GW_KEYS"}}
+    settings = resolve(raw, environ)
     assert settings.backends_for("extend") == ("local",)
     assert settings.backends_for("retab") == ("local", "retab")
     # a weight of 0 is never picked, so it needs no key
     _resolve({"default": "local", "split": {"local": 1, "retab": 0}}, **backends)
+
+
+def test_a_split_that_never_applies_is_refused() -> None:
+    """Both surfaces with routes of their own leave a split nothing to do: a mistake."""
+    routes = {"default": "local", "retab": "local", "extend": "local_b"}
+    with pytest.raises(ConfigError, match=r"routing\.split: never applies"):
+        _resolve({**routes, "split": {"local": 1, "local_b": 1}})
 
 
 def test_check_config_prints_the_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
