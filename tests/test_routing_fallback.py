@@ -18,6 +18,7 @@ import httpx
 import msgspec
 import pytest
 import respx
+from structlog.testing import capture_logs
 
 from gateway.cli import describe
 from gateway.config import ConfigError, LocalBackendConfig, Settings, resolve
@@ -248,13 +249,18 @@ def test_a_chain_of_two_fallbacks_where_the_first_also_fails(
     )
     path, headers, body = SURFACES[surface]
 
-    answer = client.post(path, json=body, headers=headers)
+    with capture_logs() as logs:
+        answer = client.post(path, json=body, headers=headers)
 
     assert answer.status_code in (200, 201), answer.text
-    assert (extend.calls.call_count, retab.calls.call_count) == (
-        1,
-        1,
-    )  # the primary skipped in its list
+    # the primary is skipped in its own fallback list
+    assert (extend.calls.call_count, retab.calls.call_count) == (1, 1)
+    fell_back = [e for e in logs if e["event"] == "routing.fallback"]
+    assert [(e["backend"], e["outcome"], e["to"]) for e in fell_back] == [
+        ("extend", "503", "retab"),
+        ("retab", "429", "local"),
+    ]
+    assert all(GATEWAY_KEY not in str(e) and "sk-" not in str(e) for e in fell_back)
     assert answer.headers["crosswalk-attempts"] == "extend:503, retab:429, local:ok"
     assert answer.headers["crosswalk-backend"] == "local"
     run_id = answer.json()["id"]
