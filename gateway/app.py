@@ -139,6 +139,7 @@ def _runs(
         default=settings.default_backend,
         surfaces=settings.surface_backends,
         split=settings.split,
+        fallback=settings.fallback,
     )
     runs = RunService(
         ledger=opened.ledger,

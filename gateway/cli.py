@@ -159,6 +159,8 @@ def describe(settings: Settings) -> str:
             for name, weight in sorted(settings.split.items())
         )
         lines.append(f"  split (sticky per document): {weights}")
+    if settings.fallback:
+        lines.append(f"  fallback (before a run exists, in order): {', '.join(settings.fallback)}")
     for surface in DIALECTS:
         if surface not in settings.surface_backends and settings.split:
             lines.append(f"  {surface} surface -> split ({_modes(settings, surface)})")

@@ -153,12 +153,15 @@ class RoutingConfig(Config, frozen=True, kw_only=True):
 
     `split` weighs backends for new runs, sticky per document (gateway/routing.py); it
     applies on both surfaces except one with its own route (`retab = …`, `extend = …`), which
-    wins. `default` still serves a create whose document cannot be read."""
+    wins. `default` still serves a create whose document cannot be read. `fallback` lists the
+    backends tried in order when the primary fails before a run exists (a primary is skipped
+    in its own list)."""
 
     default: str
     retab: str | None = None  # backend for creates on the Retab surface, if not `default`
     extend: str | None = None  # backend for creates on the Extend surface, if not `default`
     split: dict[str, int] | None = None  # backend name -> non-negative integer weight
+    fallback: tuple[str, ...] = ()  # backend names, tried in this order
 
 
 class StoreConfig(Config, frozen=True, kw_only=True):
@@ -243,6 +246,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     `surface_backends` overrides `default_backend` per surface ("retab", "extend");
     `split` the weights of `[routing] split` by backend, for surfaces without their own route;
+    `fallback` the backends of `[routing] fallback`, in the order they are tried;
     `upstream_keys` holds the vendor keys read from each backend's `api_key_env`;
     `classifiers` the saved classifiers of `[classifiers.<id>]`, by id;
     `files_secret` the download-link secret read from `[files] secret_env`, if it names one;
@@ -254,6 +258,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     default_backend: str
     surface_backends: dict[Dialect, str] = msgspec.field(default_factory=dict)
     split: dict[str, int] = msgspec.field(default_factory=dict)
+    fallback: tuple[str, ...] = ()
     api_keys: tuple[Secret, ...] = ()
     upstream_keys: dict[str, Secret] = msgspec.field(default_factory=dict)
     store_path: str = "crosswalk.db"
@@ -271,11 +276,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def backends_for(self, surface: Dialect) -> tuple[str, ...]:
         """Every backend a new run created through `surface` may go to: its own route, or
-        the default and each backend the split can pick."""
+        the default and each backend the split can pick; then each fallback backend."""
         if surface in self.surface_backends or not self.split:
-            return (self.backend_for(surface),)
-        picked = sorted(name for name, weight in self.split.items() if weight > 0)
-        return (self.default_backend, *(n for n in picked if n != self.default_backend))
+            primaries: tuple[str, ...] = (self.backend_for(surface),)
+        else:
+            picked = sorted(name for name, weight in self.split.items() if weight > 0)
+            primaries = (self.default_backend, *(n for n in picked if n != self.default_backend))
+        return (*primaries, *(n for n in dict.fromkeys(self.fallback) if n not in primaries))
 
     @property
     def files_dir(self) -> str:
@@ -333,11 +340,13 @@ def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
         if name not in backends:
             raise ConfigError(f"routing.{key}: unknown backend {name!r}; known: {_names(backends)}")
     split = _split(file.routing.split, backends) if file.routing is not None else {}
+    fallback = _fallback(file.routing.fallback, backends) if file.routing is not None else ()
     settings = Settings(
         backends=backends,
         default_backend=default,
         surface_backends=surfaces,
         split=split,
+        fallback=fallback,
         api_keys=_api_keys(file.auth, environ),
         upstream_keys=_upstream_keys(backends, environ),
         store_path=_store_path(file.store.url),
@@ -403,6 +412,17 @@ def _classifier(classifier_id: str, table: Any) -> extend.SavedClassifier:
         return extend.saved_from_table(classifier_id, table)
     except InvalidInput as exc:
         raise ConfigError(f"{'.'.join(p for p in (where, exc.field) if p)}: {exc.reason}") from None
+
+
+def _fallback(names: tuple[str, ...], backends: Mapping[str, object]) -> tuple[str, ...]:
+    for i, name in enumerate(names):
+        if name not in backends:
+            raise ConfigError(
+                f"routing.fallback[{i}]: unknown backend {name!r}; known: {_names(backends)}"
+            )
+        if name in names[:i]:
+            raise ConfigError(f"routing.fallback[{i}]: backend {name!r} is listed twice")
+    return names
 
 
 def _upstream_keys(

@@ -105,6 +105,8 @@ class UpstreamError(CrosswalkError):
     status = 502
     code = "UPSTREAM_ERROR"
     retryable = True
+    upstream_status: int | None = None  # the vendor's HTTP status, when it answered one
+    run_made = False  # raised once the vendor accepted a run: a create is not sent elsewhere
 
 
 class UpstreamRejected(UpstreamError):

@@ -6,13 +6,15 @@ is picked by a hash of the document (`document_key`), never by a random draw, so
 document goes to the same backend on every replica and across restarts. A public run id names
 the backend that owns it (mappings/ids.py), so any replica routes reads without a lookup; a
 native id of the surface's own vendor belongs to a backend of that vendor (migration).
-Shadow and fallback routing will be decided here too.
+A create whose primary fails before a run exists is tried on the `[routing] fallback`
+backends in order (`fallbacks`; when: gateway/service/fallback.py). Shadow routing will be
+decided here too.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from gateway.backends.base import Backend
@@ -81,11 +83,13 @@ class Routing:
         default: str,
         surfaces: Mapping[Dialect, str] | None = None,
         split: Mapping[str, int] | None = None,
+        fallback: Sequence[str] = (),
     ) -> None:
         self._backends = backends
         self._default = default
         self._surfaces = dict(surfaces or {})
         self._split = dict(split or {})
+        self._fallback = tuple(fallback)
 
     def for_create(self, surface: Dialect, document_key: bytes | None = None) -> Backend:
         """The backend that gets a new run created through `surface`: the surface's own
@@ -96,6 +100,11 @@ class Routing:
         if self._split and document_key is not None:
             return self._backends[pick(self._split, document_key)]
         return self._backends[self._default]
+
+    def fallbacks(self, primary: Backend) -> tuple[Backend, ...]:
+        """The backends tried in order when `primary` fails before a run exists; never the
+        primary itself."""
+        return tuple(self._backends[n] for n in self._fallback if n != primary.name)
 
     def splits(self, surface: Dialect) -> bool:
         """Whether creates on `surface` are split by document (so need the document read)."""

@@ -240,9 +240,12 @@ class Upstream:
         if status in (401, 403) and not self.proxies_client_keys:
             return key_refused(self.backend, self.dialect, status)  # not the client's key
         problem = self._read_problem(status, response.content)
+        error: UpstreamError
         if status >= 500:
-            return UpstreamFailed(f"{self._who} failed (HTTP {status}): {problem.message}")
-        return UpstreamRejected(
+            error = UpstreamFailed(f"{self._who} failed (HTTP {status}): {problem.message}")
+            error.upstream_status = status
+            return error
+        error = UpstreamRejected(
             problem.message,
             status=status,
             code=problem.code,
@@ -252,6 +255,8 @@ class Upstream:
             fields=problem.fields,
             headers=_retry_after(response.headers),
         )
+        error.upstream_status = status
+        return error
 
     def decode(self, response: httpx.Response, decoder: JsonDecoder[T]) -> T:
         """A 2xx body as its wire Struct; an unreadable one is the vendor's failure, a 502."""

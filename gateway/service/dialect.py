@@ -8,15 +8,17 @@ here, by the routing; the ledger is kept either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import msgspec
+import structlog
 from litestar.datastructures import MultiDict
 
 from gateway.backends.base import Backend, Query, Relay
 from gateway.context import CallContext
-from gateway.errors import InvalidRequest, RunNotFound
+from gateway.errors import CrosswalkError, InvalidRequest, RunNotFound
 from gateway.routing import Located, Routing, document_key
+from gateway.service import fallback
 from gateway.service.outcome import Deleted, Outcome, Page, Relayed, Served
 from gateway.service.relay import PassThrough
 from gateway.service.rules import DialectRules
@@ -26,6 +28,21 @@ from gateway.store.records import check_recordable
 from mappings import canonical
 from mappings.dialects import Dialect
 from mappings.notes import Notes
+
+log = structlog.get_logger("crosswalk.routing")
+
+# the headers of a create's answer that say which backends served and were tried; the same
+# names as gateway/surfaces/render.py's, which a service does not import
+BACKEND_HEADER = "crosswalk-backend"
+ATTEMPTS_HEADER = "crosswalk-attempts"
+
+
+class _Untranslatable(Exception):
+    """A create body a translating backend cannot take (`error` says why)."""
+
+    def __init__(self, error: CrosswalkError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class DialectService:
@@ -57,13 +74,36 @@ class DialectService:
 
     async def create(self, call: CallContext, body: bytes, *, path: str) -> Outcome:
         """A create body as the client sent it to `path`, to the backend routing picks for
-        its document (a body that cannot be read goes to the default)."""
+        its document (a body that cannot be read goes to the default), then to each fallback
+        backend while the one before failed before a run existed (fallback.py)."""
         if self._translates(body):
             request, notes = self.rules.read_create(body, path, self._own_link)
-            return await self._translated(call, request, notes, self._backend_for(request))
+            primary = self._backend_for(request)
+
+            async def translated(backend: Backend) -> Outcome:
+                return await self._translated(call, request, notes, backend)
+
+            return await self._falling_back(call, primary, translated)
         splits = self._routing.splits(self.dialect)
         peeked = self.rules.peek_create(body, path, self._own_link) if splits else None
-        backend = self._backend_for(peeked)
+
+        async def attempt(backend: Backend) -> Outcome:
+            return await self._create_on(call, backend, body, path, peeked, splits=splits)
+
+        return await self._falling_back(call, self._backend_for(peeked), attempt)
+
+    async def _create_on(
+        self,
+        call: CallContext,
+        backend: Backend,
+        body: bytes,
+        path: str,
+        peeked: canonical.ClassifyRequest | None,
+        *,
+        splits: bool,
+    ) -> Outcome:
+        """The create on one backend: relayed to a same-vendor one, else translated; a body
+        that cannot be translated raises _Untranslatable."""
         relay = self._relay_of(backend)
         if relay is not None:
             peeked = peeked if splits else self.rules.peek_create(body, path, self._own_link)
@@ -73,8 +113,81 @@ class DialectService:
                 return await self._relay.create(
                     backend, relay, path, body, call=call, request=peeked
                 )
-        request, notes = self.rules.read_create(body, path, self._own_link)
+        try:
+            request, notes = self.rules.read_create(body, path, self._own_link)
+        except InvalidRequest as exc:
+            raise _Untranslatable(exc) from None
         return await self._translated(call, request, notes, backend)
+
+    async def _falling_back(
+        self, call: CallContext, primary: Backend, attempt: Callable[[Backend], Awaitable[Outcome]]
+    ) -> Outcome:
+        """`attempt` on the primary, then on each fallback backend while the one before
+        failed before a run existed; the last backend's answer, or the primary's when a
+        fallback cannot take the body, with `crosswalk-attempts` when there are fallbacks."""
+        fallbacks = self._routing.fallbacks(primary)
+        if not fallbacks:
+            try:
+                return await attempt(primary)
+            except _Untranslatable as exc:
+                raise exc.error from None
+        tried: list[tuple[str, str]] = []
+        first: Relayed | CrosswalkError | None = None  # the primary's failure
+        chain = (primary, *fallbacks)
+        for backend, following in zip(chain, (*fallbacks, None), strict=True):
+            try:
+                outcome = await attempt(backend)
+            except _Untranslatable as exc:
+                if first is None:
+                    raise exc.error from None
+                tried.append((backend.name, "untranslatable"))
+                return self._answer(first, primary, tried)
+            except CrosswalkError as exc:
+                tried.append((backend.name, fallback.outcome_of(exc)))
+                if following is None or not fallback.falls_back(exc):
+                    raise self._told(exc, backend, tried) from None
+                first = exc if first is None else first
+                self._fell_back(backend, following, tried[-1][1])
+                continue
+            if isinstance(outcome, Relayed):
+                answer = outcome.answer
+                tried.append((backend.name, "ok" if answer.is_success else str(answer.status_code)))
+                if following is not None and fallback.relayed_falls_back(answer):
+                    first = outcome if first is None else first
+                    self._fell_back(backend, following, tried[-1][1])
+                    continue
+            else:
+                tried.append((backend.name, "ok"))
+            return msgspec.structs.replace(outcome, attempts=fallback.header(tried))
+        raise AssertionError("unreachable: the last backend answers")  # pragma: no cover
+
+    def _answer(
+        self, failure: Relayed | CrosswalkError, backend: Backend, tried: list[tuple[str, str]]
+    ) -> Outcome:
+        if isinstance(failure, Relayed):
+            return msgspec.structs.replace(failure, attempts=fallback.header(tried))
+        raise self._told(failure, backend, tried)
+
+    @staticmethod
+    def _told(
+        error: CrosswalkError, backend: Backend, tried: list[tuple[str, str]]
+    ) -> CrosswalkError:
+        """`error` with the headers that say which backends were tried."""
+        error.headers = {
+            **error.headers,
+            BACKEND_HEADER: backend.name,
+            ATTEMPTS_HEADER: fallback.header(tried),
+        }
+        return error
+
+    def _fell_back(self, failed: Backend, following: Backend, outcome: str) -> None:
+        log.info(
+            "routing.fallback",
+            surface=self.dialect,
+            backend=failed.name,
+            outcome=outcome,
+            to=following.name,
+        )
 
     def _backend_for(self, request: canonical.ClassifyRequest | None) -> Backend:
         key = None if request is None else document_key(request.document)

@@ -18,6 +18,7 @@ class Served(msgspec.Struct, frozen=True, kw_only=True):
     run: canonical.ClassificationRun
     backend: str
     notes: Notes = Notes()
+    attempts: str | None = None  # the `crosswalk-attempts` header of a create with fallbacks
 
 
 class Page(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,6 +41,7 @@ class Relayed(msgspec.Struct, frozen=True, kw_only=True):
 
     answer: httpx.Response
     backend: str
+    attempts: str | None = None  # the `crosswalk-attempts` header of a create with fallbacks
 
 
 Outcome = Served | Relayed

@@ -21,7 +21,7 @@ from gateway.backends import answers
 from gateway.backends.base import Backend
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
-from gateway.errors import GatewayTimeout, UpstreamFailed
+from gateway.errors import GatewayTimeout, UpstreamError, UpstreamFailed
 from gateway.routing import Located, Routing
 from gateway.service.outcome import Page, Served
 from gateway.store.base import DuplicateRun, Ledger
@@ -114,6 +114,9 @@ class RunService:
                 f"The classification did not finish within {self._sync_timeout:g} s; "
                 f"send it as a background run instead.{goes_on}"
             ) from None
+        except UpstreamError as exc:
+            exc.run_made = exc.run_made or bool(recorded)  # the run exists: never sent elsewhere
+            raise
         served = self._served(call, backend, run)  # a run no public id can name is not kept
         if recorded:
             with anyio.CancelScope(shield=True):

@@ -1,8 +1,8 @@
 """Bytes out for both surfaces: JSON responses, relayed answers and error rendering.
 
 Every response a client gets — success or error — is built here, in its surface's dialect
-(contracts.md §7, §10 hazard 26), with the `crosswalk-translation` and `crosswalk-backend`
-headers where they apply.
+(contracts.md §7, §10 hazard 26), with the `crosswalk-translation`, `crosswalk-backend` and
+`crosswalk-attempts` headers where they apply.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from litestar import Request, Response
 from gateway.dialects import dialect_of
 from gateway.errors import CrosswalkError
 from gateway.middleware import request_id_of
-from gateway.service import Relayed
+from gateway.service import Relayed, Served
 from mappings import extend, retab
 from mappings.notes import Notes
 
 T = TypeVar("T")
 TRANSLATION_HEADER = "crosswalk-translation"
 BACKEND_HEADER = "crosswalk-backend"
+ATTEMPTS_HEADER = "crosswalk-attempts"
 JSON = "application/json"
 
 # what a vendor's answer carries that its SDK reads (request ids, rate-limit hints)
@@ -50,8 +51,12 @@ def json_response(
 
 
 def rendered(outcome: T | Relayed, render: Callable[[T], Response[bytes]]) -> Response[bytes]:
-    """A service's outcome as the client's response: relayed as it came, or by `render`."""
-    return relayed(outcome) if isinstance(outcome, Relayed) else render(outcome)
+    """A service's outcome as the client's response: relayed as it came, or by `render`;
+    with the `crosswalk-attempts` of a create that had fallbacks."""
+    response = relayed(outcome) if isinstance(outcome, Relayed) else render(outcome)
+    if isinstance(outcome, Relayed | Served) and outcome.attempts is not None:
+        response.headers[ATTEMPTS_HEADER] = outcome.attempts
+    return response
 
 
 def relayed(outcome: Relayed) -> Response[bytes]:
