@@ -438,6 +438,7 @@ def _upstream_keys(
 def check_secrets(settings: Settings) -> None:
     """Refuse settings that would spend a vendor key held by crosswalk without gateway keys,
     or send a client's key to another vendor (design.md §6)."""
+    # surfaces whose new runs can land on more than one backend (a split, a fallback)
     split_surfaces = [s for s in VENDOR_KINDS if len(settings.backends_for(s)) > 1]
     if settings.split and all(s in settings.surface_backends for s in VENDOR_KINDS):
         raise ConfigError(
@@ -449,10 +450,11 @@ def check_secrets(settings: Settings) -> None:
             config = settings.backends[name]
             if config.kind != "local" and name not in settings.upstream_keys:
                 # a pure proxy's listings and batches are the vendor's, by the client's key:
-                # they could not show the runs the split sent elsewhere
+                # they could not show the runs a split or a fallback sent elsewhere
                 raise ConfigError(
                     f"backends.{name}.api_key_env: required, since {surface.title()} clients "
-                    "are split between backends and a pure proxy cannot be one of them"
+                    "are routed to several backends (a split or a fallback) and a pure proxy "
+                    "cannot be one of them"
                 )
     for surface in VENDOR_KINDS:
         for name in settings.backends_for(surface):

@@ -328,3 +328,16 @@ def test_config_requires_the_key_of_a_fallback_backend_a_surface_can_reach() -> 
 def test_check_config_shows_the_fallback_order() -> None:
     settings = _resolve({"default": "local", "fallback": ["local"]}, {"local": {"kind": "local"}})
     assert "fallback (before a run exists, in order): local" in describe(settings)
+
+
+def test_a_pure_proxy_primary_cannot_have_a_fallback() -> None:
+    """A keyless Extend backend relays the Extend surface's listings with each client's own
+    key: a run a fallback served elsewhere would never be listed, so the pair is refused."""
+    backends = {
+        "extend": {"kind": "extend", "base_url": "https://api.extend.test"},
+        "local": {"kind": "local"},
+    }
+    routes = {"default": "local", "extend": "extend", "fallback": ["local"]}
+    with pytest.raises(ConfigError, match="a pure proxy cannot be one of them"):
+        resolve({"backends": backends, "routing": routes}, {})
+    resolve({"backends": backends, "routing": {**routes, "fallback": []}}, {})
