@@ -341,3 +341,42 @@ def test_a_pure_proxy_primary_cannot_have_a_fallback() -> None:
     with pytest.raises(ConfigError, match="a pure proxy cannot be one of them"):
         resolve({"backends": backends, "routing": routes}, {})
     resolve({"backends": backends, "routing": {**routes, "fallback": []}}, {})
+
+
+@pytest.mark.parametrize(("surface", "vendor"), PATHS)
+def test_a_vendor_gateway_timeout_is_answered_without_falling_back(
+    make_gateway: MakeGateway, tmp_path: Path, surface: Dialect, vendor: str
+) -> None:
+    """A vendor's 504 is a timeout on its side: the run may still be being made there, so no
+    second one is made elsewhere."""
+    router = _vendor(vendor, _failure("504", vendor))
+    client = _client(make_gateway, tmp_path, {vendor: router}, default=vendor)
+    path, headers, body = SURFACES[surface]
+
+    answer = client.post(path, json=body, headers=headers)
+
+    assert answer.status_code >= 500, answer.text
+    assert answer.headers["crosswalk-attempts"] == f"{vendor}:504"
+    assert answer.headers["crosswalk-backend"] == vendor
+    assert _listed(client, surface) == []
+
+
+def test_a_fallback_refusing_the_body_answers_the_primary_s_failure(
+    make_gateway: MakeGateway, tmp_path: Path
+) -> None:
+    """Extend is down (503); the Retab fallback refuses the document (422). The client's body
+    was fine for its own vendor: it gets Extend's retryable 503, not Retab's refusal."""
+    failure = _failure("503", "extend")
+    assert isinstance(failure, httpx.Response)
+    extend = _vendor("extend", failure)
+    retab = _vendor("retab", httpx.Response(422, json={"detail": "retab says no"}))
+    routers = {"extend": extend, "retab": retab}
+    client = _client(make_gateway, tmp_path, routers, default="extend", fallback=("retab",))
+
+    answer = client.post("/classify_runs", json=EXTEND_CREATE, headers=EXTEND_HEADERS)
+
+    assert answer.status_code == 503, answer.text
+    assert answer.content == failure.content  # the primary's answer, relayed
+    assert answer.headers["crosswalk-backend"] == "extend"
+    assert answer.headers["crosswalk-attempts"] == "extend:503, retab:422"
+    assert "retab says no" not in answer.text

@@ -124,7 +124,8 @@ class DialectService:
     ) -> Outcome:
         """`attempt` on the primary, then on each fallback backend while the one before
         failed before a run existed; the last backend's answer, or the primary's when a
-        fallback cannot take the body, with `crosswalk-attempts` when there are fallbacks."""
+        fallback cannot take the body or refuses it, with `crosswalk-attempts` when there are
+        fallbacks."""
         fallbacks = self._routing.fallbacks(primary)
         if not fallbacks:
             try:
@@ -144,6 +145,10 @@ class DialectService:
                 return self._answer(first, primary, tried)
             except CrosswalkError as exc:
                 tried.append((backend.name, fallback.outcome_of(exc)))
+                if first is not None and not fallback.falls_back(exc):
+                    # a fallback refusing what the primary would take (another vendor's 4xx,
+                    # a feature it lacks) is not the client's error: the primary's is
+                    return self._answer(first, primary, tried)
                 if following is None or not fallback.falls_back(exc):
                     raise self._told(exc, backend, tried) from None
                 first = exc if first is None else first

@@ -3,7 +3,8 @@ and how the attempts are told to the client (design.md §5).
 
 A create falls back only when no run can exist on the backend it was sent to: nothing was sent
 (UpstreamUnsent), or the vendor answered a 5xx or a 429 before accepting a run. Never on
-another 4xx (the client's to fix, answered as is), a timeout once the request was sent, an
+another 4xx (the client's to fix, answered as is), a timeout once the request was sent
+(crosswalk's own, or a vendor's 504: the vendor may still be making the run), an
 answer crosswalk could not read, nor any failure after the vendor accepted a run (the accepted
 hook recorded it): a second run would be made elsewhere. Issue 13's open circuits are one more
 case for `falls_back`.
@@ -52,4 +53,4 @@ def header(attempts: list[tuple[str, str]]) -> str:
 
 
 def _retried_elsewhere(status: int | None) -> bool:
-    return status is not None and (status >= 500 or status == 429)
+    return status is not None and (status >= 500 or status == 429) and status != 504
