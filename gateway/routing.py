@@ -91,14 +91,14 @@ class Routing:
         self._split = dict(split or {})
         self._fallback = tuple(fallback)
 
-    def for_create(self, surface: Dialect, document_key: bytes | None = None) -> Backend:
+    def for_create(self, surface: Dialect, document: canonical.Document | None = None) -> Backend:
         """The backend that gets a new run created through `surface`: the surface's own
-        route, else the split's pick for `document_key`, else the default (also for a
-        document that could not be read)."""
+        route, else the split's pick for `document`, else the default (also for a document
+        that could not be read). The document is hashed only when a split applies."""
         if surface in self._surfaces:
             return self._backends[self._surfaces[surface]]
-        if self._split and document_key is not None:
-            return self._backends[pick(self._split, document_key)]
+        if self._split and document is not None:
+            return self._backends[pick(self._split, document_key(document))]
         return self._backends[self._default]
 
     def fallbacks(self, primary: Backend) -> tuple[Backend, ...]:

@@ -29,7 +29,7 @@ from gateway.classifiers import Catalog
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
 from gateway.errors import InvalidRequest, RunNotFound
-from gateway.routing import Routing, document_key
+from gateway.routing import Routing
 from gateway.service.decoding import decode_body, translation_error
 from gateway.service.outcome import Page, Relayed
 from gateway.service.relay import PassThrough
@@ -76,9 +76,7 @@ class BatchService:
         requests: tuple[canonical.ClassifyRequest, ...] | None = None
         if self._routing.splits("extend"):
             requests = await self._inputs.check(self._read(body), call)
-            picked = tuple(
-                self._routing.for_create("extend", document_key(r.document)) for r in requests
-            )
+            picked = tuple(self._routing.for_create("extend", r.document) for r in requests)
             if len({b.name for b in picked}) > 1:
                 return await self._fan_out(call, requests, picked)
             backend = picked[0]

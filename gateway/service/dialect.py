@@ -17,7 +17,7 @@ from litestar.datastructures import MultiDict
 from gateway.backends.base import Backend, Query, Relay
 from gateway.context import CallContext
 from gateway.errors import CrosswalkError, InvalidRequest, RunNotFound
-from gateway.routing import Located, Routing, document_key
+from gateway.routing import Located, Routing
 from gateway.service import fallback
 from gateway.service.outcome import Deleted, Outcome, Page, Relayed, Served
 from gateway.service.relay import PassThrough
@@ -195,8 +195,7 @@ class DialectService:
         )
 
     def _backend_for(self, request: canonical.ClassifyRequest | None) -> Backend:
-        key = None if request is None else document_key(request.document)
-        return self._routing.for_create(self.dialect, key)
+        return self._routing.for_create(self.dialect, None if request is None else request.document)
 
     async def _translated(
         self, call: CallContext, request: canonical.ClassifyRequest, notes: Notes, backend: Backend

@@ -43,11 +43,12 @@ def claim(
             # out of attempts: fail it visibly rather than hand it to one more worker
             exhausted = f"{SELECT} WHERE backend IN ({marks}) AND {_EXPIRED} AND attempts >= ?"
             for row in conn.execute(exhausted, (*backends, to_us(now), max_attempts)).fetchall():
-                save(conn, rec.interrupted(record_of(row), now))
+                spent = record_of(row)
+                save(conn, spent, rec.interrupted(spent, now))
         oldest = one_record(conn, f"{SELECT}{where} ORDER BY seq LIMIT 1", (*backends, to_us(now)))
         if oldest is None:
             return None
-        return save(conn, rec.claimed(oldest, worker, lease_until, now))
+        return save(conn, oldest, rec.claimed(oldest, worker, lease_until, now))
 
 
 def extend_lease(
@@ -65,7 +66,7 @@ def cancel(conn: sqlite3.Connection, key: tuple[str, str, str], now: datetime) -
         current = one_record(conn, SELECT + BY_OWNER_RUN, key)
         if current is None or current.run.status.terminal:
             return current
-        return save(conn, rec.with_status(current, canonical.Status.cancelled, now, None))
+        return save(conn, current, rec.with_status(current, canonical.Status.cancelled, now, None))
 
 
 def recover(conn: sqlite3.Connection, now: datetime, max_attempts: int) -> RecoveryReport:
@@ -75,9 +76,9 @@ def recover(conn: sqlite3.Connection, now: datetime, max_attempts: int) -> Recov
         for row in conn.execute(f"{SELECT} WHERE {_EXPIRED}", (to_us(now),)).fetchall():
             record = record_of(row)
             if record.attempts >= max_attempts:
-                save(conn, rec.interrupted(record, now))
+                save(conn, record, rec.interrupted(record, now))
                 failed += 1
             else:
-                save(conn, rec.requeued(record, now))
+                save(conn, record, rec.requeued(record, now))
                 resumed += 1
     return RecoveryReport(resumed=resumed, failed=failed)

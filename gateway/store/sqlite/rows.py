@@ -89,11 +89,9 @@ def one_record(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> R
     return None if row is None else record_of(row)
 
 
-def save(conn: sqlite3.Connection, record: RunRecord) -> RunRecord:
-    """Write back what may change of a record already stored (found by its `seq`), inside
-    the caller's write transaction; a run reaching a terminal status raises its event."""
-    row = conn.execute("SELECT status FROM runs WHERE seq = ?", (record.seq,)).fetchone()
+def save(conn: sqlite3.Connection, current: RunRecord, record: RunRecord) -> RunRecord:
+    """Write back what may change of `current`, a record as just read in the caller's write
+    transaction, as `record`; a run reaching a terminal status raises its event there."""
     conn.execute(_SAVE, (*mutable_columns(record), record.seq))
-    if row is not None:
-        run_saved(conn, canonical.Status(row[0]), record, record.updated_at)
+    run_saved(conn, current.run.status, record, record.updated_at)
     return record

@@ -74,7 +74,7 @@ def update(
             return None
         if worker is not None and current.claimed_by != worker:
             return None
-        return save(conn, rec.with_run(current, run, now))
+        return save(conn, current, rec.with_run(current, run, now))
 
 
 def delete(conn: sqlite3.Connection, key: tuple[str, str, str]) -> bool:
