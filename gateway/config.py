@@ -29,6 +29,7 @@ SQLITE_SCHEME = "sqlite:///"
 T = TypeVar("T")
 N = TypeVar("N", int, float)
 Positive = Annotated[N, msgspec.Meta(gt=0)]
+NonNegative = Annotated[N, msgspec.Meta(ge=0)]
 
 
 class ConfigError(Exception):
@@ -111,6 +112,9 @@ class VendorBackendConfig(Config, frozen=True, kw_only=True, tag_field="kind"):
     # unfinished runs are re-read from the vendor this often (0: never), so that listings,
     # served from the ledger, catch up with runs nobody polls
     refresh_interval: float = 30.0
+    # what one credit of this vendor's usage costs, for the comparison report's cost per
+    # 1,000 documents; None: not priced (the report shows no cost for it)
+    usd_per_credit: NonNegative[float] | None = None
 
     @property
     def kind(self) -> Dialect:
@@ -162,6 +166,7 @@ class RoutingConfig(Config, frozen=True, kw_only=True):
     extend: str | None = None  # backend for creates on the Extend surface, if not `default`
     split: dict[str, int] | None = None  # backend name -> non-negative integer weight
     fallback: tuple[str, ...] = ()  # backend names, tried in this order
+    shadow: tuple[str, ...] = ()  # backend names that also get a copy of every create
 
 
 class StoreConfig(Config, frozen=True, kw_only=True):
@@ -259,6 +264,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     surface_backends: dict[Dialect, str] = msgspec.field(default_factory=dict)
     split: dict[str, int] = msgspec.field(default_factory=dict)
     fallback: tuple[str, ...] = ()
+    shadow: tuple[str, ...] = ()
     api_keys: tuple[Secret, ...] = ()
     upstream_keys: dict[str, Secret] = msgspec.field(default_factory=dict)
     store_path: str = "crosswalk.db"
@@ -283,6 +289,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             picked = sorted(name for name, weight in self.split.items() if weight > 0)
             primaries = (self.default_backend, *(n for n in picked if n != self.default_backend))
         return (*primaries, *(n for n in dict.fromkeys(self.fallback) if n not in primaries))
+
+    def prices(self) -> dict[str, float]:
+        """USD per credit of each backend with a price: the local backend is free, a vendor
+        backend priced by its `usd_per_credit` (one without is left out: its cost unknown)."""
+        priced: dict[str, float] = {}
+        for name, backend in self.backends.items():
+            if isinstance(backend, LocalBackendConfig):
+                priced[name] = 0.0
+            elif backend.usd_per_credit is not None:
+                priced[name] = backend.usd_per_credit
+        return priced
 
     @property
     def files_dir(self) -> str:
