@@ -30,7 +30,8 @@ from mappings import canonical
 INSERT = (
     "INSERT INTO runs (key, owner, backend, upstream_id, surface, status, filename, "
     "filename_folded, created_us, updated_us, run, request, claimed_by, lease_until_us, "
-    "attempts, batch_id, batch_input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "attempts, batch_id, batch_input, comparison_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -54,8 +55,8 @@ def insert_params(record: RunRecord) -> tuple[Any, ...]:
         record = msgspec.structs.replace(record, request=rec.without_document(record.request))
     head = (record.key, record.owner, record.backend, record.upstream_id, record.surface)
     cols = mutable_columns(record)
-    batch = (record.batch_id, record.batch_input)
-    return (*head, *cols[:3], to_us(record.created_at), *cols[3:], *batch)
+    tail = (record.batch_id, record.batch_input, record.comparison)
+    return (*head, *cols[:3], to_us(record.created_at), *cols[3:], *tail)
 
 
 def update(
