@@ -14,6 +14,7 @@ import msgspec
 from gateway.store import records as rec
 from gateway.store.base import DuplicateRun
 from gateway.store.records import RunRecord
+from gateway.store.sqlite.comparison_sides import link
 from gateway.store.sqlite.events import run_saved
 from gateway.store.sqlite.rows import (
     BY_OWNER_RUN,
@@ -36,8 +37,9 @@ INSERT = (
 
 
 def insert(conn: sqlite3.Connection, record: RunRecord) -> RunRecord:
-    """Store a new record and return it as stored, `seq` assigned; a run already terminal
-    raises its event in the same transaction. Raises DuplicateRun."""
+    """Store a new record and return it as stored, `seq` assigned; a run made for a
+    comparison is linked to its side, and a run already terminal raises its event (and
+    finishes its side) in the same transaction. Raises DuplicateRun."""
     with immediate(conn):
         try:
             cursor = conn.execute(INSERT, insert_params(record))
@@ -45,6 +47,7 @@ def insert(conn: sqlite3.Connection, record: RunRecord) -> RunRecord:
             raise DuplicateRun(f"run {record.key} is already recorded") from None
         inserted = one_record(conn, f"{SELECT} WHERE seq = ?", (cursor.lastrowid,))
         assert inserted is not None  # just written on this connection, in this thread
+        link(conn, inserted)
         run_saved(conn, None, inserted, inserted.updated_at)
     return inserted
 
