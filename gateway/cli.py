@@ -1,5 +1,6 @@
 """The `crosswalk` command: `serve` runs the gateway, `check-config` validates a config file,
-`webhooks list` and `webhooks retry` show and revive the outbox's deliveries.
+`webhooks list` and `webhooks retry` show and revive the outbox's deliveries, `replay`
+compares backends over a folder of documents (gateway/replay).
 
 This is the only module that reads the process environment (design.md §7).
 """
@@ -21,6 +22,7 @@ from litestar import Litestar
 from gateway.app import create_app
 from gateway.config import ConfigError, LocalBackendConfig, Settings, load_settings, load_store_path
 from gateway.http_protocol import CrosswalkH11Protocol
+from gateway.replay import commandline as replay
 from gateway.store.base import LedgerError
 from gateway.webhooks import admin
 from mappings.dialects import DIALECTS, Dialect
@@ -37,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "webhooks":
             return _webhooks(args, load_store_path(args.config))
+        if args.command == "replay":
+            key = args.key or os.environ.get(replay.KEY_ENV)
+            return replay.run(args, load_settings(args.config, os.environ), key=key)
         return _serve(args)
     except ConfigError as exc:
         print(f"crosswalk: configuration error: {exc}", file=sys.stderr)
@@ -54,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a config and show its routing")
     check.add_argument("file")
     _webhooks_parser(commands)
+    replay.add_parser(commands)
     return parser
 
 
