@@ -54,3 +54,48 @@ class AnsweringRetab:
             "category": self.answers.get(filename, names[0]),
         }
         return httpx.Response(200, json=run)
+
+
+class PollingExtend:
+    """Extend's runs API (and its uploads): a create answers a run still PROCESSING, and a
+    read answers it so until `finish()`, then PROCESSED as the first classification sent.
+    `created` counts the creates, `reads` the reads."""
+
+    def __init__(self) -> None:
+        self.router = respx.MockRouter(base_url=URLS["extend"], assert_all_called=False)
+        self.router.post("/classify_runs").mock(side_effect=self._create)
+        self.router.post("/files/upload").mock(side_effect=self._upload)
+        self.router.get(path__regex=r"^/classify_runs/(?P<run_id>[^/]+)$").mock(
+            side_effect=self._get
+        )
+        self.created = 0
+        self.reads = 0
+        self.finished = False
+        self.runs: dict[str, dict[str, Any]] = {}
+
+    def finish(self) -> None:
+        self.finished = True
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        body: dict[str, Any] = json.loads(request.content)
+        run: dict[str, Any] = wire_json("extend_classify_runs_create_response.json")
+        run |= {"id": f"clr_{next(_IDS):022d}", "status": "PROCESSING", "metadata": {}}
+        run |= {"classifier": None, "classifierVersion": None}
+        run["config"] = body["config"]
+        run["file"]["name"] = body["file"].get("name", "document")
+        self.runs[run["id"]] = run
+        self.created += 1
+        return httpx.Response(200, json=run)
+
+    def _upload(self, request: httpx.Request) -> httpx.Response:
+        file: dict[str, Any] = wire_json("extend_files_upload_response.json")
+        return httpx.Response(200, json=file | {"id": f"file_{next(_IDS):022d}"})
+
+    def _get(self, request: httpx.Request, run_id: str) -> httpx.Response:
+        self.reads += 1
+        run = self.runs[run_id]
+        if self.finished:
+            first = run["config"]["classifications"][0]
+            output = {"id": first["id"], "type": first["type"], "confidence": 0.5}
+            run = run | {"status": "PROCESSED", "output": output | {"insights": []}}
+        return httpx.Response(200, json=run)

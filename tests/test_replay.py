@@ -29,7 +29,7 @@ from gateway.store import SqliteLedger
 from gateway.store.base import owner_of
 from gateway.store.comparison_records import ComparisonRecord
 from tests.harness import FIXTURES, mocked, vendor_backend, vendor_settings, wait_until
-from tests.replay_vendor import AnsweringRetab
+from tests.replay_vendor import AnsweringRetab, PollingExtend
 
 REPLAY = FIXTURES / "replay"
 DOCS = REPLAY / "docs"
@@ -171,6 +171,45 @@ async def test_a_side_that_failed_is_sent_again_on_resume(tmp_path: Path) -> Non
     assert scan.sides[1].error is None
     assert scan.sides[1].run is not None
     assert scan.sides[1].run.decision is not None
+    assert _runs_of(settings, "local") == len(NAMES)
+
+
+async def test_a_run_left_unfinished_is_read_again_not_sent_again(tmp_path: Path) -> None:
+    """Stopped while Extend works on the first document's run (created, then polled), the
+    replay has recorded that run; run again, it reads the run until it finishes instead of
+    creating another, and sends the other documents."""
+    extend = vendor_backend(
+        "extend", api_key_env="EXTEND_API_KEY", sync_mode="poll", poll_interval=0.01
+    )
+    settings = vendor_settings(
+        tmp_path,
+        {"local": LocalBackendConfig(), "extend": extend},
+        default="local",
+        api_keys=("gw",),
+        upstream_keys={"extend": "sk"},
+    )
+    vendor = PollingExtend()
+    transports = mocked({"extend": vendor.router})
+    options = _options(backends=("local", "extend"), concurrency=1)
+    out = io.StringIO()
+    task = asyncio.create_task(run_replay(settings, options, out=out, transports=transports))
+    async with asyncio.timeout(30):
+        while vendor.reads == 0 or _runs_of(settings, "local") == 0:
+            await asyncio.sleep(0.01)
+    task.cancel()
+    assert await task == 130
+    assert vendor.created == 1
+
+    vendor.finish()
+    out = io.StringIO()
+    code = await run_replay(
+        settings, options, out=out, transports=mocked({"extend": vendor.router})
+    )
+    assert code == 0, out.getvalue()
+    assert vendor.created == len(NAMES)  # the first document's run was not made twice
+    records = await _comparisons(settings)
+    assert all(r.completed for r in records)
+    assert len(records) == len(NAMES)
     assert _runs_of(settings, "local") == len(NAMES)
 
 
