@@ -1,7 +1,8 @@
 """A respx-mocked Retab for replay tests: each sync create is answered completed with the
 category its `answers` give the document's filename (else the first category sent); a gate
 can hold every create after the first few unanswered, as a vendor that stops answering, and
-chosen documents can be refused with a 500, as a vendor failing for a while."""
+chosen documents can be refused with a 500, as a vendor failing for a while; a `gate` holds
+creates until the test opens it."""
 
 from __future__ import annotations
 
@@ -35,8 +36,20 @@ class AnsweringRetab:
         self.sent: list[str] = []
         self.held = asyncio.Event()  # set when a create is held at the gate
         self.failing = failing  # filenames answered a 500 (no run made)
+        self.in_flight = self.most_in_flight = 0
+        self.gate: asyncio.Event | None = None  # when given, creates wait for it to be set
 
     async def _create(self, request: httpx.Request) -> httpx.Response:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: httpx.Request) -> httpx.Response:
         body: dict[str, Any] = json.loads(request.content)
         filename = body["document"]["filename"]
         self.sent.append(filename)

@@ -19,10 +19,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from gateway import cli
-from gateway.config import LocalBackendConfig, Settings
+from gateway.config import LocalBackendConfig, ServerConfig, Settings
 from gateway.replay import ReplayOptions, run_replay
 from gateway.replay.inputs import REPLAY_KEY, find_documents, load_categories
 from gateway.store import SqliteLedger
@@ -87,12 +88,25 @@ async def _comparisons(settings: Settings, key: str = REPLAY_KEY) -> list[Compar
         return list(await ledger.comparisons(owner_of(key)))
 
 
+def _count(settings: Settings, table: str) -> int:
+    return _counted(Path(settings.store_path), f"SELECT count(*) FROM {table}")
+
+
 def _runs_of(settings: Settings, backend: str) -> int:
-    with sqlite3.connect(settings.store_path) as db:
-        count: int = db.execute(
-            "SELECT count(*) FROM runs WHERE backend = ?", (backend,)
-        ).fetchone()[0]
-        return count
+    return _counted(
+        Path(settings.store_path), f"SELECT count(*) FROM runs WHERE backend = '{backend}'"
+    )
+
+
+def _counted(ledger: Path, query: str) -> int:
+    """A count read from the ledger's file as it is now; 0 before its tables exist."""
+    if not ledger.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(ledger)) as db:
+        try:
+            return int(db.execute(query).fetchone()[0])
+        except sqlite3.OperationalError:  # not made yet
+            return 0
 
 
 async def test_two_backends_disagreeing_are_recorded_and_reported(tmp_path: Path) -> None:
@@ -223,6 +237,61 @@ async def test_extend_categories_compare_two_local_backends(tmp_path: Path) -> N
     assert await run_replay(settings, options, out=out) == 0, out.getvalue()
     assert "Agreement: 100.0 % (6/6," in out.getvalue()
     assert "letters/thanks.txt: local=letter, slow=letter" in out.getvalue()
+
+
+async def test_no_more_documents_than_the_concurrency_are_in_flight(tmp_path: Path) -> None:
+    """With Retab holding every create, two documents are sent and no third is started
+    while they wait, even once their local sides are done."""
+    settings, vendor = _settings(tmp_path), AnsweringRetab(RETAB_ANSWERS)
+    vendor.gate = asyncio.Event()
+    task = asyncio.create_task(_replay(settings, vendor, _options(concurrency=2)))
+    async with asyncio.timeout(30):
+        while vendor.in_flight < 2 or _runs_of(settings, "local") < 2:
+            await asyncio.sleep(0.01)
+    assert _count(settings, "comparisons") == 2
+    vendor.gate.set()
+    code, out = await task
+    assert code == 0, out
+    assert vendor.most_in_flight == 2
+    assert _count(settings, "comparisons") == len(NAMES)
+
+
+async def test_the_key_owns_the_comparisons(tmp_path: Path) -> None:
+    """With a key, the comparisons are that key's owner's (what `/crosswalk/report` with the
+    key shows); the replay's own default owner has none."""
+    settings = _settings(tmp_path)
+    code, out = await _replay(settings, AnsweringRetab(RETAB_ANSWERS), _options(key="team-a"))
+    assert code == 0, out
+    assert len(await _comparisons(settings, "team-a")) == len(NAMES)
+    assert await _comparisons(settings) == []
+
+
+async def test_a_document_too_large_is_skipped_with_a_line(tmp_path: Path) -> None:
+    """A document the gateway would refuse as a body is skipped, said on its own line; the
+    others are compared and reported, and the exit status says one was skipped."""
+    settings = msgspec.structs.replace(
+        _settings(tmp_path), server=ServerConfig(max_body_bytes=1000)
+    )
+    code, out = await _replay(settings, AnsweringRetab(RETAB_ANSWERS), _options())
+    assert code == 1
+    assert "] skipped: scan.pdf: 1761 bytes, over the limit of 1000" in out
+    assert "Documents: 5," in out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_a_terminal_gets_a_progress_bar(tmp_path: Path) -> None:
+    out = _Terminal()
+    transports = mocked({"retab": AnsweringRetab(RETAB_ANSWERS).router})
+    code = await run_replay(_settings(tmp_path), _options(), out=out, transports=transports)
+    assert code == 0
+    text = out.getvalue()
+    assert "replaying" in text
+    assert "6/6" in text
+    assert "[1/6]" not in text  # no plain lines: the bar shows the progress
 
 
 def test_either_vendors_category_format_reads_the_same(tmp_path: Path) -> None:
@@ -382,7 +451,12 @@ def test_a_signal_stops_the_command_cleanly_with_130(tmp_path: Path, sign: signa
         text=True,
     )
     try:
-        wait_until(lambda: _local_runs(tmp_path / "cw.db") >= 1 or process.poll() is not None)
+        wait_until(
+            lambda: (
+                _counted(tmp_path / "cw.db", "SELECT count(*) FROM runs") >= 1
+                or process.poll() is not None
+            )
+        )
         process.send_signal(sign)
         out, err = process.communicate(timeout=30)
     finally:
@@ -390,16 +464,5 @@ def test_a_signal_stops_the_command_cleanly_with_130(tmp_path: Path, sign: signa
     assert process.returncode == 130, err
     assert "run the same command again to resume" in out
     assert "Traceback" not in err
-    with sqlite3.connect(tmp_path / "cw.db") as db:  # closed cleanly: no journal left over
+    with contextlib.closing(sqlite3.connect(tmp_path / "cw.db")) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-
-
-def _local_runs(ledger: Path) -> int:
-    if not ledger.exists():
-        return 0
-    with contextlib.closing(sqlite3.connect(ledger)) as db:
-        try:
-            row = db.execute("SELECT count(*) FROM runs WHERE backend = 'local'").fetchone()
-        except sqlite3.OperationalError:  # not made yet
-            return 0
-    return int(row[0])

@@ -92,7 +92,7 @@ async def _replay(
                 document = await asyncio.to_thread(_document, file, planned, options.key, limit)
             except ReplayError as exc:
                 skipped += 1
-                tracker.skipped(file.name, str(exc))
+                tracker.skipped(str(exc))
                 continue
             record, sent = await comparer.compare(document)
             records.append(record)

@@ -30,8 +30,8 @@ class Tracker(Protocol):
         """`record` as the replay left it; `before`: already compared by an earlier replay."""
         ...
 
-    def skipped(self, name: str, reason: str) -> None:
-        """A document the replay could not send (unreadable, too large)."""
+    def skipped(self, reason: str) -> None:
+        """A document the replay could not send (unreadable, too large); `reason` names it."""
         ...
 
 
@@ -76,8 +76,8 @@ class _Bar:
     def done(self, record: ComparisonRecord, *, before: bool) -> None:
         self._bar.advance(self._task)
 
-    def skipped(self, name: str, reason: str) -> None:
-        self._bar.console.print(f"skipped {escape(name)}: {escape(reason)}")
+    def skipped(self, reason: str) -> None:
+        self._bar.console.print(f"skipped: {escape(reason)}")
         self._bar.advance(self._task)
 
 
@@ -91,8 +91,8 @@ class _Lines:
         note = " (compared before)" if before else ""
         self._line(f"{record.filename or record.document}: {outcome(record)}{note}")
 
-    def skipped(self, name: str, reason: str) -> None:
-        self._line(f"{name}: skipped: {reason}")
+    def skipped(self, reason: str) -> None:
+        self._line(f"skipped: {reason}")
 
     def _line(self, text: str) -> None:
         self._seen += 1
