@@ -24,6 +24,7 @@ import pytest
 
 from gateway import cli
 from gateway.config import LocalBackendConfig, ServerConfig, Settings
+from gateway.logging import configure_logging
 from gateway.replay import ReplayOptions, run_replay
 from gateway.replay.inputs import REPLAY_KEY, find_documents, load_categories
 from gateway.store import SqliteLedger
@@ -330,7 +331,10 @@ def test_hidden_files_are_skipped_and_documents_named_from_the_folder() -> None:
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
+    try:
+        code = cli.main([str(a) for a in argv])
+    finally:
+        configure_logging()  # the command keeps to warnings; the tests after it log as apps do
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -466,3 +470,20 @@ def test_a_signal_stops_the_command_cleanly_with_130(tmp_path: Path, sign: signa
     assert "Traceback" not in err
     with contextlib.closing(sqlite3.connect(tmp_path / "cw.db")) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_the_key_comes_from_the_environment_and_an_unwritable_page_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`CROSSWALK_KEY` names the owner when `--key` is not given; a page that cannot be
+    written is said on one line after the report, and the exit status is 1."""
+    monkeypatch.setenv("CROSSWALK_KEY", "team-b")
+    argv = ["replay", DOCS, "--categories", REPLAY / "cats_retab.json", "--out", tmp_path]
+    code, out, err = _cli(
+        capsys, *argv, "--backends", "local,local_b", "--config", _two_locals(tmp_path)
+    )
+    assert code == 1, err
+    assert "Agreement: 100.0 % (6/6," in out
+    assert f"{tmp_path}: cannot write the report: Is a directory" in out
+    settings = Settings(backends={}, default_backend="local", store_path=str(tmp_path / "cw.db"))
+    assert len(asyncio.run(_comparisons(settings, "team-b"))) == len(NAMES)
