@@ -1,5 +1,6 @@
 """The `crosswalk` command: `serve` runs the gateway, `check-config` validates a config file,
-`webhooks list` and `webhooks retry` show and revive the outbox's deliveries.
+`webhooks list` and `webhooks retry` show and revive the outbox's deliveries, `compare`
+prints the A/B report of the recorded comparisons.
 
 This is the only module that reads the process environment (design.md §7).
 """
@@ -19,7 +20,15 @@ import uvicorn
 from litestar import Litestar
 
 from gateway.app import create_app
-from gateway.config import ConfigError, LocalBackendConfig, Settings, load_settings, load_store_path
+from gateway.compare import command as compare
+from gateway.config import (
+    ConfigError,
+    LocalBackendConfig,
+    Settings,
+    load_prices,
+    load_settings,
+    load_store_path,
+)
 from gateway.http_protocol import CrosswalkH11Protocol
 from gateway.store.base import LedgerError
 from gateway.webhooks import admin
@@ -37,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "webhooks":
             return _webhooks(args, load_store_path(args.config))
+        if args.command == "compare":
+            return compare.run(args, load_store_path(args.config), load_prices(args.config))
         return _serve(args)
     except ConfigError as exc:
         print(f"crosswalk: configuration error: {exc}", file=sys.stderr)
@@ -54,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a config and show its routing")
     check.add_argument("file")
     _webhooks_parser(commands)
+    compare.add_parser(commands)
     return parser
 
 
