@@ -1,8 +1,8 @@
 """The `crosswalk` command: `serve` runs the gateway, `check-config` validates a config file,
-`webhooks list` and `webhooks retry` show and revive the outbox's deliveries, `compare`
-prints the A/B report of the recorded comparisons.
+`webhooks list` and `webhooks retry` show and revive the outbox's deliveries.
 
-This is the only module that reads the process environment (design.md §7).
+This is the only module that reads the process environment (design.md §7). `compare` prints
+the A/B report of the comparisons recorded in the ledger (gateway/compare/command.py).
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             print(describe(load_settings(Path(args.file), os.environ)))
             return 0
-        if args.command == "webhooks":
-            return _webhooks(args, load_store_path(args.config))
         if args.command == "compare":
             return compare.run(args, load_store_path(args.config), load_prices(args.config))
+        if args.command == "webhooks":
+            return _webhooks(args, load_store_path(args.config))
         return _serve(args)
     except ConfigError as exc:
         print(f"crosswalk: configuration error: {exc}", file=sys.stderr)
@@ -64,8 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="server processes")
     check = commands.add_parser("check-config", help="validate a config and show its routing")
     check.add_argument("file")
-    _webhooks_parser(commands)
     compare.add_parser(commands)
+    _webhooks_parser(commands)
     return parser
 
 

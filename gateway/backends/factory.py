@@ -37,8 +37,7 @@ from gateway.config import (
 from gateway.context import CallContext
 from gateway.files.opening import open_file_store
 from gateway.files.store import FileStore
-from gateway.store.base import BatchLedger, Ledger, Outbox, WorkQueue
-from gateway.store.comparison_ledger import ComparisonLedger
+from gateway.store.base import BatchLedger, ComparisonLedger, Ledger, Outbox, WorkQueue
 from gateway.store.sqlite import SqliteLedger
 from gateway.supervisor import Doorbell, Supervisor
 from gateway.webhooks.opening import webhook_delivery
