@@ -21,16 +21,23 @@ from typing import Any
 
 import msgspec
 import pytest
+import structlog
 
 from gateway import cli
 from gateway.config import LocalBackendConfig, ServerConfig, Settings
-from gateway.logging import configure_logging
 from gateway.replay import ReplayOptions, run_replay
 from gateway.replay.inputs import REPLAY_KEY, find_documents, load_categories
 from gateway.store import SqliteLedger
 from gateway.store.base import owner_of
 from gateway.store.comparison_records import ComparisonRecord
-from tests.harness import FIXTURES, mocked, vendor_backend, vendor_settings, wait_until
+from tests.harness import (
+    FIXTURES,
+    MakeGateway,
+    mocked,
+    vendor_backend,
+    vendor_settings,
+    wait_until,
+)
 from tests.replay_vendor import AnsweringRetab, PollingExtend
 
 REPLAY = FIXTURES / "replay"
@@ -331,10 +338,11 @@ def test_hidden_files_are_skipped_and_documents_named_from_the_folder() -> None:
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
+    logging = structlog.get_config()
     try:
         code = cli.main([str(a) for a in argv])
     finally:
-        configure_logging()  # the command keeps to warnings; the tests after it log as apps do
+        structlog.configure(**logging)  # the command keeps to warnings; the next test may not
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -487,3 +495,24 @@ def test_the_key_comes_from_the_environment_and_an_unwritable_page_is_one_line(
     assert f"{tmp_path}: cannot write the report: Is a directory" in out
     settings = Settings(backends={}, default_backend="local", store_path=str(tmp_path / "cw.db"))
     assert len(asyncio.run(_comparisons(settings, "team-b"))) == len(NAMES)
+
+
+def test_the_replay_is_seen_over_http_with_its_key(
+    tmp_path: Path, make_gateway: MakeGateway
+) -> None:
+    """As `--help` says: `GET /crosswalk/report` and `/crosswalk/comparisons` with the key
+    `crosswalk-replay` show a replay run without `--key`; another key sees none of it."""
+    backends = {"local": LocalBackendConfig(), "local_b": LocalBackendConfig()}
+    settings = vendor_settings(tmp_path, backends, default="local")
+    options = _options(backends=("local", "local_b"))
+    assert asyncio.run(run_replay(settings, options, out=io.StringIO())) == 0
+    gateway = make_gateway(settings)
+    page = gateway.http(REPLAY_KEY).get("/crosswalk/report")
+    listed = gateway.http(REPLAY_KEY).get("/crosswalk/comparisons")
+    other = gateway.http("someone-else").get("/crosswalk/comparisons")
+    assert page.status_code == 200, page.text
+    assert 'id="confusion-matrix"' in page.text
+    assert listed.status_code == 200, listed.text
+    assert sorted(c["filename"] for c in listed.json()["data"]) == NAMES
+    assert other.status_code == 200, other.text
+    assert other.json()["data"] == []
