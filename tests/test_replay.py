@@ -419,6 +419,21 @@ def test_an_unknown_backend_is_named(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "unknown backend 'retab'; configured: local" in err
 
 
+def test_a_pure_proxy_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A vendor backend without a key of its own would be sent the replay's key: refused,
+    named, before anything is sent."""
+    config = tmp_path / "crosswalk.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "cw.db"}"\n[backends.local]\nkind = "local"\n'
+        '[backends.retab]\nkind = "retab"\nbase_url = "https://api.retab.test"\n'
+        '[routing]\ndefault = "local"\n'
+    )
+    argv = ["--categories", REPLAY / "cats_retab.json", "--backends", "local,retab"]
+    err = _refused(capsys, DOCS, *argv, "--config", config)
+    assert "retab has no vendor key of its own (backends.retab.api_key_env)" in err
+    assert not (tmp_path / "cw.db").exists()
+
+
 def _two_locals(tmp_path: Path, *, slow: float = 0.0) -> Path:
     """A config of two local backends, `local_b` taking at least `slow` seconds a run."""
     config = tmp_path / "crosswalk.toml"

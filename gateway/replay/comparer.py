@@ -78,9 +78,13 @@ class Comparer:
         await _all(self._send(document, side) for side in unsent)
         if unsent:
             record = await self._read(record.id)
-        waiting = [s for s in record.sides if s.upstream_id is not None and not s.finished]
+        waiting = [
+            Located(self._backends[s.backend], s.upstream_id)
+            for s in record.sides
+            if s.upstream_id is not None and not s.finished
+        ]
         if waiting:
-            await _all(self._wait(side) for side in waiting)
+            await _all(self._wait(run) for run in waiting)
             record = await self._read(record.id)
         return record, bool(unsent or waiting)
 
@@ -117,11 +121,9 @@ class Comparer:
                 document.comparison_id, backend.name, reason, self._clock()
             )
 
-    async def _wait(self, side: SideRecord) -> None:
-        """Re-read the side's run until it is terminal (its side then finishes in the ledger),
+    async def _wait(self, located: Located) -> None:
+        """Re-read a side's run until it is terminal (its side then finishes in the ledger),
         for at most `patience` seconds; a vendor failing to answer leaves it for a rerun."""
-        assert side.upstream_id is not None
-        located = Located(self._backends[side.backend], side.upstream_id)
         try:
             async with asyncio.timeout(self._patience):
                 while True:

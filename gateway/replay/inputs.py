@@ -75,12 +75,16 @@ def _backends(settings: Settings, names: Sequence[str]) -> tuple[str, ...]:
     for name in names:
         if name not in settings.backends:
             raise ReplayError(f"--backends: unknown backend {name!r}; configured: {known}")
+        if settings.backends[name].kind != "local" and name not in settings.upstream_keys:
+            # a pure proxy spends its client's own vendor key; the replay's key is crosswalk's
+            raise ReplayError(
+                f"--backends: {name} has no vendor key of its own (backends.{name}.api_key_env)"
+                ", and a replay never sends its key to a vendor"
+            )
     if len(set(names)) != len(names):
         raise ReplayError("--backends: a backend is named twice")
     if len(names) < 2:
-        raise ReplayError(
-            f"--backends: name at least two backends to compare (configured: {known})"
-        )
+        raise ReplayError(f"--backends: name two backends or more (configured: {known})")
     return tuple(names)
 
 
