@@ -130,6 +130,7 @@ async def test_two_backends_disagreeing_are_recorded_and_reported(tmp_path: Path
     assert all(r.completed and r.source == "replay" for r in records)
     assert [s.backend for s in records[0].sides] == ["local", "retab"]
     assert "Agreement: 66.7 % (4/6," in out
+    assert "with an expected label: 6" in out  # `Letter` read as the key `letter`
     assert "Disagreements: 2" in out
     html = page.read_text()
     disagreements = html[html.index('id="disagreements"') :]

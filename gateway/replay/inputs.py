@@ -142,7 +142,8 @@ def load_labels(
     """`filename,label` rows (a header row is optional) as each document's expected label,
     in the categories' keys (a category's name is read as its key)."""
     try:
-        with path.open(encoding="utf-8", newline="") as file:
+        # utf-8-sig: a spreadsheet saving CSV as UTF-8 starts it with a byte-order mark
+        with path.open(encoding="utf-8-sig", newline="") as file:
             rows = list(csv.reader(file))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
@@ -154,7 +155,8 @@ def load_labels(
         cells = [cell.strip() for cell in row]
         if not any(cells) or (number == 1 and tuple(c.lower() for c in cells) == _HEADER):
             continue
-        labels.update([_label(path, number, cells, names, keys, labels)])
+        name, label = _label(path, number, cells, names, keys, labels)
+        labels[name] = label
     return labels
 
 
