@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from gateway.clock import system_clock
 from gateway.config import ServerConfig, Settings
@@ -174,10 +175,19 @@ def test_a_shadow_failing_before_its_run_exists_fails_its_side_and_completes_the
     refusal = httpx.Response(400, json={"detail": "Document could not be read"})
     client = make_gateway.client(built, mocked({"retab": retab_vendor(refusal)}))
 
-    answer = client.post("/v1/classifications", json=retab_create(), headers=RETAB_HEADERS)
+    body = retab_create()
+    content = body["document"]["url"].partition(",")[2]  # the document, base64
+    with capture_logs() as logs:
+        answer = client.post("/v1/classifications", json=body, headers=RETAB_HEADERS)
+        (comparison,) = _completed(built)
 
     assert answer.status_code == 201, answer.text
-    (comparison,) = _completed(built)
+    warned = [e for e in logs if e["event"] == "routing.shadow"]
+    assert [(e["backend"], e["comparison"], e["log_level"]) for e in warned] == [
+        ("retab", comparison.id, "warning")
+    ]
+    told = repr(logs)  # never a key nor the document's content
+    assert all(secret not in told for secret in ("gw-key", "sk-retab", content))
     shadow = comparison.sides[1]
     assert shadow.backend == "retab"
     assert shadow.run is None
