@@ -215,6 +215,21 @@ def test_a_failed_primary_is_not_shadowed(
     assert shadow.calls.call_count == 0
 
 
+def test_a_create_served_by_its_shadow_backend_is_not_compared_with_itself(
+    make_gateway: MakeGateway, tmp_path: Path
+) -> None:
+    built = settings(tmp_path, ["retab"], default="local", shadow=("local", "retab"))
+    shadow = retab_vendor()
+    client = make_gateway.client(built, mocked({"retab": shadow}))
+
+    answer = client.post("/v1/classifications", json=retab_create(), headers=RETAB_HEADERS)
+
+    assert answer.status_code == 201, answer.text
+    (comparison,) = _completed(built)
+    assert [side.backend for side in comparison.sides] == ["local", "retab"]
+    assert shadow.calls.call_count == 1
+
+
 def test_shadows_past_the_in_flight_bound_are_shed_visibly(
     make_gateway: MakeGateway, tmp_path: Path
 ) -> None:

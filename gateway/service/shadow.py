@@ -87,6 +87,7 @@ class Shadows:
         self._limit = limit
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopped = False  # a create answered during shutdown is not shadowed
 
     @property
     def configured(self) -> bool:
@@ -112,7 +113,8 @@ class Shadows:
         (`request` None). `read_run` reads a relayed answer's run; `prepare` makes the
         request ready for a backend as the primary's was (a stored file's name filled in)."""
         shadows = tuple(b for b in self._backends if b.name != outcome.backend)
-        if not shadows or (isinstance(outcome, Relayed) and not outcome.answer.is_success):
+        failed = isinstance(outcome, Relayed) and not outcome.answer.is_success
+        if not shadows or failed or self._stopped:
             return
         if request is None:
             log.info("routing.shadow_skipped", backend=outcome.backend, reason="unreadable body")
@@ -129,6 +131,7 @@ class Shadows:
     async def stop(self) -> None:
         """Cancel every shadow still running and wait for each; their sides without a run
         are failed by a later `sweep` (in this process or the next)."""
+        self._stopped = True
         tasks, self._tasks = set(self._tasks), set()
         for task in tasks:
             task.cancel()
