@@ -22,7 +22,7 @@ from gateway.store import (
     WorkQueue,
     owner_of,
 )
-from gateway.store.base import BatchLedger, FileLedger
+from gateway.store.base import BatchLedger, ComparisonLedger, FileLedger
 from gateway.store.records import new_record
 from mappings import canonical
 from mappings.dialects import DIALECTS, Dialect
@@ -40,6 +40,8 @@ BATCH_METHODS = {"insert_batch", "get_batch", "claim_batch_input", "extend_batch
 BATCH_METHODS |= {"release_batch_input", "refuse_batch_input", "settle_batches"}
 OUTBOX_METHODS = {"subscribe", "add_event", "any_due", "claim_deliveries", "delivered"}
 OUTBOX_METHODS |= {"delivery_failed", "release", "list_deliveries", "retry_event", "outbox_depth"}
+COMPARISON_METHODS = {"insert_comparison", "fail_side", "get_comparison", "comparisons"}
+COMPARISON_METHODS |= {"fail_stale_sides"}
 
 
 def protocol_methods(cls: type) -> set[str]:
@@ -57,14 +59,17 @@ def queued(upstream_id: str, surface: Dialect = "retab") -> RunRecord:
 
 def test_the_interfaces_split_the_store_s_methods_between_them() -> None:
     """Ledger holds the owner-scoped records (files through FileLedger), WorkQueue the
-    background work, Outbox the webhook deliveries; no method is in two, and SqliteLedger
-    offers nothing public beyond them but `open`."""
+    background work, Outbox the webhook deliveries, BatchLedger the batches and
+    ComparisonLedger the A/B comparisons; no method is in two, and SqliteLedger offers
+    nothing public beyond them but `open`."""
     assert protocol_methods(FileLedger) == FILE_METHODS
     assert protocol_methods(Ledger) == LEDGER_METHODS | FILE_METHODS
     assert protocol_methods(WorkQueue) == QUEUE_METHODS
     assert protocol_methods(Outbox) == OUTBOX_METHODS
     assert protocol_methods(BatchLedger) == BATCH_METHODS
+    assert protocol_methods(ComparisonLedger) == COMPARISON_METHODS
     every = LEDGER_METHODS | FILE_METHODS | QUEUE_METHODS | OUTBOX_METHODS | BATCH_METHODS
+    every |= COMPARISON_METHODS
     assert protocol_methods(SqliteLedger) == every | {"open"}
 
 

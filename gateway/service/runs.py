@@ -77,8 +77,10 @@ class RunService:
         *,
         call: CallContext,
         batch: BatchSlot | None = None,
+        comparison: str | None = None,
     ) -> Served:
-        """Start a run on `backend` and record it (as the run of a batch's input, if given)."""
+        """Start a run on `backend` and record it (as the run of a batch's input, or of a
+        comparison, if given: a comparison's run is never listed and raises no event)."""
         # a saved classifier the backend does not know is inlined (hazard 10); the ledger keeps
         # the inlined request, so the run's categories table is the classifier's
         if request.classifier is not None and self._classifiers is not None:
@@ -94,6 +96,7 @@ class RunService:
                 owner=call.principal.owner,
                 now=self._clock(),
                 batch=batch,
+                comparison=comparison,
             )
             await self._insert(made, backend)
             return made

@@ -5,9 +5,11 @@ every file uploaded (the bytes live on disk: `gateway/files/`); `WorkQueue` the 
 backend's queue of background work kept in the same store; `Outbox` (`webhook_outbox`) the
 webhook events owed to endpoints, raised in the same writes as the changes they report;
 `BatchLedger` (`batch_ledger`) the batches of runs and their inputs still to be created
-(gateway/batch). `SqliteLedger` implements them all over one file; a PostgreSQL store only
+(gateway/batch); `ComparisonLedger` (`comparison_ledger`) the A/B comparisons of backends
+(gateway/compare). `SqliteLedger` implements them all over one file; a PostgreSQL store only
 has to satisfy the same Protocols. Imports only the stdlib, `gateway.store.records`,
-`gateway.store.batch_records`, `gateway.files.records` and `mappings`.
+`gateway.store.batch_records`, `gateway.store.comparison_records`, `gateway.files.records`
+and `mappings`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Protocol
 
 from gateway.files.records import FileListResult, FileRecord
 from gateway.store.batch_ledger import BatchLedger as BatchLedger  # re-exported
+from gateway.store.comparison_ledger import ComparisonLedger as ComparisonLedger  # re-exported
+from gateway.store.comparison_ledger import DuplicateComparison as DuplicateComparison
 from gateway.store.records import ListResult, RecoveryReport, RunRecord
 from gateway.store.webhook_outbox import Outbox as Outbox  # re-exported
 from mappings import canonical

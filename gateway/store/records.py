@@ -35,6 +35,8 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     `seq` is assigned by the store on insert and only grows, so it breaks `created_at` ties.
     `claimed_by`, `lease_until` and `attempts` belong to the local work queue. `batch_id` is
     the batch the run belongs to (gateway/batch), `batch_input` the input it was made for.
+    `comparison` is the comparison a run was made for (a shadow's or a replay's own run):
+    such a run is never listed to its owner and raises no webhook event.
     """
 
     key: str
@@ -53,6 +55,7 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     attempts: int = 0
     batch_id: str | None = None
     batch_input: int | None = None
+    comparison: str | None = None
 
 
 class BatchSlot(msgspec.Struct, frozen=True, kw_only=True):
@@ -102,9 +105,10 @@ def new_record(
     owner: str,
     now: datetime,
     batch: BatchSlot | None = None,
+    comparison: str | None = None,
 ) -> RunRecord:
-    """The record of a run just created (for an input of `batch`, if given); a finished run's
-    document content is not kept."""
+    """The record of a run just created (for an input of `batch`, or for `comparison`, if
+    given); a finished run's document content is not kept."""
     if request is not None and run.status.terminal:
         request = without_document(request)
     return RunRecord(
@@ -120,6 +124,7 @@ def new_record(
         updated_at=now,
         batch_id=None if batch is None else batch.batch_id,
         batch_input=None if batch is None else batch.index,
+        comparison=comparison,
     )
 
 

@@ -16,6 +16,9 @@ filter, and the index or trigram search that finds the matches without a scan of
   no trigram, and FTS5 cannot read one holding a NUL: those are only walked, which is slower
   the rarer they are.
 
+A run made for a comparison is never listed: every walk selects client runs only, which the
+listing indexes alone hold (schema v8).
+
 Every function returns `seq`s only (index-sized work); the records are read by `seq` after.
 """
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, NamedTuple
 
+from gateway.store.sqlite.comparison_schema import CLIENT_RUN
 from gateway.store.sqlite.schema import HOLDS_NUL, NUL_NAMES_INDEX, SEARCH_TABLE
 from gateway.store.sqlite.times import to_us
 from mappings import canonical
@@ -139,7 +143,7 @@ def _phrase(needle: str) -> str:
 def _where(scan: Scan, table: str) -> Sql:
     """Every filter but the substring, and the anchor, over columns prefixed `table`."""
     query = scan.query
-    clauses, params = [f"{table}owner = ?"], list[Any]([scan.owner])
+    clauses, params = [f"{table}owner = ?", table + CLIENT_RUN], list[Any]([scan.owner])
     if query.status is not None:
         clauses.append(f"{table}status = ?")
         params.append(query.status.value)

@@ -1,5 +1,5 @@
-"""`SqliteLedger`: the run ledger, the file ledger, the local work queue and the webhook outbox
-over one SQLite file.
+"""`SqliteLedger`: the run ledger, the file ledger, the local work queue, the webhook outbox,
+batches and A/B comparisons over one SQLite file.
 
 Each `SqliteLedger` runs on threads of its own (`LedgerThreads`): writes one at a time on one
 writing connection, reads on read-only connections beside it (WAL), so a long listing never
@@ -24,6 +24,7 @@ from gateway.store.records import (
     RunRecord,
 )
 from gateway.store.sqlite import batches, files, queue, writes
+from gateway.store.sqlite.comparison_methods import ComparisonMethods
 from gateway.store.sqlite.listing import list_page
 from gateway.store.sqlite.outbox_methods import OutboxMethods
 from gateway.store.sqlite.rows import BY_OWNER_RUN, BY_RUN, SELECT, all_records, one_record
@@ -40,10 +41,11 @@ _UNFINISHED = (
 _RUNNING = frozenset({canonical.Status.running})
 
 
-class SqliteLedger(OutboxMethods):
+class SqliteLedger(OutboxMethods, ComparisonMethods):
     """Implements `Ledger` (with `FileLedger`), `WorkQueue`, `Outbox` (its methods in
-    `OutboxMethods`) and `BatchLedger` over one SQLite file; open with `await
-    SqliteLedger.open(path)`, and close it (or use it as an async context)."""
+    `OutboxMethods`), `BatchLedger` and `ComparisonLedger` (in `ComparisonMethods`) over one
+    SQLite file; open with `await SqliteLedger.open(path)`, and close it (or use it as an
+    async context)."""
 
     def __init__(
         self,

@@ -8,6 +8,7 @@ import sqlite3
 from typing import Any
 
 from gateway.store.records import ListResult, RunRecord
+from gateway.store.sqlite.comparison_schema import CLIENT_RUN
 from gateway.store.sqlite.filters import Scan, matching_seqs
 from gateway.store.sqlite.rows import BY_OWNER_RUN, SELECT, record_of
 from mappings import canonical
@@ -32,7 +33,7 @@ def list_page(
     anchor: tuple[int, int] | None = None
     if cursor is not None:
         row = conn.execute(
-            "SELECT created_us, seq FROM runs" + BY_OWNER_RUN, (owner, *cursor)
+            f"SELECT created_us, seq FROM runs{BY_OWNER_RUN} AND {CLIENT_RUN}", (owner, *cursor)
         ).fetchone()
         if row is None:
             return _EMPTY

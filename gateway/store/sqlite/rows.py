@@ -19,7 +19,8 @@ from mappings.dialects import DIALECTS, Dialect
 
 _COLUMNS = (
     "seq, key, owner, backend, upstream_id, surface, run, request, filename, "
-    "created_us, updated_us, claimed_by, lease_until_us, attempts, batch_id, batch_input"
+    "created_us, updated_us, claimed_by, lease_until_us, attempts, batch_id, batch_input, "
+    "comparison_id"
 )
 SELECT = f"SELECT {_COLUMNS} FROM runs"
 BY_RUN = " WHERE backend = ? AND upstream_id = ?"
@@ -37,7 +38,7 @@ _request_decoder = msgspec.json.Decoder(canonical.ClassifyRequest)
 def record_of(row: tuple[Any, ...]) -> RunRecord:
     """The record a row selected with `SELECT` holds."""
     seq, key, owner, backend, upstream_id, surface, run, request, filename = row[:9]
-    created_us, updated_us, claimed_by, lease_until_us, attempts, batch_id, batch_input = row[9:]
+    created_us, updated_us, claimed_by, lease_until_us, attempts, batch_id, batch_input = row[9:16]
     return RunRecord(
         key=key,
         owner=owner,
@@ -55,6 +56,7 @@ def record_of(row: tuple[Any, ...]) -> RunRecord:
         attempts=attempts,
         batch_id=batch_id,
         batch_input=batch_input,
+        comparison=row[16],
     )
 
 

@@ -14,6 +14,7 @@ import msgspec
 from gateway.store import records as rec
 from gateway.store.base import DuplicateRun
 from gateway.store.records import RunRecord
+from gateway.store.sqlite.comparison_sides import link
 from gateway.store.sqlite.events import run_saved
 from gateway.store.sqlite.rows import (
     BY_OWNER_RUN,
@@ -30,13 +31,15 @@ from mappings import canonical
 INSERT = (
     "INSERT INTO runs (key, owner, backend, upstream_id, surface, status, filename, "
     "filename_folded, created_us, updated_us, run, request, claimed_by, lease_until_us, "
-    "attempts, batch_id, batch_input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "attempts, batch_id, batch_input, comparison_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
 def insert(conn: sqlite3.Connection, record: RunRecord) -> RunRecord:
-    """Store a new record and return it as stored, `seq` assigned; a run already terminal
-    raises its event in the same transaction. Raises DuplicateRun."""
+    """Store a new record and return it as stored, `seq` assigned; a run made for a
+    comparison is linked to its side, and a run already terminal raises its event (and
+    finishes its side) in the same transaction. Raises DuplicateRun."""
     with immediate(conn):
         try:
             cursor = conn.execute(INSERT, insert_params(record))
@@ -44,6 +47,7 @@ def insert(conn: sqlite3.Connection, record: RunRecord) -> RunRecord:
             raise DuplicateRun(f"run {record.key} is already recorded") from None
         inserted = one_record(conn, f"{SELECT} WHERE seq = ?", (cursor.lastrowid,))
         assert inserted is not None  # just written on this connection, in this thread
+        link(conn, inserted)
         run_saved(conn, None, inserted, inserted.updated_at)
     return inserted
 
@@ -54,8 +58,8 @@ def insert_params(record: RunRecord) -> tuple[Any, ...]:
         record = msgspec.structs.replace(record, request=rec.without_document(record.request))
     head = (record.key, record.owner, record.backend, record.upstream_id, record.surface)
     cols = mutable_columns(record)
-    batch = (record.batch_id, record.batch_input)
-    return (*head, *cols[:3], to_us(record.created_at), *cols[3:], *batch)
+    tail = (record.batch_id, record.batch_input, record.comparison)
+    return (*head, *cols[:3], to_us(record.created_at), *cols[3:], *tail)
 
 
 def update(
