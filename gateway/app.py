@@ -24,6 +24,7 @@ from gateway.batch import BatchService, BatchWorker, start_batch_workers
 from gateway.batch.inputs import BatchInputs
 from gateway.classifiers import Catalog
 from gateway.clock import Clock, system_clock
+from gateway.compare.reports import Reports
 from gateway.config import Settings
 from gateway.dialects import dialect_of
 from gateway.disconnect import CancelOnDisconnect
@@ -43,8 +44,8 @@ from gateway.service.decoding import translation_error
 from gateway.service.relay import PassThrough
 from gateway.service.runs import RunService
 from gateway.service.stored import StoredFiles
-from gateway.surfaces import extend as extend_surface
 from gateway.surfaces import (
+    comparisons,
     extend_batch,
     extend_classifiers,
     extend_files,
@@ -53,6 +54,7 @@ from gateway.surfaces import (
     files_uploads,
     retab_files,
 )
+from gateway.surfaces import extend as extend_surface
 from gateway.surfaces import retab as retab_surface
 from gateway.surfaces.render import error_response
 from gateway.webhooks.relay import Relay
@@ -81,6 +83,7 @@ def create_app(
             files_content.router,
             files_uploads.router(settings.files),
             extend_webhooks.router,
+            comparisons.router,
         ],
         lifespan=[_lifespan(settings, transports or {}, clock)],
         exception_handlers={
@@ -114,6 +117,7 @@ def _lifespan(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_backends(settings, transports, clock=clock) as opened:
             app.state.settings = settings
+            app.state.reports = Reports(opened.comparisons, settings.prices(), clock=clock)
             app.state.classifiers = Catalog.of(settings, opened.backends, started=clock())
             routing, runs = _runs(settings, opened, app.state.classifiers, clock)
             app.state.services = _services(opened, routing, runs, app.state.classifiers, clock)

@@ -1,7 +1,8 @@
 """The `crosswalk` command: `serve` runs the gateway, `check-config` validates a config file,
 `webhooks list` and `webhooks retry` show and revive the outbox's deliveries.
 
-This is the only module that reads the process environment (design.md §7).
+This is the only module that reads the process environment (design.md §7). `compare` prints
+the A/B report of the comparisons recorded in the ledger (gateway/compare/command.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ import uvicorn
 from litestar import Litestar
 
 from gateway.app import create_app
-from gateway.config import ConfigError, LocalBackendConfig, Settings, load_settings, load_store_path
+from gateway.compare import command as compare
+from gateway.config import (
+    ConfigError,
+    LocalBackendConfig,
+    Settings,
+    load_prices,
+    load_settings,
+    load_store_path,
+)
 from gateway.http_protocol import CrosswalkH11Protocol
 from gateway.store.base import LedgerError
 from gateway.webhooks import admin
@@ -35,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             print(describe(load_settings(Path(args.file), os.environ)))
             return 0
+        if args.command == "compare":
+            return compare.run(args, load_store_path(args.config), load_prices(args.config))
         if args.command == "webhooks":
             return _webhooks(args, load_store_path(args.config))
         return _serve(args)
@@ -53,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="server processes")
     check = commands.add_parser("check-config", help="validate a config and show its routing")
     check.add_argument("file")
+    compare.add_parser(commands)
     _webhooks_parser(commands)
     return parser
 

@@ -333,6 +333,16 @@ def load_store_path(path: Path | None) -> str:
     return _store_path(_convert(store, StoreConfig, "store").url)
 
 
+def load_prices(path: Path | None) -> dict[str, float]:
+    """Only the backends' prices (`Settings.prices`) of `path`: what `crosswalk compare` needs
+    beside the ledger's path, with no secret read and no other table checked."""
+    if path is None:
+        return default_settings().prices()
+    tables = _convert(_read(path).get("backends", {}), dict[str, Any], "backends")
+    backends = {name: _backend(name, table) for name, table in tables.items()}
+    return Settings(backends=backends, default_backend="").prices()
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))

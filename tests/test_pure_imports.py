@@ -98,6 +98,16 @@ PURE_PACKAGES: dict[str, frozenset[str]] = {
     "gateway.compare.render_json": REPORT_MODULES,
     "gateway.compare.render_table": REPORT_MODULES,
     "gateway.compare.render_html": REPORT_MODULES | {"gateway.compare.charts"},
+    # the ledger's comparisons read as the report's inputs, and as the endpoint lists them
+    "gateway.compare.from_ledger": frozenset(
+        {"gateway.compare.records", "gateway.store.comparison_records", "mappings"}
+    ),
+    "gateway.compare.listing": frozenset(
+        {"gateway.compare.from_ledger", "gateway.store.comparison_records", "mappings"}
+    ),
+    # what a report is asked for, read from an option's or a query parameter's text
+    "gateway.compare.params": frozenset({"mappings"}),
+    "gateway.store.comparison_records": frozenset({"mappings"}),
 }
 
 

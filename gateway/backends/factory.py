@@ -37,7 +37,7 @@ from gateway.config import (
 from gateway.context import CallContext
 from gateway.files.opening import open_file_store
 from gateway.files.store import FileStore
-from gateway.store.base import BatchLedger, Ledger, Outbox, WorkQueue
+from gateway.store.base import BatchLedger, ComparisonLedger, Ledger, Outbox, WorkQueue
 from gateway.store.sqlite import SqliteLedger
 from gateway.supervisor import Doorbell, Supervisor
 from gateway.webhooks.opening import webhook_delivery
@@ -58,6 +58,7 @@ class Opened(msgspec.Struct, frozen=True, kw_only=True):
     events: Doorbell  # rung when a write may have raised a webhook event in this process
     batches: BatchLedger  # the same store again, seen as the batches' ledger
     batch_doorbell: Doorbell  # rung by the ledger when a batch's inputs are recorded
+    comparisons: ComparisonLedger  # the same store again, seen as the comparisons' ledger
 
 
 @asynccontextmanager
@@ -135,6 +136,7 @@ async def open_backends(
                 events=events,
                 batches=ledger,
                 batch_doorbell=batch_doorbell,
+                comparisons=ledger,
             )
         finally:
             await supervisor.stop()

@@ -10,6 +10,11 @@ from __future__ import annotations
 from gateway.compare.intervals import Proportion
 
 MISSING = "-"
+# what a report of no documents says instead of leaving a reader with empty tables
+NO_COMPARISONS = (
+    "No comparisons yet: no document was answered by these backends "
+    "(a [routing] shadow or `crosswalk replay` records comparisons)."
+)
 
 
 def percent(rate: float | None) -> str:

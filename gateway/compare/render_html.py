@@ -111,7 +111,12 @@ def _headline(report: Report) -> str:
         ("Cohen's kappa", formats.number(report.kappa)),
     ]
     body = "".join(f"<dt>{escape(name)}</dt><dd>{escape(value)}</dd>" for name, value in items)
-    return f'<section id="headline"><dl class="headline">{body}</dl></section>'
+    notice = (
+        f'<p class="empty" id="no-comparisons">{escape(formats.NO_COMPARISONS)}</p>'
+        if report.documents == 0
+        else ""
+    )
+    return f'<section id="headline">{notice}<dl class="headline">{body}</dl></section>'
 
 
 def _backends(report: Report) -> str:

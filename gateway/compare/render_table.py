@@ -53,6 +53,8 @@ def _headline(report: Report) -> str:
         f"Agreement: {formats.proportion(report.agreement)}",
         f"Cohen's kappa: {formats.number(report.kappa)}",
     ]
+    if report.documents == 0:
+        lines.insert(1, formats.NO_COMPARISONS)
     return "\n".join(lines)
 
 
