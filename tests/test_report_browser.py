@@ -1,29 +1,22 @@
 """The comparison report opened in a real headless browser (issue 12): Debian's chromium,
 installed by the test command when missing (tests/browser.py).
 
-The page is `render_html` of a constructed case, served over http://127.0.0.1 at
-`/crosswalk/report` by a loopback server that records what the browser asked for. Chromium
-dumps the DOM it rendered, which is parsed and walked: the confusion matrix's heat-map cells
-and their counts, the disagreement list with both backends' labels, and the agreement figure.
-The page must load nothing but itself: chromium resolves only loopback, the loopback server
-sees no request but the page's (and the favicon every browser asks for), and no element of the
-rendered DOM points at anything but a data: URL or a fragment. Then a 1280x2000 screenshot,
-checked as a PNG of that size showing the heat map's darkest blue, is kept in
-`test-artifacts/report.png`; with CROSSWALK_UPDATE_SCREENSHOT=1 it also becomes the README's
-`docs/report.png`.
-
-The case, extend (a) against retab (b) over 40 documents, each with an expected label:
-
-    32 agree: 12 invoice, 8 receipt, 6 contract, 6 letter
-     6 disagree (extend, retab): invoice/receipt twice, receipt/invoice, contract/letter,
-       letter/contract, invoice/contract
-     2 fail on one side: extend on receipt-010.pdf, retab on letter-008.pdf
-
-Compared 38, agreeing 32: agreement 32/38 = 84.2 %.
+A gateway served on loopback holds the comparisons of tests/report_case.py (extend against
+retab over 40 documents, 6 disagreements, agreement 32/38) in its ledger, under one gateway
+key. Chromium loads `GET /crosswalk/report` over http://127.0.0.1 through a loopback server
+that adds the key and records every path the browser asks for, and dumps the DOM it rendered,
+which is parsed and walked: the confusion matrix's heat-map cells and their counts, the
+disagreement list with both backends' labels, and the agreement figure. The page must load
+nothing but itself: chromium resolves only loopback, the loopback server sees no request but
+the page's (and the favicon every browser asks for), and no element of the rendered DOM points
+at anything but a data: URL or a fragment. Then a 1280x2000 screenshot, checked as a PNG of
+that size showing the heat map's darkest blue, is kept in `test-artifacts/report.png`; with
+CROSSWALK_UPDATE_SCREENSHOT=1 it also becomes the README's `docs/report.png`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -31,17 +24,19 @@ import subprocess
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 
-from gateway.compare.figures import build_report
-from gateway.compare.records import Answer, Comparison
-from gateway.compare.render_html import render_html
+from gateway.compare.reports import TITLE
+from gateway.config import LocalBackendConfig, Settings
+from gateway.store.base import owner_of
 from tests.browser import INSTALL_TIMEOUT, chromium_command
+from tests.harness import MakeGateway, secret_keys, vendor_backend
 from tests.page_server import NOT_FOUND, Page, PageServer, serving_pages
+from tests.report_case import BACKENDS, DISAGREEING, PRICES, comparisons, seed
 from tests.test_compare_render import Node, parse
 
 REPORT_PATH = "/crosswalk/report"
@@ -52,120 +47,44 @@ README_SCREENSHOT = ROOT / "docs" / "report.png"
 WIDTH, HEIGHT = 1280, 2000
 HEAT = (37, 99, 235)  # the darkest heat-map cell: rgba(37, 99, 235, 1.00), render_html
 CHROMIUM_SECONDS = 90
-GENERATED = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
 
-AGREEING = {"invoice": 12, "receipt": 8, "contract": 6, "letter": 6}
-# document, extend's label, retab's label, expected, extend's reasoning, retab's reasoning
-DISAGREEING = [
-    (
-        "invoice-013.pdf",
-        "invoice",
-        "receipt",
-        "invoice",
-        "Itemised amounts with 'Amount due' and payment terms of 30 days.",
-        "States a total paid in EUR and a transaction reference.",
-    ),
-    (
-        "invoice-014.pdf",
-        "invoice",
-        "receipt",
-        "receipt",
-        "Has an invoice number and a VAT breakdown.",
-        "Marked 'PAID' with the card's last four digits.",
-    ),
-    (
-        "receipt-009.pdf",
-        "receipt",
-        "invoice",
-        "receipt",
-        "Thanks the customer for a payment already made.",
-        "Lists line items, quantities and unit prices.",
-    ),
-    (
-        "contract-007.pdf",
-        "contract",
-        "letter",
-        "contract",
-        "Two parties, clauses and signature blocks.",
-        "Opens with 'Dear Ms Smith' and closes 'Sincerely'.",
-    ),
-    (
-        "letter-007.pdf",
-        "letter",
-        "contract",
-        "letter",
-        "A personal letter confirming a meeting.",
-        "Mentions an agreement and the parties' obligations.",
-    ),
-    (
-        "invoice-015.pdf",
-        "invoice",
-        "contract",
-        "invoice",
-        "Bill for services rendered under a framework agreement.",
-        "Refers to the terms of a master services agreement.",
-    ),
-]
-# document, extend's label, retab's label (None: that side failed), expected
-ONE_SIDED = [
-    ("receipt-010.pdf", None, "receipt", "receipt"),
-    ("letter-008.pdf", "letter", None, "letter"),
-]
-PRICES = {"extend": 0.01, "retab": 0.04}
+KEY = "gw-key"
 
 
-def _answer(
-    label: str | None, i: int, *, base: float, spread: int, credits: float, reasoning: str = ""
-) -> Answer:
-    # latencies and confidences spread out, the same on every run
-    latency = base + (i * 37) % spread
-    if label is None:
-        return Answer(label=None, latency_ms=latency, failed=True, error="upstream 503")
-    confidence = 0.45 + ((i * spread // 100) % 55) / 100
-    return Answer(
-        label=label,
-        latency_ms=latency,
-        confidence=confidence,
-        credits=credits,
-        reasoning=reasoning or None,
+def _settings(tmp_path: Path) -> Settings:
+    """A gateway whose ledger holds the case under KEY's owner; extend and retab priced as the
+    case is, never called (no vendor key, no refresher)."""
+    settings = Settings(
+        backends={
+            "local": LocalBackendConfig(),
+            "extend": vendor_backend("extend", usd_per_credit=PRICES["extend"], refresh_interval=0),
+            "retab": vendor_backend("retab", usd_per_credit=PRICES["retab"], refresh_interval=0),
+        },
+        default_backend="local",
+        api_keys=secret_keys(KEY),
+        store_path=str(tmp_path / "crosswalk.db"),
     )
+    asyncio.run(seed(settings.store_path, owner_of(KEY)))
+    return settings
 
 
-def _pair(
-    i: int, document: str, a: str | None, b: str | None, expected: str, why: tuple[str, str]
-) -> Comparison:
-    return Comparison(
-        document=document,
-        a=_answer(a, i, base=900.0, spread=700, credits=1.0, reasoning=why[0]),
-        b=_answer(b, i, base=1400.0, spread=1100, credits=0.5, reasoning=why[1]),
-        expected=expected,
-    )
-
-
-def _comparisons() -> list[Comparison]:
-    rows: list[tuple[str, str | None, str | None, str, tuple[str, str]]] = []
-    for label, count in AGREEING.items():
-        rows += [
-            (f"{label}-{n:03d}.pdf", label, label, label, ("", "")) for n in range(1, count + 1)
-        ]
-    rows += [
-        (doc, a, b, expected, (why_a, why_b)) for doc, a, b, expected, why_a, why_b in DISAGREEING
-    ]
-    rows += [(doc, a, b, expected, ("", "")) for doc, a, b, expected in ONE_SIDED]
-    return [_pair(i, *row) for i, row in enumerate(rows)]
-
-
-def _page() -> bytes:
-    report = build_report(_comparisons(), a="extend", b="retab", usd_per_credit=PRICES)
-    title = "extend vs retab: 40 documents"
-    return render_html(report, title=title, generated_at=GENERATED).encode()
+def _no_upstream(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"no upstream call expected, got {request.method} {request.url}")
 
 
 @pytest.fixture
-def report_server() -> Iterator[PageServer]:
-    """The report at REPORT_PATH on a recording loopback server; every other path a 404."""
-    page = Page(200, "text/html; charset=utf-8", _page())
-    with serving_pages(lambda path: page if path == REPORT_PATH else NOT_FOUND) as server:
+def report_server(make_gateway: MakeGateway, tmp_path: Path) -> Iterator[PageServer]:
+    """`GET /crosswalk/report` of a gateway served on loopback, through a recording loopback
+    server that adds the gateway key (a browser's address bar cannot send one)."""
+    transports = {name: httpx.MockTransport(_no_upstream) for name in BACKENDS}
+    gateway = make_gateway(_settings(tmp_path), transports, served=True)
+    client = gateway.http(KEY)
+
+    def forward(path: str) -> Page:
+        answer = client.get(path)
+        return Page(answer.status_code, answer.headers["content-type"], answer.content)
+
+    with serving_pages(forward) as server:
         yield server
 
 
@@ -228,7 +147,7 @@ def _cells(root: Node) -> dict[tuple[str, str], int]:
 
 
 def _expected_cells() -> dict[tuple[str, str], int]:
-    pairs = Counter((c.a.label, c.b.label) for c in _comparisons() if c.a.answered and c.b.answered)
+    pairs = Counter((c.a.label, c.b.label) for c in comparisons() if c.a.answered and c.b.answered)
     labels = sorted({label for pair in pairs for label in pair if label is not None})
     return {(a, b): pairs[a, b] for a in labels for b in labels}
 
@@ -240,6 +159,7 @@ def test_the_report_renders_its_figures_in_a_real_browser(
     """The heat map's counts, the disagreements with both labels and the agreement figure are
     in chromium's rendered DOM, and the page fetched nothing but itself."""
     dom = _dump_dom(chromium, report_server.url + REPORT_PATH, tmp_path)
+    assert [h1.text for h1 in dom.find_all("h1")] == [TITLE]  # the gateway's own page
 
     cells = _cells(dom)
     assert cells == _expected_cells()
