@@ -1,4 +1,5 @@
-"""What tests/ and contract_tests/ share: the harness's fixtures and a Hypothesis profile.
+"""What tests/ and contract_tests/ share: the harness's fixtures (and the headless browser's,
+tests/browser.py) and a Hypothesis profile.
 
 Hypothesis runs without deadlines: under CPU load one example can take longer than the default
 200 ms without anything being wrong (tests/test_ids.py).
@@ -8,9 +9,10 @@ from __future__ import annotations
 
 from hypothesis import settings
 
+from tests.browser import chromium
 from tests.harness import make_gateway
 
-__all__ = ["make_gateway"]
+__all__ = ["chromium", "make_gateway"]
 
 settings.register_profile("crosswalk", deadline=None)
 settings.load_profile("crosswalk")

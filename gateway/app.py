@@ -43,6 +43,7 @@ from gateway.service import EXTEND_RULES, RETAB_RULES, DialectService
 from gateway.service.decoding import translation_error
 from gateway.service.relay import PassThrough
 from gateway.service.runs import RunService
+from gateway.service.shadow import SWEEP_SECONDS, Shadows
 from gateway.service.stored import StoredFiles
 from gateway.surfaces import (
     comparisons,
@@ -120,7 +121,10 @@ def _lifespan(
             app.state.reports = Reports(opened.comparisons, settings.prices(), clock=clock)
             app.state.classifiers = Catalog.of(settings, opened.backends, started=clock())
             routing, runs = _runs(settings, opened, app.state.classifiers, clock)
-            app.state.services = _services(opened, routing, runs, app.state.classifiers, clock)
+            shadows = _shadows(settings, opened, runs, clock)
+            app.state.services = _services(
+                opened, routing, runs, app.state.classifiers, shadows, clock
+            )
             app.state.batches = _batches(
                 settings, opened, routing, runs, app.state.classifiers, clock
             )
@@ -129,7 +133,10 @@ def _lifespan(
             app.state.uploads = PendingUploads(opened.files, clock=clock)
             secrets = settings.vendor_webhook_secrets
             app.state.relay = Relay(opened.ledger, opened.outbox, secrets, clock=clock)
-            yield
+            try:
+                yield
+            finally:
+                await shadows.stop()  # their sides are failed by the next sweep
 
     return lifespan
 
@@ -155,8 +162,29 @@ def _runs(
     return routing, runs
 
 
+def _shadows(settings: Settings, opened: Opened, runs: RunService, clock: Clock) -> Shadows:
+    """The shadow creates of this process, and the sweep failing the sides a shutdown left
+    without a run (`[routing] shadow`)."""
+    shadows = Shadows(
+        [opened.backends[name] for name in settings.shadow],
+        runs=runs,
+        ledger=opened.ledger,
+        comparisons=opened.comparisons,
+        sync_timeout=settings.server.sync_timeout,
+        clock=clock,
+    )
+    if settings.shadow:
+        opened.background.start("shadow-sweep", shadows.sweep, idle=SWEEP_SECONDS)
+    return shadows
+
+
 def _services(
-    opened: Opened, routing: Routing, runs: RunService, classifiers: Catalog, clock: Clock
+    opened: Opened,
+    routing: Routing,
+    runs: RunService,
+    classifiers: Catalog,
+    shadows: Shadows,
+    clock: Clock,
 ) -> dict[Dialect, DialectService]:
     """One dialect service per surface, over one routing and one run service."""
     return {
@@ -168,6 +196,7 @@ def _services(
             files=StoredFiles(opened.files, not_found=rules.file_not_found),
             # an Extend create naming a config classifier is inlined even for an Extend backend
             translates=classifiers.translates if rules.dialect == "extend" else lambda body: False,
+            shadows=shadows,
         )
         for rules in (RETAB_RULES, EXTEND_RULES)
     }

@@ -179,6 +179,8 @@ def describe(settings: Settings) -> str:
         lines.append(f"  split (sticky per document): {weights}")
     if settings.fallback:
         lines.append(f"  fallback (before a run exists, in order): {', '.join(settings.fallback)}")
+    if settings.shadow:
+        lines.append(f"  shadow (a copy of every create, compared): {', '.join(settings.shadow)}")
     for surface in DIALECTS:
         if surface not in settings.surface_backends and settings.split:
             lines.append(f"  {surface} surface -> split ({_modes(settings, surface)})")

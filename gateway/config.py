@@ -252,6 +252,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     `surface_backends` overrides `default_backend` per surface ("retab", "extend");
     `split` the weights of `[routing] split` by backend, for surfaces without their own route;
     `fallback` the backends of `[routing] fallback`, in the order they are tried;
+    `shadow` the backends of `[routing] shadow`, each sent a copy of every create (never a
+    pure proxy: it would spend the client's own key);
     `upstream_keys` holds the vendor keys read from each backend's `api_key_env`;
     `classifiers` the saved classifiers of `[classifiers.<id>]`, by id;
     `files_secret` the download-link secret read from `[files] secret_env`, if it names one;
@@ -368,12 +370,14 @@ def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
             raise ConfigError(f"routing.{key}: unknown backend {name!r}; known: {_names(backends)}")
     split = _split(file.routing.split, backends) if file.routing is not None else {}
     fallback = _fallback(file.routing.fallback, backends) if file.routing is not None else ()
+    shadow = _shadow(file.routing.shadow, backends) if file.routing is not None else ()
     settings = Settings(
         backends=backends,
         default_backend=default,
         surface_backends=surfaces,
         split=split,
         fallback=fallback,
+        shadow=shadow,
         api_keys=_api_keys(file.auth, environ),
         upstream_keys=_upstream_keys(backends, environ),
         store_path=_store_path(file.store.url),
@@ -452,6 +456,24 @@ def _fallback(names: tuple[str, ...], backends: Mapping[str, object]) -> tuple[s
     return names
 
 
+def _shadow(names: tuple[str, ...], backends: Mapping[str, BackendConfig]) -> tuple[str, ...]:
+    for i, name in enumerate(names):
+        where = f"routing.shadow[{i}]"
+        if name not in backends:
+            raise ConfigError(f"{where}: unknown backend {name!r}; known: {_names(backends)}")
+        if name in names[:i]:
+            raise ConfigError(f"{where}: backend {name!r} is listed twice")
+        config = backends[name]
+        if not isinstance(config, LocalBackendConfig) and config.api_key_env is None:
+            # a pure proxy forwards the client's own key: a shadow would spend it on a call
+            # the client never made
+            raise ConfigError(
+                f"{where}: backend {name!r} is a pure proxy (no api_key_env) and cannot be a "
+                "shadow: it would spend the client's own key on a run the client never asked for"
+            )
+    return names
+
+
 def _upstream_keys(
     backends: Mapping[str, BackendConfig], environ: Mapping[str, str]
 ) -> dict[str, Secret]:
@@ -493,10 +515,13 @@ def check_secrets(settings: Settings) -> None:
                     "another vendor"
                 )
     if settings.upstream_keys and not settings.api_keys:
-        spender = sorted(settings.upstream_keys)[0]
+        # a shadow spends it on every create, so it is the one named when there is one
+        shadows = [name for name in settings.shadow if name in settings.upstream_keys]
+        spender = (shadows or sorted(settings.upstream_keys))[0]
+        role = " (as routing.shadow, on every create)" if shadows else ""
         raise ConfigError(
             f"auth.api_keys_env: required, since backends.{spender} spends a vendor key "
-            "held by crosswalk; without gateway keys anyone could spend it"
+            f"held by crosswalk{role}; without gateway keys anyone could spend it"
         )
 
 

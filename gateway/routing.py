@@ -7,8 +7,8 @@ document goes to the same backend on every replica and across restarts. A public
 the backend that owns it (mappings/ids.py), so any replica routes reads without a lookup; a
 native id of the surface's own vendor belongs to a backend of that vendor (migration).
 A create whose primary fails before a run exists is tried on the `[routing] fallback`
-backends in order (`fallbacks`; when: gateway/service/fallback.py). Shadow routing will be
-decided here too.
+backends in order (`fallbacks`; when: gateway/service/fallback.py). The copies of creates
+sent to `[routing] shadow` backends are made by gateway/service/shadow.py.
 """
 
 from __future__ import annotations

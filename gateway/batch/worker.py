@@ -130,6 +130,7 @@ class BatchWorker:
                 raise InternalError(gone, retryable=False)
             request = _request_decoder.decode(claimed.body)
             slot = BatchSlot(batch_id=claimed.batch_id, index=claimed.index)
+            # not shadowed: `[routing] shadow` copies a client's own creates, not batch inputs
             served = await self._runs.create(
                 request, backend, call=_background_call(claimed), batch=slot
             )

@@ -23,6 +23,7 @@ from gateway.service.outcome import Deleted, Outcome, Page, Relayed, Served
 from gateway.service.relay import PassThrough
 from gateway.service.rules import DialectRules
 from gateway.service.runs import RunService
+from gateway.service.shadow import Shadows
 from gateway.service.stored import StoredFiles, names_stored_file
 from gateway.store.records import check_recordable
 from mappings import canonical
@@ -57,6 +58,7 @@ class DialectService:
         relay: PassThrough,
         translates: Callable[[bytes], bool] = lambda body: False,
         files: StoredFiles | None = None,
+        shadows: Shadows | None = None,
     ) -> None:
         self.rules = rules
         self._routing = routing
@@ -67,6 +69,7 @@ class DialectService:
         # a create body the vendor cannot take as it came (one naming a saved classifier of
         # crosswalk's config) is translated even for a same-vendor backend
         self._translates = translates
+        self._shadows = shadows
 
     @property
     def dialect(self) -> Dialect:
@@ -75,7 +78,10 @@ class DialectService:
     async def create(self, call: CallContext, body: bytes, *, path: str) -> Outcome:
         """A create body as the client sent it to `path`, to the backend routing picks for
         its document (a body that cannot be read goes to the default), then to each fallback
-        backend while the one before failed before a run existed (fallback.py)."""
+        backend while the one before failed before a run existed (fallback.py); the create
+        answered is then shadowed (shadow.py)."""
+        shadows = self._shadows if self._shadows is not None and self._shadows.configured else None
+        began = None if shadows is None else shadows.now()
         if self._translates(body):
             request, notes = self.rules.read_create(body, path, self._own_link)
             primary = self._backend_for(request)
@@ -83,14 +89,21 @@ class DialectService:
             async def translated(backend: Backend) -> Outcome:
                 return await self._translated(call, request, notes, backend)
 
-            return await self._falling_back(call, primary, translated)
-        splits = self._routing.splits(self.dialect)
-        peeked = self.rules.peek_create(body, path, self._own_link) if splits else None
+            outcome = await self._falling_back(call, primary, translated)
+            peeked: canonical.ClassifyRequest | None = request
+        else:
+            # a shadow needs the create as canonical too: the body is read once, for both
+            peeks = self._routing.splits(self.dialect) or shadows is not None
+            peeked = self.rules.peek_create(body, path, self._own_link) if peeks else None
 
-        async def attempt(backend: Backend) -> Outcome:
-            return await self._create_on(call, backend, body, path, peeked, splits=splits)
+            async def attempt(backend: Backend) -> Outcome:
+                return await self._create_on(call, backend, body, path, peeked, peeked_ready=peeks)
 
-        return await self._falling_back(call, self._backend_for(peeked), attempt)
+            outcome = await self._falling_back(call, self._backend_for(peeked), attempt)
+        if shadows is not None and began is not None:
+            shadows.schedule(call, peeked, outcome, started_at=began,
+                             read_run=self.rules.read_run, prepare=self._owned)  # fmt: skip
+        return outcome
 
     async def _create_on(
         self,
@@ -100,13 +113,14 @@ class DialectService:
         path: str,
         peeked: canonical.ClassifyRequest | None,
         *,
-        splits: bool,
+        peeked_ready: bool,
     ) -> Outcome:
         """The create on one backend: relayed to a same-vendor one, else translated; a body
-        that cannot be translated raises _Untranslatable."""
+        that cannot be translated raises _Untranslatable. `peeked` is the body as read
+        already, when `peeked_ready`."""
         relay = self._relay_of(backend)
         if relay is not None:
-            peeked = peeked if splits else self.rules.peek_create(body, path, self._own_link)
+            peeked = peeked if peeked_ready else self.rules.peek_create(body, path, self._own_link)
             if not names_stored_file(peeked):
                 if peeked is not None:
                     check_recordable(peeked)
@@ -200,11 +214,16 @@ class DialectService:
     async def _translated(
         self, call: CallContext, request: canonical.ClassifyRequest, notes: Notes, backend: Backend
     ) -> Served:
-        if self._files is not None:
-            request = await self._files.owned(request, call)
+        request = await self._owned(request, call)
         check_recordable(request)
         served = await self._runs.create(request, backend, call=call)
         return msgspec.structs.replace(served, notes=notes + served.notes)
+
+    async def _owned(
+        self, request: canonical.ClassifyRequest, call: CallContext
+    ) -> canonical.ClassifyRequest:
+        """`request` with its stored file checked to be the caller's and named (stored.py)."""
+        return request if self._files is None else await self._files.owned(request, call)
 
     async def get(self, call: CallContext, public_id: str, *, query: Query = ()) -> Outcome:
         """One run; `query` is relayed to a same-vendor backend as it came."""
