@@ -1,0 +1,152 @@
+"""The gateway's Prometheus metrics (design.md §8): every counter, histogram and gauge
+crosswalk exports, defined once here and recorded through the small functions below, so a
+metric's name and labels are spelled in one place.
+
+Labels are bounded sets only (surface, backend name, HTTP status, a mapped field's name, a
+loop's name): never a key, a run id, a URL or a document. Served by `GET /metrics`
+(gateway/surfaces/health.py). With several server processes, `PROMETHEUS_MULTIPROC_DIR` must
+be set before this module is first imported (gateway/serving does it), and gauges add up
+across the live processes.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# request latencies run from a cached read (~1 ms) to a sync classification (minutes)
+_LATENCY_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    120.0, 300.0, 600.0,
+)  # fmt: skip
+# the gateway's own share of a request: well under a millisecond when healthy
+_OVERHEAD_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+)  # fmt: skip
+
+REQUESTS = Counter(
+    "crosswalk_requests",
+    "Requests answered, by surface, backend and HTTP status.",
+    ["surface", "backend", "status"],
+)
+REQUEST_SECONDS = Histogram(
+    "crosswalk_request_duration_seconds",
+    "Time from a request's arrival to its answer, by surface, backend and HTTP status.",
+    ["surface", "backend", "status"],
+    buckets=_LATENCY_BUCKETS,
+)
+OVERHEAD_SECONDS = Histogram(
+    "crosswalk_overhead_seconds",
+    "A request's time spent in the gateway itself (its duration less its upstream calls).",
+    ["surface", "backend"],
+    buckets=_OVERHEAD_BUCKETS,
+)
+UPSTREAM_SECONDS = Histogram(
+    "crosswalk_upstream_duration_seconds",
+    "Upstream calls' duration, by backend and the vendor's HTTP status (or 'error').",
+    ["backend", "status"],
+    buckets=_LATENCY_BUCKETS,
+)
+TRANSLATION_LOSSES = Counter(
+    "crosswalk_translation_losses",
+    "Fields translation dropped or synthesized (named in crosswalk-translation), by field.",
+    ["surface", "field"],
+)
+RETRIES = Counter(
+    "crosswalk_upstream_retries",
+    "Idempotent upstream calls retried, by backend.",
+    ["backend"],
+)
+CIRCUIT_STATE = Gauge(
+    "crosswalk_circuit_state",
+    "Each backend's circuit: 0 closed, 1 half-open (probing), 2 open (ejected).",
+    ["backend"],
+    multiprocess_mode="livemax",
+)
+IN_FLIGHT = Gauge(
+    "crosswalk_in_flight_requests",
+    "Requests being served now, by surface.",
+    ["surface"],
+    multiprocess_mode="livesum",
+)
+QUEUE_DEPTH = Gauge(
+    "crosswalk_queue_depth",
+    "Local-backend background runs waiting or running, as last read from the ledger.",
+    multiprocess_mode="livemax",
+)
+OUTBOX_DEPTH = Gauge(
+    "crosswalk_webhook_outbox_depth",
+    "Webhook deliveries still owed, as last read from the ledger.",
+    multiprocess_mode="livemax",
+)
+LOOP_RESTARTS = Counter(
+    "crosswalk_background_restarts",
+    "Background loops restarted by their supervisor after a failure, by loop.",
+    ["loop"],
+)
+SHADOW_DISAGREEMENTS = Counter(
+    "crosswalk_shadow_disagreements",
+    "Shadowed documents on which the primary and the shadow gave different labels.",
+    ["primary", "shadow"],
+)
+IDEMPOTENT_REPLAYS = Counter(
+    "crosswalk_idempotent_replays",
+    "Creates answered from an earlier create with the same Idempotency-Key, by surface.",
+    ["surface"],
+)
+RATE_LIMITED = Counter(
+    "crosswalk_rate_limited",
+    "Requests refused with a 429 by crosswalk's own per-key limits, by surface and limit.",
+    ["surface", "limit"],
+)
+
+
+def upstream_retried(backend: str) -> None:
+    RETRIES.labels(backend=backend).inc()
+
+
+def circuit_changed(backend: str, state: int) -> None:
+    """0 closed, 1 half-open, 2 open."""
+    CIRCUIT_STATE.labels(backend=backend).set(state)
+
+
+def loop_restarted(loop: str) -> None:
+    LOOP_RESTARTS.labels(loop=loop).inc()
+
+
+def idempotent_replay(surface: str) -> None:
+    IDEMPOTENT_REPLAYS.labels(surface=surface).inc()
+
+
+def rate_limited(surface: str, limit: str) -> None:
+    RATE_LIMITED.labels(surface=surface, limit=limit).inc()
+
+
+def shadow_disagreed(primary: str, shadow: str) -> None:
+    SHADOW_DISAGREEMENTS.labels(primary=primary, shadow=shadow).inc()
+
+
+# the time this request spent waiting on upstream calls, so that its overhead (duration less
+# upstream time) can be told apart; set per request by the middleware, added to by each call
+_upstream_seconds: ContextVar[list[float] | None] = ContextVar("upstream_seconds", default=None)
+
+
+def start_request() -> None:
+    """Begin counting the current request's upstream time (the middleware, per request)."""
+    _upstream_seconds.set([0.0])
+
+
+def upstream_called(backend: str, status: str, seconds: float) -> None:
+    """One upstream call of `backend` took `seconds` and ended in `status` (the vendor's HTTP
+    status, or "error" when none came back)."""
+    UPSTREAM_SECONDS.labels(backend=backend, status=status).observe(seconds)
+    spent = _upstream_seconds.get()
+    if spent is not None:
+        spent[0] += seconds
+
+
+def upstream_total() -> float:
+    """The current request's upstream time so far (0 outside a request)."""
+    spent = _upstream_seconds.get()
+    return 0.0 if spent is None else spent[0]
