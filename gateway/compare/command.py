@@ -113,5 +113,5 @@ async def _report(
     if form == "json":
         return render_json(report, indent=2).decode() + "\n"
     if form == "html":
-        return reports.html(report)
+        return await reports.html(report)
     return render_table(report)
