@@ -1,5 +1,6 @@
 """The `crosswalk` command: `serve` runs the gateway, `check-config` validates a config file,
-`webhooks list` and `webhooks retry` show and revive the outbox's deliveries.
+`webhooks list` and `webhooks retry` show and revive the outbox's deliveries, `replay`
+compares backends over a folder of documents (gateway/replay).
 
 This is the only module that reads the process environment (design.md §7). `compare` prints
 the A/B report of the comparisons recorded in the ledger (gateway/compare/command.py).
@@ -30,6 +31,7 @@ from gateway.config import (
     load_store_path,
 )
 from gateway.http_protocol import CrosswalkH11Protocol
+from gateway.replay import commandline as replay
 from gateway.store.base import LedgerError
 from gateway.webhooks import admin
 from mappings.dialects import DIALECTS, Dialect
@@ -48,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return compare.run(args, load_store_path(args.config), load_prices(args.config))
         if args.command == "webhooks":
             return _webhooks(args, load_store_path(args.config))
+        if args.command == "replay":
+            key = args.key or os.environ.get(replay.KEY_ENV)
+            return replay.run(args, load_settings(args.config, os.environ), key=key)
         return _serve(args)
     except ConfigError as exc:
         print(f"crosswalk: configuration error: {exc}", file=sys.stderr)
@@ -66,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file")
     compare.add_parser(commands)
     _webhooks_parser(commands)
+    replay.add_parser(commands)
     return parser
 
 

@@ -37,6 +37,12 @@ class ComparisonLedger(Protocol):
         if the side is unknown, has a run, or is finished already."""
         ...
 
+    async def restart_side(self, comparison_id: str, backend: str, now: datetime) -> bool:
+        """Start again at `now` a side that has no run (a resumed replay sends it again): a
+        failure is forgotten and the comparison no longer completed; False, writing nothing,
+        if the side is unknown or has a run."""
+        ...
+
     async def get_comparison(self, owner: str, comparison_id: str) -> ComparisonRecord | None:
         """The owner's comparison with its sides' runs, or None (also another owner's)."""
         ...

@@ -38,7 +38,7 @@ def request_to_canonical(
     download links (what Retab's SDK sends for a FileRef it resolved), is a stored file.
     """
     config = canonical.RunConfig(
-        categories=_categories_to_canonical(req.categories),
+        categories=categories_to_canonical(req.categories),
         model=given(req.model),
         instructions=given(req.instructions),
         pages=_pages_to_canonical(given(req.first_n_pages)),
@@ -92,7 +92,8 @@ def _url_to_canonical(url: str, filename: str) -> canonical.Document:
     raise InvalidInput("document.url", "must be a data: URL or an https:// URL")
 
 
-def _categories_to_canonical(cats: Sequence[CategoryInput]) -> tuple[canonical.Category, ...]:
+def categories_to_canonical(cats: Sequence[CategoryInput]) -> tuple[canonical.Category, ...]:
+    """Retab categories as canonical; raises InvalidInput for none, or a repeated name or key."""
     if not cats:
         raise InvalidInput("categories", "give at least one category")
     names: set[str] = set()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gateway.store.comparison_records import ComparisonRecord
-from gateway.store.sqlite import comparisons
+from gateway.store.sqlite import comparisons, side_restarts
 from gateway.store.sqlite.threads import LedgerThreads
 
 
@@ -21,6 +21,9 @@ class ComparisonMethods:
 
     async def fail_side(self, comparison_id: str, backend: str, error: str, now: datetime) -> bool:
         return await self._threads.write(comparisons.fail_side, comparison_id, backend, error, now)
+
+    async def restart_side(self, comparison_id: str, backend: str, now: datetime) -> bool:
+        return await self._threads.write(side_restarts.restart_side, comparison_id, backend, now)
 
     async def get_comparison(self, owner: str, comparison_id: str) -> ComparisonRecord | None:
         return await self._threads.read(comparisons.get, owner, comparison_id)

@@ -1,0 +1,48 @@
+"""`restart_side` over a real SQLite file: a side with no run starts again (a resumed replay
+sends its document once more), its failure forgotten and its comparison reopened; a side
+that has a run, or no such side, is left alone."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gateway.store import SqliteLedger
+from mappings import canonical
+from tests.test_store import make_record
+from tests.test_store_comparisons import T1, T2, T3, comparison, stored
+
+
+@pytest.fixture
+async def ledger(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
+    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as opened:
+        yield opened
+
+
+async def test_a_failed_side_starts_again_and_its_comparison_reopens(
+    ledger: SqliteLedger,
+) -> None:
+    await ledger.insert(make_record("r1", status=canonical.Status.completed))
+    await ledger.insert_comparison(comparison())
+    assert await ledger.fail_side("cmp_1", "retab", "upstream 500", T1)
+    assert (await stored(ledger)).completed
+
+    assert await ledger.restart_side("cmp_1", "retab", T2)
+    again = await stored(ledger)
+    assert again.completed_at is None
+    assert again.sides[1].started_at == T2
+    assert again.sides[1].finished_at is None
+    assert again.sides[1].error is None
+    assert again.sides[0].finished  # the other side untouched
+
+
+async def test_a_side_with_a_run_or_no_such_side_is_not_restarted(ledger: SqliteLedger) -> None:
+    await ledger.insert(make_record("r1", status=canonical.Status.completed))
+    await ledger.insert_comparison(comparison())
+    before = await stored(ledger)
+    assert not await ledger.restart_side("cmp_1", "local", T3)
+    assert not await ledger.restart_side("cmp_1", "extend", T3)
+    assert not await ledger.restart_side("cmp_nope", "retab", T3)
+    assert await stored(ledger) == before
