@@ -20,6 +20,7 @@ import structlog
 
 from gateway.store.records import RunRecord
 from gateway.store.sqlite.times import to_us
+from mappings import canonical
 
 log = structlog.get_logger("crosswalk.comparisons")
 
@@ -75,8 +76,7 @@ def run_finished(conn: sqlite3.Connection, record: RunRecord, now: datetime) -> 
     """Finish every side waiting on `record`'s run, which has just reached a terminal
     status, keeping the run as it ended; one indexed read when the run is in no comparison
     (every terminal save pays it)."""
-    run = _encoder.encode(record.run)
-    _finish_waiting(conn, record.owner, record.backend, record.upstream_id, now, run, None)
+    _finish_waiting(conn, record.owner, record.backend, record.upstream_id, now, record.run, None)
 
 
 def run_deleted(conn: sqlite3.Connection, key: tuple[str, str, str], now: datetime) -> None:
@@ -92,12 +92,15 @@ def _finish_waiting(
     backend: str,
     upstream_id: str,
     now: datetime,
-    run: bytes | None,
+    run: canonical.ClassificationRun | None,
     error: str | None,
 ) -> None:
     waiting = conn.execute(_WAITING_ON, (backend, upstream_id, owner)).fetchall()
+    if not waiting:
+        return
+    kept = None if run is None else _encoder.encode(run)  # encoded only for a side to keep
     for (comparison_id,) in waiting:
-        conn.execute(_FINISH, (to_us(now), run, error, comparison_id, backend))
+        conn.execute(_FINISH, (to_us(now), kept, error, comparison_id, backend))
         complete(conn, comparison_id)
 
 
