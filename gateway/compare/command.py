@@ -3,7 +3,7 @@ table, JSON or one HTML page.
 
 It reads only the ledger's path and the backends' prices from the config, so it needs no
 secret; it never creates or changes a ledger (a mistyped path would look like "no
-comparisons"): a file that is not one is refused (ledger_file.py).
+comparisons"): a file that is not one is refused (gateway/store/sqlite/existing.py).
 
 The key that scopes the report is read from ${KEY_ENV}, as `crosswalk replay` reads it
 (gateway/cli.py hands it over); `--key` overrides it but leaves the key in the shell's history
@@ -23,13 +23,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gateway.compare.ledger_file import NoLedger, require_ledger
 from gateway.compare.params import ReportQuery, report_query
 from gateway.compare.render_json import render_json
 from gateway.compare.render_table import render_table
 from gateway.compare.reports import Reports
 from gateway.store.base import LedgerError, owner_of
 from gateway.store.sqlite import SqliteLedger
+from gateway.store.sqlite.existing import NoLedger, require_ledger
 
 FORMATS = ("table", "json", "html")
 KEY_ENV = "CROSSWALK_KEY"  # the variable `crosswalk replay` reads its key from

@@ -1,6 +1,7 @@
-"""The ledger file `crosswalk compare` reads, checked before it is opened: opening a ledger
-creates or upgrades its schema, so a missing file, an empty one or any other file would be
-turned into a ledger by a command that promises only to read one.
+"""A ledger file the admin commands (`crosswalk compare`, `crosswalk webhooks`) use, checked
+before it is opened: opening a ledger creates or upgrades its schema, so a missing file, an
+empty one or any other file would be turned into a ledger by a command that promises only to
+use one.
 
 The check opens the file read-only (SQLite's `mode=ro`): it can write nothing, even to a file
 that is not a ledger at all.
@@ -35,7 +36,7 @@ def require_ledger(path: str) -> None:
     if version < SCHEMA_VERSION:
         raise NoLedger(
             f"the ledger at {path} has schema version {version}, older than this crosswalk's "
-            f"{SCHEMA_VERSION}: start the gateway once to upgrade it (compare never writes)"
+            f"{SCHEMA_VERSION}: start the gateway once to upgrade it"
         )
 
 
