@@ -72,6 +72,8 @@ async def _locked(
     transports: Mapping[str, httpx.AsyncBaseTransport] | None,
     clock: Clock,
 ) -> int:
+    """The replay once it holds the ledger: the backends opened, every document compared,
+    the report written; its exit status."""
     principal = Principal(owner=owner_of(options.key), key=Secret(options.key))
     async with open_backends(settings, transports or {}, clock=clock) as opened:
         runs = RunService(
