@@ -30,7 +30,8 @@ comparison report of the first two backends (and write it as HTML with --out).
 The comparisons belong to the key given by --key (or ${KEY_ENV}), as a client's runs do:
 `GET /crosswalk/report` and `GET /crosswalk/comparisons` with that key show them. Without a
 key they belong to the key "{REPLAY_KEY}" (send `Authorization: Bearer {REPLAY_KEY}`
-to see them, where the gateway accepts any key).
+to see them, where the gateway accepts any key). Where the gateway accepts only its
+configured keys (auth.api_keys_env), the key must be one of them.
 
 Left out although under DOCS_DIR: the ledger, its journals, the Files API's store and key,
 and the files given as --categories, --expected and --out (a line says so for each). One
