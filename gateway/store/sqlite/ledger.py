@@ -18,12 +18,13 @@ from typing import Self
 from gateway.clock import Clock, system_clock
 from gateway.files.records import FileListResult, FileRecord
 from gateway.store.batch_records import BatchRecord, ClaimedInput
+from gateway.store.probes import Depths
 from gateway.store.records import (
     ListResult,
     RecoveryReport,
     RunRecord,
 )
-from gateway.store.sqlite import batches, files, queue, writes
+from gateway.store.sqlite import batches, files, probes, queue, writes
 from gateway.store.sqlite.comparison_methods import ComparisonMethods
 from gateway.store.sqlite.listing import list_page
 from gateway.store.sqlite.outbox_methods import OutboxMethods
@@ -94,6 +95,12 @@ class SqliteLedger(OutboxMethods, ComparisonMethods):
 
     async def close(self) -> None:
         await self._threads.close()
+
+    async def ping(self) -> None:
+        await self._threads.read(probes.ping)
+
+    async def depths(self, local_backends: Sequence[str]) -> Depths:
+        return await self._threads.read(probes.depths, local_backends)
 
     async def insert(self, record: RunRecord) -> RunRecord:
         inserted = await self._threads.write(writes.insert, record)
