@@ -209,7 +209,16 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # exists, owned by someone else
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed worker its parent has not reaped yet still answers signal 0 (Linux: /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc here (or gone meanwhile): trust signal 0
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def exposition(directory: str | None = None) -> bytes:
