@@ -140,7 +140,7 @@ def _lifespan(
             app.state.relay = Relay(opened.ledger, opened.outbox, secrets, clock=clock)
             app.state.readiness = health.Readiness(opened.ledger, opened.backends)
             local = [name for name, c in settings.backends.items() if c.kind == "local"]
-            start_depth_gauges(opened.background, opened.ledger, local)
+            start_depth_gauges(opened.background, opened.ledger, opened.outbox, local)
             try:
                 yield
             finally:

@@ -1,20 +1,11 @@
-"""What a store tells operators: whether it can be read (`/readyz`) and how much work waits
-in it (`/metrics`), through cheap reads that any store implements."""
+"""What a store tells operators beyond its records: whether it can be read (`/readyz`) and
+how much background work waits in it (`/metrics`), through cheap reads any store implements.
+(The webhook outbox's depth is the Outbox's own `outbox_depth`.)"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
-
-import msgspec
-
-
-class Depths(msgspec.Struct, frozen=True, kw_only=True):
-    """Work waiting in the store: local background runs queued or running, and webhook
-    deliveries still owed."""
-
-    queue: int
-    outbox: int
 
 
 class Probed(Protocol):
@@ -24,6 +15,6 @@ class Probed(Protocol):
         """Return once the store answered a trivial read; raise when it cannot."""
         ...
 
-    async def depths(self, local_backends: Sequence[str]) -> Depths:
-        """The queue (runs of `local_backends` not yet finished) and the outbox, counted."""
+    async def queue_depth(self, local_backends: Sequence[str]) -> int:
+        """Background runs of `local_backends` queued or running."""
         ...

@@ -18,7 +18,6 @@ from typing import Self
 from gateway.clock import Clock, system_clock
 from gateway.files.records import FileListResult, FileRecord
 from gateway.store.batch_records import BatchRecord, ClaimedInput
-from gateway.store.probes import Depths
 from gateway.store.records import (
     ListResult,
     RecoveryReport,
@@ -99,8 +98,8 @@ class SqliteLedger(OutboxMethods, ComparisonMethods):
     async def ping(self) -> None:
         await self._threads.read(probes.ping)
 
-    async def depths(self, local_backends: Sequence[str]) -> Depths:
-        return await self._threads.read(probes.depths, local_backends)
+    async def queue_depth(self, local_backends: Sequence[str]) -> int:
+        return await self._threads.read(probes.queue_depth, local_backends)
 
     async def insert(self, record: RunRecord) -> RunRecord:
         inserted = await self._threads.write(writes.insert, record)

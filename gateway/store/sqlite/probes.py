@@ -1,5 +1,5 @@
-"""Cheap reads for operators: is the ledger readable (`/readyz`), and how much work waits in
-it (the queue and outbox gauges of `/metrics`). Each is one indexed count or less."""
+"""Cheap reads for operators: is the ledger readable (`/readyz`), and how much background
+work waits in it (the queue gauge of `/metrics`). Each is one indexed read."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import sqlite3
 from collections.abc import Sequence
 
 from gateway.store.base import LedgerError
-from gateway.store.probes import Depths
 
 
 def ping(conn: sqlite3.Connection) -> None:
@@ -22,17 +21,12 @@ def ping(conn: sqlite3.Connection) -> None:
             raise LedgerError("the ledger's file is no longer on disk")
 
 
-def depths(conn: sqlite3.Connection, local_backends: Sequence[str]) -> Depths:
-    """Background runs of `local_backends` queued or running, and deliveries still owed."""
+def queue_depth(conn: sqlite3.Connection, local_backends: Sequence[str]) -> int:
+    """Background runs of `local_backends` queued or running (the runs_queue index)."""
+    if not local_backends:
+        return 0
     marks = ",".join("?" * len(local_backends))
-    queue = 0
-    if local_backends:
-        (queue,) = conn.execute(
-            "SELECT count(*) FROM runs WHERE status IN ('queued', 'running')"
-            f" AND backend IN ({marks})",
-            tuple(local_backends),
-        ).fetchone()
-    (outbox,) = conn.execute(
-        "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'"
-    ).fetchone()
-    return Depths(queue=int(queue), outbox=int(outbox))
+    query = "SELECT count(*) FROM runs WHERE status IN ('queued', 'running')"
+    query += f" AND backend IN ({marks})"
+    count: int = conn.execute(query, tuple(local_backends)).fetchone()[0]
+    return count
