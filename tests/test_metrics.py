@@ -12,6 +12,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import httpx
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -20,7 +21,15 @@ from gateway.config import LocalBackendConfig
 from gateway.gauges import LOOP
 from gateway.supervisor import Backoff, Supervisor, loop_kind
 from tests.cross_vendor_app import GATEWAY_KEY, UPSTREAM_KEY, serve
-from tests.harness import local_settings, running, wire
+from tests.harness import local_settings, mocked, running, wait_until, wire, wire_json
+from tests.shadow_support import (
+    RETAB_HEADERS,
+    comparisons,
+    new_retab_id,
+    retab_create,
+    retab_vendor,
+)
+from tests.shadow_support import settings as shadow_settings
 from tests.test_run_semantics import CREATE, EXTEND, RETAB
 
 Labels = dict[str, str]
@@ -173,3 +182,27 @@ def test_a_background_loop_restart_is_counted_by_its_kind() -> None:
     assert restarts("worker") - before == 1
     assert loop_kind("refresher-retab") == "refresher-retab"
     assert loop_kind("batch-settler") == "batch-settler"
+
+
+def test_a_shadow_labelling_otherwise_than_its_primary_is_counted(tmp_path: Path) -> None:
+    """The local primary labels the freight invoice; the shadow says "invoice" to the first
+    create and "receipt" to the second: one disagreement."""
+    said = iter(["invoice", "receipt"])
+
+    def shadow_answer(request: httpx.Request) -> httpx.Response:
+        body = wire_json("retab_create_response_201.json")
+        body["id"] = new_retab_id()
+        body["output"]["category"] = next(said)
+        return httpx.Response(201, json=body)
+
+    pair = {"primary": "local", "shadow": "retab"}
+    built = shadow_settings(tmp_path, ["retab"], default="local", shadow=("retab",))
+    with running(built, mocked({"retab": retab_vendor(shadow_answer)})) as client:
+        before = sample(scrape(client), "crosswalk_shadow_disagreements_total", **pair)
+        for _ in range(2):
+            answer = client.post("/v1/classifications", json=retab_create(), headers=RETAB_HEADERS)
+            assert answer.status_code == 201
+            assert answer.json()["output"]["category"] == "invoice"
+        wait_until(lambda: sum(c.completed for c in comparisons(built)) == 2)
+        after = sample(scrape(client), "crosswalk_shadow_disagreements_total", **pair)
+    assert after - before == 1
