@@ -21,7 +21,15 @@ from gateway.config import LocalBackendConfig
 from gateway.gauges import LOOP
 from gateway.supervisor import Backoff, Supervisor, loop_kind
 from tests.cross_vendor_app import GATEWAY_KEY, UPSTREAM_KEY, serve
-from tests.harness import local_settings, mocked, running, wait_until, wire, wire_json
+from tests.harness import (
+    free_port,
+    local_settings,
+    mocked,
+    running,
+    wait_until,
+    wire,
+    wire_json,
+)
 from tests.shadow_support import (
     RETAB_HEADERS,
     comparisons,
@@ -31,6 +39,7 @@ from tests.shadow_support import (
 )
 from tests.shadow_support import settings as shadow_settings
 from tests.test_run_semantics import CREATE, EXTEND, RETAB
+from tests.webhook_support import endpoint
 
 Labels = dict[str, str]
 
@@ -145,6 +154,20 @@ def test_queue_and_outbox_depths_are_read_from_the_ledger(tmp_path: Path) -> Non
         text = scrape(client)
     assert sample(text, "crosswalk_queue_depth") == 3  # one running, two queued
     assert sample(text, "crosswalk_webhook_outbox_depth") == 0
+
+
+def test_undelivered_webhooks_are_the_outbox_depth(tmp_path: Path) -> None:
+    """A receiver on a loopback port nobody listens on: each run's event stays owed."""
+    hooks = (endpoint(f"http://127.0.0.1:{free_port()}/hooks"),)
+    with running(local_settings(tmp_path, webhooks=hooks)) as client:
+        for _ in range(2):  # sync creates: each run ends at once and raises its event
+            assert client.post("/v1/classifications", json=CREATE, headers=RETAB).is_success
+
+        def owed() -> float:
+            count_now(client)
+            return sample(scrape(client), "crosswalk_webhook_outbox_depth")
+
+        wait_until(lambda: owed() == 2)
 
 
 def count_now(client: TestClient[Any]) -> None:
