@@ -5,13 +5,16 @@ Building a request is apart from sending it (a built request can be checked with
 whole exchange, its answer is read whole but no larger than the backend allows, and a redirect
 is never relayed. Those failures and every non-2xx answer become the `UpstreamError`s of
 gateway/errors.py, which each surface renders in its own dialect. Every answer is read, or
-relayed, only once crosswalk's secrets are scrubbed from it (scrub.py).
+relayed, only once crosswalk's secrets are scrubbed from it (scrub.py). Idempotent calls are
+retried within the call's deadline and the backend's retry budget (retries.py), and every
+attempt passes the backend's circuit (circuit.py), which ejects a backend that keeps failing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import random
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -22,8 +25,12 @@ import httpx
 import msgspec
 import structlog
 
+from gateway import metrics
+from gateway.backends import retries
 from gateway.backends.answers import key_refused
 from gateway.backends.base import Query
+from gateway.backends.circuit import Circuit, CircuitState
+from gateway.backends.retries import RetryBudget
 from gateway.backends.scrub import Scrubber
 from gateway.config import Secret, VendorBackendConfig
 from gateway.context import CallContext
@@ -92,6 +99,12 @@ class Upstream:
         self._key = key
         self._read_problem = read_problem
         self._headers = headers
+        self._retries = config.retries
+        self._budget = RetryBudget()
+        self._circuit = Circuit(
+            backend, failures=config.circuit_failures, cooldown=config.circuit_cooldown
+        )
+        self._random = random.Random()
         # with none given, it still scrubs the key each request carried
         self._scrubber = scrubber or Scrubber()
 
@@ -154,38 +167,93 @@ class Upstream:
 
     async def send_raw(self, request: httpx.Request) -> httpx.Response:
         """The vendor's answer whatever its status, read whole within the call's deadline;
-        transport failures, a missed deadline, an oversized answer and a redirect raise
-        UpstreamError."""
+        transport failures, a missed deadline, an oversized answer, a redirect and an open
+        circuit raise UpstreamError. An idempotent call is retried (retries.py) while its
+        deadline, its backend's retry budget and a closed circuit allow."""
+        retrying = self._retries > 0 and retries.idempotent(
+            request.method, request.url.path, self.dialect
+        )
+        self._budget.called()
+        deadline = time.monotonic() + self._call_timeout
+        retry = 0
+        while True:
+            try:
+                response = await self._attempt(request, deadline)
+            except UpstreamError as exc:
+                if not retrying or not retries.retried_failure(exc):
+                    raise
+                wait = self._retry_wait(retry, None, deadline)
+                if wait is None:
+                    raise
+            else:
+                if not retrying or response.status_code not in retries.RETRIED_STATUSES:
+                    return response
+                wait = self._retry_wait(retry, retries.hinted_wait(response.headers), deadline)
+                if wait is None:
+                    return response
+            retry += 1
+            metrics.upstream_retried(self.backend)
+            log.info("upstream.retry", backend=self.backend, retry=retry, wait_s=round(wait, 3))
+            await asyncio.sleep(wait)
+
+    def circuit_state(self) -> CircuitState:
+        """The backend's circuit, as the next call would meet it."""
+        return self._circuit.state()
+
+    def _retry_wait(self, retry: int, hint: float | None, deadline: float) -> float | None:
+        """The wait before retry number `retry`, or None when the call is not retried."""
+        if retry >= self._retries or self._circuit.state() != "closed":
+            return None
+        remaining = deadline - time.monotonic()
+        wait = retries.wait_before(retry, hint, remaining, self._random)
+        if wait is None or not self._budget.spend():
+            return None
+        return wait
+
+    async def _attempt(self, request: httpx.Request, deadline: float) -> httpx.Response:
+        """One exchange, admitted by the circuit and bounded by what is left of the deadline;
+        its outcome is logged, timed (metrics) and told to the circuit."""
+        probe = self._circuit.enter()
         started = time.perf_counter()
         outcome: int | str = "error"
+        failed: bool | None = None  # None: no outcome (cancelled), which decides nothing
         try:
-            async with asyncio.timeout(self._call_timeout):
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                 response = await self._exchange(request)
             outcome = response.status_code
+            failed = response.status_code >= 500
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # before any byte was sent: a create may be retried without making a run twice
             late = isinstance(exc, httpx.TimeoutException)
-            outcome = "timeout" if late else "unreachable"
+            outcome, failed = "timeout" if late else "unreachable", True
             raise UpstreamUnsent(
                 f"{self._who} could not be reached ({type(exc).__name__}).",
                 status=504 if late else None,
                 code="TIMEOUT" if late else None,
             ) from None
         except (httpx.TimeoutException, TimeoutError):
-            outcome = "timeout"
+            outcome, failed = "timeout", True
             raise UpstreamTimeout(f"{self._who} did not answer in time.") from None
         except httpx.TransportError as exc:
-            outcome = "unreachable"
+            outcome, failed = "unreachable", True
             raise UpstreamUnreachable(
                 f"{self._who} could not be reached ({type(exc).__name__})."
             ) from None
         except _TooLarge:
-            outcome = "too_large"
+            outcome, failed = "too_large", False  # it answered: the backend is up
             raise UpstreamFailed(
                 f"{self._who} sent a response larger than {self._max_bytes} bytes.",
                 retryable=False,
             ) from None
         finally:
+            seconds = time.perf_counter() - started
+            if failed is None:
+                self._circuit.release(probe=probe)
+            else:
+                self._circuit.record(failed=failed, probe=probe)
+            metrics.upstream_called(
+                self.backend, str(outcome) if isinstance(outcome, int) else "error", seconds
+            )
             # the request's own summary line (gateway/middleware.py) names the last upstream call
             structlog.contextvars.bind_contextvars(backend=self.backend, upstream_status=outcome)
             # method, path and status only: never headers (keys) or bodies (documents)
@@ -195,7 +263,7 @@ class Upstream:
                 method=request.method,
                 path=request.url.path,
                 upstream_status=outcome,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )
         if 300 <= response.status_code < 400:
             # never followed (its target is unchecked) nor relayed (clients would be sent
@@ -242,7 +310,10 @@ class Upstream:
         problem = self._read_problem(status, response.content)
         error: UpstreamError
         if status >= 500:
-            error = UpstreamFailed(f"{self._who} failed (HTTP {status}): {problem.message}")
+            error = UpstreamFailed(
+                f"{self._who} failed (HTTP {status}): {problem.message}",
+                headers=_retry_after(response.headers),  # a 503's hint is the client's too
+            )
             error.upstream_status = status
             return error
         error = UpstreamRejected(
