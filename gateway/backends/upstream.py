@@ -58,6 +58,8 @@ log = structlog.get_logger("crosswalk.upstream")
 MAX_RETRY_AFTER = 86_400
 _SECONDS = re.compile(r"[0-9]{1,9}")  # ASCII only: str.isdigit() also takes "²"
 _MILLIS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
+MAX_MESSAGE = 500  # of a vendor's message about its own failure, passed on to the client
+_any_json = JsonDecoder(object)
 
 
 def open_client(
@@ -151,12 +153,21 @@ class Upstream:
         params: Query = (),
         content: bytes | None = None,
     ) -> httpx.Response:
-        """A client's request relayed as it came, but for auth: the answer whatever its status."""
+        """A client's request relayed as it came, but for auth: the vendor's answer, unless
+        its SDK could not read it (a 2xx or a 5xx that is not JSON: an HTML page, a proxy's
+        text, a truncated or empty body) or it is a 500, which clients must only ever get for
+        crosswalk's own bugs: those raise UpstreamFailed, a 502 in the caller's dialect."""
         extra = {"content-type": "application/json"} if content else {}
         request = self.build(
             method, path, call=call, params=list(params), content=content, headers=extra
         )
-        return self._scrubber.response(await self.send_raw(request))
+        response = self._scrubber.response(await self.send_raw(request))
+        status = response.status_code
+        if status == 500 or (status > 500 and not _is_json(response.content)):
+            raise self.failure(response)
+        if response.is_success and method != "DELETE" and not _is_json(response.content):
+            raise UpstreamFailed(f"{self._who} sent a response that is not JSON.")
+        return response
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         """The vendor's 2xx answer; anything else raises an UpstreamError."""
@@ -311,7 +322,7 @@ class Upstream:
         error: UpstreamError
         if status >= 500:
             error = UpstreamFailed(
-                f"{self._who} failed (HTTP {status}): {problem.message}",
+                f"{self._who} failed (HTTP {status}){_said(response, problem)}",
                 headers=_retry_after(response.headers),  # a 503's hint is the client's too
             )
             error.upstream_status = status
@@ -347,6 +358,23 @@ class Upstream:
     @property
     def _who(self) -> str:
         return f"The upstream {self.dialect} API (backend {self.backend})"
+
+
+def _is_json(content: bytes) -> bool:
+    try:
+        _any_json.decode(content)
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
+def _said(response: httpx.Response, problem: canonical.Problem) -> str:
+    """The vendor's own message about its failure, cut short; not an HTML page, which may
+    hold anything (a whole site's markup, a framework's stack trace)."""
+    html = "html" in response.headers.get("content-type", "")
+    if html or response.content.lstrip().startswith(b"<"):
+        return "."
+    return f": {problem.message[:MAX_MESSAGE]}"
 
 
 class _TooLarge(Exception):
