@@ -14,27 +14,21 @@ from __future__ import annotations
 
 import math
 import random
-import re
 import time
 from collections import deque
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
-
-import httpx
 
 from gateway.errors import CircuitOpen, UpstreamError, UpstreamTimeout, UpstreamUnreachable
 from mappings.dialects import Dialect
 
 RETRIED_STATUSES = frozenset({429, 502, 503})
 # a vendor asking for a longer wait is not held for: its Retry-After goes to the client
-MAX_RETRY_AFTER = 30.0
+MAX_HELD_WAIT = 30.0
 BACKOFF_BASE = 0.1  # seconds before the first retry, at most: doubled for each one after
 BACKOFF_CAP = 2.0
 BUDGET_RATIO = 0.2  # retries per call over the window
 BUDGET_MIN = 3  # a quiet backend may still retry this many calls per window
 BUDGET_WINDOW = 10.0  # seconds
-_SECONDS = re.compile(r"[0-9]{1,9}")
-_MILLIS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
 
 
 def idempotent(method: str, path: str, dialect: Dialect) -> bool:
@@ -51,26 +45,6 @@ def retried_failure(error: UpstreamError) -> bool:
     return isinstance(error, UpstreamUnreachable | UpstreamTimeout)
 
 
-def hinted_wait(headers: httpx.Headers, now: Callable[[], float] = time.time) -> float | None:
-    """The seconds the vendor asked to wait (`retry-after-ms`, then `Retry-After` as seconds
-    or an HTTP date), or None when it gave no readable hint."""
-    millis = headers.get("retry-after-ms", "").strip()
-    if _MILLIS.fullmatch(millis):
-        return float(millis) / 1000
-    value = headers.get("retry-after", "").strip()
-    if _SECONDS.fullmatch(value):
-        return float(value)
-    if not value or not value.isascii():
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - now())
-
-
 def wait_before(
     retry: int, hint: float | None, remaining: float, rng: random.Random
 ) -> float | None:
@@ -78,7 +52,7 @@ def wait_before(
     vendor's hint when it gave one it can be held to, else a full-jitter backoff; never a
     wait that would end past the call's `remaining` seconds."""
     if hint is not None:
-        if hint > MAX_RETRY_AFTER:
+        if hint > MAX_HELD_WAIT:
             return None
         wait = hint
     else:

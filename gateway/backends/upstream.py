@@ -13,12 +13,9 @@ attempt passes the backend's circuit (circuit.py), which ejects a backend that k
 from __future__ import annotations
 
 import asyncio
-import math
 import random
-import re
 import time
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -30,6 +27,7 @@ from gateway.backends import retries
 from gateway.backends.answers import key_refused
 from gateway.backends.base import Query
 from gateway.backends.circuit import Circuit, CircuitState
+from gateway.backends.hints import client_hint, hinted_wait
 from gateway.backends.retries import RetryBudget
 from gateway.backends.scrub import Scrubber
 from gateway.config import Secret, VendorBackendConfig
@@ -54,10 +52,6 @@ HeaderMaker = Callable[[CallContext], Mapping[str, str]]  # what the vendor need
 # what no longer describes an answer once its body is read and decoded
 _ENCODING_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
 log = structlog.get_logger("crosswalk.upstream")
-# a vendor asking for a longer wait than a day is not giving a hint anyone can follow
-MAX_RETRY_AFTER = 86_400
-_SECONDS = re.compile(r"[0-9]{1,9}")  # ASCII only: str.isdigit() also takes "²"
-_MILLIS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
 MAX_MESSAGE = 500  # of a vendor's message about its own failure, passed on to the client
 _any_json = JsonDecoder(object)
 
@@ -188,6 +182,8 @@ class Upstream:
         deadline = time.monotonic() + self._call_timeout
         retry = 0
         while True:
+            # the request's summary line tells how many tries its last upstream call took
+            structlog.contextvars.bind_contextvars(upstream_attempts=retry + 1)
             try:
                 response = await self._attempt(request, deadline)
             except UpstreamError as exc:
@@ -199,7 +195,7 @@ class Upstream:
             else:
                 if not retrying or response.status_code not in retries.RETRIED_STATUSES:
                     return response
-                wait = self._retry_wait(retry, retries.hinted_wait(response.headers), deadline)
+                wait = self._retry_wait(retry, hinted_wait(response.headers), deadline)
                 if wait is None:
                     return response
             retry += 1
@@ -323,7 +319,7 @@ class Upstream:
         if status >= 500:
             error = UpstreamFailed(
                 f"{self._who} failed (HTTP {status}){_said(response, problem)}",
-                headers=_retry_after(response.headers),  # a 503's hint is the client's too
+                headers=client_hint(response.headers),  # a 503's hint is the client's too
             )
             error.upstream_status = status
             return error
@@ -335,7 +331,7 @@ class Upstream:
             retryable=problem.retryable,
             details=problem.details,
             fields=problem.fields,
-            headers=_retry_after(response.headers),
+            headers=client_hint(response.headers),
         )
         error.upstream_status = status
         return error
@@ -379,29 +375,3 @@ def _said(response: httpx.Response, problem: canonical.Problem) -> str:
 
 class _TooLarge(Exception):
     """An answer past the backend's `max_response_bytes`, its read abandoned."""
-
-
-def _retry_after(headers: httpx.Headers) -> dict[str, str]:
-    """`Retry-After` for the client, from the vendor's own or its `retry-after-ms`; a value
-    that is neither a whole number of seconds (at most a day) nor an HTTP date is ignored."""
-    value = headers.get("retry-after", "").strip()
-    if _is_http_date(value):
-        return {"retry-after": value}
-    millis = headers.get("retry-after-ms", "").strip()
-    if _SECONDS.fullmatch(value):
-        seconds = int(value)
-    elif _MILLIS.fullmatch(millis):
-        seconds = math.ceil(float(millis) / 1000)
-    else:
-        return {}
-    return {"retry-after": str(seconds)} if seconds <= MAX_RETRY_AFTER else {}
-
-
-def _is_http_date(value: str) -> bool:
-    """True for an HTTP date (RFC 9110 §10.2.3), the other form `Retry-After` may take."""
-    if not value.isascii():
-        return False
-    try:
-        return parsedate_to_datetime(value).tzinfo is not None
-    except (TypeError, ValueError, OverflowError):
-        return False
