@@ -5,6 +5,7 @@ after the cool-down one probe decides. 4xx answers are the request's fault, not 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,10 @@ def refused_in_dialect(surface: Dialect, response: httpx.Response) -> None:
 
 @pytest.mark.parametrize(("surface", "routes"), LEGS)
 def test_consecutive_failures_open_the_circuit_and_calls_fail_fast_in_the_callers_dialect(
-    tmp_path: Path, surface: Dialect, routes: dict[Dialect, Dialect]
+    tmp_path: Path,
+    surface: Dialect,
+    routes: dict[Dialect, Dialect],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     with gateway(tmp_path, routes, EJECT_AFTER_TWO) as gw:
         route, public_id = run_route(gw, surface)
@@ -57,8 +61,12 @@ def test_consecutive_failures_open_the_circuit_and_calls_fail_fast_in_the_caller
             assert gw.get(surface, public_id).status_code in (502, 503)
         assert gauge(vendor) == 2
         route.mock(return_value=httpx.Response(200, json=answer(vendor, "get")))
+        capsys.readouterr()
         refused_in_dialect(surface, gw.get(surface, public_id))
         assert route.call_count == 2  # nothing sent while open
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+        (summary,) = [e for e in lines if e["event"] == "request.completed"]
+        assert (summary["status"], summary["upstream_status"]) == (503, "open")
 
 
 @pytest.mark.parametrize(("surface", "routes"), LEGS)

@@ -33,6 +33,7 @@ from gateway.backends.scrub import Scrubber
 from gateway.config import Secret, VendorBackendConfig
 from gateway.context import CallContext
 from gateway.errors import (
+    CircuitOpen,
     Unauthorized,
     UpstreamError,
     UpstreamFailed,
@@ -220,7 +221,12 @@ class Upstream:
     async def _attempt(self, request: httpx.Request, deadline: float) -> httpx.Response:
         """One exchange, admitted by the circuit and bounded by what is left of the deadline;
         its outcome is logged, timed (metrics) and told to the circuit."""
-        probe = self._circuit.enter()
+        try:
+            probe = self._circuit.enter()
+        except CircuitOpen:
+            # nothing sent: the request's summary line says why
+            structlog.contextvars.bind_contextvars(backend=self.backend, upstream_status="open")
+            raise
         started = time.perf_counter()
         outcome: int | str = "error"
         failed: bool | None = None  # None: no outcome (cancelled), which decides nothing
