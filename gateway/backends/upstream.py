@@ -45,7 +45,7 @@ from gateway.errors import (
 from mappings import canonical
 from mappings.dialects import Dialect
 from mappings.errors import TranslationError
-from mappings.nesting import JsonDecoder
+from mappings.nesting import JsonDecoder, NestingTooDeep
 
 T = TypeVar("T")
 ProblemReader = Callable[[int, bytes], canonical.Problem]
@@ -365,6 +365,8 @@ class Upstream:
 def _is_json(content: bytes) -> bool:
     try:
         _any_json.decode(content)
+    except NestingTooDeep:
+        return True  # too deep to read, not unreadable: a relay passes it on as it came
     except msgspec.DecodeError:
         return False
     return True
