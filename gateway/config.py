@@ -111,6 +111,11 @@ class VendorBackendConfig(Config, frozen=True, kw_only=True, tag_field="kind"):
     # run is kilobytes; a relayed list page of thousands of runs fits with room to spare
     max_response_bytes: Positive[int] = 16 * 1024 * 1024
     max_connections: Positive[int] = 100  # pooled connections to the vendor, for all calls
+    retries: NonNegative[int] = 2  # of one idempotent call (a read, a delete), budget allowing
+    # consecutive failures (no connection, a timeout, a 5xx) that take the backend out of
+    # service, and for how many seconds (gateway/backends/circuit.py)
+    circuit_failures: Positive[int] = 5
+    circuit_cooldown: Positive[float] = 30.0
     poll_interval: float = 1.0  # while waiting for an upstream background run to finish
     # unfinished runs are re-read from the vendor this often (0: never), so that listings,
     # served from the ledger, catch up with runs nobody polls
