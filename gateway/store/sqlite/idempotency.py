@@ -1,0 +1,134 @@
+"""The ledger's Idempotency-Key slots: reserving one in a single write (`BEGIN IMMEDIATE`,
+so two processes never both take it), keeping a create's answer in it, freeing it, and
+purging expired ones; and `IdempotencyMethods`, `SqliteLedger`'s side of `IdempotencyStore`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from datetime import datetime
+
+import msgspec
+
+from gateway.store.idempotency import (
+    IdempotencySlot,
+    InFlight,
+    Mismatch,
+    Replay,
+    Reservation,
+    Reserved,
+    StoredAnswer,
+)
+from gateway.store.sqlite.schema import immediate
+from gateway.store.sqlite.threads import LedgerThreads
+from gateway.store.sqlite.times import to_us
+
+_SLOT = " WHERE owner = ? AND scope = ? AND key = ?"
+_HELD = _SLOT + " AND holder = ? AND status IS NULL"
+_headers = msgspec.json.Decoder(tuple[tuple[str, str], ...])
+
+
+def _params(slot: IdempotencySlot) -> tuple[str, str, str]:
+    return (slot.owner, slot.scope, slot.key)
+
+
+def reserve(
+    conn: sqlite3.Connection,
+    slot: IdempotencySlot,
+    request_hash: str,
+    now: datetime,
+    stale_before: datetime,
+    expired_before: datetime,
+) -> Reservation:
+    """`IdempotencyStore.reserve_idempotency`, in one write transaction."""
+    with immediate(conn):
+        row = conn.execute(
+            "SELECT request_hash, reserved_us, status, headers, body FROM idempotency_keys" + _SLOT,
+            _params(slot),
+        ).fetchone()
+        if row is not None and row[1] >= to_us(expired_before):
+            held_hash, reserved_us, status, headers, body = row
+            if held_hash != request_hash:
+                return Mismatch()
+            if status is not None:
+                answer = StoredAnswer(status=status, headers=_headers.decode(headers), body=body)
+                return Replay(answer=answer)
+            if reserved_us >= to_us(stale_before):
+                return InFlight()
+        holder = secrets.token_hex(16)
+        conn.execute(
+            "INSERT OR REPLACE INTO idempotency_keys "
+            "(owner, scope, key, request_hash, holder, reserved_us) VALUES (?, ?, ?, ?, ?, ?)",
+            (*_params(slot), request_hash, holder, to_us(now)),
+        )
+        return Reserved(holder=holder)
+
+
+def complete(
+    conn: sqlite3.Connection,
+    slot: IdempotencySlot,
+    holder: str,
+    answer: StoredAnswer,
+    now: datetime,
+) -> bool:
+    """`IdempotencyStore.complete_idempotency`."""
+    with immediate(conn):
+        done = conn.execute(
+            "UPDATE idempotency_keys SET status = ?, headers = ?, body = ?, done_us = ?" + _HELD,
+            (
+                answer.status,
+                msgspec.json.encode(answer.headers),
+                answer.body,
+                to_us(now),
+                *_params(slot),
+                holder,
+            ),
+        )
+        return done.rowcount == 1
+
+
+def release(conn: sqlite3.Connection, slot: IdempotencySlot, holder: str) -> bool:
+    """`IdempotencyStore.release_idempotency`."""
+    with immediate(conn):
+        freed = conn.execute("DELETE FROM idempotency_keys" + _HELD, (*_params(slot), holder))
+        return freed.rowcount == 1
+
+
+def purge(conn: sqlite3.Connection, expired_before: datetime) -> int:
+    """`IdempotencyStore.purge_idempotency`."""
+    with immediate(conn):
+        gone = conn.execute(
+            "DELETE FROM idempotency_keys WHERE reserved_us < ?", (to_us(expired_before),)
+        )
+        return gone.rowcount
+
+
+class IdempotencyMethods:
+    """Implements `IdempotencyStore` for `SqliteLedger`, which sets `_threads`."""
+
+    _threads: LedgerThreads
+
+    async def reserve_idempotency(
+        self,
+        slot: IdempotencySlot,
+        request_hash: str,
+        *,
+        now: datetime,
+        stale_before: datetime,
+        expired_before: datetime,
+    ) -> Reservation:
+        return await self._threads.write(
+            reserve, slot, request_hash, now, stale_before, expired_before
+        )
+
+    async def complete_idempotency(
+        self, slot: IdempotencySlot, holder: str, answer: StoredAnswer, now: datetime
+    ) -> bool:
+        return await self._threads.write(complete, slot, holder, answer, now)
+
+    async def release_idempotency(self, slot: IdempotencySlot, holder: str) -> bool:
+        return await self._threads.write(release, slot, holder)
+
+    async def purge_idempotency(self, expired_before: datetime) -> int:
+        return await self._threads.write(purge, expired_before)
