@@ -41,6 +41,7 @@ from gateway.middleware import CLIENT_CLOSED, RequestContext, add_request_id, cl
 from gateway.routing import Routing
 from gateway.service import EXTEND_RULES, RETAB_RULES, DialectService
 from gateway.service.decoding import translation_error
+from gateway.service.idempotency import PURGE_SECONDS, Idempotency, IdempotentCreates
 from gateway.service.relay import PassThrough
 from gateway.service.runs import RunService
 from gateway.service.shadow import SWEEP_SECONDS, Shadows
@@ -93,7 +94,11 @@ def create_app(
             HTTPException: _render_http,
             Exception: _render_unexpected,
         },
-        middleware=[DefineMiddleware(RequestContext), DefineMiddleware(CancelOnDisconnect)],
+        middleware=[
+            DefineMiddleware(RequestContext),
+            DefineMiddleware(CancelOnDisconnect),
+            DefineMiddleware(IdempotentCreates),
+        ],
         before_send=[add_request_id],
         request_max_body_size=settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -133,12 +138,22 @@ def _lifespan(
             app.state.uploads = PendingUploads(opened.files, clock=clock)
             secrets = settings.vendor_webhook_secrets
             app.state.relay = Relay(opened.ledger, opened.outbox, secrets, clock=clock)
+            app.state.idempotency = _idempotency(settings, opened, clock)
             try:
                 yield
             finally:
                 await shadows.stop()  # their sides are failed by the next sweep
 
     return lifespan
+
+
+def _idempotency(settings: Settings, opened: Opened, clock: Clock) -> Idempotency:
+    """The Idempotency-Key slots of creates, and the loop purging those past 24 hours."""
+    idempotency = Idempotency(
+        opened.idempotency, sync_timeout=settings.server.sync_timeout, clock=clock
+    )
+    opened.background.start("idempotency-purge", idempotency.purge, idle=PURGE_SECONDS)
+    return idempotency
 
 
 def _runs(

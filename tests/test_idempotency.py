@@ -1,0 +1,401 @@
+"""Idempotency-Key on creates: one run per key, owner and create path for 24 hours, replays
+answered byte for byte, and every refusal in the caller's dialect."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from gateway.clock import Clock
+from tests.harness import (
+    GATEWAY_KEY,
+    URLS,
+    MakeGateway,
+    extend_error,
+    mocked,
+    mocked_vendors_settings,
+    retab_error,
+    running,
+    wire,
+)
+
+RETAB = {"authorization": f"Bearer {GATEWAY_KEY}"}
+EXTEND = {**RETAB, "x-extend-api-version": "2026-02-09"}
+RETAB_BODY = {
+    "document": {"filename": "a.txt", "url": "data:text/plain;base64,SGVsbG8="},
+    "categories": [{"name": "invoice"}],
+}
+EXTEND_BODY = {
+    "file": {"text": "Invoice 42: total due", "name": "a.txt"},
+    "config": {"classifications": [{"id": "invoice", "type": "invoice", "description": "x"}]},
+}
+REPLAY = "crosswalk-idempotent-replay"
+
+
+class Clockwork:
+    """The app's clock, moved on by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def upstreams() -> dict[str, respx.MockRouter]:
+    routers = {
+        name: respx.MockRouter(base_url=URLS[name], assert_all_called=False)
+        for name in ("retab", "extend")
+    }
+    routers["retab"].post("/v1/classifications").respond(
+        201, content=wire("retab_create_response_201.json")
+    )
+    for path in ("/classify", "/classify_runs"):
+        routers["extend"].post(path).respond(
+            200, content=wire("extend_classify_runs_create_response.json")
+        )
+    return routers
+
+
+def _gateway(
+    tmp_path: Path, upstreams: dict[str, respx.MockRouter], clock: Clock | None = None
+) -> Any:
+    settings = mocked_vendors_settings(
+        tmp_path, upstreams, default="retab", api_keys=(GATEWAY_KEY, "gw-other"),
+        surface_backends={"retab": "retab", "extend": "extend"},
+    )  # fmt: skip
+    if clock is None:
+        return running(settings, mocked(upstreams))
+    return running(settings, mocked(upstreams), clock=clock)
+
+
+def _calls(router: respx.MockRouter, path: str) -> int:
+    return sum(1 for call in router.calls if call.request.url.path == path)
+
+
+CASES = [
+    pytest.param("retab", "/v1/classifications", RETAB, RETAB_BODY, id="retab"),
+    pytest.param("extend", "/classify", EXTEND, EXTEND_BODY, id="extend-classify"),
+    pytest.param("extend", "/classify_runs", EXTEND, EXTEND_BODY, id="extend-classify_runs"),
+]
+
+
+@pytest.mark.parametrize(("vendor", "path", "headers", "body"), CASES)
+def test_a_replay_is_the_first_answer_byte_for_byte(
+    tmp_path: Path,
+    upstreams: dict[str, respx.MockRouter],
+    vendor: str,
+    path: str,
+    headers: dict[str, str],
+    body: dict[str, Any],
+) -> None:
+    """The same create sent twice with one key reaches the vendor once; the second answer is
+    the first's status, headers and bytes, marked as a replay."""
+    with _gateway(tmp_path, upstreams) as client:
+        sent = {**headers, "idempotency-key": "order-1"}
+        first = client.post(path, json=body, headers=sent)
+        again = client.post(path, json=body, headers=sent)
+    assert first.status_code in (200, 201)
+    assert REPLAY not in first.headers
+    assert again.headers[REPLAY] == "true"
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+    assert again.headers["crosswalk-backend"] == first.headers["crosswalk-backend"] == vendor
+    assert again.headers["content-type"] == first.headers["content-type"]
+    assert again.headers["x-request-id"] == first.headers["x-request-id"]
+    assert _calls(upstreams[vendor], path) == 1
+
+
+def test_the_sdks_get_one_run_for_one_key(
+    make_gateway: MakeGateway, tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+) -> None:
+    """Extend's SDK (the key as a request option) and Retab's (the key on its HTTP client)
+    read the replay as the same run."""
+    settings = mocked_vendors_settings(tmp_path, upstreams, default="retab",
+                                       surface_backends={"extend": "extend"})  # fmt: skip
+    gateway = make_gateway(settings, mocked(upstreams))
+    extend_sdk = gateway.extend(GATEWAY_KEY)
+    options: Any = {"additional_headers": {"Idempotency-Key": "sdk-1"}, "max_retries": 0}
+    extend_runs = [
+        extend_sdk.classify_runs.create(
+            file=EXTEND_BODY["file"], config=EXTEND_BODY["config"], request_options=options
+        )
+        for _ in range(2)
+    ]
+    retab_sdk = gateway.retab(GATEWAY_KEY)
+    retab_sdk.client.headers["Idempotency-Key"] = "sdk-1"
+    retab_runs = [
+        retab_sdk.classifications.create(
+            document=RETAB_BODY["document"], categories=RETAB_BODY["categories"]
+        )
+        for _ in range(2)
+    ]
+    assert extend_runs[0].id == extend_runs[1].id
+    assert retab_runs[0].id == retab_runs[1].id
+    assert _calls(upstreams["extend"], "/classify_runs") == 1
+    assert _calls(upstreams["retab"], "/v1/classifications") == 1
+
+
+@pytest.mark.parametrize(("vendor", "path", "headers", "body"), CASES[:2])
+def test_another_body_with_the_same_key_is_a_422_in_the_dialect(
+    tmp_path: Path,
+    upstreams: dict[str, respx.MockRouter],
+    vendor: str,
+    path: str,
+    headers: dict[str, str],
+    body: dict[str, Any],
+) -> None:
+    """A key reused for a different create is the client's mistake, said in its dialect."""
+    other = {**body, "document" if vendor == "retab" else "file": {"text": "x", "name": "b.txt"}}
+    if vendor == "retab":
+        other["document"] = {"filename": "b.txt", "url": "data:text/plain;base64,SGk="}
+    with _gateway(tmp_path, upstreams) as client:
+        sent = {**headers, "idempotency-key": "order-2"}
+        client.post(path, json=body, headers=sent)
+        refused = client.post(path, json=other, headers=sent)
+    if vendor == "retab":
+        assert "different request body" in str(retab_error(refused, 422))
+    else:
+        assert "different request body" in extend_error(refused, 422)["message"]
+    assert _calls(upstreams[vendor], path) == 1
+
+
+@pytest.mark.parametrize("raw", ["", " ", "k" * 256])
+def test_an_empty_or_overlong_key_is_a_400(
+    tmp_path: Path, upstreams: dict[str, respx.MockRouter], raw: str
+) -> None:
+    """Keys are 1 to 255 characters; anything else is refused before any create."""
+    with _gateway(tmp_path, upstreams) as client:
+        retab = client.post(
+            "/v1/classifications", json=RETAB_BODY, headers={**RETAB, "idempotency-key": raw}
+        )
+        extend = client.post(
+            "/classify_runs", json=EXTEND_BODY, headers={**EXTEND, "idempotency-key": raw}
+        )
+    assert "idempotency-key" in str(retab_error(retab, 400))
+    assert "idempotency-key" in extend_error(extend, 400)["message"]
+    assert not upstreams["retab"].calls
+    assert not upstreams["extend"].calls
+
+
+def test_keys_are_scoped_per_client_key_and_path(
+    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+) -> None:
+    """Another client's same Idempotency-Key, or the same key on another create path, is a
+    create of its own."""
+    with _gateway(tmp_path, upstreams) as client:
+        key = {"idempotency-key": "shared"}
+        mine = client.post("/classify_runs", json=EXTEND_BODY, headers={**EXTEND, **key})
+        theirs_headers = {**EXTEND, **key, "authorization": "Bearer gw-other"}
+        theirs = client.post("/classify_runs", json=EXTEND_BODY, headers=theirs_headers)
+        sync = client.post("/classify", json=EXTEND_BODY, headers={**EXTEND, **key})
+    assert REPLAY not in theirs.headers
+    assert REPLAY not in sync.headers
+    assert mine.status_code == theirs.status_code == sync.status_code == 200
+    assert _calls(upstreams["extend"], "/classify_runs") == 2
+    assert _calls(upstreams["extend"], "/classify") == 1
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_a_vendor_failure_frees_the_key_for_a_retry(
+    tmp_path: Path, upstreams: dict[str, respx.MockRouter], status: int
+) -> None:
+    """A 5xx or 429 before any run existed is not kept: the SDK's retry with the same key
+    runs, and is then the key's answer."""
+    route = upstreams["retab"].post("/v1/classifications")
+    route.side_effect = [
+        httpx.Response(status, json={"detail": "busy"}, headers={"retry-after": "1"}),
+        httpx.Response(201, content=wire("retab_create_response_201.json")),
+    ]
+    with _gateway(tmp_path, upstreams) as client:
+        sent = {**RETAB, "idempotency-key": "retry-me"}
+        failed = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
+        retried = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
+        replayed = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
+    assert failed.status_code == status
+    assert retried.status_code == 201
+    assert REPLAY not in retried.headers
+    assert replayed.headers[REPLAY] == "true"
+    assert replayed.content == retried.content
+    assert route.call_count == 2
+
+
+def test_a_validation_error_is_kept_for_the_key(
+    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+) -> None:
+    """A 4xx the same request would get again is the key's answer: replayed, not re-run."""
+    route = upstreams["retab"].post("/v1/classifications")
+    route.respond(422, json={"detail": [{"msg": "bad categories"}]})
+    with _gateway(tmp_path, upstreams) as client:
+        sent = {**RETAB, "idempotency-key": "bad-1"}
+        first = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
+        again = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
+    assert first.status_code == again.status_code == 422
+    assert again.headers[REPLAY] == "true"
+    assert again.content == first.content
+    assert route.call_count == 1
+
+
+class _Gate(httpx.AsyncBaseTransport):
+    """A mocked Extend that holds each create until `release` is set."""
+
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self.creates = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        import anyio.to_thread
+
+        self.creates += 1
+        self.arrived.set()
+        await anyio.to_thread.run_sync(self.release.wait)
+        return httpx.Response(200, content=wire("extend_classify_runs_create_response.json"))
+
+
+def test_a_concurrent_duplicate_is_a_409_while_the_first_is_in_flight(
+    make_gateway: MakeGateway, tmp_path: Path
+) -> None:
+    """While the first create is held at the vendor, the same one again is a 409 in Extend's
+    envelope; once the first is answered, the same request replays it."""
+    gate = _Gate()
+    settings = mocked_vendors_settings(tmp_path, ["extend"], default="extend")
+    gateway = make_gateway(settings, {"extend": gate}, served=True)
+    sent = {**EXTEND, "idempotency-key": "held"}
+    answers: list[httpx.Response] = []
+    first = threading.Thread(
+        target=lambda: answers.append(
+            gateway.http(GATEWAY_KEY).post("/classify_runs", json=EXTEND_BODY, headers=sent)
+        )
+    )
+    first.start()
+    try:
+        assert gate.arrived.wait(timeout=20)
+        duplicate = gateway.http(GATEWAY_KEY).post("/classify_runs", json=EXTEND_BODY, headers=sent)
+        body = extend_error(duplicate, 409)
+        assert body["retryable"] is True
+        assert "still being processed" in body["message"]
+    finally:
+        gate.release.set()
+        first.join(timeout=20)
+    replay = gateway.http(GATEWAY_KEY).post("/classify_runs", json=EXTEND_BODY, headers=sent)
+    assert answers[0].status_code == 200
+    assert replay.headers[REPLAY] == "true"
+    assert replay.content == answers[0].content
+    assert gate.creates == 1
+
+
+def test_keys_expire_after_24_hours_and_are_purged(
+    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+) -> None:
+    """A day after its first use a key is free again (even for another body), and the purge
+    loop forgets it."""
+    clock = Clockwork()
+    with _gateway(tmp_path, upstreams, clock) as client:
+        sent = {**RETAB, "idempotency-key": "daily"}
+        client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
+        clock.now += timedelta(hours=23)
+        assert client.post("/v1/classifications", json=RETAB_BODY, headers=sent).headers[REPLAY]
+        clock.now += timedelta(hours=2)
+        client.blocking_portal.call(client.app.state.background.steps()["idempotency-purge"])
+        assert _slots(tmp_path) == 0
+        other = {**RETAB_BODY, "categories": [{"name": "receipt"}]}
+        fresh = client.post("/v1/classifications", json=other, headers=sent)
+    assert fresh.status_code == 201
+    assert REPLAY not in fresh.headers
+    assert upstreams["retab"].calls.call_count == 2
+    assert _slots(tmp_path) == 1
+
+
+def _slots(tmp_path: Path) -> int:
+    with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
+        count: int = conn.execute("SELECT count(*) FROM idempotency_keys").fetchone()[0]
+    return count
+
+
+def _hold(tmp_path: Path, key: str, *, at: datetime) -> None:
+    """A reservation left in flight by a process that died (a row as it leaves one)."""
+    with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
+        held = conn.execute(
+            "UPDATE idempotency_keys SET status = NULL, headers = NULL, body = NULL, "
+            "reserved_us = ? WHERE key = ?",
+            (int(at.timestamp() * 1_000_000), key),
+        )
+        assert held.rowcount == 1
+
+
+def test_answers_survive_a_restart_and_a_dead_reservation_is_freed(
+    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+) -> None:
+    """A key answered before a restart replays after it; one a dead process left in flight is
+    a 409 until the sync timeout (and a grace) has passed, then the create runs anew."""
+    clock = Clockwork()
+    sent = {**RETAB, "idempotency-key": "across"}
+    with _gateway(tmp_path, upstreams, clock) as client:
+        first = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
+    with _gateway(tmp_path, upstreams, clock) as client:
+        replay = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
+    assert replay.headers[REPLAY] == "true"
+    assert replay.content == first.content
+    _hold(tmp_path, "across", at=clock.now)
+    with _gateway(tmp_path, upstreams, clock) as client:
+        retab_error(client.post("/v1/classifications", json=RETAB_BODY, headers=sent), 409)
+        clock.now += timedelta(seconds=600 + 61)
+        rerun = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
+    assert rerun.status_code == 201
+    assert REPLAY not in rerun.headers
+    assert upstreams["retab"].calls.call_count == 2
+
+
+def test_creates_without_a_key_are_untouched(
+    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+) -> None:
+    """No header, no slot: two creates are two runs."""
+    with _gateway(tmp_path, upstreams) as client:
+        for _ in range(2):
+            assert client.post("/v1/classifications", json=RETAB_BODY, headers=RETAB).is_success
+    assert upstreams["retab"].calls.call_count == 2
+    assert _slots(tmp_path) == 0
+
+
+def test_an_unauthenticated_create_is_a_401_and_keeps_no_slot(
+    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+) -> None:
+    """A wrong key is answered as ever, and reserves nothing under anyone's name."""
+    with _gateway(tmp_path, upstreams) as client:
+        sent = {"authorization": "Bearer nope", "idempotency-key": "k"}
+        retab_error(client.post("/v1/classifications", json=RETAB_BODY, headers=sent), 401)
+    assert _slots(tmp_path) == 0
+
+
+def test_a_create_that_may_have_reached_the_vendor_keeps_its_key(
+    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+) -> None:
+    """A read timeout may hide a run made upstream: the key's answer is the 504, replayed,
+    so a retry cannot make a second run; a connect error sent nothing, so its key is free."""
+    route = upstreams["retab"].post("/v1/classifications")
+    route.side_effect = [
+        httpx.ReadTimeout("slow"),
+        httpx.ConnectError("refused"),
+        httpx.Response(201, content=wire("retab_create_response_201.json")),
+    ]
+    with _gateway(tmp_path, upstreams) as client:
+        timed_out = {**RETAB, "idempotency-key": "maybe-made"}
+        first = client.post("/v1/classifications", json=RETAB_BODY, headers=timed_out)
+        again = client.post("/v1/classifications", json=RETAB_BODY, headers=timed_out)
+        unsent = {**RETAB, "idempotency-key": "never-sent"}
+        refused = client.post("/v1/classifications", json=RETAB_BODY, headers=unsent)
+        retried = client.post("/v1/classifications", json=RETAB_BODY, headers=unsent)
+    assert first.status_code == 504
+    assert again.headers[REPLAY] == "true"
+    assert again.content == first.content
+    assert refused.status_code == 502
+    assert retried.status_code == 201
+    assert route.call_count == 3
