@@ -36,12 +36,13 @@ from gateway.errors import (
     RouteNotFound,
 )
 from gateway.files.pending import PendingUploads
+from gateway.idempotent_creates import IdempotentCreates
 from gateway.logging import configure_logging
 from gateway.middleware import CLIENT_CLOSED, RequestContext, add_request_id, client_gone
 from gateway.routing import Routing
 from gateway.service import EXTEND_RULES, RETAB_RULES, DialectService
 from gateway.service.decoding import translation_error
-from gateway.service.idempotency import PURGE_SECONDS, Idempotency, IdempotentCreates
+from gateway.service.idempotency import PURGE_SECONDS, Idempotency
 from gateway.service.relay import PassThrough
 from gateway.service.runs import RunService
 from gateway.service.shadow import SWEEP_SECONDS, Shadows

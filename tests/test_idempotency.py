@@ -4,27 +4,36 @@ answered byte for byte, and every refusal in the caller's dialect."""
 from __future__ import annotations
 
 import sqlite3
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import respx
+from prometheus_client import REGISTRY
 
 from gateway.clock import Clock
+from tests.batch_support import (
+    HEADERS,
+    KEY,
+    batch_body,
+    saved_classifiers,
+    statuses_until_settled,
+)
 from tests.harness import (
     GATEWAY_KEY,
     URLS,
     MakeGateway,
     extend_error,
+    local_settings,
     mocked,
     mocked_vendors_settings,
     retab_error,
     running,
     wire,
 )
+from tests.held_vendor import Clockwork, Gate, held
 
 RETAB = {"authorization": f"Bearer {GATEWAY_KEY}"}
 EXTEND = {**RETAB, "x-extend-api-version": "2026-02-09"}
@@ -37,16 +46,6 @@ EXTEND_BODY = {
     "config": {"classifications": [{"id": "invoice", "type": "invoice", "description": "x"}]},
 }
 REPLAY = "crosswalk-idempotent-replay"
-
-
-class Clockwork:
-    """The app's clock, moved on by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -243,48 +242,23 @@ def test_a_validation_error_is_kept_for_the_key(
     assert route.call_count == 1
 
 
-class _Gate(httpx.AsyncBaseTransport):
-    """A mocked Extend that holds each create until `release` is set."""
-
-    def __init__(self) -> None:
-        self.arrived = threading.Event()
-        self.release = threading.Event()
-        self.creates = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        import anyio.to_thread
-
-        self.creates += 1
-        self.arrived.set()
-        await anyio.to_thread.run_sync(self.release.wait)
-        return httpx.Response(200, content=wire("extend_classify_runs_create_response.json"))
-
-
 def test_a_concurrent_duplicate_is_a_409_while_the_first_is_in_flight(
     make_gateway: MakeGateway, tmp_path: Path
 ) -> None:
     """While the first create is held at the vendor, the same one again is a 409 in Extend's
     envelope; once the first is answered, the same request replays it."""
-    gate = _Gate()
+    gate = Gate()
     settings = mocked_vendors_settings(tmp_path, ["extend"], default="extend")
     gateway = make_gateway(settings, {"extend": gate}, served=True)
     sent = {**EXTEND, "idempotency-key": "held"}
-    answers: list[httpx.Response] = []
-    first = threading.Thread(
-        target=lambda: answers.append(
-            gateway.http(GATEWAY_KEY).post("/classify_runs", json=EXTEND_BODY, headers=sent)
-        )
-    )
-    first.start()
-    try:
-        assert gate.arrived.wait(timeout=20)
+    client = gateway.http(GATEWAY_KEY)
+    with held(
+        gate, lambda: client.post("/classify_runs", json=EXTEND_BODY, headers=sent)
+    ) as answers:
         duplicate = gateway.http(GATEWAY_KEY).post("/classify_runs", json=EXTEND_BODY, headers=sent)
-        body = extend_error(duplicate, 409)
-        assert body["retryable"] is True
-        assert "still being processed" in body["message"]
-    finally:
-        gate.release.set()
-        first.join(timeout=20)
+    body = extend_error(duplicate, 409)
+    assert body["retryable"] is True
+    assert "still being processed" in body["message"]
     replay = gateway.http(GATEWAY_KEY).post("/classify_runs", json=EXTEND_BODY, headers=sent)
     assert answers[0].status_code == 200
     assert replay.headers[REPLAY] == "true"
@@ -399,3 +373,25 @@ def test_a_create_that_may_have_reached_the_vendor_keeps_its_key(
     assert refused.status_code == 502
     assert retried.status_code == 201
     assert route.call_count == 3
+
+
+def test_a_batch_create_is_made_once_per_key(make_gateway: MakeGateway, tmp_path: Path) -> None:
+    """`POST /classify_runs/batch` with a key makes one batch however often it is sent, on
+    the local backend too; each replay is counted in the metrics."""
+    settings = local_settings(tmp_path, api_keys=(KEY,), classifiers=saved_classifiers())
+    http = make_gateway(settings).http(None)
+    sent = {**HEADERS, "idempotency-key": "batch-1"}
+    before = _replays("extend")
+    answers = [http.post("/classify_runs/batch", json=batch_body(3), headers=sent) for _ in "ab"]
+    assert answers[0].status_code == 200
+    assert answers[1].headers[REPLAY] == "true"
+    assert answers[1].content == answers[0].content
+    assert _replays("extend") == before + 1
+    assert statuses_until_settled(http, answers[0].json()["id"])[-1] == "PROCESSED"
+    listed = http.get("/classify_runs", headers=HEADERS).json()["data"]
+    assert len(listed) == 3  # one batch's runs, never a second batch's
+
+
+def _replays(surface: str) -> float:
+    value = REGISTRY.get_sample_value("crosswalk_idempotent_replays_total", {"surface": surface})
+    return value or 0.0

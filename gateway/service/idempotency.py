@@ -15,36 +15,32 @@ runs anew: 401, 403, 408, 409, 429 and every 5xx no run can be behind (the vendo
 that died, leaves its key in flight until the sync timeout (plus a grace) has passed; then a
 retry runs anew: the run the first attempt may have made is in the ledger and the listing,
 not linked to the key (the vendors' SDKs would have retried with a fresh request anyway).
+
+This module holds the rules and the ledger's side; gateway/idempotent_creates.py reads the
+header and the body and keeps the answer, as ASGI middleware; the dialect service tells it,
+through `note_failure`, when a failed create may have left a run behind.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
 
-import anyio
 import structlog
-from litestar.datastructures import Headers
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
-from gateway import metrics
-from gateway.auth import authenticate
 from gateway.clock import Clock, system_clock
-from gateway.config import Settings
-from gateway.dialects import dialect_of
 from gateway.errors import (
     CrosswalkError,
     GatewayTimeout,
     InvalidRequest,
-    Unauthorized,
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnreachable,
     UpstreamUnsent,
 )
-from gateway.middleware import request_id_of
 from gateway.store.idempotency import (
     IdempotencySlot,
     IdempotencyStore,
@@ -54,20 +50,12 @@ from gateway.store.idempotency import (
     Reserved,
     StoredAnswer,
 )
-from mappings import extend, retab
-from mappings.extend import batches
 
-HEADER = "idempotency-key"
-REPLAY_HEADER = "crosswalk-idempotent-replay"
-MAX_KEY_LENGTH = 255  # Stripe's bound
 MAX_ANSWER_BYTES = 1024 * 1024  # a create's answer is a few KiB; a bigger one is not kept
 TTL = timedelta(hours=24)
 STALE_GRACE = timedelta(seconds=60)  # beyond the sync timeout: the answer is being stored
 PURGE_SECONDS = 3600.0
-CREATE_PATHS = frozenset({retab.RUNS_PATH, extend.CLASSIFY_PATH, extend.RUNS_PATH,
-                          batches.BATCH_PATH})  # fmt: skip
 RELEASED_STATUSES = frozenset({401, 403, 408, 409, 429})  # a retry may well go otherwise
-_NOT_REPLAYED = frozenset({"content-length", "date", "server"})
 
 log = structlog.get_logger("crosswalk.idempotency")
 
@@ -80,13 +68,24 @@ class IdempotencyInFlight(CrosswalkError):
     retryable = True
 
 
-class _Attempt:
+class Attempt:
     """What the service learnt about the create being answered under a key."""
 
     run_may_exist = False
 
 
-_attempt: ContextVar[_Attempt | None] = ContextVar("idempotent_attempt", default=None)
+_attempt: ContextVar[Attempt | None] = ContextVar("idempotent_attempt", default=None)
+
+
+@contextmanager
+def attempting() -> Iterator[Attempt]:
+    """Answer a create under a key inside this block: `note_failure` writes to the Attempt."""
+    attempt = Attempt()
+    token = _attempt.set(attempt)
+    try:
+        yield attempt
+    finally:
+        _attempt.reset(token)
 
 
 def note_failure(error: CrosswalkError) -> None:
@@ -145,169 +144,28 @@ class Idempotency:
                 return reservation
 
     async def settle(
-        self, slot: IdempotencySlot, holder: str, answer: _Recorder, attempt: _Attempt
+        self,
+        slot: IdempotencySlot,
+        holder: str,
+        answer: StoredAnswer | None,
+        attempt: Attempt,
+        *,
+        size: int,
     ) -> None:
-        """Keep the answer in the slot, or free it (see the module's docstring)."""
-        status = answer.status
-        if status is None or not answer.done:
-            return  # no whole answer went out: left in flight until it is stale
-        if not keeps(status, run_may_exist=attempt.run_may_exist):
+        """Keep the answer sent (`size` bytes of body, kept up to `MAX_ANSWER_BYTES`) in the
+        slot, or free it (see the module's docstring); None when no whole answer was sent."""
+        if answer is None:
+            return  # left in flight until it is stale: a run may be on its way
+        if not keeps(answer.status, run_may_exist=attempt.run_may_exist):
             await self.store.release_idempotency(slot, holder)
-        elif answer.size > MAX_ANSWER_BYTES:
+        elif size > MAX_ANSWER_BYTES:
             # never expected (a create's answer is small): said, and the key freed
-            log.warning("idempotency.answer_not_kept", size=answer.size, limit=MAX_ANSWER_BYTES)
+            log.warning("idempotency.answer_not_kept", size=size, limit=MAX_ANSWER_BYTES)
             await self.store.release_idempotency(slot, holder)
         else:
-            await self.store.complete_idempotency(slot, holder, answer.stored(), self.clock())
+            await self.store.complete_idempotency(slot, holder, answer, self.clock())
 
     async def purge(self) -> bool:
         """One pass of the purge loop: forget keys older than 24 hours."""
         await self.store.purge_idempotency(self.clock() - TTL)
         return False
-
-
-class IdempotentCreates:
-    """ASGI middleware: answers a create with an Idempotency-Key once per key (the app's
-    `state.idempotency` and `state.settings`, set by its lifespan)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw = _key_of(scope)
-        dialect = dialect_of(scope["path"])
-        if raw is None or dialect is None:
-            await self.app(scope, receive, send)
-            return
-        state = scope["app"].state
-        settings: Settings = state.settings
-        try:
-            owner = authenticate(Headers.from_scope(scope), dialect, settings).owner
-        except Unauthorized:
-            await self.app(scope, receive, send)  # the surface answers its own 401
-            return
-        key = _checked(raw)
-        body, receive = await _read_body(receive, settings.server.max_body_bytes)
-        if body is None:
-            await self.app(scope, receive, send)  # too large: the surface answers its 413
-            return
-        idempotency: Idempotency = state.idempotency
-        slot = IdempotencySlot(owner=owner, scope=f"POST {scope['path']}", key=key)
-        reservation = await idempotency.reserve(slot, request_hash(scope["path"], body))
-        if isinstance(reservation, Replay):
-            metrics.idempotent_replay(dialect)
-            await _replay(send, reservation.answer)
-            return
-        await self._first(scope, receive, send, idempotency, slot, reservation.holder)
-
-    async def _first(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        idempotency: Idempotency,
-        slot: IdempotencySlot,
-        holder: str,
-    ) -> None:
-        attempt = _Attempt()
-        token = _attempt.set(attempt)
-        answer = _Recorder(send, request_id_of(scope))
-        try:
-            await self.app(scope, receive, answer.send)
-        finally:
-            _attempt.reset(token)
-            with anyio.CancelScope(shield=True):
-                await idempotency.settle(slot, holder, answer, attempt)
-
-
-def _key_of(scope: Scope) -> str | None:
-    if scope["type"] != ScopeType.HTTP or scope.get("method") != "POST":
-        return None
-    if scope["path"] not in CREATE_PATHS:
-        return None
-    for name, value in scope["headers"]:
-        if name.lower() == HEADER.encode():
-            return str(value.decode("latin-1"))
-    return None
-
-
-def _checked(raw: str) -> str:
-    if not raw.strip():
-        raise InvalidRequest(f"The {HEADER} header is empty.", status=400)
-    if len(raw) > MAX_KEY_LENGTH:
-        raise InvalidRequest(
-            f"The {HEADER} header is longer than {MAX_KEY_LENGTH} characters.", status=400
-        )
-    return raw
-
-
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
-    """The request's body (None past `limit`), and a `receive` that hands the app the same
-    messages again before the server's own."""
-    chunks: list[bytes] = []
-    size, more = 0, True
-    while more and size <= limit:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None, _then(message, receive)
-        chunks.append(message.get("body", b""))
-        size += len(chunks[-1])
-        more = message.get("more_body", False)
-    body = b"".join(chunks)
-    again: ReceiveMessage = {"type": "http.request", "body": body, "more_body": more}
-    return (None if more or size > limit else body), _then(again, receive)
-
-
-def _then(first: ReceiveMessage, receive: Receive) -> Receive:
-    pending: list[ReceiveMessage] = [first]
-
-    async def replayed() -> ReceiveMessage:
-        return pending.pop() if pending else await receive()
-
-    return replayed
-
-
-class _Recorder:
-    """Passes a response on while keeping a copy of it (up to `MAX_ANSWER_BYTES`)."""
-
-    def __init__(self, send: Send, request_id: str) -> None:
-        self._send = send
-        self._request_id = request_id
-        self.status: int | None = None
-        self._headers: tuple[tuple[str, str], ...] = ()
-        self._body: list[bytes] = []
-        self.size = 0
-        self.done = False
-
-    async def send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            self._headers = tuple(
-                (name.decode("latin-1").lower(), value.decode("latin-1"))
-                for name, value in message.get("headers", ())
-            )
-        elif message["type"] == "http.response.body":
-            chunk = message.get("body", b"")
-            self.size += len(chunk)
-            if self.size <= MAX_ANSWER_BYTES:
-                self._body.append(chunk)
-            self.done = not message.get("more_body", False)
-        await self._send(message)
-
-    def stored(self) -> StoredAnswer:
-        """The answer sent, as kept; with this request's id (an Extend error's body names it,
-        and a replay is the first request's answer)."""
-        headers = tuple((n, v) for n, v in self._headers if n not in _NOT_REPLAYED)
-        if not any(name == "x-request-id" for name, _ in headers):
-            headers += (("x-request-id", self._request_id),)
-        return StoredAnswer(status=self.status or 500, headers=headers, body=b"".join(self._body))
-
-
-async def _replay(send: Send, answer: StoredAnswer) -> None:
-    headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in answer.headers]
-    headers += [
-        (b"content-length", str(len(answer.body)).encode()),
-        (REPLAY_HEADER.encode(), b"true"),
-    ]
-    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-    await send({"type": "http.response.body", "body": answer.body, "more_body": False})
