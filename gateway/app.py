@@ -37,6 +37,7 @@ from gateway.errors import (
 )
 from gateway.files.pending import PendingUploads
 from gateway.idempotent_creates import IdempotentCreates
+from gateway.limits import KeyLimits, PerKeyLimits
 from gateway.logging import configure_logging
 from gateway.middleware import CLIENT_CLOSED, RequestContext, add_request_id, client_gone
 from gateway.routing import Routing
@@ -98,6 +99,10 @@ def create_app(
         middleware=[
             DefineMiddleware(RequestContext),
             DefineMiddleware(CancelOnDisconnect),
+            # one KeyLimits for the app: Litestar makes a middleware instance per route
+            DefineMiddleware(
+                PerKeyLimits, limits=KeyLimits(settings.limits, clock=clock), settings=settings
+            ),
             DefineMiddleware(IdempotentCreates),
         ],
         before_send=[add_request_id],
