@@ -22,11 +22,12 @@ from gateway.errors import CrosswalkError, InvalidRequest, Unauthorized
 from gateway.middleware import request_id_of
 from gateway.service.idempotency import (
     MAX_ANSWER_BYTES,
+    Attempt,
     Idempotency,
     attempting,
     request_hash,
 )
-from gateway.store.idempotency import IdempotencySlot, Replay, StoredAnswer
+from gateway.store.idempotency import IdempotencySlot, Replay, Resumed, StoredAnswer
 from gateway.surfaces.early_errors import answer_error
 from mappings import extend, retab
 from mappings.extend import batches
@@ -75,13 +76,19 @@ class IdempotentCreates:
             await _replay(send, reservation.answer)
             return
         recorder = _Recorder(send, request_id_of(scope))
-        with attempting() as attempt:
+        holder = reservation.holder
+
+        async def link(run_ref: str) -> bool:
+            return await idempotency.store.link_idempotency(slot, holder, run_ref)
+
+        resume = reservation.run_ref if isinstance(reservation, Resumed) else None
+        with attempting(Attempt(resume=resume, link=link)) as attempt:
             try:
                 await self.app(scope, receive, recorder.send)
             finally:
                 with anyio.CancelScope(shield=True):
                     answer, size = recorder.stored(), recorder.size
-                    await idempotency.settle(slot, reservation.holder, answer, attempt, size=size)
+                    await idempotency.settle(slot, holder, answer, attempt, size=size)
 
 
 def _key_of(scope: Scope) -> str | None:

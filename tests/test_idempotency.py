@@ -110,6 +110,7 @@ def test_a_replay_is_the_first_answer_byte_for_byte(
     assert again.headers["content-type"] == first.headers["content-type"]
     assert again.headers["x-request-id"] == first.headers["x-request-id"]
     assert _calls(upstreams[vendor], path) == 1
+    assert _run_ref(tmp_path, "order-1") == first.json()["id"]  # named for a crash's retry
 
 
 def test_the_sdks_get_one_run_for_one_key(
@@ -288,28 +289,40 @@ def test_keys_expire_after_24_hours_and_are_purged(
     assert _slots(tmp_path) == 1
 
 
+def _run_ref(tmp_path: Path, key: str) -> str | None:
+    with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
+        row = conn.execute("SELECT run_ref FROM idempotency_keys WHERE key = ?", (key,))
+        run_ref: str | None = row.fetchone()[0]
+    return run_ref
+
+
 def _slots(tmp_path: Path) -> int:
     with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
         count: int = conn.execute("SELECT count(*) FROM idempotency_keys").fetchone()[0]
     return count
 
 
-def _hold(tmp_path: Path, key: str, *, at: datetime) -> None:
-    """A reservation left in flight by a process that died (a row as it leaves one)."""
+def _hold(tmp_path: Path, key: str, *, at: datetime, run_made: bool) -> str | None:
+    """Make the key's slot as a process that died mid-create leaves it: in flight since `at`,
+    naming the run its create made (when `run_made`); the run named."""
     with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
-        held = conn.execute(
+        (run_ref,) = conn.execute(
+            "SELECT run_ref FROM idempotency_keys WHERE key = ?", (key,)
+        ).fetchone()
+        conn.execute(
             "UPDATE idempotency_keys SET status = NULL, headers = NULL, body = NULL, "
-            "reserved_us = ? WHERE key = ?",
-            (int(at.timestamp() * 1_000_000), key),
+            "reserved_us = ?, run_ref = ? WHERE key = ?",
+            (int(at.timestamp() * 1_000_000), run_ref if run_made else None, key),
         )
-        assert held.rowcount == 1
+    return run_ref if run_made else None
 
 
 def test_answers_survive_a_restart_and_a_dead_reservation_is_freed(
     tmp_path: Path, upstreams: dict[str, respx.MockRouter]
 ) -> None:
-    """A key answered before a restart replays after it; one a dead process left in flight is
-    a 409 until the sync timeout (and a grace) has passed, then the create runs anew."""
+    """A key answered before a restart replays after it; one a dead process left in flight
+    before any run existed is a 409 until the sync timeout (and a grace) has passed, then the
+    create runs anew."""
     clock = Clockwork()
     sent = {**RETAB, "idempotency-key": "across"}
     with _gateway(tmp_path, upstreams, clock) as client:
@@ -318,7 +331,7 @@ def test_answers_survive_a_restart_and_a_dead_reservation_is_freed(
         replay = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
     assert replay.headers[REPLAY] == "true"
     assert replay.content == first.content
-    _hold(tmp_path, "across", at=clock.now)
+    _hold(tmp_path, "across", at=clock.now, run_made=False)
     with _gateway(tmp_path, upstreams, clock) as client:
         retab_error(client.post("/v1/classifications", json=RETAB_BODY, headers=sent), 409)
         clock.now += timedelta(seconds=600 + 61)
@@ -326,6 +339,35 @@ def test_answers_survive_a_restart_and_a_dead_reservation_is_freed(
     assert rerun.status_code == 201
     assert REPLAY not in rerun.headers
     assert upstreams["retab"].calls.call_count == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "listing", "headers", "body"),
+    [
+        pytest.param("/v1/classifications", "/v1/classifications", RETAB, RETAB_BODY, id="retab"),
+        pytest.param("/classify", "/classify_runs", EXTEND, EXTEND_BODY, id="extend"),
+    ],
+)
+def test_a_retry_after_a_crash_is_answered_with_the_run_already_made(
+    tmp_path: Path, path: str, listing: str, headers: dict[str, str], body: dict[str, Any]
+) -> None:
+    """The key names its run once the backend accepts it: when the process dies before the
+    answer is kept, the retry (once the reservation is stale) answers with that run, and no
+    second run is made."""
+    clock = Clockwork()
+    sent = {**headers, "idempotency-key": "crash"}
+    settings = local_settings(tmp_path, api_keys=(GATEWAY_KEY,))
+    with running(settings, clock=clock) as client:
+        first = client.post(path, json=body, headers=sent)
+    assert first.is_success
+    assert _hold(tmp_path, "crash", at=clock.now, run_made=True) == first.json()["id"]
+    clock.now += timedelta(seconds=600 + 61)
+    with running(settings, clock=clock) as client:
+        retried = client.post(path, json=body, headers=sent)
+        listed = client.get(listing, headers=headers)
+    assert retried.status_code == first.status_code
+    assert retried.json()["id"] == first.json()["id"]
+    assert len(listed.json()["data"]) == 1
 
 
 def test_creates_without_a_key_are_untouched(

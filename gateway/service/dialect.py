@@ -80,6 +80,8 @@ class DialectService:
         its document (a body that cannot be read goes to the default), then to each fallback
         backend while the one before failed before a run existed (fallback.py); the create
         answered is then shadowed (shadow.py)."""
+        if (made := idempotency.resuming()) is not None:
+            return await self.get(call, made)  # its key's first try made it, then died
         try:
             return await self._create(call, body, path=path)
         except CrosswalkError as exc:

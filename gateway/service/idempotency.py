@@ -12,9 +12,10 @@ Which answers spend the key: a success, a client error that would be the same ag
 accepted it, a sync deadline passed, the connection broke after sending). Released, so a retry
 runs anew: 401, 403, 408, 409, 429 and every 5xx no run can be behind (the vendor answered
 5xx, nothing was sent, a circuit was open). A request whose client went away, or a process
-that died, leaves its key in flight until the sync timeout (plus a grace) has passed; then a
-retry runs anew: the run the first attempt may have made is in the ledger and the listing,
-not linked to the key (the vendors' SDKs would have retried with a fresh request anyway).
+that died, leaves its key in flight until the sync timeout (plus a grace) has passed. The
+key names its run as soon as the backend accepts one (`run_accepted`), so a retry then is
+answered with that run as it is now; a key whose first try made no run runs anew. A batch
+create names no run: after a crash its retry makes a new batch.
 
 This module holds the rules and the ledger's side; gateway/idempotent_creates.py reads the
 header and the body and keeps the answer, as ASGI middleware; the dialect service tells it,
@@ -24,11 +25,12 @@ through `note_failure`, when a failed create may have left a run behind.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
 
+import anyio
 import structlog
 
 from gateway.clock import Clock, system_clock
@@ -48,6 +50,7 @@ from gateway.store.idempotency import (
     Mismatch,
     Replay,
     Reserved,
+    Resumed,
     StoredAnswer,
 )
 
@@ -69,23 +72,55 @@ class IdempotencyInFlight(CrosswalkError):
 
 
 class Attempt:
-    """What the service learnt about the create being answered under a key."""
+    """A create being answered under a key: what the service learnt of it, the run it is to
+    answer with instead (`resume`, a public id: its first try's, whose process died), and
+    how to name the run in the slot once one is accepted (`link`)."""
 
-    run_may_exist = False
+    def __init__(
+        self,
+        *,
+        resume: str | None = None,
+        link: Callable[[str], Awaitable[object]] | None = None,
+    ) -> None:
+        self.run_may_exist = False
+        self.resume = resume
+        self._link = link
+
+    async def accepted(self, public_id: str) -> None:
+        self.run_may_exist = True
+        if self._link is not None:
+            link, self._link = self._link, None  # the create's own run: the first accepted
+            with anyio.CancelScope(shield=True):
+                await link(public_id)
 
 
 _attempt: ContextVar[Attempt | None] = ContextVar("idempotent_attempt", default=None)
 
 
 @contextmanager
-def attempting() -> Iterator[Attempt]:
-    """Answer a create under a key inside this block: `note_failure` writes to the Attempt."""
-    attempt = Attempt()
+def attempting(attempt: Attempt) -> Iterator[Attempt]:
+    """Answer a create under a key inside this block: the service reads and writes `attempt`
+    through `resuming`, `run_accepted` and `note_failure`."""
     token = _attempt.set(attempt)
     try:
         yield attempt
     finally:
         _attempt.reset(token)
+
+
+def resuming() -> str | None:
+    """The public id of the run to answer this create with, instead of making one: its key's
+    first try made it before its process died."""
+    attempt = _attempt.get()
+    return None if attempt is None else attempt.resume
+
+
+async def run_accepted(public_id: str) -> None:
+    """The backend accepted the run of the create being answered (under a key, if any): the
+    key is spent, and names the run, so a retry after a crash answers with it."""
+    attempt = _attempt.get()
+    if attempt is not None:
+        await attempt.accepted(public_id)
 
 
 def note_failure(error: CrosswalkError) -> None:
@@ -122,8 +157,9 @@ class Idempotency:
         self.clock = clock
         self._stale_after = timedelta(seconds=sync_timeout) + STALE_GRACE
 
-    async def reserve(self, slot: IdempotencySlot, hashed: str) -> Reserved | Replay:
-        """The slot for this request, or the answer to replay; raises when it is taken."""
+    async def reserve(self, slot: IdempotencySlot, hashed: str) -> Reserved | Resumed | Replay:
+        """The slot for this request (resumed: naming the run to answer with), or the answer
+        to replay; raises when it is taken."""
         now = self.clock()
         stale_before, expired_before = now - self._stale_after, now - TTL
         reservation = await self.store.reserve_idempotency(
@@ -140,7 +176,7 @@ class Idempotency:
                     "This Idempotency-Key was already used with a different request body; "
                     "use a new key for a new request."
                 )
-            case Reserved() | Replay():
+            case Reserved() | Resumed() | Replay():
                 return reservation
 
     async def settle(

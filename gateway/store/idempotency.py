@@ -34,6 +34,14 @@ class Reserved(msgspec.Struct, frozen=True, kw_only=True, tag="reserved"):
     holder: str
 
 
+class Resumed(msgspec.Struct, frozen=True, kw_only=True, tag="resumed"):
+    """The slot was left in flight by a process that died after its run was accepted: it is
+    now this request's (`holder`), to answer with that run (`run_ref`, its public id)."""
+
+    holder: str
+    run_ref: str
+
+
 class Replay(msgspec.Struct, frozen=True, kw_only=True, tag="replay"):
     """The slot holds the answer of an earlier request with the same body."""
 
@@ -48,7 +56,7 @@ class Mismatch(msgspec.Struct, frozen=True, kw_only=True, tag="mismatch"):
     """The slot was taken by a request with another body (or path)."""
 
 
-Reservation = Reserved | Replay | InFlight | Mismatch
+Reservation = Reserved | Resumed | Replay | InFlight | Mismatch
 
 
 class IdempotencyStore(Protocol):
@@ -65,7 +73,13 @@ class IdempotencyStore(Protocol):
     ) -> Reservation:
         """Take `slot` for a request whose body hashes to `request_hash`, unless it is held:
         a slot reserved before `expired_before` is free again, and so is one still in flight
-        that was reserved before `stale_before` (its process died)."""
+        that was reserved before `stale_before` (its process died): taken over, `Resumed`
+        when it names the run its create made."""
+        ...
+
+    async def link_idempotency(self, slot: IdempotencySlot, holder: str, run_ref: str) -> bool:
+        """Name the run the create of `holder`'s slot made (its public id), as soon as it is
+        accepted; False if `holder` no longer holds the slot."""
         ...
 
     async def complete_idempotency(

@@ -18,6 +18,7 @@ from gateway.store.idempotency import (
     Replay,
     Reservation,
     Reserved,
+    Resumed,
     StoredAnswer,
 )
 from gateway.store.sqlite.schema import immediate
@@ -44,11 +45,13 @@ def reserve(
     """`IdempotencyStore.reserve_idempotency`, in one write transaction."""
     with immediate(conn):
         row = conn.execute(
-            "SELECT request_hash, reserved_us, status, headers, body FROM idempotency_keys" + _SLOT,
+            "SELECT request_hash, reserved_us, status, headers, body, run_ref"
+            " FROM idempotency_keys" + _SLOT,
             _params(slot),
         ).fetchone()
+        run_ref = None
         if row is not None and row[1] >= to_us(expired_before):
-            held_hash, reserved_us, status, headers, body = row
+            held_hash, reserved_us, status, headers, body, run_ref = row
             if held_hash != request_hash:
                 return Mismatch()
             if status is not None:
@@ -59,10 +62,22 @@ def reserve(
         holder = secrets.token_hex(16)
         conn.execute(
             "INSERT OR REPLACE INTO idempotency_keys "
-            "(owner, scope, key, request_hash, holder, reserved_us) VALUES (?, ?, ?, ?, ?, ?)",
-            (*_params(slot), request_hash, holder, to_us(now)),
+            "(owner, scope, key, request_hash, holder, reserved_us, run_ref) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*_params(slot), request_hash, holder, to_us(now), run_ref),
         )
+        if run_ref is not None:
+            return Resumed(holder=holder, run_ref=run_ref)
         return Reserved(holder=holder)
+
+
+def link(conn: sqlite3.Connection, slot: IdempotencySlot, holder: str, run_ref: str) -> bool:
+    """`IdempotencyStore.link_idempotency`."""
+    with immediate(conn):
+        named = conn.execute(
+            "UPDATE idempotency_keys SET run_ref = ?" + _HELD, (run_ref, *_params(slot), holder)
+        )
+        return named.rowcount == 1
 
 
 def complete(
@@ -121,6 +136,9 @@ class IdempotencyMethods:
         return await self._threads.write(
             reserve, slot, request_hash, now, stale_before, expired_before
         )
+
+    async def link_idempotency(self, slot: IdempotencySlot, holder: str, run_ref: str) -> bool:
+        return await self._threads.write(link, slot, holder, run_ref)
 
     async def complete_idempotency(
         self, slot: IdempotencySlot, holder: str, answer: StoredAnswer, now: datetime

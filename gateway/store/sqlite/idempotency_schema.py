@@ -1,5 +1,6 @@
 """The ledger's Idempotency-Key slots (schema version 9): one row per (owner, create path,
-key), in flight until its create is answered, then holding the answer for replays."""
+key), in flight until its create is answered (naming its run once one is accepted), then
+holding the answer for replays."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ SCHEMA_V9 = (
         request_hash TEXT NOT NULL,  -- sha256 of the path and body it was first sent with
         holder TEXT NOT NULL,  -- the reservation's own token: only it completes or releases
         reserved_us INTEGER NOT NULL,
+        run_ref TEXT,  -- the public id of the run its create made, once the backend accepted it
         status INTEGER,  -- the answer's, once done; NULL while in flight
         headers BLOB,
         body BLOB,
