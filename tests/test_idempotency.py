@@ -14,6 +14,7 @@ import respx
 from prometheus_client import REGISTRY
 
 from gateway.clock import Clock
+from gateway.config import ServerConfig
 from tests.batch_support import (
     HEADERS,
     KEY,
@@ -31,6 +32,8 @@ from tests.harness import (
     mocked_vendors_settings,
     retab_error,
     running,
+    vendor_backend,
+    vendor_settings,
     wire,
 )
 from tests.held_vendor import Clockwork, Gate, held
@@ -46,6 +49,7 @@ EXTEND_BODY = {
     "config": {"classifications": [{"id": "invoice", "type": "invoice", "description": "x"}]},
 }
 REPLAY = "crosswalk-idempotent-replay"
+LEASE = timedelta(seconds=600 + 60)  # the default sync timeout, and the grace beyond it
 
 
 @pytest.fixture
@@ -303,7 +307,7 @@ def _slots(tmp_path: Path) -> int:
 
 
 def _hold(tmp_path: Path, key: str, *, at: datetime, run_made: bool) -> str | None:
-    """Make the key's slot as a process that died mid-create leaves it: in flight since `at`,
+    """Make the key's slot as a process that died mid-create leaves it: in flight until `at`,
     naming the run its create made (when `run_made`); the run named."""
     with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
         (run_ref,) = conn.execute(
@@ -311,7 +315,7 @@ def _hold(tmp_path: Path, key: str, *, at: datetime, run_made: bool) -> str | No
         ).fetchone()
         conn.execute(
             "UPDATE idempotency_keys SET status = NULL, headers = NULL, body = NULL, "
-            "reserved_us = ?, run_ref = ? WHERE key = ?",
+            "lease_until_us = ?, run_ref = ? WHERE key = ?",
             (int(at.timestamp() * 1_000_000), run_ref if run_made else None, key),
         )
     return run_ref if run_made else None
@@ -331,10 +335,10 @@ def test_answers_survive_a_restart_and_a_dead_reservation_is_freed(
         replay = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
     assert replay.headers[REPLAY] == "true"
     assert replay.content == first.content
-    _hold(tmp_path, "across", at=clock.now, run_made=False)
+    _hold(tmp_path, "across", at=clock.now + LEASE, run_made=False)
     with _gateway(tmp_path, upstreams, clock) as client:
         retab_error(client.post("/v1/classifications", json=RETAB_BODY, headers=sent), 409)
-        clock.now += timedelta(seconds=600 + 61)
+        clock.now += LEASE + timedelta(seconds=1)
         rerun = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
     assert rerun.status_code == 201
     assert REPLAY not in rerun.headers
@@ -360,8 +364,8 @@ def test_a_retry_after_a_crash_is_answered_with_the_run_already_made(
     with running(settings, clock=clock) as client:
         first = client.post(path, json=body, headers=sent)
     assert first.is_success
-    assert _hold(tmp_path, "crash", at=clock.now, run_made=True) == first.json()["id"]
-    clock.now += timedelta(seconds=600 + 61)
+    assert _hold(tmp_path, "crash", at=clock.now + LEASE, run_made=True) == first.json()["id"]
+    clock.now += LEASE + timedelta(seconds=1)
     with running(settings, clock=clock) as client:
         retried = client.post(path, json=body, headers=sent)
         listed = client.get(listing, headers=headers)
@@ -437,3 +441,34 @@ def test_a_batch_create_is_made_once_per_key(make_gateway: MakeGateway, tmp_path
 def _replays(surface: str) -> float:
     value = REGISTRY.get_sample_value("crosswalk_idempotent_replays_total", {"surface": surface})
     return value or 0.0
+
+
+def test_a_sync_create_past_its_deadline_is_answered_with_its_run_on_retry(
+    tmp_path: Path,
+) -> None:
+    """A Retab sync create on Extend (`poll`) whose run outlives `sync_timeout` answers 504;
+    the retry with the same key makes no second run: it is answered with the first one."""
+    extend = respx.MockRouter(base_url=URLS["extend"], assert_all_called=False)
+    created = extend.post("/classify_runs").respond(
+        200, content=wire("extend_classify_runs_create_response.json")
+    )
+    run_id = "clr_Wm8kP2sV6yB0nE4rT8uX1q"
+    polled = extend.get(f"/classify_runs/{run_id}")
+    polled.respond(200, content=wire("extend_classify_runs_get_pending.json"))
+    settings = vendor_settings(
+        tmp_path,
+        {"extend": vendor_backend("extend", api_key_env="EXTEND_API_KEY", sync_mode="poll",
+                                  poll_interval=0.01)},
+        default="extend", api_keys=(GATEWAY_KEY,), upstream_keys={"extend": "sk-extend"},
+        server=ServerConfig(sync_timeout=0.2),
+    )  # fmt: skip
+    sent = {**RETAB, "idempotency-key": "slow"}
+    body = RETAB_BODY
+    with running(settings, mocked({"extend": extend})) as client:
+        late = client.post("/v1/classifications", json=body, headers=sent)
+        polled.respond(200, content=wire("extend_classify_runs_get_processed.json"))
+        retried = client.post("/v1/classifications", json=body, headers=sent)
+    assert "goes on" in retab_error(late, 504)["message"]
+    assert retried.status_code == 201
+    assert retried.json()["id"] in late.json()["detail"]["message"]
+    assert created.call_count == 1

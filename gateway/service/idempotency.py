@@ -8,14 +8,14 @@ byte for byte with `crosswalk-idempotent-replay: true`; another body with the sa
 422, and a duplicate while the first is in flight a 409, each in the caller's dialect.
 
 Which answers spend the key: a success, a client error that would be the same again (400,
-404, 413, 422 …), and any failure after which a run may exist (`note_failure`: the vendor
-accepted it, a sync deadline passed, the connection broke after sending). Released, so a retry
-runs anew: 401, 403, 408, 409, 429 and every 5xx no run can be behind (the vendor answered
-5xx, nothing was sent, a circuit was open). A request whose client went away, or a process
-that died, leaves its key in flight until the sync timeout (plus a grace) has passed. The
-key names its run as soon as the backend accepts one (`run_accepted`), so a retry then is
-answered with that run as it is now; a key whose first try made no run runs anew. A batch
-create names no run: after a crash its retry makes a new batch.
+404, 413, 422 …), and a failure after which a run may exist that the key cannot name
+(`note_failure`: an upstream timeout, a connection broken after sending). The key names its
+run as soon as the backend accepts one (`run_accepted`); any other answer releases it: a key
+naming a run is then answered with that run as it is now (a sync create past its deadline,
+then retried), one naming none runs anew (401, 403, 408, 409, 429, a 5xx from the vendor,
+nothing sent, a circuit open). A request whose client went away, or whose process died,
+leaves its key in flight until the sync timeout (plus a grace) has passed, then likewise.
+A batch create names no run: after a crash its retry makes a new batch.
 
 This module holds the rules and the ledger's side; gateway/idempotent_creates.py reads the
 header and the body and keeps the answer, as ASGI middleware; the dialect service tells it,
@@ -72,26 +72,36 @@ class IdempotencyInFlight(CrosswalkError):
 
 
 class Attempt:
-    """A create being answered under a key: what the service learnt of it, the run it is to
-    answer with instead (`resume`, a public id: its first try's, whose process died), and
-    how to name the run in the slot once one is accepted (`link`)."""
+    """A create being answered under a key: the run it is to answer with instead (`resume`,
+    a public id: its first try's, which failed or died after making it), how to name the
+    run in the slot once one is accepted (`link`), whether it is named, and whether a run
+    may exist unnamed (`note_failure`)."""
 
     def __init__(
         self,
         *,
         resume: str | None = None,
-        link: Callable[[str], Awaitable[object]] | None = None,
+        link: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
-        self.run_may_exist = False
         self.resume = resume
+        self.named = resume is not None
+        self.run_may_exist = False
         self._link = link
 
     async def accepted(self, public_id: str) -> None:
-        self.run_may_exist = True
         if self._link is not None:
             link, self._link = self._link, None  # the create's own run: the first accepted
             with anyio.CancelScope(shield=True):
-                await link(public_id)
+                self.named = await link(public_id)
+
+    def keeps(self, status: int) -> bool:
+        """Whether an answer with `status` spends the key, kept for replays: a success, a
+        client error the same request would get again, and a failure after which a run may
+        exist that the key does not name. Otherwise the key is released: to run again, or,
+        when it names its run, to be answered with that run."""
+        if status < 500 and status not in RELEASED_STATUSES:
+            return True
+        return self.run_may_exist and not self.named
 
 
 _attempt: ContextVar[Attempt | None] = ContextVar("idempotent_attempt", default=None)
@@ -110,7 +120,7 @@ def attempting(attempt: Attempt) -> Iterator[Attempt]:
 
 def resuming() -> str | None:
     """The public id of the run to answer this create with, instead of making one: its key's
-    first try made it before its process died."""
+    first try made it, then failed or died."""
     attempt = _attempt.get()
     return None if attempt is None else attempt.resume
 
@@ -124,8 +134,8 @@ async def run_accepted(public_id: str) -> None:
 
 
 def note_failure(error: CrosswalkError) -> None:
-    """The create being answered failed with `error`: note whether a run may exist anyway,
-    which keeps its Idempotency-Key spent (a retry would make a second run)."""
+    """The create being answered failed with `error`: note whether a run may exist anyway
+    that the key may not name, which keeps the key spent (a retry could make a second run)."""
     attempt = _attempt.get()
     if attempt is None:
         return
@@ -135,11 +145,6 @@ def note_failure(error: CrosswalkError) -> None:
     made = isinstance(error, UpstreamError) and error.run_made
     if made or broke_after_sending or isinstance(error, GatewayTimeout):
         attempt.run_may_exist = True
-
-
-def keeps(status: int, *, run_may_exist: bool) -> bool:
-    """Whether an answer with `status` spends its key (kept for replays) or frees it."""
-    return run_may_exist or (status < 500 and status not in RELEASED_STATUSES)
 
 
 def request_hash(path: str, body: bytes) -> str:
@@ -161,9 +166,9 @@ class Idempotency:
         """The slot for this request (resumed: naming the run to answer with), or the answer
         to replay; raises when it is taken."""
         now = self.clock()
-        stale_before, expired_before = now - self._stale_after, now - TTL
+        lease_until, expired_before = now + self._stale_after, now - TTL
         reservation = await self.store.reserve_idempotency(
-            slot, hashed, now=now, stale_before=stale_before, expired_before=expired_before
+            slot, hashed, now=now, lease_until=lease_until, expired_before=expired_before
         )
         match reservation:
             case InFlight():
@@ -192,7 +197,7 @@ class Idempotency:
         slot, or free it (see the module's docstring); None when no whole answer was sent."""
         if answer is None:
             return  # left in flight until it is stale: a run may be on its way
-        if not keeps(answer.status, run_may_exist=attempt.run_may_exist):
+        if not attempt.keeps(answer.status):
             await self.store.release_idempotency(slot, holder)
         elif size > MAX_ANSWER_BYTES:
             # never expected (a create's answer is small): said, and the key freed

@@ -68,13 +68,13 @@ class IdempotencyStore(Protocol):
         request_hash: str,
         *,
         now: datetime,
-        stale_before: datetime,
+        lease_until: datetime,
         expired_before: datetime,
     ) -> Reservation:
-        """Take `slot` for a request whose body hashes to `request_hash`, unless it is held:
-        a slot reserved before `expired_before` is free again, and so is one still in flight
-        that was reserved before `stale_before` (its process died): taken over, `Resumed`
-        when it names the run its create made."""
+        """Take `slot` until `lease_until` for a request whose body hashes to `request_hash`,
+        unless it is held: a slot reserved before `expired_before` is free again, and so is
+        one still in flight past its lease (its process died, or its answer was a failure
+        after its run was made): taken over, `Resumed` when it names that run."""
         ...
 
     async def link_idempotency(self, slot: IdempotencySlot, holder: str, run_ref: str) -> bool:
@@ -89,8 +89,8 @@ class IdempotencyStore(Protocol):
         ...
 
     async def release_idempotency(self, slot: IdempotencySlot, holder: str) -> bool:
-        """Free the slot `holder` reserved, so the key can run again; False if it no longer
-        holds it."""
+        """Free the slot `holder` reserved, so the key can run again (or, when it names a
+        run, be answered with it); False if it no longer holds it."""
         ...
 
     async def purge_idempotency(self, expired_before: datetime) -> int:

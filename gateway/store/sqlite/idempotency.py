@@ -26,7 +26,7 @@ from gateway.store.sqlite.threads import LedgerThreads
 from gateway.store.sqlite.times import to_us
 
 _SLOT = " WHERE owner = ? AND scope = ? AND key = ?"
-_HELD = _SLOT + " AND holder = ? AND status IS NULL"
+_HELD = _SLOT + " AND holder = ? AND lease_until_us IS NOT NULL"
 _headers = msgspec.json.Decoder(tuple[tuple[str, str], ...])
 
 
@@ -39,32 +39,31 @@ def reserve(
     slot: IdempotencySlot,
     request_hash: str,
     now: datetime,
-    stale_before: datetime,
+    lease_until: datetime,
     expired_before: datetime,
 ) -> Reservation:
     """`IdempotencyStore.reserve_idempotency`, in one write transaction."""
     with immediate(conn):
         row = conn.execute(
-            "SELECT request_hash, reserved_us, status, headers, body, run_ref"
+            "SELECT request_hash, reserved_us, lease_until_us, status, headers, body, run_ref"
             " FROM idempotency_keys" + _SLOT,
             _params(slot),
         ).fetchone()
         run_ref = None
         if row is not None and row[1] >= to_us(expired_before):
-            held_hash, reserved_us, status, headers, body, run_ref = row
+            held_hash, _, lease_until_us, status, headers, body, run_ref = row
             if held_hash != request_hash:
                 return Mismatch()
-            if status is not None:
+            if lease_until_us is None:
                 answer = StoredAnswer(status=status, headers=_headers.decode(headers), body=body)
                 return Replay(answer=answer)
-            if reserved_us >= to_us(stale_before):
+            if lease_until_us >= to_us(now):
                 return InFlight()
         holder = secrets.token_hex(16)
         conn.execute(
-            "INSERT OR REPLACE INTO idempotency_keys "
-            "(owner, scope, key, request_hash, holder, reserved_us, run_ref) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (*_params(slot), request_hash, holder, to_us(now), run_ref),
+            "INSERT OR REPLACE INTO idempotency_keys (owner, scope, key, request_hash, holder, "
+            "reserved_us, lease_until_us, run_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (*_params(slot), request_hash, holder, to_us(now), to_us(lease_until), run_ref),
         )
         if run_ref is not None:
             return Resumed(holder=holder, run_ref=run_ref)
@@ -90,7 +89,8 @@ def complete(
     """`IdempotencyStore.complete_idempotency`."""
     with immediate(conn):
         done = conn.execute(
-            "UPDATE idempotency_keys SET status = ?, headers = ?, body = ?, done_us = ?" + _HELD,
+            "UPDATE idempotency_keys SET status = ?, headers = ?, body = ?, done_us = ?, "
+            "lease_until_us = NULL" + _HELD,
             (
                 answer.status,
                 msgspec.json.encode(answer.headers),
@@ -104,10 +104,17 @@ def complete(
 
 
 def release(conn: sqlite3.Connection, slot: IdempotencySlot, holder: str) -> bool:
-    """`IdempotencyStore.release_idempotency`."""
+    """`IdempotencyStore.release_idempotency`: a slot naming a run stays, its lease over."""
     with immediate(conn):
-        freed = conn.execute("DELETE FROM idempotency_keys" + _HELD, (*_params(slot), holder))
-        return freed.rowcount == 1
+        params = (*_params(slot), holder)
+        resumable = conn.execute(
+            "UPDATE idempotency_keys SET lease_until_us = 0" + _HELD + " AND run_ref IS NOT NULL",
+            params,
+        )
+        freed = conn.execute(
+            "DELETE FROM idempotency_keys" + _HELD + " AND run_ref IS NULL", params
+        )
+        return resumable.rowcount + freed.rowcount == 1
 
 
 def purge(conn: sqlite3.Connection, expired_before: datetime) -> int:
@@ -130,11 +137,11 @@ class IdempotencyMethods:
         request_hash: str,
         *,
         now: datetime,
-        stale_before: datetime,
+        lease_until: datetime,
         expired_before: datetime,
     ) -> Reservation:
         return await self._threads.write(
-            reserve, slot, request_hash, now, stale_before, expired_before
+            reserve, slot, request_hash, now, lease_until, expired_before
         )
 
     async def link_idempotency(self, slot: IdempotencySlot, holder: str, run_ref: str) -> bool:

@@ -11,7 +11,8 @@ SCHEMA_V9 = (
         key TEXT NOT NULL,  -- the client's Idempotency-Key (at most 255 characters)
         request_hash TEXT NOT NULL,  -- sha256 of the path and body it was first sent with
         holder TEXT NOT NULL,  -- the reservation's own token: only it completes or releases
-        reserved_us INTEGER NOT NULL,
+        reserved_us INTEGER NOT NULL,  -- the key expires 24 hours after this
+        lease_until_us INTEGER,  -- in flight until then; NULL once the answer is kept
         run_ref TEXT,  -- the public id of the run its create made, once the backend accepted it
         status INTEGER,  -- the answer's, once done; NULL while in flight
         headers BLOB,
