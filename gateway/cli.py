@@ -47,7 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(describe(load_settings(Path(args.file), os.environ)))
             return 0
         if args.command == "compare":
-            return compare.run(args, load_store_path(args.config), load_prices(args.config))
+            key = os.environ.get(compare.KEY_ENV)
+            return compare.run(
+                args, load_store_path(args.config), load_prices(args.config), key=key
+            )
         if args.command == "webhooks":
             return _webhooks(args, load_store_path(args.config))
         if args.command == "replay":

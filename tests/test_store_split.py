@@ -42,7 +42,7 @@ BATCH_METHODS |= {"release_batch_input", "refuse_batch_input", "settle_batches"}
 OUTBOX_METHODS = {"subscribe", "add_event", "any_due", "claim_deliveries", "delivered"}
 OUTBOX_METHODS |= {"delivery_failed", "release", "list_deliveries", "retry_event", "outbox_depth"}
 COMPARISON_METHODS = {"insert_comparison", "fail_side", "get_comparison", "comparisons"}
-COMPARISON_METHODS |= {"fail_stale_sides", "restart_side"}
+COMPARISON_METHODS |= {"fail_stale_sides", "restart_side", "set_expected"}
 IDEMPOTENCY_METHODS = {"reserve_idempotency", "complete_idempotency", "release_idempotency"}
 IDEMPOTENCY_METHODS |= {"purge_idempotency", "link_idempotency"}
 

@@ -1,10 +1,10 @@
-"""The ledger's Idempotency-Key slots (schema version 9): one row per (owner, create path,
+"""The ledger's Idempotency-Key slots (schema version 10): one row per (owner, create path,
 key), in flight until its create is answered (naming its run once one is accepted), then
 holding the answer for replays."""
 
 from __future__ import annotations
 
-SCHEMA_V9 = (
+SCHEMA_V10 = (
     """CREATE TABLE idempotency_keys (
         owner TEXT NOT NULL,
         scope TEXT NOT NULL,  -- the create's method and path: POST /classify_runs

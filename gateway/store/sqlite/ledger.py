@@ -144,7 +144,9 @@ class SqliteLedger(OutboxMethods, ComparisonMethods, IdempotencyMethods):
         return self._ended(await self._threads.write(writes.update, key, run, at, _RUNNING, worker))
 
     async def delete(self, owner: str, backend: str, upstream_id: str) -> bool:
-        return await self._threads.write(writes.delete, (owner, backend, upstream_id))
+        return await self._threads.write(
+            writes.delete, (owner, backend, upstream_id), self._clock()
+        )
 
     async def list(
         self, owner: str, query: canonical.ListQuery, *, cursor: tuple[str, str] | None = None
