@@ -213,6 +213,16 @@ class BatchConfig(Config, frozen=True, kw_only=True):
     concurrency: Positive[int] = 4  # inputs being created at once per server process
 
 
+class LimitsConfig(Config, frozen=True, kw_only=True):
+    """`[limits]`: per client key, answered with a 429 and `Retry-After` (gateway/limits.py);
+    0 turns a limit off, as by default. Kept per server process: with N workers a key may get
+    N times as much, until a shared store holds them (issue 15)."""
+
+    concurrency_per_key: NonNegative[int] = 0  # requests of one key being served at once
+    rate_per_key: NonNegative[float] = 0.0  # requests per second, refilled continuously
+    burst: NonNegative[int] = 0  # requests at once after a pause; 0: the rate, at least 1
+
+
 class WebhookConfig(Config, frozen=True, kw_only=True):
     """One `[[webhooks]]` table: an endpoint that gets Extend-shaped, Extend-signed events.
 
@@ -252,6 +262,7 @@ class FileConfig(Config, frozen=True, kw_only=True):
     files: FilesConfig = FilesConfig()
     batch: BatchConfig = BatchConfig()
     webhooks: tuple[WebhookConfig, ...] = ()
+    limits: LimitsConfig = LimitsConfig()
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -266,7 +277,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     `classifiers` the saved classifiers of `[classifiers.<id>]`, by id;
     `files_secret` the download-link secret read from `[files] secret_env`, if it names one;
     `webhooks` the `[[webhooks]]` endpoints; `vendor_webhook_secrets` the signing secrets of
-    Extend's own webhooks relayed through crosswalk, by backend (`webhook_secret_env`).
+    Extend's own webhooks relayed through crosswalk, by backend (`webhook_secret_env`);
+    `limits` the per-key limits of `[limits]`.
     """
 
     backends: dict[str, BackendConfig]
@@ -285,6 +297,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     batch: BatchConfig = BatchConfig()
     webhooks: tuple[WebhookEndpoint, ...] = ()
     vendor_webhook_secrets: dict[str, Secret] = msgspec.field(default_factory=dict)
+    limits: LimitsConfig = LimitsConfig()
 
     def backend_for(self, surface: Dialect) -> str:
         """The backend that gets new runs created through `surface`."""
@@ -396,6 +409,7 @@ def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
         batch=file.batch,
         webhooks=_webhooks(file.webhooks, environ),
         vendor_webhook_secrets=_vendor_webhook_secrets(backends, environ),
+        limits=file.limits,
     )
     check_secrets(settings)
     return settings
