@@ -471,6 +471,13 @@ def _shadow(names: tuple[str, ...], backends: Mapping[str, BackendConfig]) -> tu
                 f"{where}: backend {name!r} is a pure proxy (no api_key_env) and cannot be a "
                 "shadow: it would spend the client's own key on a run the client never asked for"
             )
+        if not isinstance(config, LocalBackendConfig) and config.refresh_interval <= 0:
+            # nobody else reads a shadow run: the client never polls it, so its comparison
+            # would never complete
+            raise ConfigError(
+                f"{where}: backend {name!r} has refresh_interval = 0 and cannot be a shadow: "
+                "its background runs would never be read again, nor their comparisons completed"
+            )
     return names
 
 
