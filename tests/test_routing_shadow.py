@@ -121,7 +121,8 @@ def test_a_slow_or_failing_shadow_adds_no_latency_to_the_client_s_create(
         )
     finally:
         gate.open()
-    assert with_shadow < 1.25 * took_alone + 0.001, (took_alone, with_shadow)
+    # 2 ms: a busy 2-core machine's noise between two fast percentiles; a 5 ms wait is caught
+    assert with_shadow < 1.25 * took_alone + 0.002, (took_alone, with_shadow)
 
 
 def test_a_local_primary_and_a_vendor_shadow_are_compared_once_both_finish(
