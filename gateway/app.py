@@ -194,12 +194,12 @@ def _runs(
 def _shadows(settings: Settings, opened: Opened, runs: RunService, clock: Clock) -> Shadows:
     """The shadow creates of this process, and the sweep failing the sides a shutdown left
     without a run (`[routing] shadow`)."""
-    shadows = Shadows(
-        [opened.backends[name] for name in settings.shadow],
+    shadows = Shadows.of(
+        settings,
+        opened.backends,
         runs=runs,
         ledger=opened.ledger,
         comparisons=opened.comparisons,
-        sync_timeout=settings.server.sync_timeout,
         clock=clock,
     )
     if settings.shadow:

@@ -271,8 +271,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     `surface_backends` overrides `default_backend` per surface ("retab", "extend");
     `split` the weights of `[routing] split` by backend, for surfaces without their own route;
     `fallback` the backends of `[routing] fallback`, in the order they are tried;
-    `shadow` the backends of `[routing] shadow`, each sent a copy of every create (never a
-    pure proxy: it would spend the client's own key);
+    `shadow` the backends of `[routing] shadow`, each sent a copy of every create a client
+    sends (a batch's inputs are not shadowed; never a pure proxy: it would spend the client's
+    own key; never a backend with `refresh_interval = 0`: its runs would never finish);
     `upstream_keys` holds the vendor keys read from each backend's `api_key_env`;
     `classifiers` the saved classifiers of `[classifiers.<id>]`, by id;
     `files_secret` the download-link secret read from `[files] secret_env`, if it names one;
@@ -492,6 +493,13 @@ def _shadow(names: tuple[str, ...], backends: Mapping[str, BackendConfig]) -> tu
             raise ConfigError(
                 f"{where}: backend {name!r} is a pure proxy (no api_key_env) and cannot be a "
                 "shadow: it would spend the client's own key on a run the client never asked for"
+            )
+        if not isinstance(config, LocalBackendConfig) and config.refresh_interval <= 0:
+            # nobody else reads a shadow run: the client never polls it, so its comparison
+            # would never complete
+            raise ConfigError(
+                f"{where}: backend {name!r} has refresh_interval = 0 and cannot be a shadow: "
+                "its background runs would never be read again, nor their comparisons completed"
             )
     return names
 

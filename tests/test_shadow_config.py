@@ -57,3 +57,15 @@ def test_a_shadow_spending_a_key_crosswalk_holds_requires_gateway_keys() -> None
     environ = {"RETAB_API_KEY": "sk-retab"}
     with pytest.raises(ConfigError, match=r"auth\.api_keys_env: required.*routing\.shadow"):
         _resolve({"default": "local", "shadow": ["retab"]}, backends, environ)
+
+
+def test_a_shadow_whose_runs_are_never_refreshed_is_refused() -> None:
+    """Nobody but the refresher reads a shadow's background run again (the client never
+    polls it): with `refresh_interval = 0` its comparison would never complete."""
+    backends = {**LOCAL, "retab": {**RETAB_KEYED, "refresh_interval": 0}}
+    with pytest.raises(
+        ConfigError, match=r"routing\.shadow\[0\]: backend 'retab' has refresh_interval = 0"
+    ):
+        _resolve({"default": "local", "shadow": ["retab"]}, backends, KEYS_ENV)
+    kept = {**LOCAL, "retab": {**RETAB_KEYED, "refresh_interval": 0}}
+    assert _resolve({"default": "retab", "shadow": ["local"]}, kept, KEYS_ENV).shadow == ("local",)

@@ -53,6 +53,13 @@ class Scrubber:
             extensions=response.extensions,
         )
 
+    def text(self, message: str, *others: str) -> str:
+        """`message` (an error's, for a log) without a secret, nor any of `others`."""
+        replaced = {*self._secrets, *others}
+        forms = {f for s in replaced if len(s) >= MIN_SECRET_LENGTH for f in _encodings(s)}
+        data = message.encode("utf-8", "surrogatepass")
+        return _scrubbed(data, sorted(forms, key=len, reverse=True)).decode(errors="replace")
+
     def _forms(self, response: httpx.Response) -> tuple[bytes, ...]:
         """Every form of every secret to replace, longest first, so that a secret containing
         another is replaced whole."""

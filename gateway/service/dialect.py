@@ -9,6 +9,7 @@ here, by the routing; the ledger is kept either way.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import msgspec
 import structlog
@@ -36,6 +37,8 @@ log = structlog.get_logger("crosswalk.routing")
 # names as gateway/surfaces/render.py's, which a service does not import
 BACKEND_HEADER = "crosswalk-backend"
 ATTEMPTS_HEADER = "crosswalk-attempts"
+
+Attempt = Callable[[Backend], Awaitable[Outcome]]  # a create on one backend
 
 
 class _Untranslatable(Exception):
@@ -90,7 +93,20 @@ class DialectService:
 
     async def _create(self, call: CallContext, body: bytes, *, path: str) -> Outcome:
         shadows = self._shadows if self._shadows is not None and self._shadows.configured else None
-        began = None if shadows is None else shadows.now()
+        # when each backend's attempt began: the side of the one that served starts with its
+        # own attempt, not with the failed ones before it
+        began: dict[str, datetime] = {}
+
+        def timed(attempt: Callable[[Backend], Awaitable[Outcome]]) -> Attempt:
+            if shadows is None:
+                return attempt
+
+            async def timed_attempt(backend: Backend) -> Outcome:
+                began[backend.name] = shadows.now()
+                return await attempt(backend)
+
+            return timed_attempt
+
         if self._translates(body):
             request, notes = self.rules.read_create(body, path, self._own_link)
             primary = self._backend_for(request)
@@ -98,7 +114,7 @@ class DialectService:
             async def translated(backend: Backend) -> Outcome:
                 return await self._translated(call, request, notes, backend)
 
-            outcome = await self._falling_back(call, primary, translated)
+            outcome = await self._falling_back(call, primary, timed(translated))
             peeked: canonical.ClassifyRequest | None = request
         else:
             # a shadow needs the create as canonical too: the body is read once, for both
@@ -108,10 +124,13 @@ class DialectService:
             async def attempt(backend: Backend) -> Outcome:
                 return await self._create_on(call, backend, body, path, peeked, peeked_ready=peeks)
 
-            outcome = await self._falling_back(call, self._backend_for(peeked), attempt)
-        if shadows is not None and began is not None:
-            shadows.schedule(call, peeked, outcome, started_at=began,
-                             read_run=self.rules.read_run, prepare=self._owned)  # fmt: skip
+            outcome = await self._falling_back(call, self._backend_for(peeked), timed(attempt))
+        if shadows is not None:
+            started_at = began.get(outcome.backend, min(began.values()))
+            # a backend this create just failed on is not sent the same document again
+            shadows.schedule(call, peeked, outcome, started_at=started_at,
+                             read_run=self.rules.read_run, prepare=self._owned,
+                             failed_on=began.keys() - {outcome.backend})  # fmt: skip
         return outcome
 
     async def _create_on(
@@ -142,9 +161,7 @@ class DialectService:
             raise _Untranslatable(exc) from None
         return await self._translated(call, request, notes, backend)
 
-    async def _falling_back(
-        self, call: CallContext, primary: Backend, attempt: Callable[[Backend], Awaitable[Outcome]]
-    ) -> Outcome:
+    async def _falling_back(self, call: CallContext, primary: Backend, attempt: Attempt) -> Outcome:
         """`attempt` on the primary, then on each fallback backend while the one before
         failed before a run existed; the last backend's answer, or the primary's when a
         fallback cannot take the body or refuses it, with `crosswalk-attempts` when there are
