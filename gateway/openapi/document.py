@@ -40,6 +40,10 @@ STATUS_TEXT = {
     502: "The backend's vendor failed, refused or could not be reached.",
     504: "The backend's vendor did not answer in time.",
 }
+RELAYED = (
+    "Any other status a backend of this surface's own vendor answered (a same-vendor backend "
+    "relays the vendor's answer as it came, e.g. 402 or 429)."
+)
 SECURITY: dict[Auth, list[dict[str, list[str]]]] = {
     "retab": [{"bearer": []}, {"apiKey": []}],
     "crosswalk": [{"bearer": []}, {"apiKey": []}],
@@ -198,6 +202,8 @@ def _responses(operation: Operation) -> dict[str, Any]:
     error = _content(Body(type=ERROR_TYPES[operation.surface]))
     for status in sorted(operation.errors):
         responses[str(status)] = {"description": STATUS_TEXT[status], "content": error}
+    if operation.surface != "crosswalk":
+        responses["default"] = {"description": RELAYED, "content": error}
     for response in responses.values():
         response["headers"] = {"x-request-id": {"$ref": "#/components/headers/RequestId"}}
     return responses

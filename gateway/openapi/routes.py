@@ -23,7 +23,7 @@ from gateway.openapi.operation import (
     string,
     wire,
 )
-from mappings import extend, retab
+from mappings import canonical, extend, retab
 from mappings.extend import batches
 from mappings.extend import files as extend_files
 from mappings.extend.common import STATUS_TO_CANONICAL as EXTEND_STATUSES
@@ -194,7 +194,9 @@ RETAB: tuple[Operation, ...] = (
 EXTEND_ONE = extend.RUNS_PATH + "/{run_id}"
 EXTEND_FILES = extend_files.FILES_PATH
 PAGE_TOKEN = string("The `nextPageToken` of the previous page.", "nextPageToken")
-PAGE_SIZE = integer("Page size.", "maxPageSize", low=1, high=MAX_PAGE_SIZE, default=10)
+PAGE_SIZE = integer(
+    "Page size.", "maxPageSize", low=1, high=MAX_PAGE_SIZE, default=canonical.ListQuery().limit
+)
 SORT_DIR = choice("Sort direction.", "sortDir", ("asc", "desc"), default="desc")
 
 
@@ -435,7 +437,7 @@ CROSSWALK: tuple[Operation, ...] = (
         auth="signed-link",
         query=SIGNED,
         errors=(403, 404, 500),
-        answer=Body(schema=FILE_BYTES, media_type="application/octet-stream"),
+        answer=Body(schema=FILE_BYTES, media_type="*/*"),  # the file's own type
     ),
     Operation(
         id="crosswalk_upload_content",
@@ -450,4 +452,30 @@ CROSSWALK: tuple[Operation, ...] = (
     ),
 )
 
-OPERATIONS: tuple[Operation, ...] = (*RETAB, *EXTEND, *CROSSWALK)
+SCHEMA_PATH = "/schema"
+JSON_PATH = SCHEMA_PATH + "/openapi.json"
+DOCS_PATH = SCHEMA_PATH + "/docs"
+SCHEMA: tuple[Operation, ...] = tuple(
+    Operation(
+        id=f"crosswalk_{name}",
+        method="get",
+        path=path,
+        surface="crosswalk",
+        summary=summary,
+        auth="none",
+        answer=answer,
+        errors=(500,),
+    )
+    for name, path, summary, answer in (
+        ("schema", SCHEMA_PATH, "This document.", Body(schema={"type": "object"})),
+        ("openapi_json", JSON_PATH, "This document.", Body(schema={"type": "object"})),
+        (
+            "docs",
+            DOCS_PATH,
+            "A page listing every operation of this document; no external asset.",
+            Body(schema={"type": "string"}, media_type="text/html"),
+        ),
+    )
+)
+
+OPERATIONS: tuple[Operation, ...] = (*RETAB, *EXTEND, *CROSSWALK, *SCHEMA)

@@ -17,10 +17,7 @@ from litestar import Response, Router, get
 
 from gateway.openapi.docs_page import CONTENT_SECURITY_POLICY, DOCS_PAGE
 from gateway.openapi.document import openapi_document
-
-SCHEMA_PATH = "/schema"
-JSON_PATH = SCHEMA_PATH + "/openapi.json"
-DOCS_PATH = SCHEMA_PATH + "/docs"
+from gateway.openapi.routes import DOCS_PATH, JSON_PATH, SCHEMA_PATH
 
 
 def router() -> Router:
