@@ -17,7 +17,7 @@ from litestar.routes import HTTPRoute
 from openapi_spec_validator import validate
 
 from gateway.app import create_app
-from gateway.config import LocalBackendConfig, Secret, Settings
+from gateway.config import FilesConfig, LocalBackendConfig, Secret, ServerConfig, Settings
 from gateway.openapi import openapi_document
 from gateway.webhooks.signing import signed_headers
 from mappings import extend
@@ -304,3 +304,30 @@ def test_a_failing_vendor_answers_as_documented(
     retab_answer = api.call("post", "/v1/classifications", json=_retab_body())
     extend_answer = api.call("post", "/classify_runs", json=_extend_body(), headers=EXTEND_HEADERS)
     assert (retab_answer.status_code, extend_answer.status_code) == (status, status)
+
+
+def test_bodies_past_the_limits_answer_as_documented(
+    make_gateway: MakeGateway, tmp_path: Path
+) -> None:
+    """A body larger than `[server] max_body_bytes` (an upload's: `[files] max_bytes`, or
+    what was announced) is the documented 413, in each surface's envelope."""
+    settings = local_settings(
+        tmp_path, server=ServerConfig(max_body_bytes=2048), files=FilesConfig(max_bytes=1024)
+    )
+    api = documented(make_gateway, tmp_path, settings)
+    api.http.headers.update(EXTEND_HEADERS)
+    big = {"padding": "x" * 4096}
+    huge = {"file": ("big.txt", b"x" * (1024 + 128 * 1024), "text/plain")}
+    announced = api.call("post", "/v1/files/upload", json={"filename": "a.txt", "size_bytes": 4})
+    put = {"file_id": announced.json()["fileId"]}
+    params = httpx.URL(announced.json()["uploadUrl"]).params
+    answers = [
+        api.call("post", "/v1/classifications", json=big),
+        api.call("post", "/v1/files/upload", json=big),
+        api.call("post", "/classify", json=big),
+        api.call("post", "/classify_runs", json=big),
+        api.call("post", "/classify_runs/batch", json=big),
+        api.call("post", "/files/upload", files=huge),
+        api.call("put", "/crosswalk/uploads/{file_id}", path=put, params=params, content=b"x" * 8),
+    ]
+    assert [answer.status_code for answer in answers] == [413] * len(answers)
