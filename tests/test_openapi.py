@@ -69,6 +69,17 @@ def test_the_document_is_valid_openapi_3_1(api: DocumentedClient) -> None:
     assert api.http.get("/schema/openapi.json").json() == api.document
 
 
+def test_each_vendor_names_its_own_wire_types() -> None:
+    """Same-named types of the two vendors are two components, each with its own fields, and
+    Retab's error body is the union FastAPI answers (object, string or validation list)."""
+    schemas = openapi_document()["components"]["schemas"]
+    assert "filename" in schemas["RetabFile"]["properties"]
+    assert "presignedUrl" in schemas["ExtendFile"]["properties"]
+    assert "RetabUsage" in schemas  # not "RetabRetabUsage"
+    detail = schemas["RetabErrorBody"]["properties"]["detail"]["anyOf"]
+    assert {"object", "string", "array"} <= {d.get("type", "object") for d in detail}
+
+
 def test_every_served_route_is_documented_and_every_documented_one_served(
     tmp_path: Path,
 ) -> None:

@@ -132,15 +132,23 @@ def openapi_document(operations: Iterable[Operation] = OPERATIONS) -> dict[str, 
 
 
 def schema_name(type_: Any) -> str:
-    """A wire type's component name: its vendor's prefix and its class name."""
+    """A wire type's component name: its class name, prefixed by its vendor's."""
     module: str = type_.__module__
-    prefix = next((p for m, p in PREFIXES.items() if module.startswith(m)), "Crosswalk")
-    name: str = type_.__name__
-    return prefix + name
+    return _prefixed(_prefix(module), type_.__name__)
+
+
+def _prefix(module: str) -> str:
+    return next((p for m, p in PREFIXES.items() if module.startswith(m)), "Crosswalk")
+
+
+def _prefixed(prefix: str, name: str) -> str:
+    # msgspec names two same-named types of one pass by their module path
+    short = name.replace(".", "_")
+    return short if short.startswith(prefix) else prefix + short
 
 
 def _components(operations: tuple[Operation, ...]) -> dict[str, Any]:
-    """Every wire type's JSON Schema, one msgspec pass per vendor so names are prefixed."""
+    """Every wire type's JSON Schema, one msgspec pass per vendor, each named by its vendor."""
     types = {*ERROR_TYPES.values()}
     for operation in operations:
         for body in (operation.body, operation.answer):
@@ -148,15 +156,28 @@ def _components(operations: tuple[Operation, ...]) -> dict[str, Any]:
                 types.add(body.type)
     by_prefix: dict[str, list[Any]] = {}
     for type_ in types:
-        by_prefix.setdefault(schema_name(type_).removesuffix(type_.__name__), []).append(type_)
+        by_prefix.setdefault(_prefix(type_.__module__), []).append(type_)
     schemas: dict[str, Any] = {}
     for prefix, members in sorted(by_prefix.items()):
         members.sort(key=schema_name)
-        template = SCHEMAS + prefix + "{name}"
-        _, found = msgspec.json.schema_components(members, ref_template=template)
-        # msgspec names two same-named types of one vendor by their module path
-        schemas.update({prefix + name.replace(".", "_"): s for name, s in found.items()})
+        _, found = msgspec.json.schema_components(members, ref_template=SCHEMAS + "{name}")
+        names = {name: _prefixed(prefix, name) for name in found}
+        schemas.update({names[name]: _renamed(schema, names) for name, schema in found.items()})
     return dict(sorted(schemas.items()))
+
+
+def _renamed(node: Any, names: dict[str, str]) -> Any:
+    """`node` with each `$ref` pointing at its component's prefixed name."""
+    if isinstance(node, dict):
+        return {
+            key: SCHEMAS + names[value.removeprefix(SCHEMAS)]
+            if key == "$ref"
+            else _renamed(value, names)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_renamed(item, names) for item in node]
+    return node
 
 
 def _operation(operation: Operation) -> dict[str, Any]:
