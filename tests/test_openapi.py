@@ -199,6 +199,8 @@ def _extend_body(**extra: Any) -> dict[str, Any]:
 def test_extend_surface_answers_as_documented(api: DocumentedClient) -> None:
     """Each Extend operation, valid and with its documented refusals: statuses documented,
     bodies valid against the documented schemas, in Extend's error envelope."""
+    unversioned = api.call("get", "/classify_runs")
+    assert unversioned.status_code == 400  # the documented header is required
     api.http.headers.update(EXTEND_HEADERS)
     finished = api.call("post", "/classify", json=_extend_body()).json()
     one = {"run_id": finished["id"]}

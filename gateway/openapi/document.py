@@ -78,7 +78,8 @@ EXTEND_HEADERS = (
         name=extend.VERSION_HEADER,
         where="header",
         schema={"type": "string", "enum": [extend.API_VERSION]},
-        description="The API version; another is refused (400). Absent reads as this one.",
+        description="The API version, as Extend's SDK sends it; none or another is a 400.",
+        required=True,
     ),
     Param(
         name=extend.WORKSPACE_HEADER,
