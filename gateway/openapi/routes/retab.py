@@ -102,8 +102,13 @@ RETAB: tuple[Operation, ...] = (
         errors=(400, 422, *OWN),
         query=(
             *_retab_list_query(),
-            choice("Files are sorted by creation only.", "sort_by", ("created_at",)),
-            boolean("Refused: crosswalk keeps no embeddings.", "include_embeddings", default=False),
+            choice("Files are sorted by creation only (another: 422).", "sort_by", ("created_at",)),
+            string("Refused (422): files cannot be filtered by type.", "mime_type"),
+            boolean(
+                "`true` is noted as dropped in `crosswalk-translation`: there are no embeddings.",
+                "include_embeddings",
+                default=False,
+            ),
         ),
     ),
     Operation(
