@@ -77,6 +77,13 @@ EXTEND: tuple[Operation, ...] = (
             PAGE_TOKEN,
             PAGE_SIZE,
             string("Only the runs of this batch.", "batchId"),
+            string("With `batchId`: a batch's runs have source `BATCH_PROCESSOR_RUN`.", "source"),
+            string("With `batchId`: a batch's runs have its id as source id.", "sourceId"),
+            string(
+                "Relayed to an Extend backend as given; not applied to the runs crosswalk "
+                "lists from its own ledger.",
+                "classifierId",
+            ),
         ),
     ),
     Operation(
