@@ -17,15 +17,19 @@ from gateway.openapi.operation import (
 from gateway.openapi.routes.common import EXTEND_COMMON, EXTEND_OWN, UPLOAD_FORM
 from mappings import canonical, extend
 from mappings.extend import batches
+from mappings.extend import common as extend_common
 from mappings.extend import files as extend_files
-from mappings.extend.common import STATUS_TO_CANONICAL as EXTEND_STATUSES
-from mappings.extend.lists import MAX_PAGE_SIZE
+from mappings.extend import lists as extend_lists
 
 EXTEND_ONE = extend.RUNS_PATH + "/{run_id}"
 EXTEND_FILES = extend_files.FILES_PATH
 PAGE_TOKEN = string("The `nextPageToken` of the previous page.", "nextPageToken")
 PAGE_SIZE = integer(
-    "Page size.", "maxPageSize", low=1, high=MAX_PAGE_SIZE, default=canonical.ListQuery().limit
+    "Page size.",
+    "maxPageSize",
+    low=1,
+    high=extend_lists.MAX_PAGE_SIZE,
+    default=canonical.ListQuery().limit,
 )
 SORT_DIR = choice("Sort direction.", "sortDir", ("asc", "desc"), default="desc")
 
@@ -65,7 +69,7 @@ EXTEND: tuple[Operation, ...] = (
         answer=wire(extend.ClassifyRunList),
         errors=(422, *EXTEND_COMMON),
         query=(
-            choice("Only runs in this status.", "status", tuple(EXTEND_STATUSES)),
+            choice("Only runs in this status.", "status", tuple(extend_common.STATUS_TO_CANONICAL)),
             string("Only runs whose file name contains this.", "fileNameContains"),
             choice(
                 "Sort key; `updatedAt` is refused (422).",

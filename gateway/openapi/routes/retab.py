@@ -14,13 +14,18 @@ from gateway.openapi.operation import (
 from gateway.openapi.routes.common import COMMON, OWN
 from mappings import retab
 from mappings.retab import files as retab_files
-from mappings.retab.common import STATUS_TO_CANONICAL as RETAB_STATUSES
-from mappings.retab.queries import DEFAULT_LIMIT, MAX_LIMIT
+from mappings.retab import queries as retab_queries
 
 
 def _retab_list_query() -> tuple[Param, ...]:
     return (
-        integer("Page size.", "limit", low=1, high=MAX_LIMIT, default=DEFAULT_LIMIT),
+        integer(
+            "Page size.",
+            "limit",
+            low=1,
+            high=retab_queries.MAX_LIMIT,
+            default=retab_queries.DEFAULT_LIMIT,
+        ),
         choice("Order by creation.", "order", ("asc", "desc"), default="desc"),
         string("Page before this id (not with `after`).", "before"),
         string("Page after this id (not with `before`).", "after"),
@@ -57,7 +62,7 @@ RETAB: tuple[Operation, ...] = (
         errors=(400, 422, *COMMON),
         query=(
             *_retab_list_query(),
-            choice("Only runs in this status.", "status", tuple(RETAB_STATUSES)),
+            choice("Only runs in this status.", "status", tuple(retab.STATUS_TO_CANONICAL)),
         ),
     ),
     Operation(
