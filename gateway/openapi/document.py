@@ -33,11 +33,14 @@ STATUS_TEXT = {
     401: "No key, or a key that is not one of the gateway's keys.",
     403: "The signed link or upload URL is invalid or has expired.",
     404: "Not found, or not the caller's.",
+    409: "A request with the same key is still being served.",
     413: "The body is larger than this server accepts.",
     422: "The request cannot be served as written: an invalid body or query, or a feature "
     "the serving backend lacks.",
+    429: "Too many requests: retry after `Retry-After` seconds.",
     500: "An unexpected error.",
     502: "The backend's vendor failed, refused or could not be reached.",
+    503: "Not ready, or the backend is ejected for a cool-down: retry after `Retry-After`.",
     504: "The backend's vendor did not answer in time.",
 }
 RELAYED = (
