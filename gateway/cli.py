@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 from litestar import Litestar
 
+from gateway import metrics
 from gateway.app import create_app
 from gateway.compare import command as compare
 from gateway.config import (
@@ -47,7 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(describe(load_settings(Path(args.file), os.environ)))
             return 0
         if args.command == "compare":
-            return compare.run(args, load_store_path(args.config), load_prices(args.config))
+            key = os.environ.get(compare.KEY_ENV)
+            return compare.run(
+                args, load_store_path(args.config), load_prices(args.config), key=key
+            )
         if args.command == "webhooks":
             return _webhooks(args, load_store_path(args.config))
         if args.command == "replay":
@@ -122,6 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         if args.config is not None:
             os.environ[CONFIG_ENV] = str(args.config.resolve())
+        metrics.prepare_multiprocess(args.workers)  # before the workers import prometheus
         uvicorn.run(
             "gateway.cli:app_from_environment", factory=True, workers=args.workers, **options
         )
