@@ -267,8 +267,9 @@ def test_crosswalk_endpoints_answer_as_documented(
     secret = "wss_openapi"
     settings = local_settings(tmp_path, vendor_webhook_secrets={"extend": Secret(secret)})
     api = documented(make_gateway, tmp_path, settings)
-    for path in ("/schema", "/schema/openapi.json", "/schema/docs"):
+    for path in ("/schema", "/schema/openapi.json", "/schema/docs", "/healthz", "/metrics"):
         api.call("get", path)
+    assert api.call("get", "/readyz").json()["status"] == "ready"
     api.call("get", "/crosswalk/comparisons", params={"limit": "5"})
     assert api.call("get", "/crosswalk/report").headers["content-type"].startswith("text/html")
     event = wire("extend_webhook_classify_run_processed.json")

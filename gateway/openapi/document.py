@@ -155,7 +155,8 @@ def _components(operations: tuple[Operation, ...]) -> dict[str, Any]:
     """Every wire type's JSON Schema, one msgspec pass per vendor, each named by its vendor."""
     types = {*ERROR_TYPES.values()}
     for operation in operations:
-        for body in (operation.body, operation.answer):
+        bodies = (operation.body, operation.answer, *(body for _, body in operation.others))
+        for body in bodies:
             if body is not None and body.type is not None:
                 types.add(body.type)
     by_prefix: dict[str, list[Any]] = {}
@@ -224,6 +225,8 @@ def _responses(operation: Operation) -> dict[str, Any]:
     if operation.answer is not None:
         ok["content"] = _content(operation.answer)
     responses = {str(operation.ok): ok}
+    for status, body in operation.others:
+        responses[str(status)] = {"description": STATUS_TEXT[status], "content": _content(body)}
     error = _content(Body(type=ERROR_TYPES[operation.surface]))
     for status in sorted(operation.errors):
         responses[str(status)] = {"description": STATUS_TEXT[status], "content": error}

@@ -48,6 +48,8 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True):
     body: Body | None = None
     query: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()
+    # other statuses whose body is not the error envelope (e.g. /readyz's 503)
+    others: tuple[tuple[int, Body], ...] = ()
 
 
 def string(description: str, name: str, **schema: Any) -> Param:

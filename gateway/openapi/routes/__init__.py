@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from gateway.openapi.operation import Operation
 from gateway.openapi.routes.common import Problem
-from gateway.openapi.routes.crosswalk import CROSSWALK, DOCS_PATH, JSON_PATH, SCHEMA, SCHEMA_PATH
+from gateway.openapi.routes.crosswalk import (
+    CROSSWALK,
+    DOCS_PATH,
+    HEALTH,
+    JSON_PATH,
+    SCHEMA,
+    SCHEMA_PATH,
+)
 from gateway.openapi.routes.extend import EXTEND
 from gateway.openapi.routes.retab import RETAB
 
-OPERATIONS: tuple[Operation, ...] = (*RETAB, *EXTEND, *CROSSWALK, *SCHEMA)
+OPERATIONS: tuple[Operation, ...] = (*RETAB, *EXTEND, *CROSSWALK, *HEALTH, *SCHEMA)
 
 __all__ = ["DOCS_PATH", "JSON_PATH", "OPERATIONS", "SCHEMA_PATH", "Problem"]

@@ -3,7 +3,10 @@ error statuses every operation of a surface may answer, and the raw schemas of b
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
+from msgspec import UNSET, UnsetType
 
 
 class Problem(msgspec.Struct, kw_only=True):
@@ -17,6 +20,27 @@ class Received(msgspec.Struct, kw_only=True):
     """The answer to a webhook delivery taken in."""
 
     received: bool
+
+
+class Health(msgspec.Struct, kw_only=True):
+    """`GET /healthz`'s answer (gateway/surfaces/health.py)."""
+
+    status: Literal["ok"]
+
+
+class Circuit(msgspec.Struct, kw_only=True):
+    """A backend's circuit: closed (serving), half_open (probing) or open (ejected)."""
+
+    circuit: Literal["closed", "half_open", "open"]
+
+
+class Readiness(msgspec.Struct, kw_only=True):
+    """`GET /readyz`'s answer, ready (200) or not (503, with the reasons)."""
+
+    status: Literal["ready", "not_ready"]
+    store: Literal["ok", "unreachable"]
+    backends: dict[str, Circuit]
+    reasons: list[str] | UnsetType = UNSET
 
 
 # every operation of a surface may answer these: no usable key, an unexpected failure, and

@@ -1,8 +1,12 @@
 """crosswalk's own operations: comparisons and their report, Extend's webhooks taken in, the
-signed links of stored files, and this document with its docs page (design.md §8)."""
+signed links of stored files, the health and metrics probes, and this document with its docs
+page (design.md §8)."""
 
 from __future__ import annotations
 
+# the store before gateway.compare: the store's comparison sides and gateway.compare import
+# each other, and only that order resolves (the app's own imports load the store first)
+import gateway.store  # noqa: F401
 from gateway.compare.listing import ComparisonList
 from gateway.openapi.operation import (
     Body,
@@ -12,7 +16,8 @@ from gateway.openapi.operation import (
     string,
     wire,
 )
-from gateway.openapi.routes.common import FILE_BYTES, Received
+from gateway.openapi.routes.common import FILE_BYTES, Health, Readiness, Received
+from gateway.surfaces import health
 from mappings import extend
 
 SIGNED = (
@@ -88,6 +93,40 @@ CROSSWALK: tuple[Operation, ...] = (
         query=SIGNED,
         errors=(403, 404, 413, 500),
         body=Body(schema=FILE_BYTES, media_type="application/octet-stream"),
+    ),
+)
+
+HEALTH: tuple[Operation, ...] = (
+    Operation(
+        id="crosswalk_healthz",
+        method="get",
+        path=health.HEALTHZ,
+        surface="crosswalk",
+        summary="The process answers (no I/O): for a load balancer's liveness probe.",
+        auth="none",
+        answer=wire(Health),
+        errors=(500,),
+    ),
+    Operation(
+        id="crosswalk_readyz",
+        method="get",
+        path=health.READYZ,
+        surface="crosswalk",
+        summary="The store answers a read; each backend's circuit state (no vendor called).",
+        auth="none",
+        answer=wire(Readiness),
+        others=((503, wire(Readiness)),),
+        errors=(500,),
+    ),
+    Operation(
+        id="crosswalk_metrics",
+        method="get",
+        path=health.METRICS,
+        surface="crosswalk",
+        summary="Every metric of every worker, in Prometheus' text format.",
+        auth="none",
+        answer=Body(schema={"type": "string"}, media_type="text/plain"),
+        errors=(500,),
     ),
 )
 
