@@ -36,11 +36,14 @@ from gateway.errors import (
 )
 from gateway.files.pending import PendingUploads
 from gateway.gauges import start_depth_gauges
+from gateway.idempotent_creates import IdempotentCreates
+from gateway.limits import KeyLimits, PerKeyLimits
 from gateway.logging import configure_logging
 from gateway.middleware import CLIENT_CLOSED, add_request_id, client_gone, wrap_app
 from gateway.routing import Routing
 from gateway.service import EXTEND_RULES, RETAB_RULES, DialectService
 from gateway.service.decoding import translation_error
+from gateway.service.idempotency import PURGE_SECONDS, Idempotency
 from gateway.service.relay import PassThrough
 from gateway.service.runs import RunService
 from gateway.service.shadow import SWEEP_SECONDS, Shadows
@@ -96,7 +99,14 @@ def create_app(
             HTTPException: _render_http,
             Exception: _render_unexpected,
         },
-        middleware=[DefineMiddleware(CancelOnDisconnect)],
+        middleware=[
+            DefineMiddleware(CancelOnDisconnect),
+            # one KeyLimits for the app: Litestar makes a middleware instance per route
+            DefineMiddleware(
+                PerKeyLimits, limits=KeyLimits(settings.limits, clock=clock), settings=settings
+            ),
+            DefineMiddleware(IdempotentCreates),
+        ],
         before_send=[add_request_id],
         request_max_body_size=settings.server.max_body_bytes,
         # the document is crosswalk's own, built from the wire types (gateway/openapi)
@@ -134,6 +144,7 @@ def _lifespan(
             app.state.readiness = health.Readiness(opened.ledger, opened.backends)
             local = [name for name, c in settings.backends.items() if c.kind == "local"]
             start_depth_gauges(opened.background, opened.ledger, opened.outbox, local)
+            app.state.idempotency = _idempotency(settings, opened, clock)
             try:
                 yield
             finally:
@@ -141,6 +152,15 @@ def _lifespan(
                 metrics.process_exiting()
 
     return lifespan
+
+
+def _idempotency(settings: Settings, opened: Opened, clock: Clock) -> Idempotency:
+    """The Idempotency-Key slots of creates, and the loop purging those past 24 hours."""
+    idempotency = Idempotency(
+        opened.idempotency, sync_timeout=settings.server.sync_timeout, clock=clock
+    )
+    opened.background.start("idempotency-purge", idempotency.purge, idle=PURGE_SECONDS)
+    return idempotency
 
 
 def _runs(
