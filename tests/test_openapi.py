@@ -119,6 +119,12 @@ def test_retab_surface_answers_as_documented(api: DocumentedClient) -> None:
     """Each Retab operation, valid and with its documented refusals: statuses documented,
     bodies valid against the documented schemas (delete: 204 and no body)."""
     run = api.call("post", "/v1/classifications", json=_retab_body()).json()
+    once = {"idempotency-key": "openapi-1"}
+    first = api.call("post", "/v1/classifications", json=_retab_body(), headers=once)
+    replayed = api.call("post", "/v1/classifications", json=_retab_body(), headers=once)
+    assert replayed.json() == first.json()
+    other = api.call("post", "/v1/classifications", json=_retab_body(model="x"), headers=once)
+    assert other.status_code == 422
     one = {"classification_id": run["id"]}
     api.call("get", RUN, path=one)
     api.call("get", RUN, path=one, params={"include_output": "false"})

@@ -14,7 +14,7 @@ from gateway.openapi.operation import (
     string,
     wire,
 )
-from gateway.openapi.routes.common import EXTEND_COMMON, EXTEND_OWN, UPLOAD_FORM
+from gateway.openapi.routes.common import EXTEND_COMMON, EXTEND_OWN, IDEMPOTENCY_KEY, UPLOAD_FORM
 from mappings import canonical, extend
 from mappings.extend import batches
 from mappings.extend import common as extend_common
@@ -44,7 +44,8 @@ def _create(path: str, summary: str, body: Any) -> Operation:
         auth="extend",
         body=wire(body),
         answer=wire(extend.ClassifyRun),
-        errors=(404, 413, 422, *EXTEND_COMMON),
+        errors=(409, 404, 413, 422, *EXTEND_COMMON),
+        query=(IDEMPOTENCY_KEY,),
     )
 
 
@@ -129,7 +130,8 @@ EXTEND: tuple[Operation, ...] = (
         auth="extend",
         body=wire(extend.BatchCreateRequest),
         answer=wire(extend.BatchRun),
-        errors=(404, 413, 422, *EXTEND_COMMON),
+        errors=(409, 404, 413, 422, *EXTEND_COMMON),
+        query=(IDEMPOTENCY_KEY,),
     ),
     Operation(
         id="extend_get_batch_run",

@@ -11,7 +11,7 @@ from gateway.openapi.operation import (
     string,
     wire,
 )
-from gateway.openapi.routes.common import COMMON, OWN
+from gateway.openapi.routes.common import COMMON, IDEMPOTENCY_KEY, OWN
 from mappings import retab
 from mappings.retab import files as retab_files
 from mappings.retab import queries as retab_queries
@@ -49,7 +49,8 @@ RETAB: tuple[Operation, ...] = (
         ok=201,
         body=wire(retab.ClassificationRequest),
         answer=wire(retab.Classification),
-        errors=(413, 422, *COMMON),
+        errors=(409, 413, 422, *COMMON),
+        query=(IDEMPOTENCY_KEY,),
     ),
     Operation(
         id="retab_list_classifications",
