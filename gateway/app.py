@@ -16,10 +16,8 @@ import structlog
 from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.middleware.base import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 
-from gateway import metrics
+from gateway import metrics, openapi
 from gateway.backends.factory import Opened, open_backends
 from gateway.batch import BatchService, BatchWorker, start_batch_workers
 from gateway.batch.inputs import BatchInputs
@@ -92,6 +90,7 @@ def create_app(
             extend_webhooks.router,
             comparisons.router,
             health.router,
+            openapi.router(),
         ],
         lifespan=[_lifespan(settings, transports or {}, clock)],
         exception_handlers={
@@ -110,14 +109,8 @@ def create_app(
         ],
         before_send=[add_request_id],
         request_max_body_size=settings.server.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="crosswalk",
-            version="0.1.0",
-            description="Retab (/v1/classifications) and Extend (/classify, /classify_runs) "
-            "surfaces of the crosswalk gateway.",
-            path="/schema",
-            render_plugins=[JsonRenderPlugin(path="/")],
-        ),
+        # the document is crosswalk's own, built from the wire types (gateway/openapi)
+        openapi_config=None,
         debug=False,
         # logging is structlog's, set up above; Litestar's own config would add a stdlib
         # handler of its own (style.md §12)
