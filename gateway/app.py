@@ -19,6 +19,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from gateway import metrics
 from gateway.backends.factory import Opened, open_backends
 from gateway.batch import BatchService, BatchWorker, start_batch_workers
 from gateway.batch.inputs import BatchInputs
@@ -36,11 +37,15 @@ from gateway.errors import (
     RouteNotFound,
 )
 from gateway.files.pending import PendingUploads
+from gateway.gauges import start_depth_gauges
+from gateway.idempotent_creates import IdempotentCreates
+from gateway.limits import KeyLimits, PerKeyLimits
 from gateway.logging import configure_logging
-from gateway.middleware import CLIENT_CLOSED, RequestContext, add_request_id, client_gone
+from gateway.middleware import CLIENT_CLOSED, add_request_id, client_gone, wrap_app
 from gateway.routing import Routing
 from gateway.service import EXTEND_RULES, RETAB_RULES, DialectService
 from gateway.service.decoding import translation_error
+from gateway.service.idempotency import PURGE_SECONDS, Idempotency
 from gateway.service.relay import PassThrough
 from gateway.service.runs import RunService
 from gateway.service.shadow import SWEEP_SECONDS, Shadows
@@ -53,6 +58,7 @@ from gateway.surfaces import (
     extend_webhooks,
     files_content,
     files_uploads,
+    health,
     retab_files,
 )
 from gateway.surfaces import extend as extend_surface
@@ -73,7 +79,7 @@ def create_app(
     """Build one gateway from resolved settings. Reads no environment; `clock` is the time
     every part of it reads."""
     configure_logging()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             retab_surface.router,
             retab_files.router,
@@ -85,6 +91,7 @@ def create_app(
             files_uploads.router(settings.files),
             extend_webhooks.router,
             comparisons.router,
+            health.router,
         ],
         lifespan=[_lifespan(settings, transports or {}, clock)],
         exception_handlers={
@@ -93,7 +100,14 @@ def create_app(
             HTTPException: _render_http,
             Exception: _render_unexpected,
         },
-        middleware=[DefineMiddleware(RequestContext), DefineMiddleware(CancelOnDisconnect)],
+        middleware=[
+            DefineMiddleware(CancelOnDisconnect),
+            # one KeyLimits for the app: Litestar makes a middleware instance per route
+            DefineMiddleware(
+                PerKeyLimits, limits=KeyLimits(settings.limits, clock=clock), settings=settings
+            ),
+            DefineMiddleware(IdempotentCreates),
+        ],
         before_send=[add_request_id],
         request_max_body_size=settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -109,6 +123,7 @@ def create_app(
         # handler of its own (style.md §12)
         logging_config=None,
     )
+    return wrap_app(app)  # the request line and metrics of every request, 404s included
 
 
 def _lifespan(
@@ -133,12 +148,26 @@ def _lifespan(
             app.state.uploads = PendingUploads(opened.files, clock=clock)
             secrets = settings.vendor_webhook_secrets
             app.state.relay = Relay(opened.ledger, opened.outbox, secrets, clock=clock)
+            app.state.readiness = health.Readiness(opened.ledger, opened.backends)
+            local = [name for name, c in settings.backends.items() if c.kind == "local"]
+            start_depth_gauges(opened.background, opened.ledger, opened.outbox, local)
+            app.state.idempotency = _idempotency(settings, opened, clock)
             try:
                 yield
             finally:
                 await shadows.stop()  # their sides are failed by the next sweep
+                metrics.process_exiting()
 
     return lifespan
+
+
+def _idempotency(settings: Settings, opened: Opened, clock: Clock) -> Idempotency:
+    """The Idempotency-Key slots of creates, and the loop purging those past 24 hours."""
+    idempotency = Idempotency(
+        opened.idempotency, sync_timeout=settings.server.sync_timeout, clock=clock
+    )
+    opened.background.start("idempotency-purge", idempotency.purge, idle=PURGE_SECONDS)
+    return idempotency
 
 
 def _runs(

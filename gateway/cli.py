@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 from litestar import Litestar
 
+from gateway import metrics
 from gateway.app import create_app
 from gateway.compare import command as compare
 from gateway.config import (
@@ -125,6 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         if args.config is not None:
             os.environ[CONFIG_ENV] = str(args.config.resolve())
+        metrics.prepare_multiprocess(args.workers)  # before the workers import prometheus
         uvicorn.run(
             "gateway.cli:app_from_environment", factory=True, workers=args.workers, **options
         )

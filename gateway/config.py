@@ -111,6 +111,11 @@ class VendorBackendConfig(Config, frozen=True, kw_only=True, tag_field="kind"):
     # run is kilobytes; a relayed list page of thousands of runs fits with room to spare
     max_response_bytes: Positive[int] = 16 * 1024 * 1024
     max_connections: Positive[int] = 100  # pooled connections to the vendor, for all calls
+    retries: NonNegative[int] = 2  # of one idempotent call (a read, a delete), budget allowing
+    # consecutive failures (no connection, a timeout, a 5xx) that take the backend out of
+    # service, and for how many seconds (gateway/backends/circuit.py)
+    circuit_failures: Positive[int] = 5
+    circuit_cooldown: Positive[float] = 30.0
     poll_interval: float = 1.0  # while waiting for an upstream background run to finish
     # unfinished runs are re-read from the vendor this often (0: never), so that listings,
     # served from the ledger, catch up with runs nobody polls
@@ -208,6 +213,16 @@ class BatchConfig(Config, frozen=True, kw_only=True):
     concurrency: Positive[int] = 4  # inputs being created at once per server process
 
 
+class LimitsConfig(Config, frozen=True, kw_only=True):
+    """`[limits]`: per client key, answered with a 429 and `Retry-After` (gateway/limits.py);
+    0 turns a limit off, as by default. Kept per server process: with N workers a key may get
+    N times as much, until a shared store holds them (issue 15)."""
+
+    concurrency_per_key: NonNegative[int] = 0  # requests of one key being served at once
+    rate_per_key: NonNegative[float] = 0.0  # requests per second, refilled continuously
+    burst: NonNegative[int] = 0  # requests at once after a pause; 0: the rate, at least 1
+
+
 class WebhookConfig(Config, frozen=True, kw_only=True):
     """One `[[webhooks]]` table: an endpoint that gets Extend-shaped, Extend-signed events.
 
@@ -247,6 +262,7 @@ class FileConfig(Config, frozen=True, kw_only=True):
     files: FilesConfig = FilesConfig()
     batch: BatchConfig = BatchConfig()
     webhooks: tuple[WebhookConfig, ...] = ()
+    limits: LimitsConfig = LimitsConfig()
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -261,7 +277,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     `classifiers` the saved classifiers of `[classifiers.<id>]`, by id;
     `files_secret` the download-link secret read from `[files] secret_env`, if it names one;
     `webhooks` the `[[webhooks]]` endpoints; `vendor_webhook_secrets` the signing secrets of
-    Extend's own webhooks relayed through crosswalk, by backend (`webhook_secret_env`).
+    Extend's own webhooks relayed through crosswalk, by backend (`webhook_secret_env`);
+    `limits` the per-key limits of `[limits]`.
     """
 
     backends: dict[str, BackendConfig]
@@ -280,6 +297,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     batch: BatchConfig = BatchConfig()
     webhooks: tuple[WebhookEndpoint, ...] = ()
     vendor_webhook_secrets: dict[str, Secret] = msgspec.field(default_factory=dict)
+    limits: LimitsConfig = LimitsConfig()
 
     def backend_for(self, surface: Dialect) -> str:
         """The backend that gets new runs created through `surface`."""
@@ -391,6 +409,7 @@ def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
         batch=file.batch,
         webhooks=_webhooks(file.webhooks, environ),
         vendor_webhook_secrets=_vendor_webhook_secrets(backends, environ),
+        limits=file.limits,
     )
     check_secrets(settings)
     return settings

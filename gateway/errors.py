@@ -15,6 +15,7 @@ Code raises what went wrong; each surface alone decides how it looks to its clie
     │  ├─ UpstreamFailed        502      UPSTREAM_ERROR    it answered 5xx, or nonsense
     │  ├─ UpstreamUnreachable   502      UPSTREAM_ERROR    no connection could be made
     │  │  └─ UpstreamUnsent     502/504  UPSTREAM_ERROR    surely nothing reached it
+    │  │     └─ CircuitOpen     503      UNAVAILABLE       the backend is ejected for a cool-down
     │  └─ UpstreamTimeout       504      TIMEOUT           it did not answer in time
     └─ InternalError            500      INTERNAL_ERROR    a bug; logged, never detailed
     TranslationError (mappings/errors.py: UnsupportedFeature, InvalidInput) becomes an
@@ -126,6 +127,14 @@ class UpstreamUnreachable(UpstreamError):
 class UpstreamUnsent(UpstreamUnreachable):
     """No byte of the request reached the vendor (connection refused, DNS, a connect or pool
     timeout): nothing was made there, so a create may be sent again (contracts.md §9)."""
+
+
+class CircuitOpen(UpstreamUnsent):
+    """The backend failed repeatedly and is out of service for a cool-down
+    (gateway/backends/circuit.py): nothing was sent, so a create may fall back elsewhere."""
+
+    status = 503
+    code = "UNAVAILABLE"
 
 
 class UpstreamTimeout(UpstreamError):

@@ -42,7 +42,10 @@ def _client(
     settings = mocked_vendors_settings(
         make_gateway.tmp_path, ["extend"], default="extend", api_keys=("gw-key",)
     )
-    backend = msgspec.structs.replace(settings.backends["extend"], refresh_interval=interval)
+    # each refresh is one call here: retries of a failing read are test_retries.py's
+    backend = msgspec.structs.replace(
+        settings.backends["extend"], refresh_interval=interval, retries=0
+    )
     settings = msgspec.structs.replace(settings, backends={"extend": backend})
     return make_gateway.client(settings, mocked({"extend": upstream}))
 

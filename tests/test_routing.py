@@ -30,6 +30,9 @@ class Named(msgspec.Struct, frozen=True):
 
     refresh = cancel = delete = create
 
+    def circuit_state(self) -> Any:
+        raise NotImplementedError  # never read by routing
+
 
 LOCAL, RETAB, EXTEND = Named("local", None), Named("retab_eu", "retab"), Named("ext", "extend")
 

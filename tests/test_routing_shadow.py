@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from structlog.testing import capture_logs
 
@@ -78,6 +79,9 @@ def test_a_slow_or_failing_shadow_adds_no_latency_to_the_client_s_create(
     base = settings(tmp_path, ["retab"], default="local", shadow=(), db="base.db")
     alone = _median_create_seconds(make_gateway.client(base, mocked({"retab": retab_vendor()})))
     shadowed = settings(tmp_path, ["retab"], default="local", shadow=("retab",), db="shadowed.db")
+    # the failing shadow is not ejected (its circuit, tests/test_circuit.py): every create is sent
+    ejected = msgspec.structs.replace(shadowed.backends["retab"], circuit_failures=CREATES + 1)
+    shadowed = msgspec.structs.replace(shadowed, backends={**shadowed.backends, "retab": ejected})
     router = retab_vendor(_shadow_answer(kind, gate))
     try:
         with_shadow = _median_create_seconds(

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from structlog.testing import capture_logs
@@ -221,6 +221,9 @@ class FinishedUpstream:
     name = "extend"
     dialect: Dialect | None = "extend"
     relay: Relay | None = None  # never relayed to in a refresh
+
+    def circuit_state(self) -> Literal["closed"]:
+        return "closed"
 
     async def create(
         self,

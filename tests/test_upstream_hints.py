@@ -86,7 +86,8 @@ def test_only_a_usable_rate_limit_hint_reaches_the_client(
 ) -> None:
     """Every hint on a 429 for every operation: the client gets a 429 in its dialect, with
     `Retry-After` exactly when the vendor's hint could be read."""
-    with gateway(tmp_path, OTHER) as gw:
+    # retries off: a hint the gateway waits out itself is test_retries.py's
+    with gateway(tmp_path, OTHER, {"retries": 0}) as gw:
         route, vendor = limited_route(gw, surface, operation), gw.routes[surface]
         for hint, expected in HINTS:
             route.mock(return_value=rate_limited(vendor, hint))

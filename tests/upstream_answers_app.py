@@ -126,9 +126,13 @@ def records(store_path: str) -> list[RunRecord]:
 
 @contextmanager
 def gateway(
-    tmp_path: Path, routes: Mapping[Dialect, Dialect], **settings: Any
+    tmp_path: Path,
+    routes: Mapping[Dialect, Dialect],
+    backend_options: Mapping[str, Any] | None = None,
+    **settings: Any,
 ) -> Iterator[Gateway]:
-    """A started gateway whose surfaces are served by the vendors `routes` names."""
+    """A started gateway whose surfaces are served by the vendors `routes` names, each
+    backend with `backend_options` (e.g. `retries`) set."""
     vendors: dict[str, respx.MockRouter] = {
         vendor: respx.MockRouter(base_url=URLS[vendor], assert_all_called=False)
         for vendor in SURFACES
@@ -136,6 +140,11 @@ def gateway(
     built = mocked_vendors_settings(
         tmp_path, vendors, default="extend", surface_backends=dict(routes), **settings
     )
+    backends = {
+        name: msgspec.structs.replace(config, **(backend_options or {}))
+        for name, config in built.backends.items()
+    }
+    built = msgspec.structs.replace(built, backends=backends)
     with running(built, mocked(vendors)) as client:
         yield Gateway(
             client=client, vendors=vendors, store_path=built.store_path, routes=dict(routes)

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import httpx
 
+from gateway.backends.circuit import CircuitState
 from gateway.context import CallContext
 from gateway.store.records import RunRecord
 from mappings import canonical, extend
@@ -59,6 +60,11 @@ class Backend(Protocol):
     @property
     def relay(self) -> Relay | None:
         """Its vendor connection, for same-vendor pass-through; None for the local engine."""
+        ...
+
+    def circuit_state(self) -> CircuitState:
+        """Whether calls reach its vendor now (backends/circuit.py); the local engine's is
+        always closed."""
         ...
 
     async def create(

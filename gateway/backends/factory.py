@@ -38,6 +38,7 @@ from gateway.context import CallContext
 from gateway.files.opening import open_file_store
 from gateway.files.store import FileStore
 from gateway.store.base import BatchLedger, ComparisonLedger, Ledger, Outbox, WorkQueue
+from gateway.store.idempotency import IdempotencyStore
 from gateway.store.sqlite import SqliteLedger
 from gateway.supervisor import Doorbell, Supervisor
 from gateway.webhooks.opening import webhook_delivery
@@ -59,6 +60,7 @@ class Opened(msgspec.Struct, frozen=True, kw_only=True):
     batches: BatchLedger  # the same store again, seen as the batches' ledger
     batch_doorbell: Doorbell  # rung by the ledger when a batch's inputs are recorded
     comparisons: ComparisonLedger  # the same store again, seen as the comparisons' ledger
+    idempotency: IdempotencyStore  # the same store again, seen as Idempotency-Key slots
 
 
 @asynccontextmanager
@@ -137,6 +139,7 @@ async def open_backends(
                 batches=ledger,
                 batch_doorbell=batch_doorbell,
                 comparisons=ledger,
+                idempotency=ledger,
             )
         finally:
             await supervisor.stop()

@@ -7,7 +7,9 @@ they were recorded, so a listing does not show a run as running long after the v
 finished it, and runs that stay unfinished for hours never keep the others from their turn
 (a batch settles only once every one of its runs is seen to end). Only for backends with a
 key of their own: a pure proxy's runs are read with each client's key, which is never kept.
-A `Supervisor` repeats `step` and keeps it going through errors (gateway/supervisor.py).
+A pass is skipped while the backend's circuit is open (its calls would only fail fast), and
+ends when it opens. A `Supervisor` repeats `step` and keeps it going through errors
+(gateway/supervisor.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from gateway.backends.base import Backend
 from gateway.clock import Clock, system_clock
 from gateway.config import Secret
 from gateway.context import CallContext
-from gateway.errors import CrosswalkError
+from gateway.errors import CircuitOpen, CrosswalkError
 from gateway.middleware import new_request_id
 from gateway.store.base import Ledger
 
@@ -49,6 +51,8 @@ class Refresher:
     async def refresh_once(self) -> int:
         """One pass; returns how many runs changed."""
         changed = 0
+        if self._backend.circuit_state() == "open":
+            return changed  # its vendor is failing: calls now would only fail fast
         page = await self._ledger.unfinished(self._backend.name, limit=BATCH, after=self._after)
         # a short page reached the end: the next pass starts the round again
         self._after = page[-1].seq if len(page) == BATCH else 0
@@ -64,6 +68,8 @@ class Refresher:
                     now = self._clock()
                     await self._ledger.update_run(self.backend, record.upstream_id, run, now=now)
                     changed += 1
+            except CircuitOpen:
+                break  # the vendor began failing during the pass: the rest waits for the next
             except CrosswalkError as exc:
                 log.warning(
                     "refresh.failed", backend=self._backend.name, run=record.upstream_id,

@@ -5,29 +5,35 @@ Building a request is apart from sending it (a built request can be checked with
 whole exchange, its answer is read whole but no larger than the backend allows, and a redirect
 is never relayed. Those failures and every non-2xx answer become the `UpstreamError`s of
 gateway/errors.py, which each surface renders in its own dialect. Every answer is read, or
-relayed, only once crosswalk's secrets are scrubbed from it (scrub.py).
+relayed, only once crosswalk's secrets are scrubbed from it (scrub.py). Idempotent calls are
+retried within the call's deadline and the backend's retry budget (retries.py), and every
+attempt passes the backend's circuit (circuit.py), which ejects a backend that keeps failing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
-import re
+import random
 import time
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
 import msgspec
 import structlog
 
+from gateway import metrics
+from gateway.backends import retries
 from gateway.backends.answers import key_refused
 from gateway.backends.base import Query
+from gateway.backends.circuit import Circuit, CircuitState
+from gateway.backends.hints import client_hint, hinted_wait
+from gateway.backends.retries import RetryBudget
 from gateway.backends.scrub import Scrubber
 from gateway.config import Secret, VendorBackendConfig
 from gateway.context import CallContext
 from gateway.errors import (
+    CircuitOpen,
     Unauthorized,
     UpstreamError,
     UpstreamFailed,
@@ -39,7 +45,7 @@ from gateway.errors import (
 from mappings import canonical
 from mappings.dialects import Dialect
 from mappings.errors import TranslationError
-from mappings.nesting import JsonDecoder
+from mappings.nesting import JsonDecoder, NestingTooDeep
 
 T = TypeVar("T")
 ProblemReader = Callable[[int, bytes], canonical.Problem]
@@ -47,10 +53,8 @@ HeaderMaker = Callable[[CallContext], Mapping[str, str]]  # what the vendor need
 # what no longer describes an answer once its body is read and decoded
 _ENCODING_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
 log = structlog.get_logger("crosswalk.upstream")
-# a vendor asking for a longer wait than a day is not giving a hint anyone can follow
-MAX_RETRY_AFTER = 86_400
-_SECONDS = re.compile(r"[0-9]{1,9}")  # ASCII only: str.isdigit() also takes "²"
-_MILLIS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
+MAX_MESSAGE = 500  # of a vendor's message about its own failure, passed on to the client
+_any_json = JsonDecoder(object)
 
 
 def open_client(
@@ -92,6 +96,12 @@ class Upstream:
         self._key = key
         self._read_problem = read_problem
         self._headers = headers
+        self._retries = config.retries
+        self._budget = RetryBudget()
+        self._circuit = Circuit(
+            backend, failures=config.circuit_failures, cooldown=config.circuit_cooldown
+        )
+        self._random = random.Random()
         # with none given, it still scrubs the key each request carried
         self._scrubber = scrubber or Scrubber()
 
@@ -138,12 +148,21 @@ class Upstream:
         params: Query = (),
         content: bytes | None = None,
     ) -> httpx.Response:
-        """A client's request relayed as it came, but for auth: the answer whatever its status."""
+        """A client's request relayed as it came, but for auth: the vendor's answer, unless
+        its SDK could not read it (a 2xx or a 5xx that is not JSON: an HTML page, a proxy's
+        text, a truncated or empty body) or it is a 500, which clients must only ever get for
+        crosswalk's own bugs: those raise UpstreamFailed, a 502 in the caller's dialect."""
         extra = {"content-type": "application/json"} if content else {}
         request = self.build(
             method, path, call=call, params=list(params), content=content, headers=extra
         )
-        return self._scrubber.response(await self.send_raw(request))
+        response = self._scrubber.response(await self.send_raw(request))
+        status = response.status_code
+        if status == 500 or (status > 500 and not _is_json(response.content)):
+            raise self.failure(response)
+        if response.is_success and method != "DELETE" and not _is_json(response.content):
+            raise UpstreamFailed(f"{self._who} sent a response that is not JSON.")
+        return response
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         """The vendor's 2xx answer; anything else raises an UpstreamError."""
@@ -154,38 +173,100 @@ class Upstream:
 
     async def send_raw(self, request: httpx.Request) -> httpx.Response:
         """The vendor's answer whatever its status, read whole within the call's deadline;
-        transport failures, a missed deadline, an oversized answer and a redirect raise
-        UpstreamError."""
+        transport failures, a missed deadline, an oversized answer, a redirect and an open
+        circuit raise UpstreamError. An idempotent call is retried (retries.py) while its
+        deadline, its backend's retry budget and a closed circuit allow."""
+        retrying = self._retries > 0 and retries.idempotent(
+            request.method, request.url.path, self.dialect
+        )
+        self._budget.called()
+        deadline = time.monotonic() + self._call_timeout
+        retry = 0
+        while True:
+            # the request's summary line tells how many tries its last upstream call took
+            structlog.contextvars.bind_contextvars(upstream_attempts=retry + 1)
+            try:
+                response = await self._attempt(request, deadline)
+            except UpstreamError as exc:
+                if not retrying or not retries.retried_failure(exc):
+                    raise
+                wait = self._retry_wait(retry, None, deadline)
+                if wait is None:
+                    raise
+            else:
+                if not retrying or response.status_code not in retries.RETRIED_STATUSES:
+                    return response
+                wait = self._retry_wait(retry, hinted_wait(response.headers), deadline)
+                if wait is None:
+                    return response
+            retry += 1
+            metrics.upstream_retried(self.backend)
+            log.info("upstream.retry", backend=self.backend, retry=retry, wait_s=round(wait, 3))
+            await asyncio.sleep(wait)
+
+    def circuit_state(self) -> CircuitState:
+        """The backend's circuit, as the next call would meet it."""
+        return self._circuit.state()
+
+    def _retry_wait(self, retry: int, hint: float | None, deadline: float) -> float | None:
+        """The wait before retry number `retry`, or None when the call is not retried."""
+        if retry >= self._retries or self._circuit.state() != "closed":
+            return None
+        remaining = deadline - time.monotonic()
+        wait = retries.wait_before(retry, hint, remaining, self._random)
+        if wait is None or not self._budget.spend():
+            return None
+        return wait
+
+    async def _attempt(self, request: httpx.Request, deadline: float) -> httpx.Response:
+        """One exchange, admitted by the circuit and bounded by what is left of the deadline;
+        its outcome is logged, timed (metrics) and told to the circuit."""
+        try:
+            probe = self._circuit.enter()
+        except CircuitOpen:
+            # nothing sent: the request's summary line says why
+            structlog.contextvars.bind_contextvars(backend=self.backend, upstream_status="open")
+            raise
         started = time.perf_counter()
         outcome: int | str = "error"
+        failed: bool | None = None  # None: no outcome (cancelled), which decides nothing
         try:
-            async with asyncio.timeout(self._call_timeout):
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                 response = await self._exchange(request)
             outcome = response.status_code
+            failed = response.status_code >= 500
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # before any byte was sent: a create may be retried without making a run twice
             late = isinstance(exc, httpx.TimeoutException)
-            outcome = "timeout" if late else "unreachable"
+            outcome, failed = "timeout" if late else "unreachable", True
             raise UpstreamUnsent(
                 f"{self._who} could not be reached ({type(exc).__name__}).",
                 status=504 if late else None,
                 code="TIMEOUT" if late else None,
             ) from None
         except (httpx.TimeoutException, TimeoutError):
-            outcome = "timeout"
+            outcome, failed = "timeout", True
             raise UpstreamTimeout(f"{self._who} did not answer in time.") from None
         except httpx.TransportError as exc:
-            outcome = "unreachable"
+            outcome, failed = "unreachable", True
             raise UpstreamUnreachable(
                 f"{self._who} could not be reached ({type(exc).__name__})."
             ) from None
         except _TooLarge:
-            outcome = "too_large"
+            outcome, failed = "too_large", False  # it answered: the backend is up
             raise UpstreamFailed(
                 f"{self._who} sent a response larger than {self._max_bytes} bytes.",
                 retryable=False,
             ) from None
         finally:
+            seconds = time.perf_counter() - started
+            if failed is None:
+                self._circuit.release(probe=probe)
+            else:
+                self._circuit.record(failed=failed, probe=probe)
+            metrics.upstream_called(
+                self.backend, str(outcome) if isinstance(outcome, int) else "error", seconds
+            )
             # the request's own summary line (gateway/middleware.py) names the last upstream call
             structlog.contextvars.bind_contextvars(backend=self.backend, upstream_status=outcome)
             # method, path and status only: never headers (keys) or bodies (documents)
@@ -195,7 +276,7 @@ class Upstream:
                 method=request.method,
                 path=request.url.path,
                 upstream_status=outcome,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )
         if 300 <= response.status_code < 400:
             # never followed (its target is unchecked) nor relayed (clients would be sent
@@ -242,7 +323,10 @@ class Upstream:
         problem = self._read_problem(status, response.content)
         error: UpstreamError
         if status >= 500:
-            error = UpstreamFailed(f"{self._who} failed (HTTP {status}): {problem.message}")
+            error = UpstreamFailed(
+                f"{self._who} failed (HTTP {status}){_said(response, problem)}",
+                headers=client_hint(response.headers),  # a 503's hint is the client's too
+            )
             error.upstream_status = status
             return error
         error = UpstreamRejected(
@@ -253,7 +337,7 @@ class Upstream:
             retryable=problem.retryable,
             details=problem.details,
             fields=problem.fields,
-            headers=_retry_after(response.headers),
+            headers=client_hint(response.headers),
         )
         error.upstream_status = status
         return error
@@ -278,31 +362,24 @@ class Upstream:
         return f"The upstream {self.dialect} API (backend {self.backend})"
 
 
+def _is_json(content: bytes) -> bool:
+    try:
+        _any_json.decode(content)
+    except NestingTooDeep:
+        return True  # too deep to read, not unreadable: a relay passes it on as it came
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
+def _said(response: httpx.Response, problem: canonical.Problem) -> str:
+    """The vendor's own message about its failure, cut short; not an HTML page, which may
+    hold anything (a whole site's markup, a framework's stack trace)."""
+    html = "html" in response.headers.get("content-type", "")
+    if html or response.content.lstrip().startswith(b"<"):
+        return "."
+    return f": {problem.message[:MAX_MESSAGE]}"
+
+
 class _TooLarge(Exception):
     """An answer past the backend's `max_response_bytes`, its read abandoned."""
-
-
-def _retry_after(headers: httpx.Headers) -> dict[str, str]:
-    """`Retry-After` for the client, from the vendor's own or its `retry-after-ms`; a value
-    that is neither a whole number of seconds (at most a day) nor an HTTP date is ignored."""
-    value = headers.get("retry-after", "").strip()
-    if _is_http_date(value):
-        return {"retry-after": value}
-    millis = headers.get("retry-after-ms", "").strip()
-    if _SECONDS.fullmatch(value):
-        seconds = int(value)
-    elif _MILLIS.fullmatch(millis):
-        seconds = math.ceil(float(millis) / 1000)
-    else:
-        return {}
-    return {"retry-after": str(seconds)} if seconds <= MAX_RETRY_AFTER else {}
-
-
-def _is_http_date(value: str) -> bool:
-    """True for an HTTP date (RFC 9110 §10.2.3), the other form `Retry-After` may take."""
-    if not value.isascii():
-        return False
-    try:
-        return parsedate_to_datetime(value).tzinfo is not None
-    except (TypeError, ValueError, OverflowError):
-        return False

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from gateway.backends import answers
 from gateway.backends.base import FileSource, Relay
+from gateway.backends.circuit import CircuitState
 from gateway.backends.stored import with_stored_file
 from gateway.backends.upstream import Upstream
 from gateway.clock import Clock, system_clock
@@ -71,6 +72,9 @@ class VendorBackend(Generic[W]):
     @property
     def relay(self) -> Relay:
         return self._upstream
+
+    def circuit_state(self) -> CircuitState:
+        return self._upstream.circuit_state()
 
     async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
         path = self._one(record.upstream_id)

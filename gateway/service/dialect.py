@@ -18,7 +18,7 @@ from gateway.backends.base import Backend, Query, Relay
 from gateway.context import CallContext
 from gateway.errors import CrosswalkError, InvalidRequest, RunNotFound
 from gateway.routing import Located, Routing
-from gateway.service import fallback
+from gateway.service import fallback, idempotency
 from gateway.service.outcome import Deleted, Outcome, Page, Relayed, Served
 from gateway.service.relay import PassThrough
 from gateway.service.rules import DialectRules
@@ -80,6 +80,15 @@ class DialectService:
         its document (a body that cannot be read goes to the default), then to each fallback
         backend while the one before failed before a run existed (fallback.py); the create
         answered is then shadowed (shadow.py)."""
+        if (made := idempotency.resuming()) is not None:
+            return await self.get(call, made)  # its key's first try made it, then died
+        try:
+            return await self._create(call, body, path=path)
+        except CrosswalkError as exc:
+            idempotency.note_failure(exc)  # a run that may exist keeps its key spent
+            raise
+
+    async def _create(self, call: CallContext, body: bytes, *, path: str) -> Outcome:
         shadows = self._shadows if self._shadows is not None and self._shadows.configured else None
         began = None if shadows is None else shadows.now()
         if self._translates(body):

@@ -6,12 +6,13 @@ A create falls back only when no run can exist on the backend it was sent to: no
 another 4xx (the client's to fix, answered as is), a timeout once the request was sent
 (crosswalk's own, or a vendor's 504: the vendor may still be making the run), an
 answer crosswalk could not read, nor any failure after the vendor accepted a run (the accepted
-hook recorded it): a second run would be made elsewhere. Issue 13's open circuits are one more
-case for `falls_back`.
+hook recorded it): a second run would be made elsewhere. An open circuit (CircuitOpen, an
+UpstreamUnsent: nothing was sent) falls back too.
 
 `crosswalk-attempts` lists each backend tried, in order, as `name:outcome` joined by `, `:
-`ok`, the vendor's HTTP status (`503`, `429`), `unsent` (no connection), `timeout`, or
-`untranslatable` (a fallback that could not take the body; the primary's error is answered).
+`ok`, the vendor's HTTP status (`503`, `429`), `unsent` (no connection), `open` (the
+backend's circuit is open), `timeout`, or `untranslatable` (a fallback that could not take
+the body; the primary's error is answered).
 Backend names only: never a key, a URL or a vendor's message.
 """
 
@@ -19,7 +20,13 @@ from __future__ import annotations
 
 import httpx
 
-from gateway.errors import CrosswalkError, UpstreamError, UpstreamTimeout, UpstreamUnsent
+from gateway.errors import (
+    CircuitOpen,
+    CrosswalkError,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnsent,
+)
 
 
 def falls_back(error: CrosswalkError) -> bool:
@@ -38,6 +45,8 @@ def relayed_falls_back(answer: httpx.Response) -> bool:
 
 def outcome_of(error: CrosswalkError) -> str:
     """An attempt's outcome in `crosswalk-attempts` for a create that raised `error`."""
+    if isinstance(error, CircuitOpen):
+        return "open"
     if isinstance(error, UpstreamUnsent):
         return "unsent"
     if isinstance(error, UpstreamTimeout):

@@ -30,6 +30,7 @@ from gateway.backends.base import Backend, Query, Relay
 from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
 from gateway.errors import RunNotFound
+from gateway.service import idempotency
 from gateway.service.outcome import Relayed
 from gateway.service.rules import DialectRules
 from gateway.service.stored import reads_translated
@@ -74,6 +75,7 @@ class PassThrough:
             # the run exists upstream whether or not the client is still there to hear of it
             with anyio.CancelScope(shield=True), contextlib.suppress(DuplicateRun):
                 await self._ledger.insert(record)  # a DuplicateRun: an id the vendor had given
+            await idempotency.run_accepted(run.id)  # relayed: the client knows it by this id
         return Relayed(answer=answer, backend=backend.name)
 
     async def call(

@@ -23,6 +23,7 @@ from gateway.clock import Clock, system_clock
 from gateway.context import CallContext
 from gateway.errors import GatewayTimeout, UpstreamError, UpstreamFailed
 from gateway.routing import Located, Routing
+from gateway.service import idempotency
 from gateway.service.outcome import Page, Served
 from gateway.store.base import DuplicateRun, Ledger
 from gateway.store.records import (
@@ -99,6 +100,8 @@ class RunService:
                 comparison=comparison,
             )
             await self._insert(made, backend)
+            if batch is None and comparison is None:  # the client's own create, not a copy
+                await idempotency.run_accepted(self._served(call, backend, run).public_id)
             return made
 
         async def record_accepted(run: canonical.ClassificationRun) -> None:

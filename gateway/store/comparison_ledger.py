@@ -46,6 +46,10 @@ class ComparisonLedger(Protocol):
         if the side is unknown or has a run."""
         ...
 
+    async def set_expected(self, comparison_id: str, expected: str | None) -> bool:
+        """The comparison's expected label is now `expected`; False if it is unknown."""
+        ...
+
     async def get_comparison(self, owner: str, comparison_id: str) -> ComparisonRecord | None:
         """The owner's comparison with its sides' runs, or None (also another owner's)."""
         ...

@@ -12,6 +12,7 @@ from datetime import datetime
 import msgspec
 
 from gateway.backends.base import Accepted, Relay
+from gateway.backends.circuit import CircuitState
 from gateway.backends.local.ids import new_run_id
 from gateway.backends.local.runner import DocumentProblem, LocalEngine, file_id, guess_mime
 from gateway.clock import Clock, system_clock
@@ -43,6 +44,9 @@ class LocalBackend:
         self._engine = engine
         self._ledger = ledger
         self._clock = clock
+
+    def circuit_state(self) -> CircuitState:
+        return "closed"  # no vendor to eject
 
     async def create(
         self,

@@ -2,6 +2,8 @@
 a comparison's own run is linked to its side as it is recorded, any linked run reaching a
 terminal status finishes its side (keeping a copy of the run), and a linked run deleted
 before it ended fails its side; each completes the comparison when it was the last side.
+A shadowed comparison completed so, whose shadow labelled the document otherwise than its
+primary, is counted in `/metrics` (`crosswalk_shadow_disagreements`).
 
 A side's run is the run of its (backend, upstream_id) that belongs to the comparison's
 owner: another owner's run is never linked, finishes nothing and is never read through it.
@@ -18,6 +20,8 @@ from datetime import datetime
 import msgspec
 import structlog
 
+from gateway import metrics
+from gateway.compare.from_ledger import label_of
 from gateway.store.records import RunRecord
 from gateway.store.sqlite.times import to_us
 from mappings import canonical
@@ -54,7 +58,15 @@ _COMPLETE = (
     " AND finished_us IS NULL)"
 )
 
+_SHADOW_SIDES = (
+    "SELECT s.backend, s.run, c.categories FROM comparison_sides AS s"
+    " JOIN comparisons AS c ON c.id = s.comparison_id"
+    " WHERE s.comparison_id = ? AND c.source = 'shadow' ORDER BY s.position"
+)
+
 _encoder = msgspec.json.Encoder()
+_run = msgspec.json.Decoder(canonical.ClassificationRun)
+_categories = msgspec.json.Decoder(tuple[canonical.Category, ...])
 
 
 def link(conn: sqlite3.Connection, record: RunRecord) -> None:
@@ -101,7 +113,8 @@ def _finish_waiting(
     kept = None if run is None else _encoder.encode(run)  # encoded only for a side to keep
     for (comparison_id,) in waiting:
         conn.execute(_FINISH, (to_us(now), kept, error, comparison_id, backend))
-        complete(conn, comparison_id)
+        if complete(conn, comparison_id):
+            _count_disagreements(conn, comparison_id)
 
 
 def complete(conn: sqlite3.Connection, comparison_id: str) -> bool:
@@ -109,3 +122,23 @@ def complete(conn: sqlite3.Connection, comparison_id: str) -> bool:
     finished and it was not already; whether it was."""
     params = (comparison_id, comparison_id, comparison_id)
     return conn.execute(_COMPLETE, params).rowcount > 0
+
+
+def _count_disagreements(conn: sqlite3.Connection, comparison_id: str) -> None:
+    """Count each shadow of a just-completed shadowed comparison whose label differs from its
+    primary's (a failed side has no label: that is a failure, not a disagreement)."""
+    rows = conn.execute(_SHADOW_SIDES, (comparison_id,)).fetchall()
+    if len(rows) < 2:
+        return  # a replay's comparison, or a shadow without its sides
+    categories = _categories.decode(rows[0][2])
+    (primary, label), *shadows = [(row[0], _label(row[1], categories)) for row in rows]
+    for shadow, other in shadows:
+        if label is not None and other is not None and other != label:
+            metrics.shadow_disagreed(primary, shadow)
+
+
+def _label(kept: bytes | None, categories: tuple[canonical.Category, ...]) -> str | None:
+    run = None if kept is None else _run.decode(kept)
+    if run is None or run.status is not canonical.Status.completed or run.decision is None:
+        return None
+    return label_of(run.decision, categories)

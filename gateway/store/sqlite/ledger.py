@@ -23,8 +23,9 @@ from gateway.store.records import (
     RecoveryReport,
     RunRecord,
 )
-from gateway.store.sqlite import batches, files, queue, writes
+from gateway.store.sqlite import batches, files, probes, queue, writes
 from gateway.store.sqlite.comparison_methods import ComparisonMethods
+from gateway.store.sqlite.idempotency import IdempotencyMethods
 from gateway.store.sqlite.listing import list_page
 from gateway.store.sqlite.outbox_methods import OutboxMethods
 from gateway.store.sqlite.rows import BY_OWNER_RUN, BY_RUN, SELECT, all_records, one_record
@@ -41,11 +42,11 @@ _UNFINISHED = (
 _RUNNING = frozenset({canonical.Status.running})
 
 
-class SqliteLedger(OutboxMethods, ComparisonMethods):
+class SqliteLedger(OutboxMethods, ComparisonMethods, IdempotencyMethods):
     """Implements `Ledger` (with `FileLedger`), `WorkQueue`, `Outbox` (its methods in
-    `OutboxMethods`), `BatchLedger` and `ComparisonLedger` (in `ComparisonMethods`) over one
-    SQLite file; open with `await SqliteLedger.open(path)`, and close it (or use it as an
-    async context)."""
+    `OutboxMethods`), `BatchLedger`, `ComparisonLedger` (in `ComparisonMethods`) and
+    `IdempotencyStore` (in `IdempotencyMethods`) over one SQLite file; open with
+    `await SqliteLedger.open(path)`, and close it (or use it as an async context)."""
 
     def __init__(
         self,
@@ -94,6 +95,12 @@ class SqliteLedger(OutboxMethods, ComparisonMethods):
 
     async def close(self) -> None:
         await self._threads.close()
+
+    async def ping(self) -> None:
+        await self._threads.read(probes.ping)
+
+    async def queue_depth(self, local_backends: Sequence[str]) -> int:
+        return await self._threads.read(probes.queue_depth, local_backends)
 
     async def insert(self, record: RunRecord) -> RunRecord:
         inserted = await self._threads.write(writes.insert, record)
