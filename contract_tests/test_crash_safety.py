@@ -1,15 +1,19 @@
-"""kill -9 during background runs from both surfaces: after a restart none is lost or doubled.
+"""kill -9 during background runs and idempotent creates: after a restart none is lost or
+doubled.
 
 A real `crosswalk serve` on the local backend accepts background runs from Retab and Extend
 clients, is killed while some are queued and some processing, and is started again on the same
 ledger. Every accepted id must still be readable and end completed, the ledger must hold exactly
 one row per accepted run, and no run may be finished and kept twice (the servers' own logs).
+Killed in a burst of creates sent with `Idempotency-Key`, the restarted server answers each key
+sent again with the run it already made (a replay), and the ledger holds no second one.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -121,3 +125,62 @@ def test_background_runs_of_both_surfaces_survive_kill_9(
     kept = _kept(first_log, second_log)
     assert kept, "no run_finished lines were read"
     assert max(kept.values()) <= 1, kept
+
+
+def _idempotent(client: httpx.Client, surface: str, key: str) -> httpx.Response:
+    body, headers = (EXTEND, EXTEND_HEADERS) if surface == "extend" else (RETAB, {})
+    return client.post(PATHS[surface], json=body, headers={**headers, "idempotency-key": key})
+
+
+def _burst(url: str, answered: dict[str, str], sent: list[str], started: threading.Event) -> None:
+    """Extend idempotent creates one after another until the server dies under them."""
+    with httpx.Client(base_url=url, headers={"authorization": f"Bearer {KEY}"}) as client:
+        for n in range(10_000):
+            key = f"burst-{n}"
+            sent.append(key)
+            try:
+                response = _idempotent(client, "extend", key)
+            except httpx.TransportError:
+                return
+            assert response.status_code == 200, response.text
+            answered[key] = response.json()["id"]
+            if len(answered) >= 3:
+                started.set()
+
+
+def test_idempotent_creates_survive_kill_9(tmp_path: Path, servers: list[ServerProcess]) -> None:
+    """Killed mid-burst of idempotent creates: after restart each key's retry is its one run."""
+    config = _config(tmp_path)
+    first = ServerProcess(config, log=tmp_path / "first.log").start()
+    servers.append(first)
+    with httpx.Client(base_url=first.url, headers={"authorization": f"Bearer {KEY}"}) as client:
+        answered = {f"retab-{n}": _idempotent(client, "retab", f"retab-{n}").json()["id"]
+                    for n in range(3)}  # fmt: skip
+    sent: list[str] = []
+    started = threading.Event()
+    burst = threading.Thread(target=_burst, args=(first.url, answered, sent, started))
+    burst.start()
+    assert started.wait(timeout=30)
+    first.kill()
+    burst.join(timeout=30)
+
+    second = ServerProcess(config, log=tmp_path / "second.log", port=first.port).start()
+    servers.append(second)
+    runs: dict[str, str] = {}
+    with httpx.Client(base_url=second.url, headers={"authorization": f"Bearer {KEY}"}) as client:
+        for key in [*(k for k in answered if k.startswith("retab-")), *sent]:
+            surface = "retab" if key.startswith("retab-") else "extend"
+            retry = _idempotent(client, surface, key)
+            if key in answered:  # the first answer, replayed: the same run
+                assert retry.status_code in (200, 201), retry.text
+                assert retry.headers["crosswalk-idempotent-replay"] == "true"
+                assert retry.json()["id"] == answered[key]
+            else:  # cut short by the kill: its one run now, or still in flight
+                assert retry.status_code in (200, 409), retry.text
+            if retry.status_code < 300:
+                runs[retry.json()["id"]] = surface
+        wait_until(
+            lambda: all(_status(client, s, i) in DONE[s] for i, s in runs.items()), timeout=90
+        )
+    assert len(runs) >= len(answered)
+    assert _ledger_rows(tmp_path) == len(runs)  # one row per key that made a run, none doubled
