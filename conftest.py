@@ -13,6 +13,8 @@ from tests.browser import chromium
 from tests.harness import make_gateway
 
 __all__ = ["chromium", "make_gateway"]
+# fails the session if any test key is logged
+pytest_plugins = ["tests.secret_watch"]
 
 settings.register_profile("crosswalk", deadline=None)
 settings.load_profile("crosswalk")

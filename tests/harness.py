@@ -46,6 +46,8 @@ SLOW_RUN_SECONDS = 2.0  # long enough for a cancel to find a local run unfinishe
 IN_PROCESS_URL = "http://crosswalk.test"
 
 Transports = Mapping[str, httpx.AsyncBaseTransport]
+# every key the harness was handed, client or upstream: none may be logged (tests/secret_watch.py)
+known_keys: set[str] = set()
 
 
 def wire(name: str) -> bytes:
@@ -59,6 +61,7 @@ def wire_json(name: str) -> Any:
 
 
 def secret_keys(*keys: str) -> tuple[Secret, ...]:
+    known_keys.update(keys)
     return tuple(Secret(k) for k in keys)
 
 
@@ -96,6 +99,7 @@ def vendor_settings(
     **settings: Any,
 ) -> Settings:
     """Settings over vendor backends, with gateway keys and the upstream keys crosswalk holds."""
+    known_keys.update((upstream_keys or {}).values())
     return Settings(
         backends=dict(backends),
         default_backend=default,
@@ -202,10 +206,12 @@ class Gateway:
     def http(self, key: str | None = "key-a") -> httpx.Client:
         """A plain HTTP client, for what the SDKs do not expose (status codes, headers)."""
         headers = {"authorization": f"Bearer {key}"} if key else {}
+        known_keys.update([key] if key else [])
         return self.track(self._http_client(headers))
 
     def retab(self, key: str = "key-a") -> Retab:
         """The official Retab SDK, unchanged but for its base URL, retries off."""
+        known_keys.add(key)
         sdk = Retab(api_key=key, base_url=self.url, max_retries=0)
         # Retab's SDK builds its own httpx.Client (`sdk.client`); ours reaches this gateway
         sdk.client.close()
@@ -214,6 +220,7 @@ class Gateway:
 
     def extend(self, key: str = "key-a") -> Extend:
         """The official Extend SDK, unchanged but for its base URL and HTTP client."""
+        known_keys.add(key)
         return Extend(token=key, base_url=self.url, httpx_client=self.http(None))
 
     def close_clients(self) -> None:
