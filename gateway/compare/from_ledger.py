@@ -15,18 +15,7 @@ from collections.abc import Iterable, Sequence
 from gateway.compare.records import Answer, Comparison
 from gateway.store.comparison_records import ComparisonRecord, SideRecord
 from mappings import canonical
-
-
-def label_of(decision: canonical.Decision, categories: Sequence[canonical.Category]) -> str:
-    """The caller's key for the category `decision` names."""
-    if decision.category_key is not None:
-        for category in categories:
-            if category.key is not None and category.key == decision.category_key:
-                return category.key
-    for category in categories:
-        if category.name == decision.category_name:
-            return category.key if category.key is not None else category.name
-    return decision.category_key if decision.category_key is not None else decision.category_name
+from mappings.labels import label_of as label_of  # re-exported
 
 
 def answer_of(side: SideRecord, categories: Sequence[canonical.Category]) -> Answer:

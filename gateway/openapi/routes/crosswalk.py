@@ -4,9 +4,6 @@ page (design.md §8)."""
 
 from __future__ import annotations
 
-# the store before gateway.compare: the store's comparison sides and gateway.compare import
-# each other, and only that order resolves (the app's own imports load the store first)
-import gateway.store  # noqa: F401
 from gateway.compare.listing import ComparisonList
 from gateway.openapi.operation import (
     Body,

@@ -21,10 +21,10 @@ import msgspec
 import structlog
 
 from gateway import metrics
-from gateway.compare.from_ledger import label_of
 from gateway.store.records import RunRecord
 from gateway.store.sqlite.times import to_us
 from mappings import canonical
+from mappings.labels import label_of
 
 log = structlog.get_logger("crosswalk.comparisons")
 
