@@ -23,12 +23,13 @@ CONFIG = {"classifications": [{"id": "inv", "type": "invoice", "description": "a
 SHUTDOWN_TIMEOUT = 20  # seconds: the bound the test holds the process to
 
 
-def _config(tmp_path: Path, extra: str = "") -> str:
+def _config(tmp_path: Path, local: str = "") -> str:
+    """A config over the local backend (with `local` options) and a ledger in `tmp_path`."""
     path = tmp_path / "crosswalk.toml"
     path.write_text(
-        '[backends.local]\nkind = "local"\nallow_private_urls = true\n\n'
+        f'[backends.local]\nkind = "local"\nallow_private_urls = true\n{local}\n'
         f'[store]\nurl = "sqlite:///{tmp_path}/crosswalk.db"\n\n'
-        f"[server]\nshutdown_timeout = {SHUTDOWN_TIMEOUT}\n{extra}",
+        f"[server]\nshutdown_timeout = {SHUTDOWN_TIMEOUT}\n",
         encoding="utf-8",
     )
     return str(path)
@@ -155,3 +156,31 @@ def test_sigterm_lets_an_in_flight_request_finish_then_exits_0(tmp_path: Path) -
         stopping = events.index("crosswalk.stopping")
         assert "request.completed" in events[stopping:]
         assert events[-1] == "crosswalk.stopped"
+
+
+def _status(client: httpx.Client, run_id: str) -> str:
+    status: str = client.get(f"/classify_runs/{run_id}").json()["status"]
+    return status
+
+
+def test_a_background_run_cut_off_by_sigterm_is_finished_by_the_next_start(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM while a local background run is being processed: the process still exits 0
+    promptly, and the next start takes the run again (once its lease runs out) and ends it."""
+    body = {"file": {"text": "Invoice due", "name": "a.txt"}, "config": CONFIG}
+    slow = _config(tmp_path, local="min_run_seconds = 600\nlease_seconds = 1\n")
+    with ServeProcess(tmp_path, "--config", slow, "--port", "0") as served:
+        url = served.started_event()["listening"]
+        with httpx.Client(base_url=url, headers=EXTEND) as client:
+            run_id = client.post("/classify_runs", json=body).json()["id"]
+            wait_until(lambda: _status(client, run_id) == "PROCESSING")
+        stopped = time.monotonic()
+        assert served.terminate(SHUTDOWN_TIMEOUT) == 0
+        assert time.monotonic() - stopped < SHUTDOWN_TIMEOUT
+    quick = _config(tmp_path, local="lease_seconds = 1\n")
+    with ServeProcess(tmp_path, "--config", quick, "--port", "0") as served:
+        url = served.started_event()["listening"]
+        with httpx.Client(base_url=url, headers=EXTEND) as client:
+            wait_until(lambda: _status(client, run_id) == "PROCESSED")
+        assert served.terminate(SHUTDOWN_TIMEOUT) == 0
