@@ -83,6 +83,10 @@ class LocalWorker:
         heartbeat = asyncio.create_task(self._heartbeat(record))
         try:
             result = await self._result(record)
+        except asyncio.CancelledError:  # the server is stopping
+            await cancel_and_wait(heartbeat)
+            await self._give_up(record)
+            raise
         finally:
             await cancel_and_wait(heartbeat)
         # only if still ours and running: a cancel or a retake that landed first wins
@@ -114,6 +118,15 @@ class LocalWorker:
         return await self._ledger.finish(
             self.backend, record.upstream_id, self.id, result, now=self._clock()
         )
+
+    async def _give_up(self, record: RunRecord) -> None:
+        """End this worker's lease now, so that the run is taken again at once (by the next
+        start, or another process) instead of once the lease would have run out."""
+        now = self._clock()
+        try:
+            await self._ledger.heartbeat(self.backend, record.upstream_id, self.id, 0, now)
+        except Exception:  # the lease then runs out by itself: the run is only delayed
+            log.warning("local.lease_not_released", run_id=record.upstream_id, exc_info=True)
 
     async def _heartbeat(self, record: RunRecord) -> None:
         interval = self._config.lease_seconds / 3
