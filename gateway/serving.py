@@ -65,9 +65,11 @@ def uvicorn_options(host: str, port: int) -> dict[str, Any]:
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on `host`:`port` (0: any free port), or a StartupError saying
     why not; connections wait in its backlog until the gateway has started."""
+    # as uvicorn reads --host: IPv6 only when the address is one (`localhost` is 127.0.0.1)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            host, port, family=family, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
     except (socket.gaierror, UnicodeError) as exc:
         raise StartupError(f"cannot listen on {host}:{port}: {exc}") from None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway import serving
 from gateway.cli import main
 
 TWO_SECRETS = """
@@ -197,3 +198,9 @@ def test_check_config_no_env_still_refuses_a_structural_mistake(
     config = _config(tmp_path, TWO_SECRETS.replace('default = "local"', 'default = "nowhere"'))
     assert main(["check-config", "--no-env", str(config)]) == 2
     assert "routing.default: unknown backend 'nowhere'" in _one_line(capsys.readouterr().err)
+
+
+def test_localhost_is_served_on_ipv4_loopback_as_uvicorn_reads_it() -> None:
+    with serving.bind("localhost", 0) as sock:
+        assert serving.listening_url(sock).startswith("http://127.0.0.1:")
+        assert serving.links_url(sock) == serving.listening_url(sock)
