@@ -19,6 +19,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from gateway import metrics
 from gateway.backends.factory import Opened, open_backends
 from gateway.batch import BatchService, BatchWorker, start_batch_workers
 from gateway.batch.inputs import BatchInputs
@@ -36,8 +37,9 @@ from gateway.errors import (
     RouteNotFound,
 )
 from gateway.files.pending import PendingUploads
+from gateway.gauges import start_depth_gauges
 from gateway.logging import configure_logging
-from gateway.middleware import CLIENT_CLOSED, RequestContext, add_request_id, client_gone
+from gateway.middleware import CLIENT_CLOSED, add_request_id, client_gone, wrap_app
 from gateway.routing import Routing
 from gateway.service import EXTEND_RULES, RETAB_RULES, DialectService
 from gateway.service.decoding import translation_error
@@ -53,6 +55,7 @@ from gateway.surfaces import (
     extend_webhooks,
     files_content,
     files_uploads,
+    health,
     retab_files,
 )
 from gateway.surfaces import extend as extend_surface
@@ -73,7 +76,7 @@ def create_app(
     """Build one gateway from resolved settings. Reads no environment; `clock` is the time
     every part of it reads."""
     configure_logging()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             retab_surface.router,
             retab_files.router,
@@ -85,6 +88,7 @@ def create_app(
             files_uploads.router(settings.files),
             extend_webhooks.router,
             comparisons.router,
+            health.router,
         ],
         lifespan=[_lifespan(settings, transports or {}, clock)],
         exception_handlers={
@@ -93,7 +97,7 @@ def create_app(
             HTTPException: _render_http,
             Exception: _render_unexpected,
         },
-        middleware=[DefineMiddleware(RequestContext), DefineMiddleware(CancelOnDisconnect)],
+        middleware=[DefineMiddleware(CancelOnDisconnect)],
         before_send=[add_request_id],
         request_max_body_size=settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -109,6 +113,7 @@ def create_app(
         # handler of its own (style.md §12)
         logging_config=None,
     )
+    return wrap_app(app)  # the request line and metrics of every request, 404s included
 
 
 def _lifespan(
@@ -133,10 +138,14 @@ def _lifespan(
             app.state.uploads = PendingUploads(opened.files, clock=clock)
             secrets = settings.vendor_webhook_secrets
             app.state.relay = Relay(opened.ledger, opened.outbox, secrets, clock=clock)
+            app.state.readiness = health.Readiness(opened.ledger, opened.backends)
+            local = [name for name, c in settings.backends.items() if c.kind == "local"]
+            start_depth_gauges(opened.background, opened.ledger, opened.outbox, local)
             try:
                 yield
             finally:
                 await shadows.stop()  # their sides are failed by the next sweep
+                metrics.process_exiting()
 
     return lifespan
 

@@ -21,7 +21,7 @@ import msgspec
 import structlog
 from litestar import Litestar
 
-from gateway import serving
+from gateway import metrics, serving
 from gateway.app import create_app
 from gateway.compare import command as compare
 from gateway.config import (
@@ -60,7 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             return _check_config(Path(args.file), no_env=args.no_env)
         if args.command == "compare":
-            return compare.run(args, load_store_path(args.config), load_prices(args.config))
+            key = os.environ.get(compare.KEY_ENV)
+            return compare.run(
+                args, load_store_path(args.config), load_prices(args.config), key=key
+            )
         if args.command == "webhooks":
             return _webhooks(args, load_store_path(args.config))
         if args.command == "replay":
@@ -231,6 +234,7 @@ def _serve(args: argparse.Namespace) -> int:
                 config=config, log_format=log_format, public_url=settings.server.public_url
             )
             os.environ[SERVE_ENV] = msgspec.json.encode(served).decode()
+            metrics.prepare_multiprocess(args.workers)  # before the workers import prometheus
             factory = "gateway.cli:app_from_environment"
             code = serving.serve_many(factory, settings, sock, args.workers, started)
     if code:

@@ -7,6 +7,7 @@ exact key, so a typo stops start-up instead of being ignored.
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from collections import Counter
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ T = TypeVar("T")
 N = TypeVar("N", int, float)
 Positive = Annotated[N, msgspec.Meta(gt=0)]
 NonNegative = Annotated[N, msgspec.Meta(ge=0)]
+# TOML reads `inf`; an infinite price would turn every cost (and its chart) into nonsense
+Price = Annotated[float, msgspec.Meta(ge=0, le=sys.float_info.max)]
 
 
 class ConfigError(Exception):
@@ -114,7 +117,7 @@ class VendorBackendConfig(Config, frozen=True, kw_only=True, tag_field="kind"):
     refresh_interval: float = 30.0
     # what one credit of this vendor's usage costs, for the comparison report's cost per
     # 1,000 documents; None: not priced (the report shows no cost for it)
-    usd_per_credit: NonNegative[float] | None = None
+    usd_per_credit: Price | None = None
 
     @property
     def kind(self) -> Dialect:

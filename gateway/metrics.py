@@ -5,15 +5,34 @@ metric's name and labels are spelled in one place.
 Labels are bounded sets only (surface, backend name, HTTP status, a mapped field's name, a
 loop's name): never a key, a run id, a URL or a document. Served by `GET /metrics`
 (gateway/surfaces/health.py). With several server processes, `PROMETHEUS_MULTIPROC_DIR` must
-be set before this module is first imported (gateway/serving does it), and gauges add up
-across the live processes.
+be set before this module is first imported (`prepare_multiprocess`, from `crosswalk serve`),
+and gauges add up across the live processes.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
 from contextvars import ContextVar
+from pathlib import Path
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 # request latencies run from a cached read (~1 ms) to a sync classification (minutes)
 _LATENCY_BUCKETS = (
@@ -150,3 +169,104 @@ def upstream_total() -> float:
     """The current request's upstream time so far (0 outside a request)."""
     spent = _upstream_seconds.get()
     return 0.0 if spent is None else spent[0]
+
+
+def prepare_multiprocess(workers: int) -> str | None:
+    """With several server processes, point prometheus-client at a fresh private directory
+    (removed when this process exits) before the workers start: each worker, importing this
+    module anew, then writes its samples there and `/metrics` adds them up. The parent's own
+    registry is never served, so it having imported prometheus-client already is harmless."""
+    if workers <= 1:
+        return None
+    directory = tempfile.mkdtemp(prefix="crosswalk-metrics-")
+    os.environ[MULTIPROCESS_ENV] = directory
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory
+
+
+def process_exiting() -> None:
+    """This worker stops: its live gauges (in-flight, depths, circuits) stop counting."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+# a sample file's name ends in the pid of the process that wrote it: `gauge_livesum_123.db`
+_SAMPLE_PID = re.compile(r"_([0-9]+)\.db$")
+
+
+def _mark_dead_workers(directory: str) -> None:
+    """A worker killed without its shutdown leaves live gauges behind; drop them."""
+    for path in Path(directory).glob("gauge_live*.db"):
+        found = _SAMPLE_PID.search(path.name)
+        if found and not _alive(int(found.group(1))):
+            multiprocess.mark_process_dead(int(found.group(1)), directory)  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed worker its parent has not reaped yet still answers signal 0 (Linux: /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc here (or gone meanwhile): trust signal 0
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def exposition(directory: str | None = None) -> bytes:
+    """Every metric in Prometheus' text format: this process's, or with a multiprocess
+    directory (by default the environment's) every worker's, the dead ones' counts included."""
+    directory = directory or os.environ.get(MULTIPROCESS_ENV)
+    if not directory:
+        return generate_latest(REGISTRY)
+    _mark_dead_workers(directory)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
+
+
+def request_started(surface: str) -> None:
+    """A request to `surface` came in (the middleware): counted in flight until it ends."""
+    IN_FLIGHT.labels(surface=surface).inc()
+    start_request()
+
+
+def request_ended(
+    *, surface: str, backend: str, status: int, seconds: float, in_flight_as: str
+) -> None:
+    """A request ended with `status` after `seconds`: its counts, latency and overhead.
+    `in_flight_as` is the surface it was counted in flight as when it started."""
+    IN_FLIGHT.labels(surface=in_flight_as).dec()
+    code = str(status)
+    REQUESTS.labels(surface=surface, backend=backend, status=code).inc()
+    REQUEST_SECONDS.labels(surface=surface, backend=backend, status=code).observe(seconds)
+    OVERHEAD_SECONDS.labels(surface=surface, backend=backend).observe(
+        max(0.0, seconds - upstream_total())
+    )
+
+
+# a note's path with its list indices folded (`categories[3].name` → `categories[].name`),
+# so a label's values stay a small set; anything unexpected is not a label at all
+_INDEX = re.compile(r"\[[0-9]+\]")
+_FIELD = re.compile(r"[A-Za-z0-9_.\[\]]{1,80}")
+
+
+def translation_lost(surface: str, fields: Iterable[str]) -> None:
+    """Count the fields one answer's `crosswalk-translation` named, once each."""
+    for field in dict.fromkeys(_INDEX.sub("[]", f.strip()) for f in fields):
+        if _FIELD.fullmatch(field):
+            TRANSLATION_LOSSES.labels(surface=surface, field=field).inc()
+
+
+def depths_read(queue: int, outbox: int) -> None:
+    """The ledger's background queue and webhook outbox, as just counted."""
+    QUEUE_DEPTH.set(queue)
+    OUTBOX_DEPTH.set(outbox)

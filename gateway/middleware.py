@@ -1,4 +1,11 @@
-"""Per-request context: a request id on every response and one summary log line.
+"""Per-request context: a request id on every response, the request's metrics, and one
+summary log line — for every request, unknown paths and wrong methods included.
+
+`RequestContext` wraps the whole app, outside Litestar's routing (`wrap_app`): middleware
+given to Litestar runs only once a route matched, so a 404 would go uncounted and unlogged.
+
+An incoming `x-request-id` that is sane (up to 128 of `A-Za-z0-9._:-`) is kept and echoed,
+so a caller's own id follows its request through crosswalk's logs; any other gets a new one.
 
 A client that goes away mid-request (fewer body bytes than its Content-Length, then a close)
 is noted in the request's state, so its request is logged as abandoned (status 499, nginx's
@@ -7,17 +14,28 @@ is noted in the request's state, so its request is logged as abandoned (status 4
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 
 import structlog
+from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
+from gateway import metrics
 from gateway.dialects import dialect_of
 
 REQUEST_ID_HEADER = b"x-request-id"
 CLIENT_CLOSED = 499  # nginx's status for a request its client abandoned; never sent to anyone
+# the answer's own headers that the summary line and the metrics read (gateway/surfaces/render)
+_BACKEND = b"crosswalk-backend"
+_ATTEMPTS = b"crosswalk-attempts"
+_TRANSLATION = b"crosswalk-translation"
+_READ = frozenset({_BACKEND, _ATTEMPTS, _TRANSLATION})
+_SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+_MAX_LOGGED_PATH = 100  # an unknown path is logged as sent, but not at any length
+NO_ROUTE = "none"  # the surface (in metrics and logs) of a request no route took
 log = structlog.get_logger("crosswalk.request")
 
 
@@ -32,10 +50,11 @@ def client_gone(scope: Scope) -> bool:
 
 
 def request_id_of(scope: Scope) -> str:
-    """This request's id, assigned on first use (routing errors never reach middleware)."""
+    """This request's id: its caller's `x-request-id` when sane, else a new one."""
     state = scope.setdefault("state", {})
     if "request_id" not in state:
-        state["request_id"] = new_request_id()
+        given = next((v for k, v in scope.get("headers", ()) if k == REQUEST_ID_HEADER), b"")
+        state["request_id"] = given.decode() if _SANE_ID.fullmatch(given) else new_request_id()
     return str(state["request_id"])
 
 
@@ -48,8 +67,15 @@ async def add_request_id(message: Message, scope: Scope) -> None:
         message["headers"] = headers
 
 
+def wrap_app(app: Litestar) -> Litestar:
+    """Put `RequestContext` around all of `app`, routing included; returns `app`."""
+    app.asgi_handler = RequestContext(app.asgi_handler)
+    return app
+
+
 class RequestContext:
-    """ASGI middleware: binds the request id to the log context, logs one line at the end."""
+    """ASGI middleware: binds the request id to the log context, counts the request in the
+    metrics and logs one line at its end."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -59,17 +85,21 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         request_id = request_id_of(scope)
+        # in flight before routing: by its path's surface (a bounded set), "gateway" outside
+        arriving_at = dialect_of(scope["path"]) or "gateway"
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(
-            request_id=request_id, surface=dialect_of(scope["path"]) or "gateway"
-        )
+        structlog.contextvars.bind_contextvars(request_id=request_id, surface=arriving_at)
+        metrics.request_started(arriving_at)
         started = time.perf_counter()
         status: int | None = None  # until a response starts
+        answer: dict[bytes, bytes] = {}
 
         async def send_noting_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = message.get("headers", ())
+                answer.update((k.lower(), v) for k, v in headers if k.lower() in _READ)
             await send(message)
 
         async def receive_noting_disconnect() -> ReceiveMessage:
@@ -84,10 +114,47 @@ class RequestContext:
             if status is None:
                 # no answer at all: its client left (the handling was cancelled), or a bug
                 status = CLIENT_CLOSED if client_gone(scope) else 500
-            log.info(
-                "request.completed",
-                method=scope.get("method", ""),
-                path=scope["path"],
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+            _ended(scope, arriving_at, status, answer, time.perf_counter() - started)
+
+
+def _ended(
+    scope: Scope, arriving_at: str, status: int, answer: dict[bytes, bytes], seconds: float
+) -> None:
+    """The request's metrics and its summary line: never a key, a query or a body."""
+    routed = "route_handler" in scope
+    surface = arriving_at if routed else NO_ROUTE
+    context = structlog.contextvars.get_contextvars()
+    backend = answer.get(_BACKEND, b"").decode("latin-1") or str(context.get("backend", "none"))
+    notes = answer.get(_TRANSLATION, b"").decode("latin-1")
+    metrics.request_ended(
+        surface=surface, backend=backend, status=status, seconds=seconds, in_flight_as=arriving_at
+    )
+    if notes:
+        metrics.translation_lost(surface, _noted_fields(notes))
+    overhead = max(0.0, seconds - metrics.upstream_total())
+    # what applies only: the line stays short (about 250 bytes) on every request
+    extra = {"backend": backend} if backend != "none" else {}
+    if attempts := answer.get(_ATTEMPTS, b"").decode("latin-1"):
+        extra["attempts"] = attempts
+    if notes:
+        extra["notes"] = notes
+    log.info(
+        "request.completed",
+        method=scope.get("method", ""),
+        route=scope.get("path_template") if routed else scope["path"][:_MAX_LOGGED_PATH],
+        surface=surface,
+        status=status,
+        overhead_ms=round(overhead * 1000, 2),
+        duration_ms=round(seconds * 1000, 2),
+        **extra,
+    )
+
+
+def _noted_fields(header: str) -> list[str]:
+    """The field names of a `crosswalk-translation` header (`synthesized=a,b; dropped=c`)."""
+    return [
+        field
+        for part in header.split(";")
+        for field in part.partition("=")[2].split(",")
+        if field.strip()
+    ]

@@ -3,13 +3,16 @@
 A loop repeats a *step*: one unit of work that answers whether more may be waiting right
 away. A step that raises is logged with the loop's name and attempt, retried after a capped
 exponential backoff, and the loop goes on, so one SQLite error cannot silently end a worker
-or a refresher (design.md §9). Stopping cancels every loop and waits for it, quietly.
+or a refresher (design.md §9). Each such restart is counted in `/metrics` by the loop's kind
+(its name less a worker's process id and token). Stopping cancels every loop and waits for
+it, quietly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any, NamedTuple, Self
@@ -17,10 +20,19 @@ from typing import Any, NamedTuple, Self
 import msgspec
 import structlog
 
+from gateway import metrics
+
 Step = Callable[[], Awaitable[bool]]
 Sleep = Callable[[float], Awaitable[None]]
 log = structlog.get_logger("crosswalk.supervisor")
 _MAX_DOUBLINGS = 64  # past this the cap has long been reached; keeps the power finite
+# a worker's name ends in its id (`worker-<pid>-<token>`): one metric label per kind, not each
+_WORKER_ID = re.compile(r"-[0-9]+-[0-9a-f]+$")
+
+
+def loop_kind(name: str) -> str:
+    """The metric label of the loop `name`: its kind, with any worker id taken off."""
+    return _WORKER_ID.sub("", name)
 
 
 class Backoff(msgspec.Struct, frozen=True, kw_only=True):
@@ -134,6 +146,7 @@ class Supervisor:
                 more = await loop.step()
             except Exception:  # Exception, not BaseException: cancellation ends the loop
                 failures += 1
+                metrics.loop_restarted(loop_kind(loop.name))
                 delay = self._backoff.delay(failures)
                 log.exception(
                     "supervisor.step_failed", loop=loop.name, attempt=failures, retry_in=delay

@@ -1,7 +1,8 @@
 """A respx-mocked Retab for replay tests: each sync create is answered completed with the
 category its `answers` give the document's filename (else the first category sent); a gate
 can hold every create after the first few unanswered, as a vendor that stops answering, and
-chosen documents can be refused with a 500, as a vendor failing for a while; a `gate` holds
+chosen documents can be failed with a 500, as a vendor failing for a while, or refused with
+a 422, as a document the vendor cannot read; a `gate` holds
 creates until the test opens it."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class AnsweringRetab:
         *,
         hold_after: int | None = None,
         failing: frozenset[str] = frozenset(),
+        refusing: frozenset[str] = frozenset(),
     ) -> None:
         self.router = respx.MockRouter(base_url=URLS["retab"], assert_all_called=False)
         self.router.post("/v1/classifications").mock(side_effect=self._create)
@@ -36,6 +38,7 @@ class AnsweringRetab:
         self.sent: list[str] = []
         self.held = asyncio.Event()  # set when a create is held at the gate
         self.failing = failing  # filenames answered a 500 (no run made)
+        self.refusing = refusing  # filenames answered a 422: the document refused for good
         self.in_flight = self.most_in_flight = 0
         self.gate: asyncio.Event | None = None  # when given, creates wait for it to be set
 
@@ -58,6 +61,8 @@ class AnsweringRetab:
             await asyncio.Event().wait()  # never answered: the replay is stopped meanwhile
         if filename in self.failing:
             return httpx.Response(500, json={"detail": "Internal server error"})
+        if filename in self.refusing:
+            return httpx.Response(422, json={"detail": "The document cannot be read"})
         names = [c["name"] for c in body["categories"]]
         run: dict[str, Any] = wire_json("retab_create_response_201.json")
         run |= {"id": f"cls_{next(_IDS):026d}", "categories": body["categories"]}

@@ -5,12 +5,18 @@ forms, `--since`, `--backends`, `--key` scoping, a missing ledger and bad option
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from gateway.cli import main
 from gateway.compare.render_json import parse_json
+from gateway.replay.commandline import KEY_ENV  # compare reads the same variable
 from gateway.store.base import owner_of
 from tests.test_compare_endpoints import KEY_A, case, seed
 from tests.test_compare_render import parse
@@ -171,3 +177,82 @@ def test_an_unpriced_vendor_has_no_cost_and_local_is_free(
     report = parse_json(out)
     assert (report.a.name, report.a.cost_per_1000_usd) == ("extend", None)
     assert (report.b.name, report.b.cost_per_1000_usd) == ("local", 0.0)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database at all\n" * 200])
+def test_a_file_that_is_not_a_ledger_is_refused_and_left_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    """An empty file, or any other, is not turned into a ledger: one line, exit 1."""
+    target = tmp_path / "ledger.db"
+    target.write_bytes(content)
+    path = tmp_path / "crosswalk.toml"
+    path.write_text(CONFIG.format(path=target), encoding="utf-8")
+    code, out, err = compare(capsys, "--config", path)
+    assert (code, out) == (1, "")
+    assert err == f"crosswalk: {target} is not a crosswalk ledger; nothing was read or written\n"
+    assert target.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crosswalk.toml", "ledger.db"]
+
+
+def test_another_sqlite_database_is_refused_and_left_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database without the ledger's schema gains none of its tables."""
+    target = tmp_path / "other.db"
+    with closing(sqlite3.connect(target)) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.commit()
+    before = target.read_bytes()
+    path = tmp_path / "crosswalk.toml"
+    path.write_text(CONFIG.format(path=target), encoding="utf-8")
+    code, _, err = compare(capsys, "--config", path)
+    assert code == 1
+    assert err.endswith("is not a crosswalk ledger; nothing was read or written\n")
+    assert target.read_bytes() == before
+
+
+def test_the_key_is_read_from_the_environment_as_replay_reads_it(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$CROSSWALK_KEY scopes the report without putting the key in argv; `--key` wins."""
+    monkeypatch.setenv(KEY_ENV, KEY_A)
+    code, out, _ = compare(capsys, "--config", config)
+    assert code == 0
+    assert "Documents: 4, compared (both answered): 3" in out
+    code, out, _ = compare(capsys, "--config", config, "--key", "nobody")
+    assert "Documents: 0" in out
+    monkeypatch.setenv(KEY_ENV, "")
+    code, out, _ = compare(capsys, "--config", config)
+    assert "Documents: 8" in out
+
+
+def test_help_names_the_environment_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--key` is documented as the worse way: it stays in the shell's history."""
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"${KEY_ENV}" in text
+    assert "history" in text
+
+
+def test_a_reader_that_left_ends_it_quietly(config: Path) -> None:
+    """stdout's reader gone before a byte is read (`| head`): no traceback, exit 141."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe now fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", RUN_MAIN, "compare", "--config", str(config)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env={k: v for k, v in os.environ.items() if k != KEY_ENV},
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr.decode() == ""
+    assert done.returncode == 141
+
+
+RUN_MAIN = "import sys; from gateway.cli import main; sys.exit(main(sys.argv[1:]))"

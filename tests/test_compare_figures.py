@@ -104,6 +104,15 @@ def test_agreement_kappa_and_confusion_match_the_hand_computation() -> None:
     assert (side_by_side.a.label, side_by_side.b.label) == ("invoice", "receipt")
 
 
+def test_only_the_latest_disagreements_are_listed_with_their_count() -> None:
+    """`shown` caps the list at the latest disagreements (input order); the count is all."""
+    report = build_report(_case(), a="extend", b="local", shown=1)
+    assert report.disagreeing == 2
+    assert [c.document for c in report.disagreements] == ["doc-07"]
+    assert _report(_case()).disagreeing == 2
+    assert build_report(_case(), a="extend", b="local", shown=0).disagreements == ()
+
+
 def test_latency_failures_and_cost_per_backend() -> None:
     """Nearest-rank p50/p95 over answered documents, failure rate, and cost per 1,000."""
     report = _report(_case())

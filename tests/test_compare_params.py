@@ -148,3 +148,23 @@ def test_a_page_says_whether_more_follow() -> None:
     assert msgspec.json.decode(msgspec.json.encode(list_of([record], 12)))["next"] == "12"
     last = list_of([record], None)
     assert (last.object, last.has_more, last.next, len(last.data)) == ("list", False, None, 1)
+
+
+@pytest.mark.parametrize(
+    ("items", "name"),
+    [
+        ([("since", "x" * 10_000)], "since"),
+        ([("backends", "y" * 10_000)], "backends"),
+        ([("backends", "ok," + "Z" * 10_000)], "backends"),
+        ([("limit", "9" * 10_000)], "limit"),
+        ([("p" * 10_000, "1")], "p" * 100),
+    ],
+)
+def test_a_refused_value_is_echoed_cut_short(items: list[tuple[str, str]], name: str) -> None:
+    """A 10 KB value (or name) is not sent back whole: its first 100 characters and its length."""
+    reader = listing_query if name == "limit" else report_query
+    with pytest.raises(ValueError, match=r"\(10,00\d characters\)") as refused:
+        reader(items)
+    message = str(refused.value)
+    assert message.startswith(name)
+    assert len(message) < 400

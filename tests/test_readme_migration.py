@@ -50,6 +50,7 @@ def test_the_steps_shadow_then_split_then_cut_over() -> None:
     shadow, split, cut_over = STEPS
     assert shadow["routing"] == {"default": "extend", "shadow": ["retab"]}
     shadowing = _with_routing(shadow)
+    assert shadowing.shadow == ("retab",)
     assert all(shadowing.backends_for(surface) == ("extend",) for surface in SURFACES)
 
     splitting = _with_routing(split)

@@ -62,6 +62,9 @@ RETAB_ANSWERS = {
 }
 
 
+KEYS = ("gw", "team-a")  # the gateway's keys in `_settings`: a replay's key is one of them
+
+
 def _settings(tmp_path: Path) -> Settings:
     """The local backend and a mocked Retab holding its own key (priced per credit)."""
     backends = {
@@ -69,7 +72,7 @@ def _settings(tmp_path: Path) -> Settings:
         "retab": vendor_backend("retab", api_key_env="RETAB_API_KEY", usd_per_credit=0.02),
     }
     return vendor_settings(
-        tmp_path, backends, default="local", api_keys=("gw",), upstream_keys={"retab": "sk"}
+        tmp_path, backends, default="local", api_keys=KEYS, upstream_keys={"retab": "sk"}
     )
 
 
@@ -79,6 +82,7 @@ def _options(**given: Any) -> ReplayOptions:
         "categories": REPLAY / "cats_retab.json",
         "backends": ("local", "retab"),
         "concurrency": 3,
+        "key": KEYS[0],
     }
     return ReplayOptions(**(fields | given))
 
@@ -91,7 +95,7 @@ async def _replay(
     return code, out.getvalue()
 
 
-async def _comparisons(settings: Settings, key: str = REPLAY_KEY) -> list[ComparisonRecord]:
+async def _comparisons(settings: Settings, key: str = KEYS[0]) -> list[ComparisonRecord]:
     async with await SqliteLedger.open(settings.store_path) as ledger:
         return list(await ledger.comparisons(owner_of(key)))
 
@@ -172,12 +176,12 @@ async def test_an_interrupted_replay_resumes_without_sending_finished_documents_
 
 async def test_a_side_that_failed_is_sent_again_on_resume(tmp_path: Path) -> None:
     """A vendor failing on a document before making a run is a result of the replay (the
-    side failed, the report counts it); run again, only that side is sent again, and its
-    answer replaces the failure."""
+    side failed, the report counts it, the exit status is 1); run again, only that side is
+    sent again, and its answer replaces the failure."""
     settings = _settings(tmp_path)
     failing = AnsweringRetab(RETAB_ANSWERS, failing=frozenset({"scan.pdf"}))
     code, out = await _replay(settings, failing, _options())
-    assert code == 0, out
+    assert code == 1, out
     assert "scan.pdf: local=invoice, retab=failed (" in out
     (scan,) = [r for r in await _comparisons(settings) if r.filename == "scan.pdf"]
     assert scan.completed
@@ -195,6 +199,33 @@ async def test_a_side_that_failed_is_sent_again_on_resume(tmp_path: Path) -> Non
     assert scan.sides[1].run is not None
     assert scan.sides[1].run.decision is not None
     assert _runs_of(settings, "local") == len(NAMES)
+
+
+async def test_a_backend_failing_every_document_exits_1(tmp_path: Path) -> None:
+    """Every document compared with a side failed is no success: the exit status is 1."""
+    settings = _settings(tmp_path)
+    failing = AnsweringRetab(RETAB_ANSWERS, failing=frozenset(Path(n).name for n in NAMES))
+    code, out = await _replay(settings, failing, _options())
+    assert code == 1, out
+    assert out.count("retab=failed (") == len(NAMES)
+
+
+async def test_a_side_the_vendor_refused_is_not_sent_again(tmp_path: Path) -> None:
+    """A 4xx is the vendor refusing the document itself: a rerun does not send (and pay for)
+    it again, unlike a 5xx; the side stays failed and the exit status stays 1."""
+    settings = _settings(tmp_path)
+    refusing = AnsweringRetab(RETAB_ANSWERS, refusing=frozenset({"scan.pdf"}))
+    code, out = await _replay(settings, refusing, _options())
+    assert code == 1, out
+    assert "scan.pdf: local=invoice, retab=failed (refused: " in out
+
+    again = AnsweringRetab(RETAB_ANSWERS)
+    code, out = await _replay(settings, again, _options())
+    assert code == 1, out
+    assert again.sent == []
+    (scan,) = [r for r in await _comparisons(settings) if r.filename == "scan.pdf"]
+    assert scan.completed
+    assert (scan.sides[1].error or "").startswith("refused: ")
 
 
 async def test_a_run_left_unfinished_is_read_again_not_sent_again(tmp_path: Path) -> None:
@@ -335,7 +366,7 @@ def test_either_vendors_category_format_reads_the_same(tmp_path: Path) -> None:
 
 def test_hidden_files_are_skipped_and_documents_named_from_the_folder() -> None:
     assert (DOCS / ".notes.txt").is_file()
-    assert [d.name for d in find_documents(DOCS)] == NAMES
+    assert [d.name for d in find_documents(DOCS).documents] == NAMES
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
@@ -496,21 +527,33 @@ def test_a_signal_stops_the_command_cleanly_with_130(tmp_path: Path, sign: signa
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
-def test_the_key_comes_from_the_environment_and_an_unwritable_page_is_one_line(
+def test_the_key_comes_from_the_environment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`CROSSWALK_KEY` names the owner when `--key` is not given; a page that cannot be
-    written is said on one line after the report, and the exit status is 1."""
+    """`CROSSWALK_KEY` names the owner when `--key` is not given."""
     monkeypatch.setenv("CROSSWALK_KEY", "team-b")
-    argv = ["replay", DOCS, "--categories", REPLAY / "cats_retab.json", "--out", tmp_path]
+    argv = ["replay", DOCS, "--categories", REPLAY / "cats_retab.json"]
     code, out, err = _cli(
         capsys, *argv, "--backends", "local,local_b", "--config", _two_locals(tmp_path)
     )
-    assert code == 1, err
+    assert code == 0, err
     assert "Agreement: 100.0 % (6/6," in out
-    assert f"{tmp_path}: cannot write the report: Is a directory" in out
     settings = Settings(backends={}, default_backend="local", store_path=str(tmp_path / "cw.db"))
     assert len(asyncio.run(_comparisons(settings, "team-b"))) == len(NAMES)
+
+
+@pytest.mark.parametrize("where", ["folder", "missing"])
+def test_a_page_that_cannot_be_written_is_refused_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    """`--out` naming a folder, or a file in a missing folder, is one line on stderr, exit 2,
+    before any document is sent (no ledger is even made)."""
+    page = {"folder": tmp_path, "missing": tmp_path / "no" / "r.html"}
+    argv = ["--categories", REPLAY / "cats_retab.json", "--backends", "local,local_b"]
+    config = _two_locals(tmp_path)
+    err = _refused(capsys, DOCS, *argv, "--config", config, "--out", page[where])
+    assert "--out: " in err
+    assert not (tmp_path / "cw.db").exists()
 
 
 def test_the_replay_is_seen_over_http_with_its_key(
@@ -520,7 +563,7 @@ def test_the_replay_is_seen_over_http_with_its_key(
     `crosswalk-replay` show a replay run without `--key`; another key sees none of it."""
     backends = {"local": LocalBackendConfig(), "local_b": LocalBackendConfig()}
     settings = vendor_settings(tmp_path, backends, default="local")
-    options = _options(backends=("local", "local_b"))
+    options = _options(backends=("local", "local_b"), key=REPLAY_KEY)
     assert asyncio.run(run_replay(settings, options, out=io.StringIO())) == 0
     gateway = make_gateway(settings)
     page = gateway.http(REPLAY_KEY).get("/crosswalk/report")

@@ -5,8 +5,8 @@ reads by id and the refresher's walk still find them. A schema-7 file upgrades i
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import closing
+from collections.abc import AsyncIterator, Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -123,18 +123,26 @@ async def test_listings_walk_indexes_that_hold_client_runs_only(
     assert "TEMP B-TREE" not in shown
 
 
-def write_schema_7(path: Path, record: RunRecord) -> None:
-    """A ledger file as crosswalk wrote it at schema 7, holding `record`."""
+@contextmanager
+def old_ledger(path: Path, version: int) -> Iterator[sqlite3.Connection]:
+    """A ledger file as crosswalk wrote it at schema `version`, in a write transaction for
+    the caller to fill, committed as the block ends."""
     with closing(sqlite3.connect(path, isolation_level=None)) as conn:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-        for statements in MIGRATIONS[:7]:
+        for statements in MIGRATIONS[:version]:
             for statement in statements:
                 conn.execute(statement)
-        conn.execute("INSERT INTO schema_version (version) VALUES (7)")
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        yield conn
+        conn.execute("COMMIT")
+
+
+def write_schema_7(path: Path, record: RunRecord) -> None:
+    """A ledger file as crosswalk wrote it at schema 7, holding `record`."""
+    with old_ledger(path, 7) as conn:
         columns = INSERT.replace(", comparison_id)", ")").replace(", ?)", ")", 1)
         conn.execute(columns, insert_params(record)[:-1])
-        conn.execute("COMMIT")
 
 
 async def test_a_schema_7_ledger_is_upgraded_and_its_runs_stay_listed(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from gateway.auth import Principal
 from gateway.backends.factory import open_backends
+from gateway.compare.from_ledger import answer_of
 from gateway.config import Secret
 from gateway.context import CallContext
 from gateway.routing import Routing
@@ -21,7 +22,7 @@ from gateway.service.runs import RunService
 from gateway.store import RunRecord, SqliteLedger
 from mappings import canonical
 from tests.harness import local_settings
-from tests.test_store import ALICE, T0, completed, make_record
+from tests.test_store import ALICE, CONFIG, T0, completed, make_record
 from tests.test_store_comparison_listing import shadow_run
 from tests.test_store_comparisons import comparison, side, stored
 
@@ -41,17 +42,15 @@ async def test_a_comparison_s_run_is_linked_to_its_side_as_it_is_recorded(
     ledger: SqliteLedger,
 ) -> None:
     """Inserting a run for a comparison names it as its backend's side's run; a second run
-    for a side that has one, a run for a failed side, or for a comparison not recorded,
-    links nothing."""
+    for a side that has one, or for a comparison not recorded, links nothing. (A run for a
+    side failed before it had one reopens it: test_store_comparison_sides.py.)"""
     await ledger.insert(make_record("r1"))
     await ledger.insert_comparison(
         comparison("cmp_1", side("local", "r1"), side("retab"), side("extend"))
     )
-    await ledger.fail_side("cmp_1", "extend", "HTTP 503", T1)
 
     first = await ledger.insert(shadow_run("s1", backend="retab"))
     await ledger.insert(shadow_run("s2", backend="retab"))
-    await ledger.insert(shadow_run("s3", backend="extend"))
     await ledger.insert(shadow_run("s4", "cmp_unknown", backend="retab"))
 
     sides = (await stored(ledger)).sides
@@ -190,12 +189,14 @@ async def test_run_service_records_a_run_made_for_a_comparison(tmp_path: Path) -
     assert listed.records == ()
 
 
-async def test_a_deleted_run_leaves_its_side_with_no_run(ledger: SqliteLedger) -> None:
-    """A client's run deleted after its comparison was made shows as a side without a run;
-    its finishing time stays."""
+async def test_a_deleted_run_leaves_its_side_the_run_as_it_ended(ledger: SqliteLedger) -> None:
+    """A client's run deleted after it ended keeps its side's answer: the copy the side kept
+    as it finished, with its finishing time; the report reads it as the answer it was."""
     record = await ledger.insert(make_record("r1"))
     await ledger.insert_comparison(comparison("cmp_1", side("local", "r1")))
-    await ledger.update_run("local", "r1", completed(record.run), now=T2)
+    ended = await ledger.update_run("local", "r1", completed(record.run), now=T2)
+    assert ended is not None
     assert await ledger.delete(ALICE, "local", "r1")
     [only] = (await stored(ledger)).sides
-    assert (only.upstream_id, only.run, only.finished_at) == ("r1", None, T2)
+    assert (only.upstream_id, only.run, only.finished_at, only.error) == ("r1", ended.run, T2, None)
+    assert not answer_of(only, CONFIG.categories).failed

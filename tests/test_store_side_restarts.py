@@ -1,6 +1,6 @@
 """`restart_side` over a real SQLite file: a side with no run starts again (a resumed replay
 sends its document once more), its failure forgotten and its comparison reopened; a side
-that has a run, or no such side, is left alone."""
+that has a run, or no such side, is left alone; and an expected label set again."""
 
 from __future__ import annotations
 
@@ -46,3 +46,14 @@ async def test_a_side_with_a_run_or_no_such_side_is_not_restarted(ledger: Sqlite
     assert not await ledger.restart_side("cmp_1", "extend", T3)
     assert not await ledger.restart_side("cmp_nope", "retab", T3)
     assert await stored(ledger) == before
+
+
+async def test_a_comparisons_expected_label_is_set_again(ledger: SqliteLedger) -> None:
+    """A replay rerun with another labels file: the label changes, or is cleared."""
+    await ledger.insert(make_record("r1", status=canonical.Status.completed))
+    await ledger.insert_comparison(comparison())
+    assert await ledger.set_expected("cmp_1", "receipt")
+    assert (await stored(ledger)).expected == "receipt"
+    assert await ledger.set_expected("cmp_1", None)
+    assert (await stored(ledger)).expected is None
+    assert not await ledger.set_expected("cmp_nope", "receipt")

@@ -36,12 +36,13 @@ LEDGER_METHODS = {"insert", "get", "find", "unfinished", "update_run", "delete",
 QUEUE_METHODS = {"claim", "heartbeat", "finish", "request_cancel", "recover"}
 FILE_METHODS = {"insert_file", "get_file", "find_file", "list_files", "delete_file"}
 FILE_METHODS |= {"add_file_copy", "set_file_page_count"}
+PROBE_METHODS = {"ping", "queue_depth"}  # gateway/store/probes.py: /readyz and /metrics
 BATCH_METHODS = {"insert_batch", "get_batch", "claim_batch_input", "extend_batch_lease"}
 BATCH_METHODS |= {"release_batch_input", "refuse_batch_input", "settle_batches"}
 OUTBOX_METHODS = {"subscribe", "add_event", "any_due", "claim_deliveries", "delivered"}
 OUTBOX_METHODS |= {"delivery_failed", "release", "list_deliveries", "retry_event", "outbox_depth"}
 COMPARISON_METHODS = {"insert_comparison", "fail_side", "get_comparison", "comparisons"}
-COMPARISON_METHODS |= {"fail_stale_sides", "restart_side"}
+COMPARISON_METHODS |= {"fail_stale_sides", "restart_side", "set_expected"}
 
 
 def protocol_methods(cls: type) -> set[str]:
@@ -63,12 +64,13 @@ def test_the_interfaces_split_the_store_s_methods_between_them() -> None:
     ComparisonLedger the A/B comparisons; no method is in two, and SqliteLedger offers
     nothing public beyond them but `open`."""
     assert protocol_methods(FileLedger) == FILE_METHODS
-    assert protocol_methods(Ledger) == LEDGER_METHODS | FILE_METHODS
+    assert protocol_methods(Ledger) == LEDGER_METHODS | FILE_METHODS | PROBE_METHODS
     assert protocol_methods(WorkQueue) == QUEUE_METHODS
     assert protocol_methods(Outbox) == OUTBOX_METHODS
     assert protocol_methods(BatchLedger) == BATCH_METHODS
     assert protocol_methods(ComparisonLedger) == COMPARISON_METHODS
     every = LEDGER_METHODS | FILE_METHODS | QUEUE_METHODS | OUTBOX_METHODS | BATCH_METHODS
+    every |= PROBE_METHODS
     every |= COMPARISON_METHODS
     assert protocol_methods(SqliteLedger) == every | {"open"}
 

@@ -3,13 +3,16 @@
 `bar_chart` draws one group of bars per backend (a group holds one bar per series, e.g. p50
 and p95), each bar scaled to the largest value and labelled with its formatted figure. A value
 that is None (no data) draws a zero-width bar labelled with a dash, so every backend still has
-its bars. Every label is HTML-escaped here. Pure: stdlib only.
+its bars; so does a value that is not finite (an infinite bar has no width to draw). Every
+label is HTML-escaped here. Pure: stdlib only.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from html import escape
+from typing import TypeGuard
 
 import msgspec
 
@@ -44,7 +47,7 @@ def bar_chart(
 ) -> str:
     """An <svg> with id `chart_id`: a <g class="backend"> per group, a <rect class="bar">
     per value."""
-    largest = max((v for g in groups for v in g.values if v is not None and v > 0), default=1.0)
+    largest = max((v for g in groups for v in g.values if _drawn(v) and v > 0), default=1.0)
     group_height = len(series) * (BAR_HEIGHT + GAP) - GAP
     width = LABEL_WIDTH + BAR_AREA + VALUE_WIDTH
     height = max(len(groups) * (group_height + GROUP_GAP) - GROUP_GAP, 0) + 2
@@ -75,7 +78,8 @@ def _group(
         f'<text x="{LABEL_WIDTH - 8}" y="{middle:.1f}" text-anchor="end" '
         f'dominant-baseline="middle">{label}</text>',
     ]
-    for j, (kind, value) in enumerate(zip(series, group.values, strict=True)):
+    for j, (kind, given) in enumerate(zip(series, group.values, strict=True)):
+        value = given if _drawn(given) else None
         y = top + j * (BAR_HEIGHT + GAP)
         length = BAR_AREA * max(value or 0.0, 0.0) / largest
         text = escape(f"{kind.name} {fmt(value)}" if len(series) > 1 else fmt(value))
@@ -88,3 +92,7 @@ def _group(
         ]
     parts.append("</g>")
     return "\n".join(parts)
+
+
+def _drawn(value: float | None) -> TypeGuard[float]:
+    return value is not None and math.isfinite(value)

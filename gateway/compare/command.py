@@ -2,13 +2,21 @@
 table, JSON or one HTML page.
 
 It reads only the ledger's path and the backends' prices from the config, so it needs no
-secret; it never creates a ledger (a mistyped path would look like "no comparisons").
+secret; it never creates or changes a ledger (a mistyped path would look like "no
+comparisons"): a file that is not one is refused (gateway/store/sqlite/existing.py).
+
+The key that scopes the report is read from ${KEY_ENV}, as `crosswalk replay` reads it
+(gateway/cli.py hands it over); `--key` overrides it but leaves the key in the shell's history
+and in the process list. A reader that stops early (`crosswalk compare | head`) ends the
+command quietly with exit status 141, as a shell reports a command stopped by SIGPIPE, so a
+`set -o pipefail` script can tell the report was cut.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sqlite3
 import sys
 from collections.abc import Mapping
@@ -21,17 +29,17 @@ from gateway.compare.render_table import render_table
 from gateway.compare.reports import Reports
 from gateway.store.base import LedgerError, owner_of
 from gateway.store.sqlite import SqliteLedger
+from gateway.store.sqlite.existing import NoLedger, require_ledger
 
 FORMATS = ("table", "json", "html")
+KEY_ENV = "CROSSWALK_KEY"  # the variable `crosswalk replay` reads its key from
 HELP = "print the A/B report of the comparisons recorded in the ledger"
 KEY_HELP = (
-    "only the comparisons of the client presenting this gateway key; without it, every "
-    "client's (whoever can read the ledger file can see them all)"
+    f"only the comparisons of the client presenting this gateway key (default: ${KEY_ENV}, "
+    "the better way: a key given here stays in the shell's history and shows in the process "
+    "list); without either, every client's (whoever can read the ledger file can see them all)"
 )
-
-
-class NoLedger(Exception):
-    """There is no ledger where the config says: nothing to report, and none is made."""
+BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader left
 
 
 def add_parser(commands: Any) -> None:
@@ -48,16 +56,24 @@ def add_parser(commands: Any) -> None:
     compare.add_argument("--key", help=KEY_HELP)
 
 
-def run(args: argparse.Namespace, store_path: str, prices: Mapping[str, float]) -> int:
-    """Print the report of the ledger at `store_path`; a bad option or an unreadable ledger
-    is one line on stderr and a non-zero exit."""
+def run(
+    args: argparse.Namespace,
+    store_path: str,
+    prices: Mapping[str, float],
+    *,
+    key: str | None = None,
+) -> int:
+    """Print the report of the ledger at `store_path`, of `key`'s comparisons (every client's
+    for None; `--key` wins over it); a bad option or an unreadable ledger is one line on
+    stderr and a non-zero exit."""
     options = [(name, getattr(args, name)) for name in ("since", "backends")]
     try:
         query = report_query((name, value) for name, value in options if value is not None)
     except ValueError as exc:  # its message starts with the option's name
         print(f"crosswalk: --{exc}", file=sys.stderr)
         return 2
-    owner = None if args.key is None else owner_of(args.key)
+    given = args.key if args.key is not None else key
+    owner = owner_of(given) if given else None
     try:
         text = asyncio.run(_report(store_path, prices, owner, query, args.format))
     except NoLedger as exc:
@@ -67,7 +83,19 @@ def run(args: argparse.Namespace, store_path: str, prices: Mapping[str, float]) 
         reason = " ".join(str(exc).split()) or type(exc).__name__
         print(f"crosswalk: the ledger at {store_path} cannot be read: {reason}", file=sys.stderr)
         return 1
-    sys.stdout.write(text)
+    return _print(text)
+
+
+def _print(text: str) -> int:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()  # here, where a reader gone is caught, not at exit with a traceback
+    except BrokenPipeError:
+        # what is still buffered would fail again when Python flushes stdout at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return BROKEN_PIPE
     return 0
 
 
@@ -78,14 +106,12 @@ async def _report(
     query: ReportQuery,
     form: str,
 ) -> str:
-    # opening would make an empty ledger where none is
-    if not Path(store_path).is_file():
-        raise NoLedger(f"no ledger at {store_path} (the gateway makes it when it first starts)")
+    require_ledger(store_path)  # opening would make a ledger of any file, or of none
     async with await SqliteLedger.open(store_path) as ledger:
         reports = Reports(ledger, prices)
         report = await reports.report(owner, since=query.since, backends=query.backends)
     if form == "json":
         return render_json(report, indent=2).decode() + "\n"
     if form == "html":
-        return reports.html(report)
+        return await reports.html(report)
     return render_table(report)

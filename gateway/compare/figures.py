@@ -3,8 +3,10 @@
 `build_report` turns a sequence of `Comparison` records into a `Report`: label agreement with
 its 95 % Wilson interval, Cohen's kappa, the confusion matrix, each backend's latency, failure
 rate, cost and calibration, the disagreeing documents, and accuracy when expected labels are
-known. Every figure that has no data is None, never NaN; a `Report` encodes with
-`msgspec.json`. Pure: stdlib and msgspec only; the renderers and the ledger build on it.
+known. The disagreements listed are the latest `shown` (200) of them, with their count: a
+report of many documents stays a page a person can read. Every figure that has no data is
+None, never NaN; a `Report` encodes with `msgspec.json`. Pure: stdlib and msgspec only; the
+renderers and the ledger build on it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,16 @@ class BackendFigures(msgspec.Struct, frozen=True, kw_only=True):
     accuracy: Accuracy | None  # None when no document has an expected label
 
 
+DISAGREEMENTS = 200  # disagreeing documents a report lists: the latest ones
+
+
+class Cut(msgspec.Struct, frozen=True, kw_only=True):
+    """A report of only the latest comparisons recorded: `latest` of `recorded`."""
+
+    latest: int
+    recorded: int
+
+
 class Report(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the comparison report shows about backends `a` and `b`."""
 
@@ -46,8 +58,11 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     agreement: Proportion | None  # same label, over the compared documents
     kappa: float | None
     confusion: Confusion
-    disagreements: tuple[Comparison, ...]  # compared documents with different labels
+    # the latest compared documents with different labels (at most `shown`), by document
+    disagreements: tuple[Comparison, ...]
+    disagreeing: int  # how many documents disagree, listed or not
     with_expected: int  # documents with an expected label
+    cut: Cut | None = None  # set when the documents are only the latest recorded
 
 
 def build_report(
@@ -56,20 +71,21 @@ def build_report(
     a: str,
     b: str,
     usd_per_credit: Mapping[str, float] | None = None,
+    shown: int = DISAGREEMENTS,
 ) -> Report:
-    """The report of `comparisons` between backend `a` and backend `b`.
+    """The report of `comparisons` (oldest first) between backend `a` and backend `b`.
 
-    `usd_per_credit` prices each backend's credits; a backend absent from it is free.
+    `usd_per_credit` prices each backend's credits; a backend absent from it is free. The
+    last `shown` disagreements are listed.
     """
     prices = usd_per_credit or {}
     pairs = agreement.answered_pairs(comparisons)
     agreeing = sum(1 for la, lb in pairs if la == lb)
-    disagreements = tuple(
-        sorted(
-            (c for c in comparisons if c.a.answered and c.b.answered and c.a.label != c.b.label),
-            key=lambda c: c.document,
-        )
-    )
+    disagreeing = [
+        c for c in comparisons if c.a.answered and c.b.answered and c.a.label != c.b.label
+    ]
+    latest = disagreeing[len(disagreeing) - max(shown, 0) :]
+    disagreements = tuple(sorted(latest, key=lambda c: c.document))
     return Report(
         a=_backend(comparisons, a, lambda c: c.a, prices.get(a)),
         b=_backend(comparisons, b, lambda c: c.b, prices.get(b)),
@@ -79,6 +95,7 @@ def build_report(
         kappa=agreement.cohen_kappa(pairs),
         confusion=agreement.confusion_matrix(pairs),
         disagreements=disagreements,
+        disagreeing=len(disagreeing),
         with_expected=sum(1 for c in comparisons if c.expected is not None),
     )
 

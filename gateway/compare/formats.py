@@ -17,6 +17,11 @@ NO_COMPARISONS = (
 )
 
 
+def cut(latest: int, recorded: int) -> str:
+    """What a report of only the latest comparisons covers."""
+    return f"The latest {latest:,} of {recorded:,} comparisons recorded (older ones left out)."
+
+
 def percent(rate: float | None) -> str:
     """A rate in [0, 1] as a percentage with one decimal: "75.0 %"."""
     return MISSING if rate is None else f"{rate * 100:.1f} %"

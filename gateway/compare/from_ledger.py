@@ -76,11 +76,14 @@ def comparisons_of(records: Iterable[ComparisonRecord], a: str, b: str) -> list[
 def usual_pair(records: Iterable[ComparisonRecord]) -> tuple[str, str] | None:
     """The two backends most completed comparisons share, the primary side first (a shadow's
     client backend, a replay's first); ties go to the pair first seen. None without any."""
+    completed = (record for record in records if record.completed)
+    return usual_pair_of(tuple(side.backend for side in record.sides) for record in completed)
+
+
+def usual_pair_of(backends: Iterable[Sequence[str]]) -> tuple[str, str] | None:
+    """`usual_pair` of completed comparisons given as their sides' backends, in order."""
     counted: Counter[tuple[str, str]] = Counter()
-    for record in records:
-        if not record.completed:
-            continue
-        names = [side.backend for side in record.sides]
+    for names in backends:
         for other in names[1:]:
             counted[(names[0], other)] += 1
     if not counted:

@@ -21,6 +21,7 @@ D = TypeVar("D")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_CURSOR = 2**63 - 1  # a SQLite INTEGER
+SHOWN = 100  # characters of a refused value echoed back: enough to spot it, not to reflect it
 
 
 def since_of(text: str) -> datetime:
@@ -30,7 +31,8 @@ def since_of(text: str) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(
-            f"expected a date (2026-01-01) or an ISO datetime (2026-01-01T09:30:00Z), got {text!r}"
+            "expected a date (2026-01-01) or an ISO datetime (2026-01-01T09:30:00Z), "
+            f"got {shown(text)}"
         ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -39,15 +41,24 @@ def backends_of(text: str) -> tuple[str, str]:
     """Two different backend names, comma-separated: `retab,extend` (side a, then side b)."""
     names = [name.strip() for name in text.split(",")]
     if len(names) != 2 or not all(names):
-        raise ValueError(f"expected two backend names separated by a comma, got {text!r}")
+        raise ValueError(f"expected two backend names separated by a comma, got {shown(text)}")
     bad = [name for name in names if not BACKEND_NAME.fullmatch(name)]
     if bad:
         raise ValueError(
-            f"{bad[0]!r} is not a backend name (lowercase letters, digits and _, max 32)"
+            f"{shown(bad[0])} is not a backend name (lowercase letters, digits and _, max 32)"
         )
     if names[0] == names[1]:
-        raise ValueError(f"expected two different backends, got {names[0]!r} twice")
+        raise ValueError(f"expected two different backends, got {shown(names[0])} twice")
     return names[0], names[1]
+
+
+def shown(text: str, *, quoted: bool = True) -> str:
+    """`text` as an error message echoes it: quoted, and cut to its first SHOWN characters
+    (saying how long it was), so a 10 KB value is not sent back whole."""
+    if len(text) <= SHOWN:
+        return repr(text) if quoted else text
+    head = text[:SHOWN]
+    return f"{repr(head) if quoted else head}... ({len(text):,} characters)"
 
 
 class ListingQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,9 +100,11 @@ def _once(items: Iterable[tuple[str, str]], known: tuple[str, ...]) -> dict[str,
     given: dict[str, str] = {}
     for name, value in items:
         if name not in known:
-            raise ValueError(f"{name}: unknown parameter (known: {', '.join(known)})")
+            raise ValueError(
+                f"{shown(name, quoted=False)}: unknown parameter (known: {', '.join(known)})"
+            )
         if name in given:
-            raise ValueError(f"{name}: given more than once")
+            raise ValueError(f"{shown(name, quoted=False)}: given more than once")
         given[name] = value
     return given
 
@@ -109,11 +122,13 @@ def _limit(text: str) -> int:
     try:
         return query_integer(text, low=1, high=MAX_LIMIT)
     except ValueError:
-        raise ValueError(f"expected a whole number from 1 to {MAX_LIMIT}, got {text!r}") from None
+        raise ValueError(
+            f"expected a whole number from 1 to {MAX_LIMIT}, got {shown(text)}"
+        ) from None
 
 
 def _cursor(text: str) -> int:
     try:
         return query_integer(text, low=0, high=MAX_CURSOR)
     except ValueError:
-        raise ValueError(f"expected the `next` of a listing, got {text!r}") from None
+        raise ValueError(f"expected the `next` of a listing, got {shown(text)}") from None

@@ -116,6 +116,9 @@ def _headline(report: Report) -> str:
         if report.documents == 0
         else ""
     )
+    if report.cut is not None:
+        covered = formats.cut(report.cut.latest, report.cut.recorded)
+        notice += f'<p class="empty" id="cut">{escape(covered)}</p>'
     return f'<section id="headline">{notice}<dl class="headline">{body}</dl></section>'
 
 
@@ -194,7 +197,9 @@ def _categories(name: str, accuracy: Accuracy) -> str:
 
 
 def _disagreements(report: Report) -> str:
-    heading = f"<h2>Disagreements ({len(report.disagreements)})</h2>"
+    heading = f"<h2>Disagreements ({report.disagreeing})</h2>"
+    if len(report.disagreements) < report.disagreeing:
+        heading += f'<p class="empty">The latest {len(report.disagreements)} are listed.</p>'
     if not report.disagreements:
         body = '<p class="empty">The backends agreed on every document both answered.</p>'
     else:

@@ -55,6 +55,8 @@ def _headline(report: Report) -> str:
     ]
     if report.documents == 0:
         lines.insert(1, formats.NO_COMPARISONS)
+    if report.cut is not None:
+        lines.insert(1, formats.cut(report.cut.latest, report.cut.recorded))
     return "\n".join(lines)
 
 
@@ -88,11 +90,13 @@ def _categories(report: Report) -> list[str]:
 
 
 def _disagreements(report: Report, limit: int) -> str:
-    total = len(report.disagreements)
+    total = report.disagreeing
     shown = report.disagreements[: max(limit, 0)]
-    title = f"Disagreements: {total}" + (
-        f" (first {len(shown)} shown)" if len(shown) < total else ""
-    )
+    title = f"Disagreements: {total}"
+    if len(shown) < total:
+        latest = len(report.disagreements)
+        within = f" of the latest {latest}" if latest < total else ""
+        title += f" (first {len(shown)}{within} shown)"
     if not shown:
         return title
     header = ["document", report.a.name, report.b.name, "expected"]

@@ -2,9 +2,13 @@
 compare` prints and `GET /crosswalk/report` serves, and the pages `GET /crosswalk/comparisons`
 lists.
 
-Reads every comparison of an owner (every owner's for the operator's CLI) page by page, picks
-the two backends to compare (as asked, else the pair most comparisons share) and builds the
-figures with the configured prices. No comparisons is an empty report, never an error.
+Reads the comparisons of an owner (every owner's for the operator's CLI) page by page, keeping
+only the latest 100,000 and only what the figures need (window.py), picks the two backends to
+compare (as asked, else the pair most comparisons share) and builds the figures with the
+configured prices. No comparisons is an empty report, never an error.
+
+A long history is seconds of work: keeping each page, building the figures and rendering the
+page run in a worker thread, so the gateway's event loop serves other requests meanwhile.
 """
 
 from __future__ import annotations
@@ -12,19 +16,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+import anyio.to_thread
 import msgspec
 
 from gateway.clock import Clock, system_clock
-from gateway.compare import formats
-from gateway.compare.figures import BackendFigures, Report, build_report
-from gateway.compare.from_ledger import comparisons_of, usual_pair
+from gateway.compare.figures import DISAGREEMENTS, BackendFigures, Report, build_report
 from gateway.compare.render_html import render_html
+from gateway.compare.window import LATEST, Window
 from gateway.store.comparison_ledger import ComparisonLedger
 from gateway.store.comparison_records import ComparisonRecord
 
 PAGE = 1000  # comparisons read from the ledger at once
 TITLE = "crosswalk comparison report"
-NO_BACKEND = formats.MISSING  # a side's name when nothing was compared yet
 
 
 class Page(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,7 +39,8 @@ class Page(msgspec.Struct, frozen=True, kw_only=True):
 
 class Reports:
     """Reports and listings of the comparisons in `ledger`, priced by `prices` (USD per
-    credit by backend, as `Settings.prices`: a backend left out has an unknown cost)."""
+    credit by backend, as `Settings.prices`: a backend left out has an unknown cost); a
+    report covers the `latest` comparisons and lists the latest `shown` disagreements."""
 
     def __init__(
         self,
@@ -44,10 +48,14 @@ class Reports:
         prices: Mapping[str, float],
         *,
         clock: Clock = system_clock,
+        latest: int = LATEST,
+        shown: int = DISAGREEMENTS,
     ) -> None:
         self._ledger = ledger
         self._prices = dict(prices)
         self._clock = clock
+        self._latest = latest
+        self._shown = shown
 
     async def report(
         self,
@@ -58,13 +66,15 @@ class Reports:
     ) -> Report:
         """The report of `owner`'s comparisons (every owner's for None) created from `since`,
         between `backends`, else the pair most of them share."""
-        records = await self._all(owner, since)
-        a, b = backends or pair_of(records)
-        # a free backend (local) reports no credits: priced at 0 the figures would read its
-        # cost as unknown, while absent they read it as free
-        paid = {name: price for name, price in self._prices.items() if price > 0}
-        report = build_report(comparisons_of(records, a, b), a=a, b=b, usd_per_credit=paid)
-        return msgspec.structs.replace(report, a=self._priced(report.a), b=self._priced(report.b))
+        window = Window(latest=self._latest, backends=backends)
+        after = 0
+        while True:
+            found = await self._ledger.comparisons(owner, since=since, after=after, limit=PAGE)
+            await anyio.to_thread.run_sync(window.add, found)
+            if len(found) < PAGE:
+                break
+            after = found[-1].seq
+        return await anyio.to_thread.run_sync(self._build, window)
 
     async def page(
         self, owner: str | None, *, since: datetime | None, after: int, limit: int
@@ -75,19 +85,23 @@ class Reports:
         more = len(found) > limit
         return Page(records=records, next=records[-1].seq if more and records else None)
 
-    def html(self, report: Report) -> str:
-        """`report` as the self-contained page, stamped now."""
-        return render_html(report, title=TITLE, generated_at=self._clock())
+    async def html(self, report: Report) -> str:
+        """`report` as the self-contained page, stamped now (rendered in a worker thread)."""
+        now = self._clock()
+        return await anyio.to_thread.run_sync(
+            lambda: render_html(report, title=TITLE, generated_at=now)
+        )
 
-    async def _all(self, owner: str | None, since: datetime | None) -> list[ComparisonRecord]:
-        records: list[ComparisonRecord] = []
-        after = 0
-        while True:
-            page = await self._ledger.comparisons(owner, since=since, after=after, limit=PAGE)
-            records += page
-            if len(page) < PAGE:
-                return records
-            after = page[-1].seq
+    def _build(self, window: Window) -> Report:
+        a, b = window.pair()
+        # a free backend (local) reports no credits: priced at 0 the figures would read its
+        # cost as unknown, while absent they read it as free
+        paid = {name: price for name, price in self._prices.items() if price > 0}
+        comparisons = window.comparisons(a, b)
+        report = build_report(comparisons, a=a, b=b, usd_per_credit=paid, shown=self._shown)
+        return msgspec.structs.replace(
+            report, a=self._priced(report.a), b=self._priced(report.b), cut=window.cut
+        )
 
     def _priced(self, side: BackendFigures) -> BackendFigures:
         # the figures read a backend missing from the prices as free, but `Settings.prices`
@@ -100,10 +114,6 @@ class Reports:
 def pair_of(records: Sequence[ComparisonRecord]) -> tuple[str, str]:
     """The backends a report compares when none are asked for: the pair most completed
     comparisons share, else the first comparison's first two sides, else none yet."""
-    pair = usual_pair(records)
-    if pair is not None:
-        return pair
-    for record in records:
-        if len(record.sides) >= 2:
-            return record.sides[0].backend, record.sides[1].backend
-    return NO_BACKEND, NO_BACKEND
+    window = Window()
+    window.add(records)
+    return window.pair()

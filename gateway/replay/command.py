@@ -1,15 +1,17 @@
 """`crosswalk replay` itself: check the inputs, open the backends as the gateway does, compare
 every document with bounded concurrency, then print the report and write its HTML page.
 
-Stopped (Ctrl-C, SIGTERM: the caller cancels the task), it cancels the creates in flight,
-closes the ledger and answers 130; the same command run again resumes where it stopped.
+One replay at a time uses a ledger (gateway/replay/lock.py). Stopped (Ctrl-C, SIGTERM: the
+caller cancels the task), it cancels the creates in flight, closes the ledger and answers
+130; the same command run again resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Mapping
-from typing import TextIO
+from typing import TextIO, cast
 
 import httpx
 
@@ -27,6 +29,8 @@ from gateway.replay.inputs import (
     plan,
     read_document,
 )
+from gateway.replay.lock import replay_lock
+from gateway.replay.output import BestEffort
 from gateway.replay.progress import Tracker, tracking
 from gateway.replay.report import write_report
 from gateway.routing import Routing, document_key
@@ -43,12 +47,33 @@ async def run_replay(
     options: ReplayOptions,
     *,
     out: TextIO,
+    err: TextIO | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     clock: Clock = system_clock,
 ) -> int:
-    """Replay `options.docs` and report; the exit status (0, 1 if a document was skipped or
-    the page could not be written, 130 when stopped). Raises ReplayError for bad inputs."""
+    """Replay `options.docs` and report on `out` (problems on `err`, stderr by default); the
+    exit status: 0 when every document was compared, 1 when one was skipped, failed on a
+    backend or is unfinished (or the page could not be written), 130 when stopped. Raises
+    ReplayError for bad inputs or when another replay holds the ledger."""
     planned = plan(settings, options)
+    out = cast(TextIO, BestEffort(out))  # writes, flushes and says if it is a terminal
+    with replay_lock(settings):
+        for note in planned.notes:
+            print(note, file=out, flush=True)
+        return await _locked(planned, settings, options, out, err or sys.stderr, transports, clock)
+
+
+async def _locked(
+    planned: Plan,
+    settings: Settings,
+    options: ReplayOptions,
+    out: TextIO,
+    err: TextIO,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None,
+    clock: Clock,
+) -> int:
+    """The replay once it holds the ledger: the backends opened, every document compared,
+    the report written; its exit status."""
     principal = Principal(owner=owner_of(options.key), key=Secret(options.key))
     async with open_backends(settings, transports or {}, clock=clock) as opened:
         runs = RunService(
@@ -72,8 +97,17 @@ async def run_replay(
             _uncancel()
             print("interrupted: run the same command again to resume", file=out, flush=True)
             return INTERRUPTED
-    written = write_report(records, planned, settings, options.out, out=out, now=clock())
-    return 0 if written and not skipped else 1
+    written = write_report(records, planned, settings, options.out, out=out, err=err, now=clock())
+    compared = all(_compared(record) for record in records)
+    return 0 if written and compared and not skipped and not planned.unread else 1
+
+
+def _compared(record: ComparisonRecord) -> bool:
+    """Every side of the document answered: a run that completed."""
+    return all(
+        side.run is not None and side.run.status is canonical.Status.completed
+        for side in record.sides
+    )
 
 
 async def _replay(
@@ -113,7 +147,7 @@ def _document(file: DocumentFile, planned: Plan, key: str, limit: int) -> Docume
         comparison_id=comparison_id(
             owner=owner_of(key),
             document=digest,
-            name=file.name,
+            name=file.raw,
             categories=categories,
             backends=planned.backends,
         ),
@@ -123,6 +157,7 @@ def _document(file: DocumentFile, planned: Plan, key: str, limit: int) -> Docume
             document=inline, config=canonical.RunConfig(categories=categories)
         ),
         expected=planned.labels.get(file.name),
+        labelled=planned.labelled,
     )
 
 

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from gateway.config import Settings
 from gateway.logging import configure_logging
 from gateway.replay.command import INTERRUPTED, run_replay
 from gateway.replay.inputs import REPLAY_KEY, ReplayError, ReplayOptions
+from gateway.store.base import LedgerError
 
 KEY_ENV = "CROSSWALK_KEY"
 
@@ -28,10 +30,19 @@ comparison report of the first two backends (and write it as HTML with --out).
 The comparisons belong to the key given by --key (or ${KEY_ENV}), as a client's runs do:
 `GET /crosswalk/report` and `GET /crosswalk/comparisons` with that key show them. Without a
 key they belong to the key "{REPLAY_KEY}" (send `Authorization: Bearer {REPLAY_KEY}`
-to see them, where the gateway accepts any key).
+to see them, where the gateway accepts any key). Where the gateway accepts only its
+configured keys (auth.api_keys_env), the key must be one of them.
+
+Left out although under DOCS_DIR: the ledger, its journals, the Files API's store and key,
+and the files given as --categories, --expected and --out (a line says so for each). One
+replay at a time uses a ledger.
 
 Stopped with Ctrl-C or SIGTERM, it exits with 130; the same command run again sends only the
-documents not compared yet.
+documents not compared yet (a side a backend refused with a 4xx is not sent again).
+
+Exit status: 0 every document compared; 1 a document skipped, failed on a backend or left
+unfinished (run again to resume), or the ledger could not be used; 2 bad input (or another
+replay is using the ledger); 130 interrupted.
 """
 
 
@@ -92,6 +103,31 @@ def run(args: argparse.Namespace, settings: Settings, *, key: str | None) -> int
         return 2
     except KeyboardInterrupt:  # a second Ctrl-C, or one before the replay started
         return INTERRUPTED
+    except _LEDGER_ERRORS as exc:
+        return _ledger_failed(exc)
+    except ExceptionGroup as group:  # raised by a task of the replay's task groups
+        found = group.subgroup(_LEDGER_ERRORS)
+        if found is None:
+            raise
+        return _ledger_failed(_first(found))
+
+
+_LEDGER_ERRORS = (LedgerError, sqlite3.Error, OSError)
+
+
+def _ledger_failed(exc: BaseException) -> int:
+    """The ledger (or its folder) cannot be used: one line, exit 1; what was recorded so far
+    stays, so the same command can resume once the ledger is fixed."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
+    print(f"crosswalk: replay: the ledger failed: {where}{reason}", file=sys.stderr)
+    return 1
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first error in `group`, however deeply nested."""
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 async def _stoppable(settings: Settings, options: ReplayOptions) -> int:

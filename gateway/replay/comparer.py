@@ -5,7 +5,8 @@ Resuming is reading the comparison back: a side whose run finished is left alone
 whose run exists but is unfinished (a sync deadline passed, or the replay was stopped while
 the vendor worked) is re-read until it finishes rather than sent again, and a side with no
 run is sent (again): never sent, stopped in flight, or failed before any run existed, since a
-transient failure should not stick.
+transient failure should not stick; but not one whose backend refused the document (a 4xx:
+sending it again would be refused again).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from mappings import canonical
 from mappings.dialects import Dialect
 from mappings.errors import TranslationError
 
+# how the error of a side whose backend refused its document starts: never sent again
+REFUSED = "refused: "
+
 
 class Document(msgspec.Struct, frozen=True, kw_only=True):
     """A document to compare: the comparison that records it, and the request each backend
@@ -40,6 +44,7 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     request: canonical.ClassifyRequest
     expected: str | None = None
+    labelled: bool = False  # `expected` replaces the label a rerun finds recorded
 
 
 class Comparer:
@@ -71,7 +76,7 @@ class Comparer:
         """The document's comparison once every side has been sent or re-read, and whether
         this call had anything to do (False: an earlier replay had compared it)."""
         record, resumed = await self._open(document)
-        unsent = [side for side in record.sides if side.upstream_id is None]
+        unsent = [side for side in record.sides if _to_send(side)]
         if resumed:  # started again: its latency counts from now, a failure is forgotten
             for side in unsent:
                 await self._comparisons.restart_side(record.id, side.backend, self._clock())
@@ -105,7 +110,10 @@ class Comparer:
         try:
             return await self._comparisons.insert_comparison(new), False
         except DuplicateComparison:
-            return await self._read(new.id), True
+            pass
+        if document.labelled:
+            await self._comparisons.set_expected(new.id, document.expected)
+        return await self._read(new.id), True
 
     async def _send(self, document: Document, side: SideRecord) -> None:
         backend = self._backends[side.backend]
@@ -117,6 +125,8 @@ class Comparer:
             # writes nothing when the run exists after all (a sync deadline passed): it is
             # then re-read like any unfinished run
             reason = " ".join(str(exc).split()) or type(exc).__name__
+            if _permanent(exc):
+                reason = f"{REFUSED}{reason}"
             await self._comparisons.fail_side(
                 document.comparison_id, backend.name, reason, self._clock()
             )
@@ -149,6 +159,21 @@ class Comparer:
         return CallContext(
             request_id=new_request_id(), principal=self._principal, surface=self._surface
         )
+
+
+def _to_send(side: SideRecord) -> bool:
+    """Whether the side is sent (again): it has no run, and its backend did not refuse the
+    document for good (a rerun would be refused, and billed, the same way)."""
+    return side.upstream_id is None and not (side.error or "").startswith(REFUSED)
+
+
+def _permanent(exc: CrosswalkError | TranslationError) -> bool:
+    """A refusal of the document itself (a 4xx but 408 and 429, or a request the backend's
+    format cannot hold), as opposed to an outage, a timeout or a rate limit."""
+    if isinstance(exc, TranslationError):
+        return True
+    status = getattr(exc, "upstream_status", None) or exc.status
+    return 400 <= status < 500 and status not in (408, 429) and not exc.retryable
 
 
 async def _all(calls: Iterable[Coroutine[Any, Any, None]]) -> None:

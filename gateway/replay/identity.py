@@ -19,12 +19,13 @@ def comparison_id(
     *,
     owner: str,
     document: str,
-    name: str,
+    name: bytes,
     categories: Sequence[canonical.Category],
     backends: Sequence[str],
 ) -> str:
     """`cmp_` and 24 hex digits of a hash of who replays which document (its key and its
-    name in the folder: two copies of one file are two documents of the report), under which
-    categories, through which backends in which order."""
-    parts = [owner, document, name, list(categories), list(backends)]
+    name in the folder, as bytes, which need not be UTF-8: two copies of one file are two
+    documents of the report), under which categories, through which backends (in any order:
+    `--backends a,b` and `b,a` resume each other)."""
+    parts = [owner, document, name.hex(), list(categories), sorted(backends)]
     return "cmp_" + hashlib.sha256(_DOMAIN + _encode(parts)).hexdigest()[:24]

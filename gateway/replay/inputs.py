@@ -15,6 +15,8 @@ import msgspec
 
 from gateway.config import Settings
 from gateway.files.sniff import HEAD_BYTES, sniff
+from gateway.replay.kept_out import KeptOut
+from gateway.replay.names import shown
 from mappings import canonical
 from mappings.category_sets import CategorySet, category_keys, category_set_from_json
 from mappings.errors import InvalidInput
@@ -45,7 +47,8 @@ class DocumentFile(msgspec.Struct, frozen=True, kw_only=True):
     which names it in the report and in the labels file."""
 
     path: Path
-    name: str
+    name: str  # shown escaped (gateway/replay/names.py): what the report and labels name
+    raw: bytes  # the name's own bytes, which its comparison id is made from
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,7 +57,10 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     documents: tuple[DocumentFile, ...]
     categories: CategorySet
     labels: dict[str, str]
+    labelled: bool  # --expected given: its labels replace what a rerun finds recorded
     backends: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # files left out, sub-folders that could not be read
+    unread: int = 0  # how many sub-folders could not be read
 
 
 def plan(settings: Settings, options: ReplayOptions) -> Plan:
@@ -62,12 +68,28 @@ def plan(settings: Settings, options: ReplayOptions) -> Plan:
     backends = _backends(settings, options.backends)
     if options.concurrency < 1:
         raise ReplayError(f"--concurrency: at least 1, got {options.concurrency}")
-    documents = find_documents(options.docs)
+    _check_key(settings, options.key)
+    if options.out is not None:
+        _check_page(options.out)
+    inputs: dict[Path | None, str] = {
+        options.out: "the report page (--out)",
+        options.categories: "the category file (--categories)",
+        options.expected: "the expected labels (--expected)",
+    }
+    folder = find_documents(options.docs, KeptOut(settings, inputs))
     categories = load_categories(options.categories)
     labels = {}
     if options.expected is not None:
-        labels = load_labels(options.expected, documents, categories)
-    return Plan(documents=documents, categories=categories, labels=labels, backends=backends)
+        labels = load_labels(options.expected, folder.documents, categories)
+    return Plan(
+        documents=folder.documents,
+        categories=categories,
+        labels=labels,
+        labelled=options.expected is not None,
+        backends=backends,
+        notes=folder.notes,
+        unread=folder.unread,
+    )
 
 
 def _backends(settings: Settings, names: Sequence[str]) -> tuple[str, ...]:
@@ -88,25 +110,79 @@ def _backends(settings: Settings, names: Sequence[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def find_documents(root: Path) -> tuple[DocumentFile, ...]:
+def _check_key(settings: Settings, key: str) -> None:
+    """Where the gateway accepts only its configured keys, the comparisons must belong to
+    one of them: another key's are seen by no client."""
+    keys = {secret.reveal() for secret in settings.api_keys}
+    if keys and key not in keys:
+        raise ReplayError(
+            "--key: not one of the gateway's keys (auth.api_keys_env), so no client could see"
+            " the comparisons; give one of them with --key or $CROSSWALK_KEY"
+        )
+
+
+def _check_page(page: Path) -> None:
+    """The report page can be written where it is asked for, checked before anything is
+    sent rather than found out once every document has been."""
+    if page.is_dir():
+        raise ReplayError(f"--out: {page}: is a folder")
+    folder = page.parent
+    if not folder.is_dir():
+        raise ReplayError(f"--out: {folder}: no such folder")
+    if page.exists() and not os.access(page, os.W_OK):
+        raise ReplayError(f"--out: {page}: not writable")
+    if not page.exists() and not os.access(folder, os.W_OK | os.X_OK):
+        raise ReplayError(f"--out: {folder}: cannot write in this folder")
+
+
+class Folder(msgspec.Struct, frozen=True, kw_only=True):
+    """The documents found, one line for each file left out or sub-folder that could not be
+    read, and how many of those sub-folders there were."""
+
+    documents: tuple[DocumentFile, ...]
+    notes: tuple[str, ...] = ()
+    unread: int = 0
+
+
+def find_documents(root: Path, kept_out: KeptOut | None = None) -> Folder:
     """Every regular file under `root`, recursively, sorted by name; hidden files and folders
-    (a name starting with `.`) are skipped."""
+    (a name starting with `.`) are skipped, and so is what `kept_out` names (said in a note),
+    and a sub-folder that cannot be read (said too)."""
     if not root.is_dir():
         raise ReplayError(f"{root}: not a folder")
     found: list[DocumentFile] = []
-    for folder, dirs, files in os.walk(root, onerror=_unreadable_folder):
+    notes: list[str] = []
+    unread = 0
+
+    def unreadable(error: OSError) -> None:
+        nonlocal unread
+        where = Path(str(error.filename))
+        if where == root:
+            raise ReplayError(f"{root}: cannot read the folder: {error.strerror}")
+        unread += 1
+        notes.append(f"skipped: {_name(where, root)}/: cannot read the folder: {error.strerror}")
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for file in files:
             path = Path(folder) / file
-            if not file.startswith(".") and path.is_file():
-                found.append(DocumentFile(path=path, name=path.relative_to(root).as_posix()))
+            if file.startswith(".") or not path.is_file():
+                continue
+            reason = kept_out.reason(path) if kept_out is not None else None
+            if reason is not None:
+                notes.append(f"left out: {_name(path, root)} ({reason})")
+                continue
+            raw = os.fsencode(path.relative_to(root).as_posix())
+            found.append(DocumentFile(path=path, name=_name(path, root), raw=raw))
     if not found:
         raise ReplayError(f"{root}: no documents (the folder has no regular, non-hidden file)")
-    return tuple(sorted(found, key=lambda d: d.name))
+    return Folder(
+        documents=tuple(sorted(found, key=lambda d: d.raw)), notes=tuple(notes), unread=unread
+    )
 
 
-def _unreadable_folder(error: OSError) -> None:
-    raise ReplayError(f"{error.filename}: cannot read the folder: {error.strerror}")
+def _name(path: Path, root: Path) -> str:
+    return shown(path.relative_to(root).as_posix())
 
 
 def read_document(document: DocumentFile, max_bytes: int) -> canonical.InlineDocument:
@@ -119,8 +195,9 @@ def read_document(document: DocumentFile, max_bytes: int) -> canonical.InlineDoc
         data = document.path.read_bytes()
     except OSError as exc:
         raise ReplayError(f"{document.name}: cannot read: {exc.strerror}") from None
-    mime = sniff(data[:HEAD_BYTES], name=document.path.name, complete=len(data) <= HEAD_BYTES)
-    return canonical.InlineDocument(data=data, filename=document.path.name, mime_type=mime)
+    filename = document.name.rpartition("/")[2]  # a vendor is sent the name as shown
+    mime = sniff(data[:HEAD_BYTES], name=filename, complete=len(data) <= HEAD_BYTES)
+    return canonical.InlineDocument(data=data, filename=filename, mime_type=mime)
 
 
 def load_categories(path: Path) -> CategorySet:

@@ -40,10 +40,12 @@ def write_report(
     page: Path | None,
     *,
     out: TextIO,
+    err: TextIO,
     now: datetime,
 ) -> bool:
     """Print the report to `out` and write its page to `page` if given; False if the page
-    could not be written (said on `out`)."""
+    could not be written (said on `err`: `plan` checked the place, but it may have changed
+    since)."""
     report = replay_report(records, planned, settings)
     unfinished = sum(1 for record in records if not record.completed)
     print("", file=out)
@@ -56,7 +58,7 @@ def write_report(
     try:
         page.write_text(render_html(report, title=title, generated_at=now), encoding="utf-8")
     except OSError as exc:
-        print(f"{page}: cannot write the report: {exc.strerror}", file=out)
+        print(f"crosswalk: replay: {page}: cannot write the report: {exc.strerror}", file=err)
         return False
     print(f"report written to {page}", file=out)
     return True

@@ -23,6 +23,7 @@ from gateway.files.records import FileListResult, FileRecord
 from gateway.store.batch_ledger import BatchLedger as BatchLedger  # re-exported
 from gateway.store.comparison_ledger import ComparisonLedger as ComparisonLedger  # re-exported
 from gateway.store.comparison_ledger import DuplicateComparison as DuplicateComparison
+from gateway.store.probes import Probed
 from gateway.store.records import ListResult, RecoveryReport, RunRecord
 from gateway.store.webhook_outbox import Outbox as Outbox  # re-exported
 from mappings import canonical
@@ -95,7 +96,7 @@ class FileLedger(Protocol):
         ...
 
 
-class Ledger(FileLedger, Protocol):
+class Ledger(FileLedger, Probed, Protocol):
     """Records runs per owner and pages through them: what surfaces, the run service and
     refreshers need.
 

@@ -22,8 +22,11 @@ class ComparisonLedger(Protocol):
     A side's run is linked by (backend, upstream_id): the primary side's at insert, a
     comparison's own run by `Ledger.insert` of a record whose `comparison` names it (the side
     of that backend, in the same write). When a linked run is saved terminal (by any path:
-    a worker, the refresher, a poll, recovery) its side is finished then, and the comparison
-    completed if it was the last.
+    a worker, the refresher, a poll, recovery) its side is finished then, keeping a copy of
+    the run, and the comparison completed (at its last side's end) if it was the last; when
+    it is deleted before it ended, its side fails as "deleted". Only a run of the
+    comparison's owner is ever its side's run. A comparison's own run recorded for a side
+    that failed before it had one reopens that side.
     """
 
     async def insert_comparison(self, comparison: ComparisonRecord) -> ComparisonRecord:
@@ -41,6 +44,10 @@ class ComparisonLedger(Protocol):
         """Start again at `now` a side that has no run (a resumed replay sends it again): a
         failure is forgotten and the comparison no longer completed; False, writing nothing,
         if the side is unknown or has a run."""
+        ...
+
+    async def set_expected(self, comparison_id: str, expected: str | None) -> bool:
+        """The comparison's expected label is now `expected`; False if it is unknown."""
         ...
 
     async def get_comparison(self, owner: str, comparison_id: str) -> ComparisonRecord | None:
@@ -61,6 +68,7 @@ class ComparisonLedger(Protocol):
         ...
 
     async def fail_stale_sides(self, started_before: datetime, now: datetime) -> int:
-        """Fail every unfinished side with no run that started before `started_before` (its
-        process died before the backend answered): error "interrupted". How many."""
+        """Fail every unfinished side that started before `started_before` and will never
+        finish: one with no run (its process died before the backend answered) as
+        "interrupted", one whose run is no longer in the ledger as "deleted". How many."""
         ...

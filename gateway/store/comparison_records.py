@@ -24,9 +24,11 @@ class SideRecord(msgspec.Struct, frozen=True, kw_only=True):
     """One backend's side of a comparison.
 
     `upstream_id` is set once the backend accepted a run (for the primary side, from the
-    start); `run` is that run as the ledger last recorded it (None before). A side is
-    finished (`finished_at` set) when its run is terminal, or when it failed before any run
-    existed (`error` says why; its `run` stays None). Latency is `finished_at - started_at`.
+    start); `run` is that run as the ledger last recorded it (None before), or once the run
+    is deleted, the run as it was when the side finished. A side is finished (`finished_at`
+    set) when its run is terminal, when it failed before any run existed, or when its run was
+    deleted before it ended (`error` says why: its `run` is None). Latency is `finished_at -
+    started_at`.
     """
 
     backend: str

@@ -54,7 +54,8 @@ async def report_page(request: AnyRequest, reports: ReportsDependency) -> Respon
     owner = _owner(request)
     query = _query(request, report_query)
     report = await reports.report(owner, since=query.since, backends=query.backends)
-    return Response(content=reports.html(report).encode(), media_type=HTML)
+    page = await reports.html(report)
+    return Response(content=page.encode(), media_type=HTML)
 
 
 def _owner(request: AnyRequest) -> str:

@@ -8,19 +8,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 from gateway.clock import Clock, system_clock
 from gateway.store.records import Delivery, DeliveryState
 from gateway.store.sqlite import SqliteLedger
+from gateway.store.sqlite.existing import NoLedger as NoLedger  # re-exported
+from gateway.store.sqlite.existing import require_ledger
 
 COLUMNS = ("EVENT", "TYPE", "ENDPOINT", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST")
 MAX_LIMIT = 10_000  # rows `list` shows at most
 _LAST_WIDTH = 60  # an error message is cut here so a row stays on one line
-
-
-class NoLedger(Exception):
-    """There is no ledger where the config says: nothing to show, and none is made."""
 
 
 async def list_deliveries(
@@ -41,9 +38,9 @@ async def retry_event(store_path: str, event_id: str, *, clock: Clock = system_c
 
 @asynccontextmanager
 async def _existing(store_path: str, clock: Clock) -> AsyncIterator[SqliteLedger]:
-    # opening would make an empty ledger: a mistyped path would then look like an empty outbox
-    if not Path(store_path).is_file():
-        raise NoLedger(f"no ledger at {store_path} (the gateway makes it when it first starts)")
+    # opening would make (or upgrade) a ledger: a mistyped path would then look like an empty
+    # outbox, and an empty file would become a ledger
+    require_ledger(store_path)
     async with await SqliteLedger.open(store_path, clock=clock) as ledger:
         yield ledger
 

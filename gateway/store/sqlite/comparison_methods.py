@@ -25,6 +25,9 @@ class ComparisonMethods:
     async def restart_side(self, comparison_id: str, backend: str, now: datetime) -> bool:
         return await self._threads.write(side_restarts.restart_side, comparison_id, backend, now)
 
+    async def set_expected(self, comparison_id: str, expected: str | None) -> bool:
+        return await self._threads.write(side_restarts.set_expected, comparison_id, expected)
+
     async def get_comparison(self, owner: str, comparison_id: str) -> ComparisonRecord | None:
         return await self._threads.read(comparisons.get, owner, comparison_id)
 

@@ -58,3 +58,20 @@ SCHEMA_V8 = (
     """CREATE INDEX comparison_sides_waiting ON comparison_sides (started_us)
         WHERE upstream_id IS NULL AND finished_us IS NULL""",
 )
+# v9: a side keeps a copy of its run as it finished (msgspec JSON of the canonical run), so
+# a client deleting that run later leaves the comparison its answer; reads prefer the live
+# run. Sides already finished get theirs from `runs` now. The unfinished sides, with a run
+# or without, are what the stale sweep walks (a side whose run was deleted before deletes
+# finished sides also waits for ever), so their index holds both. Listings by owner walk
+# `comparisons_owner_seq` whether or not `since` is given: its twin by `created_us` was
+# never read.
+SIDE_OPEN = "finished_us IS NULL"
+SCHEMA_V9 = (
+    "ALTER TABLE comparison_sides ADD COLUMN run BLOB",
+    """UPDATE comparison_sides SET run = (SELECT r.run FROM runs AS r
+        WHERE r.backend = comparison_sides.backend AND r.upstream_id = comparison_sides.upstream_id)
+        WHERE finished_us IS NOT NULL AND upstream_id IS NOT NULL""",
+    "DROP INDEX comparisons_owner_created",
+    "DROP INDEX comparison_sides_waiting",
+    f"CREATE INDEX comparison_sides_open ON comparison_sides (started_us) WHERE {SIDE_OPEN}",
+)

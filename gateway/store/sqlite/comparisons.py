@@ -1,5 +1,6 @@
 """Comparisons' SQL: recording a comparison with its sides, failing a side that never got a
-run, and reading comparisons back with each side's run as the ledger last recorded it.
+run, and reading comparisons back with each side's run as the ledger last recorded it (its
+copy kept as the side finished, once the run itself is deleted).
 
 Each write runs in one `immediate` transaction; sides are finished as their runs end by
 `comparison_sides`, called from the run hook.
@@ -17,7 +18,8 @@ import msgspec
 from gateway.store.base import LedgerError
 from gateway.store.comparison_ledger import DuplicateComparison
 from gateway.store.comparison_records import ComparisonRecord, ComparisonSource, SideRecord
-from gateway.store.sqlite.comparison_sides import complete
+from gateway.store.sqlite.comparison_schema import SIDE_OPEN
+from gateway.store.sqlite.comparison_sides import DELETED, complete
 from gateway.store.sqlite.schema import immediate
 from gateway.store.sqlite.times import from_us, to_us
 from mappings import canonical
@@ -27,26 +29,41 @@ _BATCH = 500  # ids per statement, well under SQLite's limit on parameters
 _COLUMNS = (
     "seq, id, owner, source, document, filename, categories, expected, created_us, completed_us"
 )
+_KNOWN = "SELECT 1 FROM comparisons WHERE id = ?"
 _INSERT = (
     "INSERT INTO comparisons (id, owner, source, document, filename, categories, expected, "
     "created_us, completed_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_SIDE = (
     "INSERT INTO comparison_sides (comparison_id, position, backend, upstream_id, started_us, "
-    "finished_us, error) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "finished_us, error, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SIDES = (
     "SELECT s.comparison_id, s.backend, s.upstream_id, s.started_us, s.finished_us, s.error,"
-    " r.run FROM comparison_sides AS s"
+    " coalesce(r.run, s.run) FROM comparison_sides AS s"
+    " JOIN comparisons AS c ON c.id = s.comparison_id"
     " LEFT JOIN runs AS r ON r.backend = s.backend AND r.upstream_id = s.upstream_id"
+    " AND r.owner = c.owner"
+)
+_ENDED = (  # the run a side names, if its comparison's owner has it and it has ended
+    "SELECT status, updated_us, run FROM runs WHERE backend = ? AND upstream_id = ? AND owner = ?"
 )
 _FAIL = (
     "UPDATE comparison_sides SET finished_us = ?, error = ? WHERE comparison_id = ?"
     " AND backend = ? AND upstream_id IS NULL AND finished_us IS NULL"
 )
+_END = (
+    "UPDATE comparison_sides SET finished_us = ?, error = ? WHERE comparison_id = ?"
+    " AND backend = ? AND finished_us IS NULL"
+)
+# unfinished sides that will never finish: no run yet, or a run no longer in the ledger
 _STALE = (
-    "SELECT comparison_id, backend FROM comparison_sides INDEXED BY comparison_sides_waiting"
-    " WHERE upstream_id IS NULL AND finished_us IS NULL AND started_us < ?"
+    "SELECT s.comparison_id, s.backend, s.upstream_id"
+    " FROM comparison_sides AS s INDEXED BY comparison_sides_open"
+    " JOIN comparisons AS c ON c.id = s.comparison_id"
+    f" WHERE s.{SIDE_OPEN} AND s.started_us < ? AND (s.upstream_id IS NULL OR NOT EXISTS"
+    " (SELECT 1 FROM runs AS r WHERE r.backend = s.backend AND r.upstream_id = s.upstream_id"
+    " AND r.owner = c.owner))"
 )
 _TERMINAL = tuple(status.value for status in canonical.Status if status.terminal)
 
@@ -59,39 +76,38 @@ def insert(conn: sqlite3.Connection, comparison: ComparisonRecord) -> Comparison
     """Record `comparison` and its sides in one transaction; a side whose run has ended
     already is finished when it ended, and the comparison completed when its last side
     did if every side has. Raises DuplicateComparison; ValueError for two sides of one
-    backend."""
+    backend; any other refusal of the file's constraints as it is (sqlite3.IntegrityError)."""
+    backends = [side.backend for side in comparison.sides]
+    if len(set(backends)) < len(backends):
+        raise ValueError(f"comparison {comparison.id} names a backend twice")
     with immediate(conn):
-        sides = tuple(_settled(conn, side) for side in comparison.sides)
-        try:
-            cursor = conn.execute(_INSERT, _params(comparison))
-        except sqlite3.IntegrityError:
-            raise DuplicateComparison(f"comparison {comparison.id} is already recorded") from None
-        try:
-            conn.executemany(
-                _INSERT_SIDE,
-                (_side_params(comparison.id, i, side) for i, side in enumerate(sides)),
-            )
-        except sqlite3.IntegrityError:
-            raise ValueError(f"comparison {comparison.id} names a backend twice") from None
-        ends = [side.finished_at for side in sides]
+        if conn.execute(_KNOWN, (comparison.id,)).fetchone() is not None:
+            raise DuplicateComparison(f"comparison {comparison.id} is already recorded")
+        sides = [_settled(conn, comparison.owner, side) for side in comparison.sides]
+        cursor = conn.execute(_INSERT, _params(comparison))
+        conn.executemany(
+            _INSERT_SIDE,
+            (_side_params(comparison.id, i, *side) for i, side in enumerate(sides)),
+        )
+        ends = [side.finished_at for side, _ in sides]
         if comparison.completed_at is None and sides and None not in ends:
-            complete(conn, comparison.id, max(end for end in ends if end is not None))
+            complete(conn, comparison.id)
         stored = _read(conn, " WHERE seq = ?", (cursor.lastrowid,))
     assert len(stored) == 1  # just written in this transaction
     return stored[0]
 
 
-def _settled(conn: sqlite3.Connection, side: SideRecord) -> SideRecord:
-    """`side`, finished when its run ended if that run is terminal already."""
+def _settled(
+    conn: sqlite3.Connection, owner: str, side: SideRecord
+) -> tuple[SideRecord, bytes | None]:
+    """`side`, finished when its run (`owner`'s) ended if that run is terminal already, with
+    the copy of the run it keeps then."""
     if side.finished_at is not None or side.upstream_id is None:
-        return side
-    row = conn.execute(
-        "SELECT status, updated_us FROM runs WHERE backend = ? AND upstream_id = ?",
-        (side.backend, side.upstream_id),
-    ).fetchone()
+        return side, None
+    row = conn.execute(_ENDED, (side.backend, side.upstream_id, owner)).fetchone()
     if row is None or row[0] not in _TERMINAL:
-        return side
-    return msgspec.structs.replace(side, finished_at=from_us(row[1]))
+        return side, None
+    return msgspec.structs.replace(side, finished_at=from_us(row[1])), row[2]
 
 
 def _params(c: ComparisonRecord) -> tuple[Any, ...]:
@@ -100,10 +116,12 @@ def _params(c: ComparisonRecord) -> tuple[Any, ...]:
     return (*head, c.expected, to_us(c.created_at), completed)
 
 
-def _side_params(comparison_id: str, position: int, side: SideRecord) -> tuple[Any, ...]:
+def _side_params(
+    comparison_id: str, position: int, side: SideRecord, run: bytes | None
+) -> tuple[Any, ...]:
     finished = None if side.finished_at is None else to_us(side.finished_at)
     head = (comparison_id, position, side.backend, side.upstream_id, to_us(side.started_at))
-    return (*head, finished, side.error)
+    return (*head, finished, side.error, run)
 
 
 def fail_side(
@@ -114,19 +132,21 @@ def fail_side(
     with immediate(conn):
         if conn.execute(_FAIL, (to_us(now), error, comparison_id, backend)).rowcount == 0:
             return False
-        complete(conn, comparison_id, now)
+        complete(conn, comparison_id)
     return True
 
 
 def fail_stale(conn: sqlite3.Connection, started_before: datetime, now: datetime) -> int:
-    """Fail, as interrupted, every side with no run still waiting since before
-    `started_before`; how many."""
+    """Fail every side still waiting since before `started_before` that will never finish:
+    as interrupted one with no run, as deleted one whose run is no longer in the ledger (a
+    file written before deletes failed it); how many."""
     with immediate(conn):
         stale = conn.execute(_STALE, (to_us(started_before),)).fetchall()
-        for comparison_id, backend in stale:
-            conn.execute(_FAIL, (to_us(now), INTERRUPTED, comparison_id, backend))
-        for comparison_id in dict.fromkeys(comparison_id for comparison_id, _ in stale):
-            complete(conn, comparison_id, now)
+        for comparison_id, backend, upstream_id in stale:
+            error = INTERRUPTED if upstream_id is None else DELETED
+            conn.execute(_END, (to_us(now), error, comparison_id, backend))
+        for comparison_id in dict.fromkeys(row[0] for row in stale):
+            complete(conn, comparison_id)
     return len(stale)
 
 

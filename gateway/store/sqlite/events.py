@@ -31,7 +31,7 @@ def run_saved(
     status = record.run.status
     if not status.terminal or (before is not None and before.terminal):
         return
-    run_finished(conn, record.backend, record.upstream_id, now)
+    run_finished(conn, record, now)
     event_type = run_event_type(status)
     if event_type is not None and record.comparison is None:
         _raise(conn, record, event_type, now)

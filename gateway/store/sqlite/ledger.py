@@ -23,7 +23,7 @@ from gateway.store.records import (
     RecoveryReport,
     RunRecord,
 )
-from gateway.store.sqlite import batches, files, queue, writes
+from gateway.store.sqlite import batches, files, probes, queue, writes
 from gateway.store.sqlite.comparison_methods import ComparisonMethods
 from gateway.store.sqlite.listing import list_page
 from gateway.store.sqlite.outbox_methods import OutboxMethods
@@ -95,6 +95,12 @@ class SqliteLedger(OutboxMethods, ComparisonMethods):
     async def close(self) -> None:
         await self._threads.close()
 
+    async def ping(self) -> None:
+        await self._threads.read(probes.ping)
+
+    async def queue_depth(self, local_backends: Sequence[str]) -> int:
+        return await self._threads.read(probes.queue_depth, local_backends)
+
     async def insert(self, record: RunRecord) -> RunRecord:
         inserted = await self._threads.write(writes.insert, record)
         if record.run.status is canonical.Status.queued and record.request is not None:
@@ -143,7 +149,9 @@ class SqliteLedger(OutboxMethods, ComparisonMethods):
         return self._ended(await self._threads.write(writes.update, key, run, at, _RUNNING, worker))
 
     async def delete(self, owner: str, backend: str, upstream_id: str) -> bool:
-        return await self._threads.write(writes.delete, (owner, backend, upstream_id))
+        return await self._threads.write(
+            writes.delete, (owner, backend, upstream_id), self._clock()
+        )
 
     async def list(
         self, owner: str, query: canonical.ListQuery, *, cursor: tuple[str, str] | None = None

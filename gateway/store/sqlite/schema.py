@@ -1,6 +1,6 @@
 """The ledger file's schema (runs; since version 4 files; since version 5 the webhook
-outbox; since 6 batches, since 8 comparisons), and how connections to it are opened and
-brought up to date.
+outbox; since 6 batches, since 8 comparisons, since 9 their sides' copies of runs), and how
+connections to it are opened and brought up to date.
 
 Also `immediate`, the write transaction every read-modify-write in this package runs in, and
 `snapshot`, the read transaction every read runs in.
@@ -14,7 +14,7 @@ from contextlib import closing, contextmanager
 
 from gateway.store.base import LedgerError
 from gateway.store.sqlite.batch_schema import SCHEMA_V6, SCHEMA_V7
-from gateway.store.sqlite.comparison_schema import SCHEMA_V8
+from gateway.store.sqlite.comparison_schema import SCHEMA_V8, SCHEMA_V9
 
 SEARCH_TABLE = "runs_filename_search"  # trigram index over runs.filename_folded
 _SCHEMA_V1 = (
@@ -140,6 +140,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     SCHEMA_V6,  # batches (batch_schema.py)
     SCHEMA_V7,  # a split batch's inputs name their backends (batch_schema.py)
     SCHEMA_V8,  # comparisons, and the runs made for them (comparison_schema.py)
+    SCHEMA_V9,  # a side keeps its run's copy (comparison_schema.py)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

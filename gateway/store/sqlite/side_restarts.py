@@ -1,6 +1,7 @@
 """Starting a comparison's side again when it has no run: a resumed `crosswalk replay` sends
 its document once more, so a failure before any run existed (a vendor's passing outage, a
-side left `interrupted`) does not stick, and its latency counts from the new start.
+side left `interrupted`) does not stick, and its latency counts from the new start; and
+a comparison's expected label set again when a rerun is given another labels file.
 """
 
 from __future__ import annotations
@@ -26,3 +27,13 @@ def restart_side(conn: sqlite3.Connection, comparison_id: str, backend: str, now
             return False
         conn.execute(_REOPEN, (comparison_id,))
     return True
+
+
+_RELABEL = "UPDATE comparisons SET expected = ? WHERE id = ?"
+
+
+def set_expected(conn: sqlite3.Connection, comparison_id: str, expected: str | None) -> bool:
+    """The comparison's expected label is now `expected` (a replay rerun with another labels
+    file); False if there is no such comparison."""
+    with immediate(conn):
+        return conn.execute(_RELABEL, (expected, comparison_id)).rowcount > 0

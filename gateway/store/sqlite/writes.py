@@ -1,6 +1,6 @@
 """Recording a run, replacing its canonical run (compare-and-set), and forgetting it.
 
-Each function runs on the caller's connection; `update` in its own `immediate` transaction.
+Each function runs on the caller's connection, in its own `immediate` transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import msgspec
 from gateway.store import records as rec
 from gateway.store.base import DuplicateRun
 from gateway.store.records import RunRecord
-from gateway.store.sqlite.comparison_sides import link
+from gateway.store.sqlite.comparison_sides import link, run_deleted
 from gateway.store.sqlite.events import run_saved
 from gateway.store.sqlite.rows import (
     BY_OWNER_RUN,
@@ -81,6 +81,11 @@ def update(
         return save(conn, current, rec.with_run(current, run, now))
 
 
-def delete(conn: sqlite3.Connection, key: tuple[str, str, str]) -> bool:
-    """Forget the record of `key` (owner, backend, upstream_id); False if there was none."""
-    return conn.execute("DELETE FROM runs" + BY_OWNER_RUN, key).rowcount > 0
+def delete(conn: sqlite3.Connection, key: tuple[str, str, str], now: datetime) -> bool:
+    """Forget the record of `key` (owner, backend, upstream_id), failing at `now` any side
+    still waiting on it; False if there was none."""
+    with immediate(conn):
+        if conn.execute("DELETE FROM runs" + BY_OWNER_RUN, key).rowcount == 0:
+            return False
+        run_deleted(conn, key, now)
+    return True
