@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 import msgspec
 import structlog
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from gateway.app import create_app
@@ -228,13 +230,28 @@ class Workers(Multiprocess):
 
     def init_processes(self) -> None:
         super().init_processes()
-        for process in self.processes:
-            if not process.wait_until_ready(WORKER_START_SECONDS, self.should_exit):
-                if not self.should_exit.is_set():
-                    self.failed = True
+        deadline = time.monotonic() + WORKER_START_SECONDS
+        starting = list(self.processes)
+        # a signal (SIGTERM) stops the wait: the supervisor's loop then handles it
+        while starting and not self.signal_queue:
+            for process in list(starting):
+                if process.exitcode == STARTUP_FAILURE or time.monotonic() > deadline:
+                    self.failed = True  # its own log says why
                     self.should_exit.set()
-                return
-        self._on_started()
+                    return
+                # one killed meanwhile is started again by the supervisor's loop
+                if process.exitcode is not None or process.is_ready(timeout=1):
+                    starting.remove(process)
+            if starting:
+                time.sleep(0.1)
+        if not starting:
+            self._on_started()
+
+    def keep_subprocess_alive(self) -> None:
+        super().keep_subprocess_alive()
+        # uvicorn stops when a restarted worker cannot start: that is a failure too
+        if any(process.exitcode == STARTUP_FAILURE for process in self.processes):
+            self.failed = True
 
     def join_all(self) -> None:
         for process in self.processes:
