@@ -22,6 +22,17 @@ LOG_FORMATS: tuple[LogFormat, ...] = get_args(LogFormat)
 _chosen: LogFormat | None = None
 
 
+class _Stderr:
+    """`sys.stderr` as it is when a line is written, not as it was when logging was set up:
+    a stream swapped since (a test's capture, now closed) never swallows or breaks a line."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def _json(obj: Any, **_: Any) -> str:
     return msgspec.json.encode(obj, enc_hook=str).decode()
 
@@ -61,6 +72,6 @@ def configure_logging(*, json: bool | None = None, level: int = logging.INFO) ->
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
