@@ -1,6 +1,6 @@
-"""The `crosswalk` command: `serve` runs the gateway, `check-config` validates a config file,
-`webhooks list` and `webhooks retry` show and revive the outbox's deliveries, `replay`
-compares backends over a folder of documents (gateway/replay).
+"""The `crosswalk` command: `serve` runs the gateway (gateway/serving.py), `check-config`
+validates a config file, `webhooks list` and `webhooks retry` show and revive the outbox's
+deliveries, `replay` compares backends over a folder of documents (gateway/replay).
 
 This is the only module that reads the process environment (design.md §7). `compare` prints
 the A/B report of the comparisons recorded in the ledger (gateway/compare/command.py).
@@ -15,12 +15,13 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-import uvicorn
+import msgspec
+import structlog
 from litestar import Litestar
 
-from gateway import metrics
+from gateway import metrics, serving
 from gateway.app import create_app
 from gateway.compare import command as compare
 from gateway.config import (
@@ -31,13 +32,25 @@ from gateway.config import (
     load_settings,
     load_store_path,
 )
-from gateway.http_protocol import CrosswalkH11Protocol
+from gateway.environment import load_checked, missing_variables, unset_message
+from gateway.logging import LOG_FORMATS, LogFormat, choose_format, default_format
 from gateway.replay import commandline as replay
+from gateway.serving import uvicorn_options
+from gateway.startup import StartupError, check_store, probe_store, started_fields, version
 from gateway.store.base import LedgerError
 from gateway.webhooks import admin
 from mappings.dialects import DIALECTS, Dialect
 
-CONFIG_ENV = "CROSSWALK_CONFIG"  # hands the config path to each `--workers` process
+__all__ = ["app_from_environment", "describe", "main", "uvicorn_options"]
+log = structlog.get_logger("crosswalk.serve")
+MAX_PORT = 65535
+MAX_WORKERS = 64
+
+SERVE_ENV = "CROSSWALK_SERVE"  # hands `Served` to each `--workers` process
+DESCRIPTION = (
+    "crosswalk: an API-compatibility gateway between the Retab and Extend classification "
+    "APIs, with an offline local backend."
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,8 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "check-config":
-            print(describe(load_settings(Path(args.file), os.environ)))
-            return 0
+            return _check_config(Path(args.file), no_env=args.no_env)
         if args.command == "compare":
             key = os.environ.get(compare.KEY_ENV)
             return compare.run(
@@ -56,27 +68,101 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _webhooks(args, load_store_path(args.config))
         if args.command == "replay":
             key = args.key or os.environ.get(replay.KEY_ENV)
-            return replay.run(args, load_settings(args.config, os.environ), key=key)
+            return replay.run(args, load_checked(args.config, os.environ), key=key)
         return _serve(args)
     except ConfigError as exc:
         print(f"crosswalk: configuration error: {exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"crosswalk: {exc}", file=sys.stderr)
+        return 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every command's help shows its flags' defaults."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """One line on stderr, not argparse's usage block above it."""
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Adds `(default: …)` to a flag's help unless it has none or its help names it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        shown = action.default not in (None, False, argparse.SUPPRESS)
+        if action.option_strings and shown and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crosswalk", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the gateway")
+    parser = _Parser(prog="crosswalk", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"crosswalk {version()}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    serve = commands.add_parser("serve", help="run the gateway", description="run the gateway")
     serve.add_argument("--config", type=Path, help="TOML config (default: embedded local)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="server processes")
-    check = commands.add_parser("check-config", help="validate a config and show its routing")
-    check.add_argument("file")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="TCP port to listen on, 1 to 65535 (0: any free)"
+    )
+    serve.add_argument(
+        "--workers", type=_workers, default=1, help="server processes sharing the port, 1 to 64"
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="json lines, or readable console lines (default: console on a terminal, else json)",
+    )
+    check = commands.add_parser(
+        "check-config",
+        help="validate a config and show its routing",
+        description="validate a config and show its routing; every unset variable it names "
+        "is listed",
+    )
+    check.add_argument("file", help="the TOML config")
+    check.add_argument(
+        "--no-env",
+        action="store_true",
+        help="check the structure only: the secrets' variables need not be set (those unset "
+        "are listed)",
+    )
     compare.add_parser(commands)
     _webhooks_parser(commands)
     replay.add_parser(commands)
     return parser
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to {MAX_PORT}, got {text!r}")
+    return int(text)
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of processes from 1 to {MAX_WORKERS}, got {text!r}"
+        )
+    return int(text)
+
+
+def _check_config(path: Path, *, no_env: bool) -> int:
+    """Print the resolved config; without `no_env`, every unset variable is an error."""
+    settings, missing = missing_variables(path, os.environ)
+    check_store(settings.store_path)
+    if missing and not no_env:
+        raise ConfigError(unset_message(missing))
+    print(describe(settings))
+    if no_env:
+        unset = ", ".join(missing) if missing else "none"
+        print(f"environment: not required (--no-env); unset here: {unset}")
+    return 0
 
 
 def _webhooks_parser(commands: Any) -> None:
@@ -121,36 +207,47 @@ def _webhooks(args: argparse.Namespace, store_path: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config, os.environ)  # fail here, before any process starts
-    options = uvicorn_options(args.host, args.port)
-    if args.workers > 1:
-        if args.config is not None:
-            os.environ[CONFIG_ENV] = str(args.config.resolve())
-        metrics.prepare_multiprocess(args.workers)  # before the workers import prometheus
-        uvicorn.run(
-            "gateway.cli:app_from_environment", factory=True, workers=args.workers, **options
+    """Check everything `serve` needs, bind its port, then serve (see gateway/serving.py)."""
+    log_format: LogFormat = args.log_format or default_format()
+    choose_format(log_format)
+    settings = load_checked(args.config, os.environ)  # fail here, before any process starts
+    check_store(settings.store_path)
+    with serving.bind(args.host, args.port) as sock:  # before anything is written
+        if not serving.public_url_is_set(args.config):
+            settings = serving.with_public_url(settings, serving.links_url(sock))
+        asyncio.run(probe_store(settings.store_path))
+        fields = started_fields(
+            settings,
+            url=serving.listening_url(sock),
+            log_format=log_format,
+            workers=args.workers,
         )
-    else:
-        uvicorn.run(create_app(settings), **options)
-    return 0
 
+        def started() -> None:
+            log.info("crosswalk.started", **fields)
 
-def uvicorn_options(host: str, port: int) -> dict[str, Any]:
-    """How uvicorn serves the gateway: crosswalk logs requests itself (one summary line each)
-    and answers even uvicorn's own 400s with a request id."""
-    return {
-        "host": host,
-        "port": port,
-        "access_log": False,
-        "log_level": "warning",
-        "http": CrosswalkH11Protocol,
-    }
+        if args.workers == 1:
+            code = serving.serve_one(settings, sock, started)
+        else:
+            config = str(args.config.resolve()) if args.config is not None else None
+            served = serving.Served(
+                config=config, log_format=log_format, public_url=settings.server.public_url
+            )
+            os.environ[SERVE_ENV] = msgspec.json.encode(served).decode()
+            metrics.prepare_multiprocess(args.workers)  # before the workers import prometheus
+            factory = "gateway.cli:app_from_environment"
+            code = serving.serve_many(factory, settings, sock, args.workers, started)
+    if code:
+        print("crosswalk: the gateway could not start (its log says why)", file=sys.stderr)
+    return code
 
 
 def app_from_environment() -> Litestar:
-    """App factory for each `--workers` process: the config `serve` was given."""
-    path = os.environ.get(CONFIG_ENV)
-    return create_app(load_settings(Path(path) if path else None, os.environ))
+    """App factory of each `--workers` process: the gateway its parent checked."""
+    served = msgspec.json.decode(os.environ[SERVE_ENV], type=serving.Served)
+    choose_format(served.log_format)
+    settings = load_settings(Path(served.config) if served.config else None, os.environ)
+    return create_app(serving.with_public_url(settings, served.public_url))
 
 
 def _modes(settings: Settings, surface: Dialect) -> str:

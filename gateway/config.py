@@ -187,10 +187,13 @@ class ServerConfig(Config, frozen=True, kw_only=True):
     """`[server]`: limits of the HTTP server itself."""
 
     max_body_bytes: int = 32 * 1024 * 1024  # Retab's hosting layer caps requests at 32 MiB
-    public_url: str = "http://127.0.0.1:8000"  # used in Extend's dashboardUrl
+    # Extend's dashboardUrl and file links; unset, `crosswalk serve` uses the address it serves
+    public_url: str = "http://127.0.0.1:8000"
     # a sync create answers within this or gets a 504; kept above Extend's own 5-minute sync
     # limit so a slow vendor is never cut short by the gateway (contracts.md §10 hazard 30)
     sync_timeout: float = 600.0
+    # on SIGTERM, in-flight requests get this long to finish before they are cut off
+    shutdown_timeout: Positive[float] = 30.0
 
 
 class FilesConfig(Config, frozen=True, kw_only=True):

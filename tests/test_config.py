@@ -70,10 +70,12 @@ def test_secrets_never_print() -> None:
 
 
 def test_check_config_prints_routing(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """`crosswalk check-config FILE` prints backends and routing and exits 0."""
     monkeypatch.setenv("CROSSWALK_API_KEYS", "sk-live-123")
+    monkeypatch.chdir(tmp_path)  # the config's relative ledger, var/crosswalk.db, is here
+    (tmp_path / "var").mkdir()
     assert main(["check-config", str(CONFIGS / "two_keys.toml")]) == 0
     out = capsys.readouterr().out
     assert "offline: kind=local" in out

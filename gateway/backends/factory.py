@@ -219,4 +219,13 @@ def _local_client(
 
 async def _recover(queue: WorkQueue, config: LocalBackendConfig, clock: Clock) -> None:
     report = await queue.recover(clock(), config.max_attempts)
-    log.info("ledger.recovered", report=msgspec.to_builtins(report))
+    if report.resumed or report.failed or report.leased:  # a start with nothing to say is quiet
+        # `leased` runs are not lost: their worker finishes them, or another takes them again
+        # once the lease runs out (so none is "resumed" at this moment: hence no such count)
+        log.info(
+            "ledger.recovered",
+            requeued=report.resumed,
+            failed=report.failed,
+            leased=report.leased,
+            lease_seconds=config.lease_seconds,
+        )

@@ -94,6 +94,9 @@ class RecoveryReport(msgspec.Struct, frozen=True, kw_only=True):
 
     resumed: int  # put back in the queue for another attempt
     failed: int  # out of attempts: failed with code INTERRUPTED
+    # running under a lease not yet run out: finished by their worker, or taken again by
+    # another once the lease expires (a worker of a process that stopped)
+    leased: int = 0
 
 
 def new_record(

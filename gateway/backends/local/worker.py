@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from typing import Protocol
 
 import structlog
 
 from gateway.backends.local.runner import DocumentProblem, LocalEngine, failed
 from gateway.clock import Clock, system_clock
 from gateway.config import LocalBackendConfig
-from gateway.store.base import WorkQueue
+from gateway.store.base import Ledger, WorkQueue
 from gateway.store.records import RunRecord
 from gateway.supervisor import cancel_and_wait
 from mappings import canonical
@@ -26,6 +27,10 @@ log = structlog.get_logger("crosswalk.local")
 # how often an idle worker looks for runs other processes queued; its own process's runs
 # ring the ledger's doorbell and start at once
 IDLE_POLL_SECONDS = 0.25
+
+
+class RunQueue(WorkQueue, Ledger, Protocol):
+    """The ledger as a worker sees it: its queue, and the runs it reads back."""
 
 
 class LocalWorker:
@@ -42,7 +47,7 @@ class LocalWorker:
         backend: str,
         *,
         config: LocalBackendConfig,
-        ledger: WorkQueue,
+        ledger: RunQueue,
         engine: LocalEngine,
         clock: Clock = system_clock,
     ) -> None:
@@ -78,15 +83,22 @@ class LocalWorker:
         heartbeat = asyncio.create_task(self._heartbeat(record))
         try:
             result = await self._result(record)
+        except asyncio.CancelledError:  # the server is stopping
+            await cancel_and_wait(heartbeat)
+            await self._give_up(record)
+            raise
         finally:
             await cancel_and_wait(heartbeat)
         # only if still ours and running: a cancel or a retake that landed first wins
         stored = await self._finish(record, result)
+        kept = stored is not None
+        if not kept:  # the status logged is the run's (cancelled…), not the discarded result's
+            stored = await self._ledger.find(self.backend, record.upstream_id)
         log.info(
             "local.run_finished",
             run_id=record.upstream_id,
-            status=result.status.value,
-            kept=stored is not None,
+            status=(stored.run if stored else result).status.value,
+            kept=kept,
         )
 
     async def _result(self, record: RunRecord) -> canonical.ClassificationRun:
@@ -106,6 +118,15 @@ class LocalWorker:
         return await self._ledger.finish(
             self.backend, record.upstream_id, self.id, result, now=self._clock()
         )
+
+    async def _give_up(self, record: RunRecord) -> None:
+        """End this worker's lease now, so that the run is taken again at once (by the next
+        start, or another process) instead of once the lease would have run out."""
+        now = self._clock()
+        try:
+            await self._ledger.heartbeat(self.backend, record.upstream_id, self.id, 0, now)
+        except Exception:  # the lease then runs out by itself: the run is only delayed
+            log.warning("local.lease_not_released", run_id=record.upstream_id, exc_info=True)
 
     async def _heartbeat(self, record: RunRecord) -> None:
         interval = self._config.lease_seconds / 3

@@ -81,4 +81,6 @@ def recover(conn: sqlite3.Connection, now: datetime, max_attempts: int) -> Recov
             else:
                 save(conn, record, rec.requeued(record, now))
                 resumed += 1
-    return RecoveryReport(resumed=resumed, failed=failed)
+        live = "SELECT count(*) FROM runs WHERE status = 'running' AND lease_until_us >= ?"
+        (leased,) = conn.execute(live, (to_us(now),)).fetchone()
+    return RecoveryReport(resumed=resumed, failed=failed, leased=leased)
