@@ -20,11 +20,12 @@ from gateway.backends.retries import idempotent, retried, retried_failure, wait_
 from gateway.backends.upstream import Upstream, open_client
 from gateway.config import RetabBackendConfig, Secret
 from gateway.errors import UpstreamTimeout, UpstreamUnreachable, UpstreamUnsent
+from gateway.surfaces.render import UPSTREAM_REQUEST_ID_HEADER
 from mappings import retab
 from mappings.dialects import Dialect
 from tests.test_faults import LEGS, Fault, check_answer
 from tests.test_retries import run_route
-from tests.upstream_answers_app import SAME, gateway
+from tests.upstream_answers_app import RUNS, SAME, answer, gateway, headers
 
 NOT_FOUND = {
     "retab": {"detail": "Not found"},
@@ -161,3 +162,22 @@ def test_an_answer_that_cannot_be_decoded_is_a_502_and_a_circuit_failure(
         again = gw.get(surface, public_id)
         assert again.status_code == 503, again.text  # the circuit is open
         assert route.call_count == 1
+
+
+@pytest.mark.parametrize("surface", ["retab", "extend"])
+def test_a_relayed_answer_keeps_crosswalks_request_id(tmp_path: Path, surface: Dialect) -> None:
+    """The client's id (or crosswalk's new one) is the one in crosswalk's logs; the vendor's
+    is passed on under its own name."""
+    with gateway(tmp_path, SAME) as gw:
+        vendor = gw.routes[surface]
+        ids = {"x-request-id": "vendor-rid"}
+        route, public_id = run_route(gw, surface)
+        route.respond(200, json=answer(vendor, "get"), headers=ids)
+        mine = headers(surface) | {"x-request-id": "client-rid"}
+        given = gw.client.get(f"{RUNS[surface]}/{public_id}", headers=mine)
+        assert given.status_code == 200, given.text
+        assert given.headers.get_list("x-request-id") == ["client-rid"]
+        assert given.headers[UPSTREAM_REQUEST_ID_HEADER] == "vendor-rid"
+        ours = gw.get(surface, public_id)
+        assert ours.headers.get_list("x-request-id")[0].startswith("req_")
+        assert ours.headers[UPSTREAM_REQUEST_ID_HEADER] == "vendor-rid"
