@@ -1,13 +1,17 @@
 """Which upstream calls are retried, how long each retry waits, and the budget that bounds them.
 
-Only calls that cannot make anything twice are retried: reads, deletes and Retab's cancel
-(which returns a finished run unchanged, hazard 25). Extend's cancel is not idempotent (a
-second cancel of a run the first one stopped is refused) and creates are never retried: both
-SDKs already retry POSTs themselves, and crosswalk falls back instead (service/fallback.py).
-A retry follows a failure that may pass (no connection, a dropped or slow answer, a 429, 502
-or 503), waits as the vendor's `Retry-After` says or a full-jitter exponential backoff, never
-past the call's deadline, and is paid from a per-backend budget (Envoy's retry budget): at most
-a fifth of the calls of the last few seconds, so that retries do not multiply an outage.
+Only calls that cannot make anything twice are retried: reads and Retab's cancel (which
+returns a finished run unchanged, hazard 25). A delete is sent again only when the first was
+surely not done: nothing was sent, or the vendor answered 429, 502 or 503; after an answer
+lost on the way back the delete may have worked, and a second one would tell the client 404.
+Extend's cancel is not idempotent (a second cancel of a run the first one stopped is refused)
+and creates are never retried: both SDKs already retry POSTs themselves, and crosswalk falls
+back instead (service/fallback.py). A retry follows a failure that may pass (no connection, a
+dropped or slow answer, a 429, 502 or 503), waits as the vendor's `Retry-After` says or a
+full-jitter exponential backoff, never so long that the retry would have less than a floor
+(the backend's connect timeout, at least a second) of the call's deadline left, and is paid
+from a per-backend budget (Envoy's retry budget): at most a fifth of the calls of the last
+few seconds, so that retries do not multiply an outage.
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from gateway.errors import CircuitOpen, UpstreamError, UpstreamTimeout, UpstreamUnreachable
+from gateway.errors import (
+    CircuitOpen,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+    UpstreamUnsent,
+)
 from mappings.dialects import Dialect
 
 RETRIED_STATUSES = frozenset({429, 502, 503})
@@ -31,33 +41,46 @@ BUDGET_MIN = 3  # a quiet backend may still retry this many calls per window
 BUDGET_WINDOW = 10.0  # seconds
 
 
+MIN_RETRY_TIME = 1.0  # seconds a retry must have left of the call's deadline, at least
+
+
 def idempotent(method: str, path: str, dialect: Dialect) -> bool:
-    """Whether sending the call twice can do nothing the first did not."""
-    if method in ("GET", "HEAD", "DELETE"):
+    """Whether sending the call twice can do nothing the first did not, whatever became of
+    the first (a DELETE is not: see `retried_failure`)."""
+    if method in ("GET", "HEAD"):
         return True
     return method == "POST" and dialect == "retab" and path.endswith("/cancel")
 
 
-def retried_failure(error: UpstreamError) -> bool:
-    """Whether a call that raised `error` (no answer at all) may be sent again."""
+def retried(method: str, path: str, dialect: Dialect) -> bool:
+    """Whether the call may be retried at all: an idempotent one, or a DELETE (only after
+    failures that show it was not done: `retried_failure`)."""
+    return method == "DELETE" or idempotent(method, path, dialect)
+
+
+def retried_failure(error: UpstreamError, *, idempotent: bool = True) -> bool:
+    """Whether a call that raised `error` (no answer at all) may be sent again; one that is
+    not idempotent only when nothing of it was sent."""
     if isinstance(error, CircuitOpen):
         return False  # nothing was tried: the circuit decides when to try
+    if not idempotent:
+        return isinstance(error, UpstreamUnsent)
     return isinstance(error, UpstreamUnreachable | UpstreamTimeout)
 
 
 def wait_before(
-    retry: int, hint: float | None, remaining: float, rng: random.Random
+    retry: int, hint: float | None, remaining: float, rng: random.Random, floor: float = 0.0
 ) -> float | None:
     """How long to wait before retry number `retry` (0 first), or None for no retry: the
     vendor's hint when it gave one it can be held to, else a full-jitter backoff; never a
-    wait that would end past the call's `remaining` seconds."""
+    wait that would leave the retry less than `floor` of the call's `remaining` seconds."""
     if hint is not None:
         if hint > MAX_HELD_WAIT:
             return None
         wait = hint
     else:
         wait = rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**retry))
-    return wait if wait < remaining else None
+    return wait if wait + floor < remaining else None
 
 
 class RetryBudget:

@@ -97,6 +97,8 @@ class Upstream:
         self._read_problem = read_problem
         self._headers = headers
         self._retries = config.retries
+        # a retry with less time left than a connection may take is doomed: answer now instead
+        self._retry_floor = max(retries.MIN_RETRY_TIME, config.connect_timeout)
         self._budget = RetryBudget()
         self._circuit = Circuit(
             backend, failures=config.circuit_failures, cooldown=config.circuit_cooldown
@@ -174,11 +176,11 @@ class Upstream:
     async def send_raw(self, request: httpx.Request) -> httpx.Response:
         """The vendor's answer whatever its status, read whole within the call's deadline;
         transport failures, a missed deadline, an oversized answer, a redirect and an open
-        circuit raise UpstreamError. An idempotent call is retried (retries.py) while its
-        deadline, its backend's retry budget and a closed circuit allow."""
-        retrying = self._retries > 0 and retries.idempotent(
-            request.method, request.url.path, self.dialect
-        )
+        circuit raise UpstreamError. An idempotent call (or a delete surely not done) is retried
+        (retries.py) while its deadline, its backend's retry budget and a closed circuit allow."""
+        method, path = request.method, request.url.path
+        retrying = self._retries > 0 and retries.retried(method, path, self.dialect)
+        idempotent = retries.idempotent(method, path, self.dialect)
         self._budget.called()
         deadline = time.monotonic() + self._call_timeout
         retry = 0
@@ -186,9 +188,9 @@ class Upstream:
             # the request's summary line tells how many tries its last upstream call took
             structlog.contextvars.bind_contextvars(upstream_attempts=retry + 1)
             try:
-                response = await self._attempt(request, deadline)
+                response = await self._attempt(request, deadline, first=retry == 0)
             except UpstreamError as exc:
-                if not retrying or not retries.retried_failure(exc):
+                if not retrying or not retries.retried_failure(exc, idempotent=idempotent):
                     raise
                 wait = self._retry_wait(retry, None, deadline)
                 if wait is None:
@@ -213,14 +215,18 @@ class Upstream:
         if retry >= self._retries or self._circuit.state() != "closed":
             return None
         remaining = deadline - time.monotonic()
-        wait = retries.wait_before(retry, hint, remaining, self._random)
+        wait = retries.wait_before(retry, hint, remaining, self._random, self._retry_floor)
         if wait is None or not self._budget.spend():
             return None
         return wait
 
-    async def _attempt(self, request: httpx.Request, deadline: float) -> httpx.Response:
+    async def _attempt(
+        self, request: httpx.Request, deadline: float, *, first: bool = True
+    ) -> httpx.Response:
         """One exchange, admitted by the circuit and bounded by what is left of the deadline;
-        its outcome is logged, timed (metrics) and told to the circuit."""
+        its outcome is logged, timed (metrics) and told to the circuit. A retry (not `first`)
+        cut short by the call's deadline tells the circuit nothing: it had only what the
+        attempts before it left, and its vendor may not be slow by the backend's own bounds."""
         try:
             probe = self._circuit.enter()
         except CircuitOpen:
@@ -244,13 +250,22 @@ class Upstream:
                 status=504 if late else None,
                 code="TIMEOUT" if late else None,
             ) from None
-        except (httpx.TimeoutException, TimeoutError):
+        except httpx.TimeoutException:
             outcome, failed = "timeout", True
+            raise UpstreamTimeout(f"{self._who} did not answer in time.") from None
+        except TimeoutError:  # the call's own deadline (asyncio.timeout above)
+            outcome, failed = "timeout", (True if first else None)
             raise UpstreamTimeout(f"{self._who} did not answer in time.") from None
         except httpx.TransportError as exc:
             outcome, failed = "unreachable", True
             raise UpstreamUnreachable(
                 f"{self._who} could not be reached ({type(exc).__name__})."
+            ) from None
+        except httpx.RequestError as exc:
+            # it answered, but not in HTTP its client can read (a corrupt content-encoding)
+            outcome, failed = "unreadable", True
+            raise UpstreamFailed(
+                f"{self._who} sent a response crosswalk cannot read ({type(exc).__name__})."
             ) from None
         except _TooLarge:
             outcome, failed = "too_large", False  # it answered: the backend is up

@@ -2,7 +2,9 @@
 
 Every response a client gets — success or error — is built here, in its surface's dialect
 (contracts.md §7, §10 hazard 26), with the `crosswalk-translation`, `crosswalk-backend` and
-`crosswalk-attempts` headers where they apply.
+`crosswalk-attempts` headers where they apply. A relayed answer keeps crosswalk's own
+`x-request-id` (gateway/middleware.py) and names the vendor's as
+`crosswalk-upstream-request-id`.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ BACKEND_HEADER = "crosswalk-backend"
 ATTEMPTS_HEADER = "crosswalk-attempts"
 JSON = "application/json"
 
-# what a vendor's answer carries that its SDK reads (request ids, rate-limit hints)
+UPSTREAM_REQUEST_ID_HEADER = "crosswalk-upstream-request-id"
+# what a vendor's answer carries that its SDK reads (request ids, rate-limit hints); not its
+# `x-request-id`, which would hide crosswalk's own (the one in its logs): that is passed on
+# as UPSTREAM_REQUEST_ID_HEADER
 RELAYED_HEADERS = (
     "content-type",
     "retry-after",
     "retry-after-ms",
-    "x-request-id",
     "x-extend-request-id",
 )
 
@@ -63,6 +67,8 @@ def relayed(outcome: Relayed) -> Response[bytes]:
     """A vendor's answer as the client's response: status, body and the headers SDKs read."""
     answer = outcome.answer
     headers = {name: answer.headers[name] for name in RELAYED_HEADERS if name in answer.headers}
+    if "x-request-id" in answer.headers:
+        headers[UPSTREAM_REQUEST_ID_HEADER] = answer.headers["x-request-id"]
     headers[BACKEND_HEADER] = outcome.backend
     media_type = headers.pop("content-type", None)
     return Response(
