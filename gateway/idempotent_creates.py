@@ -59,7 +59,11 @@ class IdempotentCreates:
         except Unauthorized:
             await self.app(scope, receive, send)  # the surface answers its own 401
             return
-        body, receive = await _read_body(receive, settings.server.max_body_bytes)
+        limit = settings.server.max_body_bytes
+        if _declared_size(scope) > limit:
+            await self.app(scope, receive, send)  # too large: the surface answers its 413
+            return
+        body, receive = await _read_body(receive, limit)
         if body is None:
             await self.app(scope, receive, send)  # too large: the surface answers its 413
             return
@@ -67,7 +71,9 @@ class IdempotentCreates:
         slot = IdempotencySlot(owner=owner, scope=f"POST {scope['path']}", key=raw)
         try:
             _check(raw)
-            reservation = await idempotency.reserve(slot, request_hash(scope["path"], body))
+            # shielded: a reservation taken is always settled, never orphaned in flight
+            with anyio.CancelScope(shield=True):
+                reservation = await idempotency.reserve(slot, request_hash(scope["path"], body))
         except CrosswalkError as exc:
             await answer_error(scope, receive, send, exc)
             return
@@ -84,7 +90,8 @@ class IdempotentCreates:
         resume = reservation.run_ref if isinstance(reservation, Resumed) else None
         with attempting(Attempt(resume=resume, link=link)) as attempt:
             try:
-                await self.app(scope, receive, recorder.send)
+                async with idempotency.holding(slot, holder):
+                    await self.app(scope, receive, recorder.send)
             finally:
                 with anyio.CancelScope(shield=True):
                     answer, size = recorder.stored(), recorder.size
@@ -111,25 +118,33 @@ def _check(raw: str) -> None:
         )
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
-    """The request's body (None past `limit`), and a `receive` that hands the app the same
-    messages again before the server's own."""
-    chunks: list[bytes] = []
+def _declared_size(scope: Scope) -> int:
+    """The body size the request's Content-Length declares (0 without a readable one)."""
+    for name, value in scope["headers"]:
+        if name.lower() == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[list[bytes] | None, Receive]:
+    """The request's body as its chunks (None past `limit`), and a `receive` that hands the
+    app the same messages again before the server's own."""
+    read: list[ReceiveMessage] = []
+    body: list[bytes] = []
     size, more = 0, True
     while more and size <= limit:
         message = await receive()
+        read.append(message)
         if message["type"] != "http.request":
-            return None, _then(message, receive)
-        chunks.append(message.get("body", b""))
-        size += len(chunks[-1])
+            return None, _then(read, receive)
+        body.append(message.get("body", b""))
+        size += len(body[-1])
         more = message.get("more_body", False)
-    body = b"".join(chunks)
-    again: ReceiveMessage = {"type": "http.request", "body": body, "more_body": more}
-    return (None if more or size > limit else body), _then(again, receive)
+    return (None if more or size > limit else body), _then(read, receive)
 
 
-def _then(first: ReceiveMessage, receive: Receive) -> Receive:
-    pending: list[ReceiveMessage] = [first]
+def _then(first: list[ReceiveMessage], receive: Receive) -> Receive:
+    pending = first[::-1]
 
     async def replayed() -> ReceiveMessage:
         return pending.pop() if pending else await receive()

@@ -22,7 +22,7 @@ import httpx
 import msgspec
 import structlog
 
-from gateway import metrics
+from gateway import metrics, upstream_sends
 from gateway.backends import retries
 from gateway.backends.answers import key_refused
 from gateway.backends.base import Query
@@ -238,6 +238,7 @@ class Upstream:
         failed: bool | None = None  # None: no outcome (cancelled), which decides nothing
         try:
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                upstream_sends.sending()  # a create under a key may now have made a run
                 response = await self._exchange(request)
             outcome = response.status_code
             failed = response.status_code >= 500

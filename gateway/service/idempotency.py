@@ -13,8 +13,11 @@ Which answers spend the key: a success, a client error that would be the same ag
 run as soon as the backend accepts one (`run_accepted`); any other answer releases it: a key
 naming a run is then answered with that run as it is now (a sync create past its deadline,
 then retried), one naming none runs anew (401, 403, 408, 409, 429, a 5xx from the vendor,
-nothing sent, a circuit open). A request whose client went away, or whose process died,
-leaves its key in flight until the sync timeout (plus a grace) has passed, then likewise.
+nothing sent, a circuit open). A request whose client went away without a whole answer
+frees its key when the key names its run or nothing was sent upstream yet, and otherwise
+leaves it in flight (a run may be on its way). While a create is in flight its live process
+renews the reservation, so only a dead process's slot goes stale: after the sync timeout
+(plus a grace) it is taken over like a released one.
 A batch create names no run: after a crash its retry makes a new batch.
 
 This module holds the rules and the ledger's side; gateway/idempotent_creates.py reads the
@@ -24,15 +27,17 @@ through `note_failure`, when a failed create may have left a run behind.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from datetime import timedelta
 
 import anyio
 import structlog
 
+from gateway import upstream_sends
 from gateway.clock import Clock, system_clock
 from gateway.errors import (
     CrosswalkError,
@@ -58,6 +63,7 @@ MAX_ANSWER_BYTES = 1024 * 1024  # a create's answer is a few KiB; a bigger one i
 TTL = timedelta(hours=24)
 STALE_GRACE = timedelta(seconds=60)  # beyond the sync timeout: the answer is being stored
 PURGE_SECONDS = 3600.0
+RENEW_TICK = 0.5  # seconds between looks at a held lease; it is written only when due
 RELEASED_STATUSES = frozenset({401, 403, 408, 409, 429})  # a retry may well go otherwise
 
 log = structlog.get_logger("crosswalk.idempotency")
@@ -74,8 +80,8 @@ class IdempotencyInFlight(CrosswalkError):
 class Attempt:
     """A create being answered under a key: the run it is to answer with instead (`resume`,
     a public id: its first try's, which failed or died after making it), how to name the
-    run in the slot once one is accepted (`link`), whether it is named, and whether a run
-    may exist unnamed (`note_failure`)."""
+    run in the slot once one is accepted (`link`), whether it is named, whether a run
+    may exist unnamed (`note_failure`), and whether a request went upstream (`sent`)."""
 
     def __init__(
         self,
@@ -86,6 +92,7 @@ class Attempt:
         self.resume = resume
         self.named = resume is not None
         self.run_may_exist = False
+        self.sent = False
         self._link = link
 
     async def accepted(self, public_id: str) -> None:
@@ -93,6 +100,9 @@ class Attempt:
             link, self._link = self._link, None  # the create's own run: the first accepted
             with anyio.CancelScope(shield=True):
                 self.named = await link(public_id)
+
+    def sending(self) -> None:
+        self.sent = True  # from now on a run may exist that a gone client was not told of
 
     def keeps(self, status: int) -> bool:
         """Whether an answer with `status` spends the key, kept for replays: a success, a
@@ -113,7 +123,8 @@ def attempting(attempt: Attempt) -> Iterator[Attempt]:
     through `resuming`, `run_accepted` and `note_failure`."""
     token = _attempt.set(attempt)
     try:
-        yield attempt
+        with upstream_sends.watching(attempt.sending):
+            yield attempt
     finally:
         _attempt.reset(token)
 
@@ -147,9 +158,13 @@ def note_failure(error: CrosswalkError) -> None:
         attempt.run_may_exist = True
 
 
-def request_hash(path: str, body: bytes) -> str:
-    """What makes two creates the same: the path and the exact body bytes."""
-    return hashlib.sha256(path.encode() + b"\x00" + body).hexdigest()
+def request_hash(path: str, body: Iterable[bytes]) -> str:
+    """What makes two creates the same: the path and the exact body bytes (its chunks, hashed
+    as they come rather than joined into a copy)."""
+    hashed = hashlib.sha256(path.encode() + b"\x00")
+    for chunk in body:
+        hashed.update(chunk)
+    return hashed.hexdigest()
 
 
 class Idempotency:
@@ -184,6 +199,34 @@ class Idempotency:
             case Reserved() | Resumed() | Replay():
                 return reservation
 
+    @asynccontextmanager
+    async def holding(self, slot: IdempotencySlot, holder: str) -> AsyncIterator[None]:
+        """Keep `holder`'s reservation from going stale while the block runs: a create may
+        run longer than the sync timeout (a background run, or fallback to another backend)."""
+        renewer = asyncio.create_task(self._renew(slot, holder))
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            with anyio.CancelScope(shield=True), suppress(asyncio.CancelledError):
+                await renewer  # no renewal written after the slot is settled
+
+    async def _renew(self, slot: IdempotencySlot, holder: str) -> None:
+        renewed = self.clock()
+        while True:
+            await anyio.sleep(RENEW_TICK)
+            now = self.clock()
+            if now - renewed < self._stale_after / 4:
+                continue
+            try:
+                held = await self.store.renew_idempotency(slot, holder, now + self._stale_after)
+            except Exception as exc:  # the create goes on; its lease may lapse as a dead one's
+                log.warning("idempotency.renew_failed", error=type(exc).__name__)
+                return
+            if not held:
+                return  # no longer this request's: settled, or taken over
+            renewed = now
+
     async def settle(
         self,
         slot: IdempotencySlot,
@@ -196,7 +239,12 @@ class Idempotency:
         """Keep the answer sent (`size` bytes of body, kept up to `MAX_ANSWER_BYTES`) in the
         slot, or free it (see the module's docstring); None when no whole answer was sent."""
         if answer is None:
-            return  # left in flight until it is stale: a run may be on its way
+            # the client went (or the app failed) before a whole answer: a key naming its run
+            # is answered with it on retry, and one whose create sent nothing upstream runs
+            # anew; otherwise a run may be on its way, and the key stays in flight till stale
+            if attempt.named or not attempt.sent:
+                await self.store.release_idempotency(slot, holder)
+            return
         if not attempt.keeps(answer.status):
             await self.store.release_idempotency(slot, holder)
         elif size > MAX_ANSWER_BYTES:

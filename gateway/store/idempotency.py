@@ -82,6 +82,13 @@ class IdempotencyStore(Protocol):
         accepted; False if `holder` no longer holds the slot."""
         ...
 
+    async def renew_idempotency(
+        self, slot: IdempotencySlot, holder: str, lease_until: datetime
+    ) -> bool:
+        """Extend the lease of the slot `holder` holds in flight to `lease_until`; False if it
+        no longer holds it, or it was completed or released."""
+        ...
+
     async def complete_idempotency(
         self, slot: IdempotencySlot, holder: str, answer: StoredAnswer, now: datetime
     ) -> bool:

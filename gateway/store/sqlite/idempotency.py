@@ -79,6 +79,18 @@ def link(conn: sqlite3.Connection, slot: IdempotencySlot, holder: str, run_ref: 
         return named.rowcount == 1
 
 
+def renew(
+    conn: sqlite3.Connection, slot: IdempotencySlot, holder: str, lease_until: datetime
+) -> bool:
+    """`IdempotencyStore.renew_idempotency`: a released slot (its lease 0) stays released."""
+    with immediate(conn):
+        renewed = conn.execute(
+            "UPDATE idempotency_keys SET lease_until_us = ?" + _HELD + " AND lease_until_us > 0",
+            (to_us(lease_until), *_params(slot), holder),
+        )
+        return renewed.rowcount == 1
+
+
 def complete(
     conn: sqlite3.Connection,
     slot: IdempotencySlot,
@@ -146,6 +158,11 @@ class IdempotencyMethods:
 
     async def link_idempotency(self, slot: IdempotencySlot, holder: str, run_ref: str) -> bool:
         return await self._threads.write(link, slot, holder, run_ref)
+
+    async def renew_idempotency(
+        self, slot: IdempotencySlot, holder: str, lease_until: datetime
+    ) -> bool:
+        return await self._threads.write(renew, slot, holder, lease_until)
 
     async def complete_idempotency(
         self, slot: IdempotencySlot, holder: str, answer: StoredAnswer, now: datetime
