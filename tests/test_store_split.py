@@ -45,7 +45,7 @@ OUTBOX_METHODS |= {"delivery_failed", "release", "list_deliveries", "retry_event
 COMPARISON_METHODS = {"insert_comparison", "fail_side", "get_comparison", "comparisons"}
 COMPARISON_METHODS |= {"fail_stale_sides", "restart_side", "set_expected"}
 IDEMPOTENCY_METHODS = {"reserve_idempotency", "complete_idempotency", "release_idempotency"}
-IDEMPOTENCY_METHODS |= {"purge_idempotency", "link_idempotency"}
+IDEMPOTENCY_METHODS |= {"purge_idempotency", "link_idempotency", "renew_idempotency"}
 
 
 def protocol_methods(cls: type) -> set[str]:
