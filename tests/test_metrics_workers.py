@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway import metrics
 from gateway.metrics import MULTIPROCESS_ENV
 from tests.harness import free_port, wait_until
 from tests.processes import PROC, needs_proc
@@ -109,7 +110,9 @@ def test_metrics_add_up_both_workers(
     # a worker killed outright: what it counted stays counted, its live gauges go
     killed = first
     os.kill(killed, signal.SIGKILL)
-    wait_until(lambda: killed not in workers(process.pid))
+    # gone as the scrape judges it: dead or a zombie (a process still exiting has already
+    # dropped its command line, and is not dead yet)
+    wait_until(lambda: killed not in workers(process.pid) and not metrics._alive(killed))
     assert list(directory.glob(f"gauge_live*_{killed}.db"))
     text = httpx.get(f"{url}/metrics").text
     assert sample(text, "crosswalk_requests_total", **UNKNOWN) == made
