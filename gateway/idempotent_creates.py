@@ -9,6 +9,8 @@ read: `POST /v1/classifications`, `/classify`, `/classify_runs` and `/classify_r
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import anyio
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
@@ -81,7 +83,6 @@ class IdempotentCreates:
             metrics.idempotent_replay(dialect)
             await _replay(send, reservation.answer)
             return
-        recorder = _Recorder(send, request_id_of(scope))
         holder = reservation.holder
 
         async def link(run_ref: str) -> bool:
@@ -89,13 +90,18 @@ class IdempotentCreates:
 
         resume = reservation.run_ref if isinstance(reservation, Resumed) else None
         with attempting(Attempt(resume=resume, link=link)) as attempt:
+
+            async def settle(answer: StoredAnswer | None, size: int) -> None:
+                with anyio.CancelScope(shield=True):
+                    await idempotency.settle(slot, holder, answer, attempt, size=size)
+
+            recorder = _Recorder(send, request_id_of(scope), settle)
             try:
                 async with idempotency.holding(slot, holder):
                     await self.app(scope, receive, recorder.send)
             finally:
-                with anyio.CancelScope(shield=True):
-                    answer, size = recorder.stored(), recorder.size
-                    await idempotency.settle(slot, holder, answer, attempt, size=size)
+                if not recorder.settled:  # no whole answer was sent: the client left, or a failure
+                    await settle(recorder.stored(), recorder.size)
 
 
 def _key_of(scope: Scope) -> str | None:
@@ -153,10 +159,19 @@ def _then(first: list[ReceiveMessage], receive: Receive) -> Receive:
 
 
 class _Recorder:
-    """Passes a response on while keeping a copy of it (up to `MAX_ANSWER_BYTES`)."""
+    """Passes a response on while keeping a copy of it (up to `MAX_ANSWER_BYTES`), and settles
+    the key with it before the answer's last bytes leave: a client that has its answer can
+    count on a retry getting the same one, even if the process dies the moment after."""
 
-    def __init__(self, send: Send, request_id: str) -> None:
+    def __init__(
+        self,
+        send: Send,
+        request_id: str,
+        settle: Callable[[StoredAnswer | None, int], Awaitable[None]],
+    ) -> None:
         self._send = send
+        self._settle = settle
+        self.settled = False
         self._request_id = request_id
         self._status: int | None = None
         self._headers: tuple[tuple[str, str], ...] = ()
@@ -177,6 +192,9 @@ class _Recorder:
             if self.size <= MAX_ANSWER_BYTES:
                 self._body.append(chunk)
             self._done = not message.get("more_body", False)
+            if self._done:
+                await self._settle(self.stored(), self.size)
+                self.settled = True
         await self._send(message)
 
     def stored(self) -> StoredAnswer | None:
