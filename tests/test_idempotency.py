@@ -3,11 +3,13 @@ answered byte for byte, and every refusal in the caller's dialect."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import respx
@@ -473,3 +475,41 @@ def test_a_sync_create_past_its_deadline_is_answered_with_its_run_on_retry(
     assert retried.status_code == 201
     assert retried.json()["id"] in late.json()["detail"]["message"]
     assert created.call_count == 1
+
+
+def _done(tmp_path: Path, key: str) -> bool:
+    with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
+        row = conn.execute("SELECT done_us FROM idempotency_keys WHERE key = ?", (key,))
+        return row.fetchone()[0] is not None
+
+
+def test_the_key_keeps_its_answer_before_the_answer_s_last_bytes_leave(
+    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+) -> None:
+    """A client holding its whole answer can count on a retry getting the same one, even if
+    the process dies the moment after: the answer is kept before its last bytes are sent."""
+    body = json.dumps(RETAB_BODY).encode()
+    sent = {**RETAB, "idempotency-key": "kept-first", "content-type": "application/json"}
+    headers = [(k.encode(), v.encode()) for k, v in sent.items()]
+    headers.append((b"content-length", str(len(body)).encode()))
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/v1/classifications", "raw_path": b"/v1/classifications",
+        "query_string": b"", "root_path": "", "headers": headers,
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+    }  # fmt: skip
+    kept_when_last_sent: list[bool] = []
+    with _gateway(tmp_path, upstreams) as client:
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> Any:
+            if messages:
+                return messages.pop()
+            await anyio.sleep_forever()
+
+        async def send(message: Any) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                kept_when_last_sent.append(_done(tmp_path, "kept-first"))
+
+        client.blocking_portal.call(client.app, scope, receive, send)
+    assert kept_when_last_sent == [True]
