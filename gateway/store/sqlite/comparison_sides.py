@@ -40,7 +40,7 @@ _LINK = (
     "UPDATE comparison_sides SET upstream_id = ?, finished_us = NULL, error = NULL"
     f" WHERE comparison_id = ? AND backend = ? AND upstream_id IS NULL AND {_OWNED}"
 )
-_REOPEN = "UPDATE comparisons SET completed_us = NULL WHERE id = ?"
+REOPEN = "UPDATE comparisons SET completed_us = NULL WHERE id = ?"
 _WAITING_ON = (
     "SELECT s.comparison_id FROM comparison_sides AS s INDEXED BY comparison_sides_run"
     " JOIN comparisons AS c ON c.id = s.comparison_id"
@@ -81,7 +81,7 @@ def link(conn: sqlite3.Connection, record: RunRecord) -> None:
             "comparisons.unlinked_run", backend=record.backend, comparison=record.comparison
         )
         return
-    conn.execute(_REOPEN, (record.comparison,))
+    conn.execute(REOPEN, (record.comparison,))
 
 
 def run_finished(conn: sqlite3.Connection, record: RunRecord, now: datetime) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
+from gateway.store.sqlite.comparison_sides import REOPEN
 from gateway.store.sqlite.schema import immediate
 from gateway.store.sqlite.times import to_us
 
@@ -16,7 +17,6 @@ _RESTART = (
     "UPDATE comparison_sides SET started_us = ?, finished_us = NULL, error = NULL"
     " WHERE comparison_id = ? AND backend = ? AND upstream_id IS NULL"
 )
-_REOPEN = "UPDATE comparisons SET completed_us = NULL WHERE id = ?"
 
 
 def restart_side(conn: sqlite3.Connection, comparison_id: str, backend: str, now: datetime) -> bool:
@@ -25,7 +25,7 @@ def restart_side(conn: sqlite3.Connection, comparison_id: str, backend: str, now
     with immediate(conn):
         if conn.execute(_RESTART, (to_us(now), comparison_id, backend)).rowcount == 0:
             return False
-        conn.execute(_REOPEN, (comparison_id,))
+        conn.execute(REOPEN, (comparison_id,))
     return True
 
 
