@@ -116,6 +116,12 @@ class LedgerRunner(Protocol):
         """`job(conn, ...)` inside one `snapshot` transaction."""
         ...
 
+    async def read_point(self, job: Job[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`job(conn, ...)`, a read of a few rows by key (no scan): like `read`, but a store
+        that can answer it without blocking (SQLite, from its page cache) may run it on the
+        caller's thread instead of hopping to another (issue 14's hot path)."""
+        ...
+
     async def close(self) -> None:
         """Let the jobs already asked for finish, then close every connection."""
         ...
