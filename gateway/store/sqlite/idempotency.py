@@ -1,6 +1,6 @@
 """The ledger's Idempotency-Key slots: reserving one in a single write (an `immediate`
 transaction, so two processes never both take it), keeping a create's answer in it, freeing it, and
-purging expired ones; and `IdempotencyMethods`, `SqliteLedger`'s side of `IdempotencyStore`.
+purging expired ones; and `IdempotencyMethods`, `SqlLedger`'s side of `IdempotencyStore`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from gateway.store.idempotency import (
     Resumed,
     StoredAnswer,
 )
-from gateway.store.sql import Connection, immediate
-from gateway.store.sqlite.threads import LedgerThreads
+from gateway.store.sql import Connection, LedgerRunner, immediate
 from gateway.store.sqlite.times import to_us
 
 _SLOT = " WHERE owner = ? AND scope = ? AND key = ?"
@@ -144,9 +143,9 @@ def purge(conn: Connection, expired_before: datetime) -> int:
 
 
 class IdempotencyMethods:
-    """Implements `IdempotencyStore` for `SqliteLedger`, which sets `_threads`."""
+    """Implements `IdempotencyStore` for `SqlLedger`, which sets `_runner`."""
 
-    _threads: LedgerThreads
+    _runner: LedgerRunner
 
     async def reserve_idempotency(
         self,
@@ -157,25 +156,25 @@ class IdempotencyMethods:
         lease_until: datetime,
         expired_before: datetime,
     ) -> Reservation:
-        return await self._threads.write(
+        return await self._runner.write(
             reserve, slot, request_hash, now, lease_until, expired_before
         )
 
     async def link_idempotency(self, slot: IdempotencySlot, holder: str, run_ref: str) -> bool:
-        return await self._threads.write(link, slot, holder, run_ref)
+        return await self._runner.write(link, slot, holder, run_ref)
 
     async def renew_idempotency(
         self, slot: IdempotencySlot, holder: str, lease_until: datetime
     ) -> bool:
-        return await self._threads.write(renew, slot, holder, lease_until)
+        return await self._runner.write(renew, slot, holder, lease_until)
 
     async def complete_idempotency(
         self, slot: IdempotencySlot, holder: str, answer: StoredAnswer, now: datetime
     ) -> bool:
-        return await self._threads.write(complete, slot, holder, answer, now)
+        return await self._runner.write(complete, slot, holder, answer, now)
 
     async def release_idempotency(self, slot: IdempotencySlot, holder: str) -> bool:
-        return await self._threads.write(release, slot, holder)
+        return await self._runner.write(release, slot, holder)
 
     async def purge_idempotency(self, expired_before: datetime) -> int:
-        return await self._threads.write(purge, expired_before)
+        return await self._runner.write(purge, expired_before)
