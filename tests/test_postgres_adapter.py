@@ -20,14 +20,14 @@ from gateway.store.postgres.migrations import SCHEMA_VERSION
 from gateway.store.postgres.runner import PgRunner
 from gateway.store.postgres.schema import migrate, version
 from gateway.store.sql import Connection, IntegrityError, immediate, skip_locked, snapshot
-from tests.pg_local import postgres_server, postgres_url
+from tests.postgres_empty import empty_postgres_url
 
-__all__ = ["postgres_server", "postgres_url"]
+__all__ = ["empty_postgres_url"]  # a fixture
 
 
 @pytest.fixture
-def conn(postgres_url: str) -> Iterator[PgConnection]:
-    with connect(postgres_url) as raw:
+def conn(empty_postgres_url: str) -> Iterator[PgConnection]:
+    with connect(empty_postgres_url) as raw:
         yield PgConnection(raw)
 
 
@@ -62,9 +62,9 @@ def test_executemany_and_rowcount(conn: PgConnection) -> None:
 
 
 def test_a_refused_constraint_is_the_stores_integrity_error(
-    conn: PgConnection, postgres_url: str
+    conn: PgConnection, empty_postgres_url: str
 ) -> None:
-    migrate(postgres_url)
+    migrate(empty_postgres_url)
     batch = (
         "INSERT INTO batches (id, owner, backend, status, run_count, created_us, updated_us)"
         " VALUES ('b1', 'o', 'local', 'pending', 1, 0, 0)"
@@ -173,25 +173,25 @@ def test_many_concurrent_writes_all_land(postgres_url: str) -> None:
     assert asyncio.run(run()) == 20
 
 
-def test_migrating_is_idempotent(postgres_url: str) -> None:
-    assert version(postgres_url) is None
-    assert migrate(postgres_url) == (0, SCHEMA_VERSION)
-    assert migrate(postgres_url) == (SCHEMA_VERSION, SCHEMA_VERSION)
-    assert version(postgres_url) == SCHEMA_VERSION
+def test_migrating_is_idempotent(empty_postgres_url: str) -> None:
+    assert version(empty_postgres_url) is None
+    assert migrate(empty_postgres_url) == (0, SCHEMA_VERSION)
+    assert migrate(empty_postgres_url) == (SCHEMA_VERSION, SCHEMA_VERSION)
+    assert version(empty_postgres_url) == SCHEMA_VERSION
 
 
-def test_two_replicas_migrating_at_once_migrate_once(postgres_url: str) -> None:
+def test_two_replicas_migrating_at_once_migrate_once(empty_postgres_url: str) -> None:
     with ThreadPoolExecutor(2) as both:
-        results = sorted(both.map(migrate, [postgres_url] * 2))
+        results = sorted(both.map(migrate, [empty_postgres_url] * 2))
     assert results == [(0, SCHEMA_VERSION), (SCHEMA_VERSION, SCHEMA_VERSION)]
-    with connect(postgres_url) as raw:
+    with connect(empty_postgres_url) as raw:
         assert raw.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
 
 
-def test_a_newer_schema_is_refused(postgres_url: str) -> None:
-    migrate(postgres_url)
-    with connect(postgres_url) as raw:
+def test_a_newer_schema_is_refused(empty_postgres_url: str) -> None:
+    migrate(empty_postgres_url)
+    with connect(empty_postgres_url) as raw:
         raw.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION + 1,))
     with pytest.raises(LedgerError, match="upgrade crosswalk"):
-        migrate(postgres_url)
-    assert version(postgres_url) == SCHEMA_VERSION + 1  # left as it was
+        migrate(empty_postgres_url)
+    assert version(empty_postgres_url) == SCHEMA_VERSION + 1  # left as it was
