@@ -195,3 +195,26 @@ def test_a_newer_schema_is_refused(empty_postgres_url: str) -> None:
     with pytest.raises(LedgerError, match="upgrade crosswalk"):
         migrate(empty_postgres_url)
     assert version(empty_postgres_url) == SCHEMA_VERSION + 1  # left as it was
+
+
+def test_a_read_survives_connections_the_server_ended_while_idle(postgres_url: str) -> None:
+    def backends(conn: Connection) -> int:
+        count: int = conn.execute("SELECT count(*) FROM pg_stat_activity").fetchone()[0]
+        return count
+
+    async def run() -> int:
+        runner = await PgRunner.open(postgres_url, size=3, timeout=10)
+        try:
+            await asyncio.gather(*(runner.read(backends) for _ in range(6)))  # several open
+            with connect(postgres_url) as admin:
+                ended = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).fetchone()
+            assert ended is not None
+            assert ended[0] >= 1
+            return await runner.read(backends)
+        finally:
+            await runner.close()
+
+    assert asyncio.run(run()) >= 1

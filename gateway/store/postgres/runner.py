@@ -7,7 +7,10 @@ connections from a `psycopg_pool.ConnectionPool`, one thread per connection: a j
 waits for a connection its thread could not get. A write's SERIALIZABLE transaction that lost
 a race with another replica's (a serialization failure, or a deadlock) is rolled back whole,
 so the runner runs the whole job again after a short random pause; its reads are then
-fresh. A connection that broke mid-job is discarded by the pool.
+fresh. A connection that broke mid-job is discarded by the pool when the job gives it back.
+Connections are not checked before each job (that would cost every job a round trip): one
+that broke while idle is discarded when a job finds it so; a read then runs again on
+another, a write fails (its COMMIT may have landed before the connection broke).
 """
 
 from __future__ import annotations
@@ -52,7 +55,6 @@ class PgRunner:
             min_size=1,
             max_size=size,
             kwargs={"autocommit": True},
-            check=ConnectionPool.check_connection,
             open=False,
             name="crosswalk-ledger",
         )
@@ -78,7 +80,7 @@ class PgRunner:
             with conn.snapshot():
                 return job(conn, *args, **kwargs)
 
-        return await _settle(self._threads.submit(self._on_a_connection, in_snapshot))
+        return await _settle(self._threads.submit(self._read, in_snapshot))
 
     async def read_point(self, job: Job[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """As `read`: every read here is a round trip to the server, none can be answered
@@ -105,6 +107,19 @@ class PgRunner:
                     raise
                 time.sleep(random.uniform(0, min(_BACKOFF_MAX, _BACKOFF_START * 2**attempt)))
         raise AssertionError("unreachable")  # the last try returned or raised
+
+    def _read(self, job: Callable[[PgConnection], T]) -> T:
+        """`job` on a pooled connection, again on another while the one it got turns out
+        broken (the server restarted, or ended it, while it was idle): a read changes
+        nothing, so it is safe to run twice, unlike a write whose COMMIT may have landed."""
+        for _ in range(self._pool.max_size):
+            with self._pool.connection(timeout=CHECKOUT_TIMEOUT) as raw:
+                try:
+                    return job(PgConnection(raw))
+                except psycopg.OperationalError:
+                    if not raw.broken:
+                        raise
+        return self._on_a_connection(job)  # every idle one was broken: this one is new
 
     def _on_a_connection(self, job: Callable[[PgConnection], T]) -> T:
         with self._pool.connection(timeout=CHECKOUT_TIMEOUT) as raw:
