@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import anyio
 import psycopg
 import pytest
 
@@ -235,3 +236,43 @@ def test_text_with_nul_round_trips_and_is_found_as_sqlite_finds_it(conn: PgConne
     assert holding("\x00") == [0, 2]
     assert holding("0") == [3]  # not the escaped NULs
     assert holding("\uffff") == [1, 2]
+
+
+async def test_a_cancelled_caller_still_waits_for_its_transaction_to_end(
+    postgres_url: str,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    scopes: list[anyio.CancelScope] = []
+    ended: list[bool] = []
+
+    def slow_insert(conn: Connection) -> None:
+        with immediate(conn):
+            conn.execute("CREATE TABLE t (v INTEGER)")
+            started.set()
+            release.wait(30)
+            conn.execute("INSERT INTO t VALUES (1)")
+
+    async def caller(runner: PgRunner) -> None:
+        with anyio.CancelScope() as scope:  # as a request's scope is, when its client goes
+            scopes.append(scope)
+            try:
+                await runner.write(slow_insert)
+            finally:
+                ended.append(True)
+
+    runner = await PgRunner.open(postgres_url, size=2, timeout=10)
+    try:
+        task = asyncio.create_task(caller(runner))
+        await asyncio.to_thread(started.wait, 30)
+        scopes[0].cancel()
+        for _ in range(5):  # turns of the loop in which an unshielded await would end
+            await asyncio.sleep(0)
+        assert not ended  # the caller has not moved on mid-transaction
+        release.set()
+        await task
+        assert ended
+        rows = await runner.read(lambda conn: conn.execute("SELECT v FROM t").fetchall())
+        assert rows == [(1,)]  # the transaction ended as it would have: committed
+    finally:
+        release.set()
+        await runner.close()
