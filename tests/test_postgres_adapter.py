@@ -276,3 +276,30 @@ async def test_a_cancelled_caller_still_waits_for_its_transaction_to_end(
     finally:
         release.set()
         await runner.close()
+
+
+@pytest.mark.parametrize("idle_check", [0.0, float("inf")], ids=["checked", "unchecked"])
+async def test_a_write_passes_over_a_connection_the_server_ended_while_idle(
+    postgres_url: str, idle_check: float
+) -> None:
+    runner = await PgRunner.open(postgres_url, size=1, timeout=10, idle_check=idle_check)
+    try:
+        await runner.write(_counter)  # the pool's one connection, used and idle now
+        with connect(postgres_url) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+        def increment(conn: Connection) -> None:
+            conn.execute("UPDATE counter SET n = n + 1")
+
+        if idle_check == 0:  # checked before the write: a new connection takes it
+            await runner.write(increment)
+            n = await runner.read(lambda conn: conn.execute("SELECT n FROM counter").fetchone())
+            assert n == (1,)
+        else:  # the mechanism the check avoids: the write meets the dead connection
+            with pytest.raises(psycopg.OperationalError):
+                await runner.write(increment)
+    finally:
+        await runner.close()
