@@ -1,0 +1,242 @@
+"""Where a request's time goes inside crosswalk, for the three requests issue 14 measures:
+a pass-through get (a Retab client, a `retab` backend), a translated get and a translated
+create (an Extend client, the same `retab` backend).
+
+The vendor is a tiny HTTP/1.1 server on a loopback port in this process (`MockVendor`,
+fixture JSON after an optional delay); the gateway is `create_app(settings)` driven through
+httpx's ASGI transport in the same event loop, so the profile holds the gateway's own work
+(routing, auth, the ledger, translation, the upstream client, logging, metrics) and little
+else. For each kind it times `--requests` sequential requests (after a warm-up), then
+profiles as many more under cProfile and prints the functions that cost the most.
+Logs go to /dev/null (their formatting is still paid for). Run from the repository root:
+
+    python -m bench.profile_path [--requests 2000] [--top 25] [--delay-ms 0] [--kind …]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import itertools
+import os
+import pstats
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, redirect_stderr
+from pathlib import Path
+
+import httpx
+import msgspec
+
+from gateway.app import create_app
+from gateway.config import RetabBackendConfig, Secret, Settings
+
+WIRE = Path(__file__).resolve().parent.parent / "fixtures" / "wire"
+GATEWAY_KEY = "gw-bench"
+KINDS = ("passthrough-get", "translated-get", "translated-create")
+EXTEND_HEADERS = {"x-extend-api-version": "2026-02-09"}
+EXTEND_CREATE = {
+    "file": {"url": "https://docs.example/freight_invoice.pdf"},
+    "config": msgspec.json.decode((WIRE / "extend_classify_runs_create_request.json").read_bytes())[
+        "config"
+    ],
+}
+RETAB_CREATE = msgspec.json.decode((WIRE / "retab_create_request.json").read_bytes())
+Send = Callable[[], Awaitable[httpx.Response]]
+
+
+class MockVendor:
+    """Retab's classifications API on a loopback port: a create answers a new completed run,
+    a get answers the same completed run every time (nothing changes between reads)."""
+
+    def __init__(self, delay: float) -> None:
+        self._delay = delay
+        self._run = msgspec.json.decode((WIRE / "retab_create_response_201.json").read_bytes())
+        self._ids = itertools.count()
+        self._server: asyncio.Server | None = None
+        self.url = ""
+
+    async def __aenter__(self) -> MockVendor:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                method, path = head.split(b" ", 2)[:2]
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                if length:
+                    await reader.readexactly(length)
+                body = self._answer(method, path.split(b"?", 1)[0].decode())
+                if self._delay:
+                    await asyncio.sleep(self._delay)
+                status = b"201 Created" if method == b"POST" else b"200 OK"
+                writer.write(
+                    b"HTTP/1.1 " + status + b"\r\ncontent-type: application/json\r\n"
+                    b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+                )
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def _answer(self, method: bytes, path: str) -> bytes:
+        run_id = f"cls_bench{next(self._ids):08d}" if method == b"POST" else path.rsplit("/")[-1]
+        return msgspec.json.encode({**self._run, "id": run_id})
+
+
+def settings_for(vendor_url: str, store: str) -> Settings:
+    """One `retab` backend at the mock vendor, holding its own key; clients show `GATEWAY_KEY`."""
+    return Settings(
+        backends={"retab": RetabBackendConfig(base_url=vendor_url, api_key_env="RETAB_API_KEY")},
+        default_backend="retab",
+        api_keys=(Secret(GATEWAY_KEY),),
+        upstream_keys={"retab": Secret("sk-bench")},
+        store_path=store,
+    )
+
+
+@asynccontextmanager
+async def gateway(vendor_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A started gateway in front of the vendor, and a client of it (no socket)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(settings_for(vendor_url, os.path.join(tmp, "crosswalk.db")))
+        async with app.lifespan():
+            transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+            headers = {"authorization": f"Bearer {GATEWAY_KEY}"}
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://crosswalk.bench", headers=headers
+            ) as client:
+                yield client
+
+
+async def sender(client: httpx.AsyncClient, kind: str) -> Send:
+    """A call making one request of `kind`, once the run it reads exists."""
+    if kind == "translated-create":
+        return lambda: client.post("/classify_runs", json=EXTEND_CREATE, headers=EXTEND_HEADERS)
+    if kind == "passthrough-get":
+        made = _ok(await client.post("/v1/classifications", json=RETAB_CREATE))
+        path = f"/v1/classifications/{made['id']}"
+        return lambda: client.get(path)
+    made = _ok(await client.post("/classify_runs", json=EXTEND_CREATE, headers=EXTEND_HEADERS))
+    path = f"/classify_runs/{made['id']}"
+    return lambda: client.get(path, headers=EXTEND_HEADERS)
+
+
+def _ok(response: httpx.Response) -> dict[str, str]:
+    if not response.is_success:
+        raise SystemExit(f"the gateway answered {response.status_code}: {response.text[:300]}")
+    answer: dict[str, str] = response.json()
+    return answer
+
+
+async def timed(send: Send, requests: int) -> list[float]:
+    """Each request's time in seconds, one after another."""
+    times = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        _ok(await send())
+        times.append(time.perf_counter() - started)
+    return times
+
+
+async def measure(kind: str, args: argparse.Namespace) -> None:
+    async with MockVendor(args.delay_ms / 1000) as vendor, gateway(vendor.url) as client:
+        send = await sender(client, kind)
+        await timed(send, args.requests // 5)  # warm-up
+        times = await timed(send, args.requests)
+        profile = cProfile.Profile()
+        profile.enable()
+        await timed(send, args.requests)
+        profile.disable()
+    median, p99 = statistics.median(times), statistics.quantiles(times, n=100)[98]
+    print(f"\n== {kind}: median {median * 1e6:.0f} µs, p99 {p99 * 1e6:.0f} µs per request")
+    print(f"   ({args.requests} sequential requests, vendor delay {args.delay_ms:g} ms)")
+    stats = pstats.Stats(profile)
+    print(by_package(stats, args.requests))
+    print(top_functions(stats, args.requests, args.top))
+
+
+# where a function's file lies, by the first of these found in its path
+PACKAGES = (
+    "gateway", "mappings", "litestar", "httpcore", "httpx", "anyio", "structlog",
+    "prometheus_client", "msgspec", "sqlite3", "asyncio", "concurrent", "bench", "logging",
+)  # fmt: skip
+
+
+def _package(filename: str) -> str:
+    parts = re.split(r"[/\\]", filename)
+    for name in PACKAGES:
+        if name in parts:
+            return name
+    return "builtins" if filename == "~" else "other"
+
+
+def _rows(stats: pstats.Stats) -> dict[tuple[str, int, str], tuple[int, int, float, float, object]]:
+    rows: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
+    rows = stats.stats  # type: ignore[attr-defined]
+    return rows
+
+
+def by_package(stats: pstats.Stats, requests: int) -> str:
+    """Own time per package, in µs per request: what each layer costs by itself."""
+    spent: dict[str, float] = {}
+    for (filename, _, _), (_, _, own, _, _) in _rows(stats).items():
+        package = _package(filename)
+        spent[package] = spent.get(package, 0.0) + own
+    total = sum(spent.values())
+    lines = [f"   own time per request, by package (total {total / requests * 1e6:.0f} µs):"]
+    for package, own in sorted(spent.items(), key=lambda item: -item[1]):
+        lines.append(f"     {package:<18} {own / requests * 1e6:8.1f} µs  {own / total:6.1%}")
+    return "\n".join(lines)
+
+
+def top_functions(stats: pstats.Stats, requests: int, top: int) -> str:
+    """crosswalk's own functions by cumulative time, and every function by its own time."""
+    rows = _rows(stats)
+
+    def name(key: tuple[str, int, str]) -> str:
+        filename, line, function = key
+        short = "/".join(re.split(r"[/\\]", filename)[-2:])
+        return f"{short}:{line}({function})"
+
+    ours = [k for k in rows if _package(k[0]) in ("gateway", "mappings")]
+    ours.sort(key=lambda k: -rows[k][3])
+    lines = [f"   crosswalk's functions by cumulative µs per request (top {top}):"]
+    lines += [f"     {rows[k][3] / requests * 1e6:8.1f}  {name(k)}" for k in ours[:top]]
+    everything = sorted(rows, key=lambda k: -rows[k][2])
+    lines.append(f"   every function by own µs per request (top {top}):")
+    lines += [f"     {rows[k][2] / requests * 1e6:8.1f}  {name(k)}" for k in everything[:top]]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--delay-ms", type=float, default=0.0)
+    parser.add_argument("--kind", choices=KINDS, action="append")
+    args = parser.parse_args()
+    for kind in args.kind or KINDS:
+        with open(os.devnull, "w") as sink, redirect_stderr(sink):
+            asyncio.run(measure(kind, args))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
