@@ -90,7 +90,7 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
                 raise
             # it finished meanwhile: Extend refuses, Retab's idempotent cancel returns it
             return await self.refresh(record, call=call)
-        return self._answer(run, record.request)
+        return self._answer(run, record.request, first_seen=record.run.created_at)
 
     async def resolve_file(self, file_id: str, *, call: CallContext) -> canonical.UrlDocument:
         """An Extend file id as the short-lived URL Extend serves it from (hazard 12)."""

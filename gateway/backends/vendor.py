@@ -79,7 +79,7 @@ class VendorBackend(Generic[W]):
     async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
         path = self._one(record.upstream_id)
         wire = await self._run_call("GET", path, call, asked=record.upstream_id)
-        return self._answer(wire, record.request)
+        return self._answer(wire, record.request, first_seen=record.run.created_at)
 
     async def delete(self, record: RunRecord, *, call: CallContext) -> None:
         request = self._upstream.build("DELETE", self._one(record.upstream_id), call=call)
@@ -111,11 +111,15 @@ class VendorBackend(Generic[W]):
         wire: W,
         request: canonical.ClassifyRequest | None,
         sent: Sequence[str] | None = None,
+        *,
+        first_seen: datetime | None = None,
     ) -> canonical.ClassificationRun:
         """The vendor's run as canonical, in the terms of the request that made it; `sent` are
-        the identifiers its categories went upstream under, when the caller has them."""
+        the identifiers its categories went upstream under, when the caller has them.
+        `first_seen`, for a recorded run, stands in for a creation time the vendor left out,
+        as it did when the run was recorded: a read of an unchanged run is the same run."""
         try:
-            run, _ = type(self).to_canonical(wire, received_at=self._now())
+            run, _ = type(self).to_canonical(wire, received_at=first_seen or self._now())
         except TranslationError as exc:
             raise self._upstream.untranslatable(exc) from None
         if request is None:
