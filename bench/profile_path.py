@@ -7,7 +7,8 @@ fixture JSON after an optional delay); the gateway is `create_app(settings)` dri
 httpx's ASGI transport in the same event loop, so the profile holds the gateway's own work
 (routing, auth, the ledger, translation, the upstream client, logging, metrics) and little
 else. For each kind it times `--requests` sequential requests (after a warm-up), then
-profiles as many more under cProfile and prints the functions that cost the most.
+profiles as many more under cProfile and prints the functions that cost the most. Last,
+`point-reads` times a ledger read of one run by key on a reader thread and on the caller's.
 Logs go to /dev/null (their formatting is still paid for). Run from the repository root:
 
     python -m bench.profile_path [--requests 2000] [--top 25] [--delay-ms 0] [--kind …]
@@ -28,6 +29,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, redirect_stderr
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -35,6 +37,11 @@ import msgspec
 
 from gateway.app import create_app
 from gateway.config import RetabBackendConfig, Secret, Settings
+from gateway.store.records import RunRecord, new_record
+from gateway.store.sqlite import writes
+from gateway.store.sqlite.rows import BY_RUN, SELECT, one_record
+from gateway.store.sqlite.threads import LedgerThreads
+from mappings import retab
 
 WIRE = Path(__file__).resolve().parent.parent / "fixtures" / "wire"
 GATEWAY_KEY = "gw-bench"
@@ -225,14 +232,49 @@ def top_functions(stats: pstats.Stats, requests: int, top: int) -> str:
     return "\n".join(lines)
 
 
+async def point_reads(requests: int) -> None:
+    """One recorded run read by key through the ledger's reader threads (`read`) and on the
+    caller's thread (`read_point`), alternately, so both see the same machine."""
+    with tempfile.TemporaryDirectory() as tmp:
+        threads = await LedgerThreads.open(os.path.join(tmp, "ledger.db"), readers=2)
+        try:
+            record = await threads.write(writes.insert, _bench_record())
+            key = (record.backend, record.upstream_id)
+            hop: list[float] = []
+            point: list[float] = []
+            for _ in range(requests):
+                for ways, read in ((hop, threads.read), (point, threads.read_point)):
+                    started = time.perf_counter()
+                    assert await read(one_record, SELECT + BY_RUN, key) is not None
+                    ways.append(time.perf_counter() - started)
+        finally:
+            await threads.close()
+    print(f"\n== point reads of one run by key ({requests} each, alternately):")
+    for name, times in (("read (reader thread)", hop), ("read_point (caller)", point)):
+        median, p99 = statistics.median(times), statistics.quantiles(times, n=100)[98]
+        print(f"   {name:<22} median {median * 1e6:6.1f} µs, p99 {p99 * 1e6:7.1f} µs")
+
+
+def _bench_record() -> RunRecord:
+    run = msgspec.json.decode((WIRE / "retab_create_response_201.json").read_bytes())
+    now = datetime.now(UTC)
+    canonical_run, _ = retab.response_to_canonical(
+        msgspec.convert(run, retab.Classification), received_at=now
+    )
+    return new_record("retab", canonical_run, None, surface="retab", owner="bench", now=now)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--delay-ms", type=float, default=0.0)
-    parser.add_argument("--kind", choices=KINDS, action="append")
+    parser.add_argument("--kind", choices=(*KINDS, "point-reads"), action="append")
     args = parser.parse_args()
-    for kind in args.kind or KINDS:
+    for kind in args.kind or (*KINDS, "point-reads"):
+        if kind == "point-reads":
+            asyncio.run(point_reads(args.requests))
+            continue
         with open(os.devnull, "w") as sink, redirect_stderr(sink):
             asyncio.run(measure(kind, args))
         sys.stdout.flush()
