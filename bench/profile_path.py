@@ -2,13 +2,15 @@
 a pass-through get (a Retab client, a `retab` backend), a translated get and a translated
 create (an Extend client, the same `retab` backend).
 
-The vendor is a tiny HTTP/1.1 server on a loopback port in this process (`MockVendor`,
-fixture JSON after an optional delay); the gateway is `create_app(settings)` driven through
-httpx's ASGI transport in the same event loop, so the profile holds the gateway's own work
+The vendor is a tiny HTTP/1.1 server on a loopback port in a process of its own
+(`MockVendor`, fixture JSON after an optional delay); the gateway is `create_app(settings)`
+driven through httpx's ASGI transport in this process, so the profile holds the gateway's work
 (routing, auth, the ledger, translation, the upstream client, logging, metrics) and little
 else. For each kind it times `--requests` sequential requests (after a warm-up), then
-profiles as many more under cProfile and prints the functions that cost the most. Last,
-`point-reads` times a ledger read of one run by key on a reader thread and on the caller's.
+profiles as many more under cProfile and prints the functions that cost the most. Then
+`point-reads` times a ledger read of one run by key on a reader thread and on the caller's,
+and `pool` keeps 64 upstream calls in flight through a backend's pooled client (`--delay-ms`,
+20 ms by default there) and through one keeping httpx's default 20 connections alive.
 Logs go to /dev/null (their formatting is still paid for). Run from the repository root:
 
     python -m bench.profile_path [--requests 2000] [--top 25] [--delay-ms 0] [--kind …]
@@ -20,6 +22,7 @@ import argparse
 import asyncio
 import cProfile
 import itertools
+import multiprocessing
 import os
 import pstats
 import re
@@ -27,15 +30,17 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, redirect_stderr
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager, redirect_stderr
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
 import msgspec
 
 from gateway.app import create_app
+from gateway.backends.upstream import open_client
 from gateway.config import RetabBackendConfig, Secret, Settings
 from gateway.store.records import RunRecord, new_record
 from gateway.store.sqlite import writes
@@ -46,6 +51,7 @@ from mappings import retab
 WIRE = Path(__file__).resolve().parent.parent / "fixtures" / "wire"
 GATEWAY_KEY = "gw-bench"
 KINDS = ("passthrough-get", "translated-get", "translated-create")
+POOL_CALLS = 64
 EXTEND_HEADERS = {"x-extend-api-version": "2026-02-09"}
 EXTEND_CREATE = {
     "file": {"url": "https://docs.example/freight_invoice.pdf"},
@@ -59,26 +65,23 @@ Send = Callable[[], Awaitable[httpx.Response]]
 
 class MockVendor:
     """Retab's classifications API on a loopback port: a create answers a new completed run,
-    a get answers the same completed run every time (nothing changes between reads)."""
+    a get answers the same completed run every time (nothing changes between reads), each
+    after `delay` seconds; `GET /connections` answers how many connections it has accepted."""
 
     def __init__(self, delay: float) -> None:
         self._delay = delay
         self._run = msgspec.json.decode((WIRE / "retab_create_response_201.json").read_bytes())
         self._ids = itertools.count()
-        self._server: asyncio.Server | None = None
-        self.url = ""
+        self._connections = 0
 
-    async def __aenter__(self) -> MockVendor:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
+    async def serve(self, ready: Connection) -> None:
+        """Serve until this process is stopped, once its URL is sent to `ready`."""
+        server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
+        ready.send(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        await server.serve_forever()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._connections += 1
         try:
             while head := await reader.readuntil(b"\r\n\r\n"):
                 method, path = head.split(b" ", 2)[:2]
@@ -103,8 +106,35 @@ class MockVendor:
             writer.close()
 
     def _answer(self, method: bytes, path: str) -> bytes:
+        if path == "/connections":
+            return str(self._connections).encode()
         run_id = f"cls_bench{next(self._ids):08d}" if method == b"POST" else path.rsplit("/")[-1]
         return msgspec.json.encode({**self._run, "id": run_id})
+
+
+def _serve_vendor(delay: float, ready: Connection) -> None:
+    with open(os.devnull, "w") as sink, redirect_stderr(sink):  # its shutdown is not news
+        asyncio.run(MockVendor(delay).serve(ready))
+
+
+@contextmanager
+def vendor_process(delay: float) -> Iterator[str]:
+    """A `MockVendor` in a process of its own (its work is not the gateway's), and its URL."""
+    ours, theirs = multiprocessing.Pipe()
+    process = multiprocessing.Process(target=_serve_vendor, args=(delay, theirs), daemon=True)
+    process.start()
+    try:
+        if not ours.poll(30):
+            raise SystemExit("the mock vendor did not start")
+        yield str(ours.recv())
+    finally:
+        process.terminate()
+        process.join()
+
+
+def connections(vendor_url: str) -> int:
+    """How many connections the mock vendor has accepted."""
+    return int(httpx.get(f"{vendor_url}/connections").text)
 
 
 def settings_for(vendor_url: str, store: str) -> Settings:
@@ -162,8 +192,8 @@ async def timed(send: Send, requests: int) -> list[float]:
     return times
 
 
-async def measure(kind: str, args: argparse.Namespace) -> None:
-    async with MockVendor(args.delay_ms / 1000) as vendor, gateway(vendor.url) as client:
+async def measure(kind: str, vendor_url: str, args: argparse.Namespace) -> None:
+    async with gateway(vendor_url) as client:
         send = await sender(client, kind)
         await timed(send, args.requests // 5)  # warm-up
         times = await timed(send, args.requests)
@@ -255,6 +285,48 @@ async def point_reads(requests: int) -> None:
         print(f"   {name:<22} median {median * 1e6:6.1f} µs, p99 {p99 * 1e6:7.1f} µs")
 
 
+async def upstream_pool(seconds: float, delay_ms: float) -> None:
+    """`POOL_CALLS` calls kept in flight for `seconds` through a vendor backend's client
+    (`open_client`), through one pool keeping httpx's default 20 connections alive (as
+    crosswalk's did before issue 14), and through one pool keeping all 100 alive, in turns."""
+    delay = (delay_ms or 20.0) / 1000
+    print(f"\n== upstream pool: {POOL_CALLS} calls in flight, vendor delay {delay * 1000:g} ms")
+    pools = {
+        "one pool, 20 kept alive": httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        "one pool, all kept alive": httpx.Limits(
+            max_connections=100, max_keepalive_connections=100
+        ),
+        "open_client": None,
+    }
+    for name, limits in pools.items():
+        with vendor_process(delay) as url:
+            if limits is None:
+                client = open_client(RetabBackendConfig(base_url=url), None)
+            else:
+                client = httpx.AsyncClient(base_url=url, limits=limits)
+            async with client:
+                times = await _kept_in_flight(client, seconds)
+            median, p99 = statistics.median(times), statistics.quantiles(times, n=100)[98]
+            print(
+                f"   {name:<25} {len(times) / seconds:5.0f} calls/s, median {median * 1e3:5.1f} ms,"
+                f" p99 {p99 * 1e3:6.1f} ms, {connections(url) - 1} connections opened"
+            )
+
+
+async def _kept_in_flight(client: httpx.AsyncClient, seconds: float) -> list[float]:
+    """Each call's time, `POOL_CALLS` callers each calling again as soon as answered."""
+    times: list[float] = []
+    until = time.perf_counter() + seconds
+
+    async def caller() -> None:
+        while (started := time.perf_counter()) < until:
+            (await client.get("/v1/classifications/cls_pooled")).raise_for_status()
+            times.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(caller() for _ in range(POOL_CALLS)))
+    return times
+
+
 def _bench_record() -> RunRecord:
     run = msgspec.json.decode((WIRE / "retab_create_response_201.json").read_bytes())
     now = datetime.now(UTC)
@@ -269,14 +341,22 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--delay-ms", type=float, default=0.0)
-    parser.add_argument("--kind", choices=(*KINDS, "point-reads"), action="append")
+    parser.add_argument("--pool-seconds", type=float, default=5.0)
+    parser.add_argument("--kind", choices=(*KINDS, "point-reads", "pool"), action="append")
     args = parser.parse_args()
-    for kind in args.kind or (*KINDS, "point-reads"):
+    for kind in args.kind or (*KINDS, "point-reads", "pool"):
         if kind == "point-reads":
             asyncio.run(point_reads(args.requests))
             continue
-        with open(os.devnull, "w") as sink, redirect_stderr(sink):
-            asyncio.run(measure(kind, args))
+        if kind == "pool":
+            asyncio.run(upstream_pool(args.pool_seconds, args.delay_ms))
+            continue
+        with (
+            vendor_process(args.delay_ms / 1000) as url,
+            open(os.devnull, "w") as sink,
+            redirect_stderr(sink),
+        ):
+            asyncio.run(measure(kind, url, args))
         sys.stdout.flush()
 
 
