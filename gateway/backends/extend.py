@@ -71,8 +71,7 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
         sync = not request.background and self._config.sync_mode == "classify"
         outbound = await self._outbound(request, call, sync=sync)
         path = extend.CLASSIFY_PATH if sync else self.runs_path
-        body = msgspec.to_builtins(outbound.body)
-        run = await self._run_call("POST", path, call, asked=None, json=body)
+        run = await self._create_call(path, call, outbound.body)
         if not sync and not request.background:
             if accepted is not None:  # Extend is working on it (and charging for it) from now
                 await accepted(self._answer(run, request, outbound.sent))

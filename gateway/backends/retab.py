@@ -76,8 +76,7 @@ class RetabBackend(VendorBackend[retab.Classification]):
             document = await self._foreign_document(document, call)
         outbound = retab.request_from_canonical(msgspec.structs.replace(request, document=document))
         call.notes.add(_echoed(outbound.notes))
-        body = msgspec.to_builtins(outbound.body)
-        run = await self._run_call("POST", self.runs_path, call, asked=None, json=body)
+        run = await self._create_call(self.runs_path, call, outbound.body)
         return self._answer(run, request, outbound.sent)
 
     async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+import msgspec
+
 from gateway.backends import answers
 from gateway.backends.base import FileSource, Relay
 from gateway.backends.circuit import CircuitState
@@ -38,6 +40,8 @@ class WireRun(Protocol):
 
 W = TypeVar("W", bound=WireRun)
 ToCanonical = Callable[..., tuple[canonical.ClassificationRun, Notes]]
+_encoder = msgspec.json.Encoder()
+_JSON_BODY = {"content-type": "application/json"}
 InRequestTerms = Callable[
     [canonical.ClassificationRun, canonical.ClassifyRequest, Sequence[str] | None],
     canonical.ClassificationRun,
@@ -105,6 +109,14 @@ class VendorBackend(Generic[W]):
         else:
             answers.check_same_run(self.name, asked, wire.id)
         return wire
+
+    async def _create_call(self, path: str, call: CallContext, body: msgspec.Struct) -> W:
+        """POST a create's wire `body` and return the new run (`_run_call`). Encoded by msgspec
+        straight from the Struct: no dicts built to hand httpx's stdlib JSON encoder."""
+        content = _encoder.encode(body)
+        return await self._run_call(
+            "POST", path, call, asked=None, content=content, headers=_JSON_BODY
+        )
 
     def _answer(
         self,
