@@ -9,8 +9,9 @@ driven through httpx's ASGI transport in this process, so the profile holds the 
 else. For each kind it times `--requests` sequential requests (after a warm-up), then
 profiles as many more under cProfile and prints the functions that cost the most. Then
 `point-reads` times a ledger read of one run by key on a reader thread and on the caller's,
-and `pool` keeps 64 upstream calls in flight through a backend's pooled client (`--delay-ms`,
-20 ms by default there) and through one keeping httpx's default 20 connections alive.
+`pool` keeps 64 upstream calls in flight through a backend's pooled client (`--delay-ms`,
+20 ms by default there) and through single httpx pools, and `metrics` times recording one
+request's metrics with one process and in prometheus-client's multiprocess mode.
 Logs go to /dev/null (their formatting is still paid for). Run from the repository root:
 
     python -m bench.profile_path [--requests 2000] [--top 25] [--delay-ms 0] [--kind …]
@@ -39,6 +40,7 @@ from pathlib import Path
 import httpx
 import msgspec
 
+from gateway import metrics
 from gateway.app import create_app
 from gateway.backends.upstream import open_client
 from gateway.config import RetabBackendConfig, Secret, Settings
@@ -51,6 +53,7 @@ from mappings import retab
 WIRE = Path(__file__).resolve().parent.parent / "fixtures" / "wire"
 GATEWAY_KEY = "gw-bench"
 KINDS = ("passthrough-get", "translated-get", "translated-create")
+EXTRAS = ("point-reads", "pool", "metrics")
 POOL_CALLS = 64
 EXTEND_HEADERS = {"x-extend-api-version": "2026-02-09"}
 EXTEND_CREATE = {
@@ -327,6 +330,40 @@ async def _kept_in_flight(client: httpx.AsyncClient, seconds: float) -> list[flo
     return times
 
 
+def metrics_cost(requests: int) -> None:
+    """What recording one request's metrics costs (as the middleware and an upstream call
+    record them), in one process and in prometheus-client's multiprocess mode (`--workers` >
+    1), where every observation is written to a memory-mapped file."""
+    print(f"\n== metrics recorded per request ({requests} requests):")
+    context = multiprocessing.get_context("spawn")
+    for mode in ("one process", "multiprocess"):
+        with tempfile.TemporaryDirectory() as directory:
+            env = {metrics.MULTIPROCESS_ENV: directory} if mode == "multiprocess" else {}
+            ours, theirs = context.Pipe()
+            saved = os.environ.copy()
+            os.environ.update(env)  # the child imports gateway.metrics under it
+            try:
+                child = context.Process(target=_record_metrics, args=(requests, theirs))
+                child.start()
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+            micros = ours.recv()
+            child.join()
+        print(f"   {mode:<14} {micros:6.1f} µs per request")
+
+
+def _record_metrics(requests: int, result: Connection) -> None:
+    started = time.perf_counter()
+    for _ in range(requests):
+        metrics.request_started("retab")
+        metrics.upstream_called("retab", "200", 0.02)
+        metrics.request_ended(
+            surface="retab", backend="retab", status=200, seconds=0.021, in_flight_as="retab"
+        )
+    result.send((time.perf_counter() - started) / requests * 1e6)
+
+
 def _bench_record() -> RunRecord:
     run = msgspec.json.decode((WIRE / "retab_create_response_201.json").read_bytes())
     now = datetime.now(UTC)
@@ -342,9 +379,12 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--delay-ms", type=float, default=0.0)
     parser.add_argument("--pool-seconds", type=float, default=5.0)
-    parser.add_argument("--kind", choices=(*KINDS, "point-reads", "pool"), action="append")
+    parser.add_argument("--kind", choices=(*KINDS, *EXTRAS), action="append")
     args = parser.parse_args()
-    for kind in args.kind or (*KINDS, "point-reads", "pool"):
+    for kind in args.kind or (*KINDS, *EXTRAS):
+        if kind == "metrics":
+            metrics_cost(args.requests * 10)
+            continue
         if kind == "point-reads":
             asyncio.run(point_reads(args.requests))
             continue
