@@ -6,7 +6,8 @@ The vendor is a tiny HTTP/1.1 server on a loopback port in a process of its own
 (`MockVendor`, fixture JSON after an optional delay); the gateway is `create_app(settings)`
 driven through httpx's ASGI transport in this process, so the profile holds the gateway's work
 (routing, auth, the ledger, translation, the upstream client, logging, metrics) and little
-else. For each kind it times `--requests` sequential requests (after a warm-up), then
+else. For each kind it times `--requests` sequential requests (after a warm-up) and the CPU
+they took in this process (all its threads: on a busy machine, steadier than wall time), then
 profiles as many more under cProfile and prints the functions that cost the most. Then
 `point-reads` times a ledger read of one run by key on a reader thread and on the caller's,
 `pool` keeps 64 upstream calls in flight through a backend's pooled client (`--delay-ms`,
@@ -199,14 +200,24 @@ async def measure(kind: str, vendor_url: str, args: argparse.Namespace) -> None:
     async with gateway(vendor_url) as client:
         send = await sender(client, kind)
         await timed(send, args.requests // 5)  # warm-up
+        cpu = time.process_time()
         times = await timed(send, args.requests)
-        profile = cProfile.Profile()
-        profile.enable()
-        await timed(send, args.requests)
-        profile.disable()
+        cpu = (time.process_time() - cpu) / args.requests  # all this process's threads
+        if args.no_profile:
+            profile = None
+        else:
+            profile = cProfile.Profile()
+            profile.enable()
+            await timed(send, args.requests)
+            profile.disable()
     median, p99 = statistics.median(times), statistics.quantiles(times, n=100)[98]
-    print(f"\n== {kind}: median {median * 1e6:.0f} µs, p99 {p99 * 1e6:.0f} µs per request")
+    print(
+        f"\n== {kind}: median {median * 1e6:.0f} µs, p99 {p99 * 1e6:.0f} µs, "
+        f"CPU {cpu * 1e6:.0f} µs per request"
+    )
     print(f"   ({args.requests} sequential requests, vendor delay {args.delay_ms:g} ms)")
+    if profile is None:
+        return
     stats = pstats.Stats(profile)
     print(by_package(stats, args.requests))
     print(top_functions(stats, args.requests, args.top))
@@ -379,6 +390,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--delay-ms", type=float, default=0.0)
     parser.add_argument("--pool-seconds", type=float, default=5.0)
+    parser.add_argument("--no-profile", action="store_true", help="time only")
     parser.add_argument("--kind", choices=(*KINDS, *EXTRAS), action="append")
     args = parser.parse_args()
     for kind in args.kind or (*KINDS, *EXTRAS):

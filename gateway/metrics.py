@@ -272,7 +272,7 @@ def translation_lost(surface: str, fields: Iterable[str]) -> None:
     """Count the fields one answer's `crosswalk-translation` named, once each."""
     for field in dict.fromkeys(_INDEX.sub("[]", f.strip()) for f in fields):
         if _FIELD.fullmatch(field):
-            TRANSLATION_LOSSES.labels(surface=surface, field=field).inc()
+            _labelled(TRANSLATION_LOSSES, surface, field).inc()
 
 
 def depths_read(queue: int, outbox: int) -> None:
