@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import shutil
+import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -87,9 +90,24 @@ def wrk_path() -> str | None:
 
 
 def _is_root() -> bool:
-    import os
-
     return os.geteuid() == 0
+
+
+def driver(kind: str) -> tuple[str, Driver]:
+    """How cells are driven, and its name: wrk (installed when missing), else (or when
+    `kind` is "python") the Python loop, whose figures are not real."""
+    if kind == "wrk":
+        wrk = wrk_path()
+        if wrk is not None:
+            return "wrk", lambda url, request, c, s: run_wrk(
+                wrk, url, request, connections=c, seconds=s
+            )
+        print(
+            "wrk is missing and could not be installed (as root: apt-get install wrk); "
+            "falling back to the Python loop, whose figures are not real",
+            file=sys.stderr,
+        )
+    return "python", lambda url, request, c, s: run_python(url, request, connections=c, seconds=s)
 
 
 def _lua_string(text: str) -> str:
@@ -178,6 +196,21 @@ def run_python(base_url: str, request: Request, *, connections: int, seconds: fl
     for worker in workers:
         worker.join()
     return summarize(latencies, time.perf_counter() - started, errors[0])
+
+
+def median(results: list[Result]) -> Result:
+    """Each figure's median over several measurements of one cell."""
+    if len(results) == 1:
+        return results[0]
+    by_rate = sorted(results, key=lambda result: result.rate)[len(results) // 2]
+    return Result(
+        requests=by_rate.requests,
+        seconds=by_rate.seconds,
+        errors=sum(result.errors for result in results),
+        p50=statistics.median(result.p50 for result in results),
+        p95=statistics.median(result.p95 for result in results),
+        p99=statistics.median(result.p99 for result in results),
+    )
 
 
 def summarize(latencies: list[float], seconds: float, errors: int) -> Result:

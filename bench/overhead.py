@@ -57,8 +57,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", choices=scenarios.BACKENDS, default="retab")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="N")
     parser.add_argument("--concurrency", type=int, nargs="+", help="connections per cell")
-    parser.add_argument("--seconds", type=float, help="measured seconds per cell (default 5)")
+    parser.add_argument(
+        "--seconds", "--duration", type=float, help="measured seconds per cell (default 5)"
+    )
     parser.add_argument("--warmup", type=float, help="uncounted seconds before each cell")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure each cell this often, servers in turn: medians",
+    )
     parser.add_argument("--delay-ms", type=float, default=20.0, help="the mock's latency run")
     parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out")
     parser.add_argument(
@@ -73,10 +81,15 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     preset = QUICK if args.quick else FULL
-    concurrency = list(args.concurrency or preset.concurrency)
     seconds = args.seconds or preset.seconds
-    warmup = preset.warmup if args.warmup is None else args.warmup
-    driver = _driver(args.load)
+    kind, driver = load.driver(args.load)
+    plan = Plan(
+        concurrency=list(args.concurrency or preset.concurrency),
+        seconds=seconds,
+        warmup=preset.warmup if args.warmup is None else args.warmup,
+        rounds=args.rounds,
+        driver=driver,
+    )
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as directory, ExitStack() as stack:
         work = Path(directory)
         mock = stack.enter_context(_mock(work))
@@ -85,15 +98,13 @@ def main(argv: list[str] | None = None) -> int:
         cells = [
             cell
             for delay in (0.0, args.delay_ms)
-            for cell in _sweep(
-                mock, targets, args.backend, delay, concurrency, seconds, warmup, driver
-            )
+            for cell in _sweep(mock, targets, args.backend, delay, plan)
         ]
         rss = {target.name: target.server.rss_bytes() for target in targets}
     report = overhead_table.Report(
         backend=args.backend,
         workers=args.workers,
-        load=args.load,
+        load=kind,
         delay_ms=args.delay_ms,
         seconds=seconds,
         mock_rate=mock_rate.rate,
@@ -103,22 +114,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(overhead_table.as_json(report) if args.json else overhead_table.as_text(report))
     return 0
-
-
-def _driver(kind: str) -> load.Driver:
-    """How cells are driven: wrk, installed when missing, else the labelled Python loop."""
-    if kind == "wrk":
-        wrk = load.wrk_path()
-        if wrk is not None:
-            return lambda url, request, c, s: load.run_wrk(
-                wrk, url, request, connections=c, seconds=s
-            )
-        print(
-            "wrk is missing and could not be installed (apt-get install wrk, as root): "
-            "falling back to the Python loop, whose figures are not real",
-            file=sys.stderr,
-        )
-    return lambda url, request, c, s: load.run_python(url, request, connections=c, seconds=s)
 
 
 @contextlib.contextmanager
@@ -223,16 +218,21 @@ def _litellm(stack: ExitStack, work: Path, mock: Server, backend: str) -> tuple[
     return server, ""
 
 
+class Plan(NamedTuple):
+    """How each cell is measured."""
+
+    concurrency: list[int]
+    seconds: float
+    warmup: float
+    rounds: int
+    driver: load.Driver
+
+
 def _sweep(
-    mock: Server,
-    targets: list[Target],
-    backend: str,
-    delay_ms: float,
-    concurrency: list[int],
-    seconds: float,
-    warmup: float,
-    driver: load.Driver,
+    mock: Server, targets: list[Target], backend: str, delay_ms: float, plan: Plan
 ) -> Iterator[Cell]:
+    """Every cell with the mock answering after `delay_ms`; with several rounds, the servers
+    take turns round after round, and each cell is the median of its rounds."""
     httpx.put(f"{mock.url}/_mock/delay/{delay_ms:g}").raise_for_status()
     operations = scenarios.operations(backend)
     seeded = {
@@ -241,14 +241,22 @@ def _sweep(
         if target.via == "gateway"
     }
     for index, operation in enumerate(operations):
-        for connections in concurrency:
-            for target in targets:
-                request = _request(target, seeded.get(target.name, operations)[index])
-                if warmup > 0:
-                    driver(target.server.url, request, connections, warmup)
-                result: Result = driver(target.server.url, request, connections, seconds)
+        for connections in plan.concurrency:
+            results: dict[str, list[Result]] = {target.name: [] for target in targets}
+            for _ in range(plan.rounds):
+                for target in targets:
+                    request = _request(target, seeded.get(target.name, operations)[index])
+                    url = target.server.url
+                    if plan.warmup > 0:
+                        plan.driver(url, request, connections, plan.warmup)
+                    result = plan.driver(url, request, connections, plan.seconds)
+                    results[target.name].append(result)
+                    cell = f"mock {delay_ms:g} ms, {operation.name}, c={connections}, {target.name}"
+                    print(f"{cell}: {result.rate:.0f} req/s", file=sys.stderr, flush=True)
+            for name, measured in results.items():
+                median = load.median(measured)
                 yield Cell(
-                    operation.name, operation.translated, connections, delay_ms, target.name, result
+                    operation.name, operation.translated, connections, delay_ms, name, median
                 )
 
 

@@ -70,13 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         "--load", choices=("wrk", "python"), default="wrk", help="python: smoke only"
     )
     args = parser.parse_args(argv)
-    wrk = load.wrk_path() if args.load == "wrk" else None
-    result, samples, logged = soak(args, wrk)
-    print(report(args, result, samples, logged, wrk is None))
+    kind, driver = load.driver(args.load)
+    result, samples, logged = soak(args, driver)
+    print(report(args, result, samples, logged, kind))
     return 0
 
 
-def soak(args: argparse.Namespace, wrk: str | None) -> tuple[load.Result, list[int], int]:
+def soak(args: argparse.Namespace, driver: load.Driver) -> tuple[load.Result, list[int], int]:
     """The load's result, the RSS samples and the log bytes written meanwhile."""
     seconds = args.minutes * 60
     with (
@@ -91,14 +91,7 @@ def soak(args: argparse.Namespace, wrk: str | None) -> tuple[load.Result, list[i
         logged = log.stat().st_size
         sampler.start()
         try:
-            if wrk is not None:
-                result = load.run_wrk(
-                    wrk, server.url, request, connections=args.connections, seconds=seconds
-                )
-            else:
-                result = load.run_python(
-                    server.url, request, connections=args.connections, seconds=seconds
-                )
+            result = driver(server.url, request, args.connections, seconds)
         finally:
             stop.set()
             sampler.join()
@@ -107,7 +100,7 @@ def soak(args: argparse.Namespace, wrk: str | None) -> tuple[load.Result, list[i
 
 
 def report(
-    args: argparse.Namespace, result: load.Result, samples: list[int], logged: int, loop: bool
+    args: argparse.Namespace, result: load.Result, samples: list[int], logged: int, kind: str
 ) -> str:
     settled = samples[min(len(samples) - 1, max(1, len(samples) // 10))]
     low, high = min(samples[1:] or samples), max(samples[1:] or samples)
@@ -120,7 +113,7 @@ def report(
         [
             f"soak: {args.operation} on a {args.backend} backend, {args.connections} in flight, "
             f"{args.minutes:g} min, mock at {args.delay_ms:g} ms"
-            + ("; load: a Python loop (NOT real figures)" if loop else "; load: wrk"),
+            + ("; load: a Python loop (NOT real figures)" if kind == "python" else "; load: wrk"),
             f"requests: {result.requests:,} ({result.rate:,.0f}/s), errors: {result.errors}, "
             f"p50 {result.p50:.1f} ms, p99 {result.p99:.1f} ms",
             f"RSS: settled {settled / mb:.1f} MB, last {samples[-1] / mb:.1f} MB, range "
