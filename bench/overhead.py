@@ -13,10 +13,12 @@ crosswalk row's targets (issue 14) marked met or missed, and each server's RSS.
 Run from the repository root:
 
     python -m bench.overhead [--quick] [--json] [--backend retab|extend] [--no-litellm]
+                             [--rounds 3] [--concurrency 1 4 16 64] [--seconds 5]
 
-Direct calls, the minimal proxy and LiteLLM send the upstream call crosswalk makes for the
-operation (`bench.scenarios`); crosswalk gets the client's request. Figures drift between
-runs and machines: compare the ratios within one run only.
+On a shared machine, `--rounds` measures every cell several times, the servers taking turns,
+and keeps the medians. Direct calls, the minimal proxy and LiteLLM send the upstream call
+crosswalk makes for the operation (`bench.scenarios`); crosswalk gets the client's request.
+Figures drift between runs and machines: compare the ratios within one run only.
 """
 
 from __future__ import annotations
