@@ -109,7 +109,8 @@ def _baseline(
 
 
 def _added(delayed: Cell | None, direct: Cell | None, *, own: bool) -> tuple[float, float, float]:
-    if delayed is None or direct is None:
+    # no answer at all (every request timed out): wrk's empty record reads as 0 ms
+    if delayed is None or direct is None or not delayed.result.requests:
         return (float("nan"),) * 3
     mine, theirs = delayed.result, direct.result
     if own:
