@@ -32,7 +32,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 from gateway.app import create_app
 from gateway.config import ServerConfig, Settings
 from gateway.http_protocol import CrosswalkH11Protocol, CrosswalkHttpToolsProtocol
-from gateway.logging import LogFormat
+from gateway.logging import LogFormat, flush, write_in_background
 from gateway.startup import StartupError
 
 log = structlog.get_logger("crosswalk.serve")
@@ -132,7 +132,9 @@ def with_public_url(settings: Settings, public_url: str) -> Settings:
 
 def serve_one(settings: Settings, sock: socket.socket, on_started: Callable[[], None]) -> int:
     """Serve in this process until SIGTERM or Ctrl-C; 0 after a graceful stop, 1 when the
-    app could not start."""
+    app could not start. Log lines are written off the event loop, all of them before this
+    returns."""
+    write_in_background()
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         create_app(settings),
@@ -145,6 +147,8 @@ def serve_one(settings: Settings, sock: socket.socket, on_started: Callable[[], 
         server.run(sockets=[sock])
     except SystemExit:  # uvicorn's own exit when the app's start-up failed (logged by it)
         return 1
+    finally:
+        flush()
     return 0 if server.started else 1
 
 
@@ -219,6 +223,7 @@ class GracefulServer(uvicorn.Server):
 
 def _stop_now() -> None:
     log.error("crosswalk.shutdown_forced", reason="the graceful shutdown took too long")
+    flush()  # os._exit skips the exit handlers that would write the lines still queued
     os._exit(1)
 
 
