@@ -286,7 +286,7 @@ class Upstream:
             # the request's own summary line (gateway/middleware.py) names the last upstream call
             structlog.contextvars.bind_contextvars(backend=self.backend, upstream_status=outcome)
             # method, path and status only: never headers (keys) or bodies (documents)
-            log.info(
+            log.debug(  # the request's own line at INFO names it already
                 "upstream.call",
                 backend=self.backend,
                 method=request.method,
