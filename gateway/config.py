@@ -199,11 +199,15 @@ class ServerConfig(Config, frozen=True, kw_only=True):
 class FilesConfig(Config, frozen=True, kw_only=True):
     """`[files]`: where uploaded files are kept and how they are served (gateway/files/).
 
-    `dir` defaults to `<ledger file>-files` beside the ledger. `secret_env` names the variable
-    holding the secret download links are signed with; without it one is made once and kept
-    at `<ledger file>-files-key` (mode 0600), shared by every process using that ledger.
+    `storage` is where files' bytes are kept: "disk", one file per id under `dir`, which every
+    replica must share; or "database", in the ledger itself, so replicas need no shared path.
+    `dir` defaults to `<ledger file>-files` beside the ledger (it also holds announced uploads'
+    bytes until they are completed). `secret_env` names the variable holding the secret
+    download links are signed with; without it one is made once and kept at
+    `<ledger file>-files-key` (mode 0600), shared by every process using that ledger.
     """
 
+    storage: Literal["disk", "database"] = "disk"
     dir: str | None = None
     max_bytes: Positive[int] = 512 * 1024 * 1024  # an upload past this is refused with a 413
     secret_env: str | None = None

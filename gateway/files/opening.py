@@ -1,20 +1,30 @@
-"""Opening the file store for an app's lifetime: its directory, its signing secret, and a
-sweep of uploads a dead process left half-written."""
+"""Opening the file store for an app's lifetime: its directory, its signing secret, where its
+bytes are kept (`[files] storage`), and a sweep of uploads a dead process left half-written."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import anyio.to_thread
 import structlog
 
 from gateway.clock import Clock, system_clock
 from gateway.config import Settings
+from gateway.files.bytes_in_database import Runner
 from gateway.files.signing import LinkSigner, load_or_create_secret
-from gateway.files.store import FileStore, sweep_stale_uploads
+from gateway.files.store import FileStore
 from gateway.store.base import FileLedger
 
 log = structlog.get_logger("crosswalk.files")
+
+
+@runtime_checkable
+class RunsJobs(Protocol):
+    """A ledger whose runner other stores' jobs may run on (`SqliteLedger.runner`)."""
+
+    @property
+    def runner(self) -> Runner: ...
 
 
 async def open_file_store(
@@ -28,12 +38,27 @@ async def open_file_store(
     else:
         key_path = Path(settings.files_key_path)
         secret = await anyio.to_thread.run_sync(load_or_create_secret, key_path)
-    swept = await anyio.to_thread.run_sync(sweep_stale_uploads, directory)
-    if swept:
-        log.info("files.swept", stale_uploads=swept)
     links = LinkSigner(
         secret, public_url=settings.server.public_url, ttl=settings.files.link_ttl, clock=clock
     )
-    return FileStore(
-        ledger, directory, max_bytes=settings.files.max_bytes, links=links, clock=clock
+    store = FileStore(
+        ledger,
+        directory,
+        max_bytes=settings.files.max_bytes,
+        links=links,
+        clock=clock,
+        database=_database(settings, ledger),
     )
+    swept = await store.sweep()
+    if swept:
+        log.info("files.swept", stale_uploads=swept)
+    return store
+
+
+def _database(settings: Settings, ledger: FileLedger) -> Runner | None:
+    """The ledger's runner when files' bytes are kept in it."""
+    if settings.files.storage == "disk":
+        return None
+    if not isinstance(ledger, RunsJobs):
+        raise TypeError(f"{type(ledger).__name__} cannot keep files' bytes")
+    return ledger.runner

@@ -115,7 +115,7 @@ class PendingUploads:
         limit = session.announced.size
         if length is not None and length > limit:
             raise PayloadTooLarge(self._too_large(limit, announced=True))
-        async with self._store.receiving() as upload:
+        async with self._store.receiving(aside=True) as upload:
             async for chunk in chunks:
                 if upload.size + len(chunk) > limit:
                     raise PayloadTooLarge(self._too_large(limit, announced=True))

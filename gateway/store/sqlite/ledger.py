@@ -82,6 +82,11 @@ class SqliteLedger(OutboxMethods, ComparisonMethods, IdempotencyMethods):
             threads, clock=clock, on_enqueue=on_enqueue, on_event=on_event, on_batch=on_batch
         )
 
+    @property
+    def runner(self) -> LedgerThreads:
+        """Where this ledger's jobs run, for the rows other stores keep in it (file bytes)."""
+        return self._threads
+
     async def __aenter__(self) -> Self:
         return self
 
