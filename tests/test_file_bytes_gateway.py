@@ -1,6 +1,7 @@
 """`[files] storage = "database"` through the gateway: two replicas on one ledger, each with a
 directory of its own, share every file (upload on one; retrieve, download, classify and
-delete on the other); and a 50 MB upload and download never hold the file whole."""
+delete on the other); a vendor backend is sent a file's bytes from the ledger; and a 50 MB
+upload and download never hold the file whole."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import respx
 
 from gateway.config import FilesConfig
-from tests.harness import MakeGateway, local_settings
+from tests.harness import URLS, MakeGateway, local_settings, wire_json
 
 EXTEND = {"x-extend-api-version": "2026-02-09"}
 BOUNDARY = "xw-test-boundary"
@@ -105,3 +107,29 @@ def test_a_50_mb_upload_and_download_never_hold_the_file_whole(
     assert (received, hashed.hexdigest()) == (size, digest)
     assert len(chunk_rows(tmp_path)) == 50
     assert peak < 16 * MIB, f"{peak / MIB:.1f} MiB held at once"
+
+
+def test_an_extend_backend_is_sent_the_files_bytes_from_the_ledger(
+    make_gateway: MakeGateway,
+) -> None:
+    """A stored file classified through Extend (whose servers cannot reach this gateway's
+    links) is uploaded to Extend's Files API with the bytes the ledger keeps."""
+    extend = respx.MockRouter(base_url=URLS["extend"], assert_all_called=False)
+    vendor_upload = extend.post("/files/upload").respond(
+        200, json=wire_json("extend_files_upload_response.json")
+    )
+    run = wire_json("extend_classify_response.json")
+    extend.post("/classify").respond(200, json=run)
+    files = FilesConfig(storage="database")
+    client = make_gateway.mocked_client({"extend": extend}, default="extend", files=files)
+    headers = EXTEND | {"authorization": "Bearer gw-key"}
+    data = os.urandom(MIB + 3)
+    body = b"".join(form("scan.bin", iter([data])))
+    uploaded = client.post("/files/upload", content=body, headers=headers | FORM)
+    assert uploaded.status_code == 200, uploaded.text
+    file_id = uploaded.json()["id"]
+    document = {"id": file_id, "filename": "scan.bin", "mime_type": "application/octet-stream"}
+    classify = {"document": document, "categories": [{"name": run["output"]["type"]}]}
+    response = client.post("/v1/classifications", json=classify, headers=headers)
+    assert response.status_code == 201, response.text
+    assert data in vendor_upload.calls.last.request.content
