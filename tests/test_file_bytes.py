@@ -175,30 +175,3 @@ async def test_opening_sweeps_uploads_a_dead_process_left_and_spares_live_ones(
         conn.executemany("INSERT INTO file_chunks (file_id, n, data) VALUES (?, ?, ?)", rows)
     assert await store.sweep() == 1
     assert chunks_in(store) == [(live, 0, 1), (record.id, 0, 10)]
-
-
-async def test_an_announced_upload_waits_on_disk_and_is_adopted_into_the_ledger(
-    store: FileStore,
-) -> None:
-    """Bytes received aside (a PUT before its complete) are kept on disk; adopting them
-    records the file with its chunks and removes the kept copy. Kept bytes that are gone
-    record nothing; only an upload received aside can be kept."""
-    data = b"a" * (MIB + 9)
-    kept = store.directory / "kept.part"
-    async with store.receiving(aside=True) as upload:
-        await upload.write(data)
-        received = await upload.keep(kept)
-    assert chunks_in(store) == []
-    assert kept.read_bytes() == data
-    file_id = "file_xw1-AAAAAAAAAAAAAAAAAAAAAA"
-    record = await store.adopt(ALICE, kept, received, name="a.bin", file_id=file_id)
-    assert chunks_in(store) == [(file_id, 0, MIB), (file_id, 1, 9)]
-    assert await store.read_bytes(record) == data
-    assert not kept.exists()
-    with pytest.raises(FileNotFoundError):
-        await store.adopt(ALICE, kept, received, name="b.bin", file_id=file_id[:-1] + "B")
-    assert chunks_in(store) == [(file_id, 0, MIB), (file_id, 1, 9)]
-    async with store.receiving() as upload:
-        await upload.write(b"x")
-        with pytest.raises(RuntimeError, match="aside"):
-            await upload.keep(kept)

@@ -1,7 +1,7 @@
 """`[files] storage = "database"` through the gateway: two replicas on one ledger, each with a
 directory of its own, share every file (upload on one; retrieve, download, classify and
-delete on the other); a vendor backend is sent a file's bytes from the ledger; and a 50 MB
-upload and download never hold the file whole."""
+delete on the other) and every step of Retab's announced uploads; a vendor backend is sent a
+file's bytes from the ledger; and a 50 MB upload and download never hold the file whole."""
 
 from __future__ import annotations
 
@@ -75,6 +75,35 @@ def test_two_replicas_without_a_shared_path_share_every_file(
     assert one.http().get(f"/files/{file_id}", headers=EXTEND).status_code == 404
     for directory in ("files-1", "files-2"):
         assert [p.name for p in (tmp_path / directory).iterdir()] == []
+
+
+def test_an_announced_upload_may_reach_a_replica_at_each_step(
+    make_gateway: MakeGateway, tmp_path: Path
+) -> None:
+    """Retab's three steps, each through another replica with a directory of its own:
+    announced on 1, PUT to 2, completed on 1, downloaded through 2."""
+    one, two = (
+        make_gateway(
+            local_settings(tmp_path, files=FilesConfig(storage="database", dir=str(tmp_path / d)))
+        )
+        for d in ("files-1", "files-2")
+    )
+    data = os.urandom(MIB + 11)
+    announce = {"filename": "scan.bin", "size_bytes": len(data)}
+    announced = one.http().post("/v1/files/upload", json=announce)
+    assert announced.status_code == 200, announced.text
+    file_id, url = announced.json()["fileId"], httpx.URL(announced.json()["uploadUrl"])
+    put = two.http(None).put(url.raw_path.decode(), content=data)
+    assert put.status_code in (200, 204), put.text
+    completed = one.http().post(f"/v1/files/upload/{file_id}/complete", json={})
+    assert completed.status_code == 200, completed.text
+    link = two.http().get(f"/v1/files/{file_id}/download-link")
+    assert link.status_code == 200, link.text
+    downloaded = two.http(None).get(httpx.URL(link.json()["download_url"]).raw_path.decode())
+    assert downloaded.content == data
+    assert [key for key, _ in chunk_rows(tmp_path)] == [file_id] * 2
+    for directory in ("files-1", "files-2"):
+        assert list((tmp_path / directory).rglob("*")) == []
 
 
 def test_a_50_mb_upload_and_download_never_hold_the_file_whole(

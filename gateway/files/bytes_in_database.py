@@ -13,9 +13,8 @@ from __future__ import annotations
 import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import BinaryIO, ParamSpec, Protocol, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import BinaryIO, Concatenate, ParamSpec, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -27,6 +26,7 @@ from gateway.store.sqlite.file_chunks import CHUNK_BYTES
 
 P = ParamSpec("P")
 T = TypeVar("T")
+HandOver = Callable[Concatenate[sql.Connection, str, int, P], bool]
 STALE_UPLOAD_SECONDS = 24 * 3600.0  # no upload takes this long: its process died
 
 
@@ -47,19 +47,6 @@ class DatabaseBytes:
     async def start(self) -> DatabaseSink:
         key = file_chunks.upload_key(time.time_ns() // 1000, secrets.token_hex(12))
         return DatabaseSink(self._runner, key)
-
-    async def adopt(self, kept: Path, record: FileRecord) -> FileRecord:
-        source = await anyio.to_thread.run_sync(kept.open, "rb")
-        sink = await self.start()
-        try:
-            while data := await anyio.to_thread.run_sync(source.read, CHUNK_BYTES):
-                await sink.write(data)
-            await sink.finish()
-            return await sink.commit(record)
-        finally:
-            source.close()
-            with anyio.CancelScope(shield=True):
-                await sink.discard()
 
     async def open(self, record: FileRecord) -> BinaryIO:
         # a real file, for callers that hand it on as one (an upload to a vendor): spooled
@@ -130,6 +117,12 @@ class DatabaseSink:
         committed = await self._runner.write(file_chunks.commit, self._key, count, record)
         self._done = True
         return committed
+
+    async def hand_over(self, job: HandOver[P], *args: P.args, **kwargs: P.kwargs) -> bool:
+        """`job(conn, key, count, ...)`, which gives this upload's chunks to something else
+        than a file (an announced upload's session) and says whether it did."""
+        self._done = await self._runner.write(job, self._key, self._written, *args, **kwargs)
+        return self._done
 
     async def discard(self) -> None:
         if not self._done and self._written:

@@ -10,7 +10,6 @@ file's record, or drops them on `discard`; `FileBytes.delete` forgets a file and
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from gateway.files.records import FileRecord
@@ -33,7 +32,7 @@ class Sink(Protocol):
         ...
 
     async def discard(self) -> None:
-        """Drop the bytes, unless committed (or kept aside); safe to call twice."""
+        """Drop the bytes, unless committed (or kept, or handed over); safe to call twice."""
         ...
 
 
@@ -42,11 +41,6 @@ class FileBytes(Protocol):
 
     async def start(self) -> Sink:
         """A sink for a new upload."""
-        ...
-
-    async def adopt(self, kept: Path, record: FileRecord) -> FileRecord:
-        """Make the bytes kept at `kept` (an upload received aside) `record`'s and insert it,
-        as `Sink.commit`; `kept` is left as it is. FileNotFoundError if it is gone."""
         ...
 
     async def open(self, record: FileRecord) -> BinaryIO:

@@ -14,9 +14,9 @@ What an upload wrote is dropped whatever ends it short (a limit, a bad form, the
 leaving, a cancellation); a commit makes the bytes the file's with its record, so a record
 never names bytes that are not there. `received = await upload.finish()` gives the
 size, SHA-256 and first bytes before committing, for callers that check a declared checksum.
-An upload recorded in a later request (announced uploads, `pending.py`) is received `aside`
-(on disk, whatever the storage) and `keep`-t there by the request that receives it, and
-`adopt`-ed by the one that completes it.
+An upload recorded in a later request (announced uploads, `pending.py`) is `keep`-t aside by
+the request that receives it, and `adopt`-ed by the one that completes it; with bytes in the
+ledger, it is handed over to its session instead (`hand_over`, `pending_in_database.py`).
 
 Reading: `get` (owner-scoped), `find` (whoever owns it: a signed link's holder), `list`,
 `stream` (a download's pieces), `open` (a real file, to hand on), `read_bytes` (whole, for
@@ -31,7 +31,7 @@ import secrets
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, ParamSpec
 
 import anyio
 import anyio.to_thread
@@ -39,7 +39,7 @@ import msgspec
 
 from gateway.clock import Clock, system_clock
 from gateway.errors import PayloadTooLarge
-from gateway.files.bytes_in_database import DatabaseBytes, Runner
+from gateway.files.bytes_in_database import DatabaseBytes, DatabaseSink, HandOver, Runner
 from gateway.files.bytes_on_disk import STALE_TEMP_SECONDS as STALE_TEMP_SECONDS
 from gateway.files.bytes_on_disk import DiskBytes, DiskSink, read_chunks
 from gateway.files.bytes_on_disk import sweep_stale_uploads as sweep_stale_uploads
@@ -51,6 +51,7 @@ from gateway.files.sniff import HEAD_BYTES, sniff
 from gateway.store.base import FileLedger
 from mappings.files import ENTROPY_BYTES, FileQuery, StoredFile, is_well_formed, new_file_id
 
+P = ParamSpec("P")
 _FLUSH_BYTES = 1024 * 1024  # received bytes are written in runs of this much, off the loop
 
 
@@ -81,8 +82,9 @@ class FileStore:
         self.max_bytes = max_bytes
         self.links = links
         self._clock = clock
-        self._disk = DiskBytes(ledger, directory)  # also where uploads received aside wait
+        self._disk = DiskBytes(ledger, directory)  # also sweeps what older versions left
         self._bytes: FileBytes = self._disk if database is None else DatabaseBytes(database)
+        self.database = database  # the ledger's runner, when bytes are kept in it
 
     @property
     def on_disk(self) -> bool:
@@ -90,10 +92,10 @@ class FileStore:
         return self._bytes is self._disk
 
     @asynccontextmanager
-    async def receiving(self, *, aside: bool = False) -> AsyncIterator[Upload]:
-        """An upload, whose bytes are dropped on leaving unless it was committed; `aside`:
-        one to `keep` on disk, for `adopt` to record later."""
-        sink = await (self._disk if aside else self._bytes).start()
+    async def receiving(self) -> AsyncIterator[Upload]:
+        """An upload, whose bytes are dropped on leaving unless they were committed (or kept,
+        or handed over)."""
+        sink = await self._bytes.start()
         upload = Upload(self, sink)
         try:
             yield upload
@@ -184,17 +186,19 @@ class FileStore:
     async def adopt(
         self, owner: str, kept: Path, received: Received, *, name: str, file_id: str
     ) -> FileRecord:
-        """Record the bytes an earlier upload kept at `kept` (`Upload.keep`) as the owner's
-        file `file_id`, moving them into place; `received` is what that upload received.
-        They stay at `kept` until recorded, so a failed adoption can be tried again."""
-        record = self._new_record(owner, received, name=name, password=None, file_id=file_id)
-        placed = await self._bytes.adopt(kept, record)
+        """Record the bytes an earlier upload kept at `kept` (`Upload.keep`, `on_disk` only)
+        as the owner's file `file_id`, moving them into place; `received` is what that
+        upload received. They stay at `kept` until recorded, so a failed adoption can be
+        tried again."""
+        record = self.new_record(owner, received, name=name, password=None, file_id=file_id)
+        placed = await self._disk.adopt(kept, record)
         await anyio.to_thread.run_sync(lambda: kept.unlink(missing_ok=True))
         return placed
 
-    def _new_record(
+    def new_record(
         self, owner: str, received: Received, *, name: str, password: str | None, file_id: str
     ) -> FileRecord:
+        """The record of a new file of the owner's, with what was received as its bytes."""
         now = self._clock()
         stored = StoredFile(
             id=file_id,
@@ -264,19 +268,27 @@ class Upload:
         earlier (an upload announced before its bytes came), else a new one."""
         received = await self.finish()
         file_id = file_id or new_file_id(secrets.token_bytes(ENTROPY_BYTES))
-        record = self._store._new_record(
+        record = self._store.new_record(
             owner, received, name=name, password=password, file_id=file_id
         )
         return await self._sink.commit(record)
 
     async def keep(self, path: Path) -> Received:
         """Finish, and keep the bytes at `path` (replacing what is there) instead of
-        recording them: an upload received `aside`, whose file `FileStore.adopt` records."""
+        recording them, for `FileStore.adopt` to record later (`on_disk` only)."""
         if not isinstance(self._sink, DiskSink):
-            raise RuntimeError("only an upload received aside can be kept")
+            raise RuntimeError("only bytes kept on disk can be kept at a path")
         received = await self.finish()
         await self._sink.keep(path)
         return received
+
+    async def hand_over(self, job: HandOver[P], *args: P.args, **kwargs: P.kwargs) -> bool:
+        """Finish, and run `job` to give the bytes (kept in the ledger) to something else
+        than a file, as `DatabaseSink.hand_over`; whether it took them."""
+        if not isinstance(self._sink, DatabaseSink):
+            raise RuntimeError("only bytes kept in the ledger can be handed over")
+        await self.finish()
+        return await self._sink.hand_over(job, *args, **kwargs)
 
     async def _flush(self) -> None:
         if not self._pending:

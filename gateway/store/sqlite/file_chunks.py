@@ -43,13 +43,24 @@ def commit(conn: Connection, key: str, count: int, record: FileRecord) -> FileRe
     """Record `record` and make the `count` chunks under `key` its bytes, in one transaction;
     the record with `seq` assigned. Raises DuplicateFile, or MissingChunks (nothing changes)."""
     with immediate(conn):
-        inserted = files.insert(_sql(conn), record)
-        moved = conn.execute(
-            "UPDATE file_chunks SET file_id = ? WHERE file_id = ?", (record.id, key)
-        ).rowcount
-        if moved != count:
-            raise MissingChunks(f"{moved} of the upload's {count} chunks are left")
+        inserted = insert_record(conn, record)
+        move(conn, key, record.id, count)
         return inserted
+
+
+def insert_record(conn: Connection, record: FileRecord) -> FileRecord:
+    """`files.insert`, inside the caller's transaction."""
+    return files.insert(_sql(conn), record)
+
+
+def move(conn: Connection, source: str, target: str, count: int) -> None:
+    """Give the `count` chunks under `source` to `target`; MissingChunks if there are not
+    that many (the caller's transaction is then rolled back)."""
+    moved = conn.execute(
+        "UPDATE file_chunks SET file_id = ? WHERE file_id = ?", (target, source)
+    ).rowcount
+    if moved != count:
+        raise MissingChunks(f"{moved} of {count} chunks are left")
 
 
 def discard(conn: Connection, key: str) -> int:
