@@ -11,9 +11,7 @@ and bytes never outlive a failed record. An upload cut short drops its key's chu
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
-from typing import cast
 
 from gateway.files.records import FileRecord
 from gateway.store.sql import Connection, immediate
@@ -50,7 +48,7 @@ def commit(conn: Connection, key: str, count: int, record: FileRecord) -> FileRe
 
 def insert_record(conn: Connection, record: FileRecord) -> FileRecord:
     """`files.insert`, inside the caller's transaction."""
-    return files.insert(_sql(conn), record)
+    return files.insert(conn, record)
 
 
 def move(conn: Connection, source: str, target: str, count: int) -> None:
@@ -85,7 +83,7 @@ def count(conn: Connection, file_id: str) -> int:
 def delete_file(conn: Connection, owner: str, file_id: str) -> FileRecord | None:
     """Forget the owner's file and its bytes together; the record it had, or None."""
     with immediate(conn):
-        found = files.get(_sql(conn), owner, file_id)
+        found = files.get(conn, owner, file_id)
         if found is not None:
             conn.execute("DELETE FROM files WHERE seq = ?", (found.seq,))
             conn.execute("DELETE FROM file_chunks WHERE file_id = ?", (file_id,))
@@ -104,11 +102,6 @@ def sweep_uploads(conn: Connection, started_before_us: int) -> int:
     for key in stale:
         discard(conn, key)
     return len(stale)
-
-
-def _sql(conn: Connection) -> sqlite3.Connection:
-    # `files`' jobs are typed for SQLite until their SQL is declared neutral (issue 15)
-    return cast("sqlite3.Connection", conn)
 
 
 def _started_us(key: str) -> int:
