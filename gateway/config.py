@@ -675,14 +675,18 @@ def _secret(where: str, variable: str, environ: Mapping[str, str]) -> Secret:
 
 def _store(file: FileConfig) -> dict[str, Any]:
     """Settings' store fields from `[store]`; with PostgreSQL, replicas on other hosts share
-    nothing but the database, so the files' directory must be named (a path they share)."""
+    nothing but the database, so the files' directory must be named (a path they share),
+    unless files and the link secret are not kept there (`storage = "database"` and
+    `secret_env`)."""
     url = file.store.url
     if not is_postgres(url):
         return {"store_path": _store_path(url)}
-    if file.files.dir is None:
+    in_database = file.files.storage == "database" and file.files.secret_env is not None
+    if file.files.dir is None and not in_database:
         raise ConfigError(
             "files.dir: required with a PostgreSQL store: uploaded files are kept there, so "
-            "set it to a directory every replica shares"
+            "set it to a directory every replica shares (or set files.storage = "
+            '"database" and files.secret_env)'
         )
     return {"store_url": _postgres_url(url), "store_pool_size": file.store.pool_size}
 

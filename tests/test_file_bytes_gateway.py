@@ -1,22 +1,24 @@
-"""`[files] storage = "database"` through the gateway: two replicas on one ledger, each with a
-directory of its own, share every file (upload on one; retrieve, download, classify and
-delete on the other) and every step of Retab's announced uploads; a vendor backend is sent a
-file's bytes from the ledger; and a 50 MB upload and download never hold the file whole."""
+"""`[files] storage = "database"` through the gateway: two replicas on one ledger (SQLite's,
+or one PostgreSQL), each with a directory of its own, share every file (upload on one;
+retrieve, download, classify and delete on the other) and every step of Retab's announced
+uploads; a vendor backend is sent a file's bytes from the ledger; and a 50 MB upload and
+download never hold the file whole."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 import respx
 
-from gateway.config import FilesConfig
-from tests.harness import URLS, MakeGateway, local_settings, wire_json
+from gateway.config import FilesConfig, Secret
+from tests.harness import URLS, Gateway, MakeGateway, local_settings, wire_json
+from tests.stores import KINDS, Kind, Store
 
 EXTEND = {"x-extend-api-version": "2026-02-09"}
 BOUNDARY = "xw-test-boundary"
@@ -34,24 +36,42 @@ def form(name: str, content: Iterator[bytes]) -> Iterator[bytes]:
     yield f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
-def chunk_rows(tmp_path: Path) -> list[tuple[str, int]]:
-    with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
-        return list(conn.execute("SELECT file_id, n FROM file_chunks ORDER BY 1, 2"))
+def chunk_rows(store: Store) -> list[tuple[str, int]]:
+    return sorted((key, n) for key, n in store.execute("SELECT file_id, n FROM file_chunks"))
+
+
+Replicas = tuple[Gateway, Gateway, Store]
+
+
+@pytest.fixture(params=KINDS)
+def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> Replicas:
+    """Two gateways on one ledger (a SQLite file, or one PostgreSQL), each with a files
+    directory of its own, and one link secret (as `[files] secret_env` gives them)."""
+    kind: Kind = request.param
+    if kind == "sqlite":
+        location, store = str(tmp_path / "crosswalk.db"), {}
+    else:
+        location = request.getfixturevalue("postgres_url")
+        store = {"store_url": location}
+    # asked for after the database, so the gateways stop before it is dropped
+    make_gateway: MakeGateway = request.getfixturevalue("make_gateway")
+
+    def replica(directory: str) -> Gateway:
+        files = FilesConfig(storage="database", dir=str(tmp_path / directory))
+        secret = Secret("a link secret every replica is given")
+        return make_gateway(local_settings(tmp_path, files=files, files_secret=secret, **store))
+
+    return replica("files-1"), replica("files-2"), Store(kind, location)
 
 
 def test_two_replicas_without_a_shared_path_share_every_file(
-    make_gateway: MakeGateway, tmp_path: Path
+    replicas: Replicas, tmp_path: Path
 ) -> None:
     """Uploaded through replica 1, the file is retrieved, downloaded through its signed link,
     classified by the local backend (a file past the size read in process, which the
     extractor process would otherwise read from disk) and deleted through replica 2; its
     chunks go with it, and no replica's directory ever held its bytes."""
-    one, two = (
-        make_gateway(
-            local_settings(tmp_path, files=FilesConfig(storage="database", dir=str(tmp_path / d)))
-        )
-        for d in ("files-1", "files-2")
-    )
+    one, two, store = replicas
     data = b"Invoice number 42, total due: 120 EUR.\n" * 8000  # 320 kB of text
     uploaded = one.http().post(
         "/files/upload", content=form("invoice.txt", iter([data])), headers=EXTEND | FORM
@@ -69,25 +89,20 @@ def test_two_replicas_without_a_shared_path_share_every_file(
     assert run.status_code == 200, run.text
     assert run.json()["status"] == "PROCESSED", run.text
     assert run.json()["output"]["type"] == "invoice"
-    assert [key for key, _ in chunk_rows(tmp_path)] == [file_id]
+    assert [key for key, _ in chunk_rows(store)] == [file_id]
     assert http.delete(f"/files/{file_id}", headers=EXTEND).status_code == 200
-    assert chunk_rows(tmp_path) == []
+    assert chunk_rows(store) == []
     assert one.http().get(f"/files/{file_id}", headers=EXTEND).status_code == 404
     for directory in ("files-1", "files-2"):
         assert [p.name for p in (tmp_path / directory).iterdir()] == []
 
 
 def test_an_announced_upload_may_reach_a_replica_at_each_step(
-    make_gateway: MakeGateway, tmp_path: Path
+    replicas: Replicas, tmp_path: Path
 ) -> None:
     """Retab's three steps, each through another replica with a directory of its own:
     announced on 1, PUT to 2, completed on 1, downloaded through 2."""
-    one, two = (
-        make_gateway(
-            local_settings(tmp_path, files=FilesConfig(storage="database", dir=str(tmp_path / d)))
-        )
-        for d in ("files-1", "files-2")
-    )
+    one, two, store = replicas
     data = os.urandom(MIB + 11)
     announce = {"filename": "scan.bin", "size_bytes": len(data)}
     announced = one.http().post("/v1/files/upload", json=announce)
@@ -101,7 +116,7 @@ def test_an_announced_upload_may_reach_a_replica_at_each_step(
     assert link.status_code == 200, link.text
     downloaded = two.http(None).get(httpx.URL(link.json()["download_url"]).raw_path.decode())
     assert downloaded.content == data
-    assert [key for key, _ in chunk_rows(tmp_path)] == [file_id] * 2
+    assert [key for key, _ in chunk_rows(store)] == [file_id] * 2
     for directory in ("files-1", "files-2"):
         assert list((tmp_path / directory).rglob("*")) == []
 
@@ -134,7 +149,7 @@ def test_a_50_mb_upload_and_download_never_hold_the_file_whole(
     finally:
         tracemalloc.stop()
     assert (received, hashed.hexdigest()) == (size, digest)
-    assert len(chunk_rows(tmp_path)) == 50
+    assert len(chunk_rows(Store("sqlite", str(tmp_path / "crosswalk.db")))) == 50
     assert peak < 16 * MIB, f"{peak / MIB:.1f} MiB held at once"
 
 

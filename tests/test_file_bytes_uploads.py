@@ -1,14 +1,14 @@
-"""Retab's announced uploads with files' bytes in the ledger (`pending_in_database.py`): the
-session a row, a PUT's bytes chunks under the session's part key, handed to the file on
-complete in one transaction; a mismatch, an expiry or a sweep drops them; nothing is kept on
-disk, so announce, PUT and complete may each reach another replica."""
+"""Retab's announced uploads with files' bytes in the ledger (`pending_in_database.py`), on
+SQLite and PostgreSQL (tests/stores.py): the session a row, a PUT's bytes chunks under the
+session's part key, handed to the file on complete in one transaction; a mismatch, an expiry
+or a sweep drops them; nothing is kept on disk, so announce, PUT and complete may each reach
+another replica."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import os
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,9 +20,10 @@ from gateway.files.pending import RETAIN_SECONDS, UploadExpired, UploadMismatch
 from gateway.files.pending_in_database import DatabaseUploads, pending_uploads
 from gateway.files.signing import LinkSigner
 from gateway.files.store import FileStore
-from gateway.store import SqliteLedger, owner_of
+from gateway.store import owner_of
 from gateway.store.sqlite.file_uploads import part_key
 from mappings.uploads import Announcement
+from tests.stores import AnyLedger, Store
 from tests.test_file_uploads import T0, TTL, Clock
 
 ALICE, BOB = owner_of("sk-alice"), owner_of("sk-bob")
@@ -36,32 +37,30 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: Clock) -> AsyncIterator[FileStore]:
-    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as ledger:
-        links = LinkSigner(b"k" * 32, public_url="http://gw.test", ttl=900, clock=clock)
-        yield FileStore(
-            ledger,
-            tmp_path / "files",
-            max_bytes=8 * MIB,
-            links=links,
-            clock=clock,
-            database=ledger.runner,
-        )
+async def files(ledger: AnyLedger, tmp_path: Path, clock: Clock) -> FileStore:
+    links = LinkSigner(b"k" * 32, public_url="http://gw.test", ttl=900, clock=clock)
+    return FileStore(
+        ledger,
+        tmp_path / "files",
+        max_bytes=8 * MIB,
+        links=links,
+        clock=clock,
+        database=ledger.runner,
+    )
 
 
 @pytest.fixture
-def uploads(store: FileStore, clock: Clock) -> DatabaseUploads:
-    made = pending_uploads(store, clock=clock)
+def uploads(files: FileStore, clock: Clock) -> DatabaseUploads:
+    made = pending_uploads(files, clock=clock)
     assert isinstance(made, DatabaseUploads)
     return made
 
 
-def rows(store: FileStore) -> tuple[list[tuple[str, int]], list[str]]:
+def rows(store: Store) -> tuple[list[tuple[str, int]], list[str]]:
     """Every chunk (key, n) and every session's file id in the ledger."""
-    with sqlite3.connect(store.directory.parent / "ledger.db") as conn:
-        chunks = conn.execute("SELECT file_id, n FROM file_chunks ORDER BY 1, 2").fetchall()
-        sessions = conn.execute("SELECT file_id FROM file_uploads ORDER BY 1").fetchall()
-    return [(key, n) for key, n in chunks], [file_id for (file_id,) in sessions]
+    chunks = store.execute("SELECT file_id, n FROM file_chunks")
+    sessions = store.execute("SELECT file_id FROM file_uploads")
+    return sorted((key, n) for key, n in chunks), sorted(file_id for (file_id,) in sessions)
 
 
 def announcement(data: bytes, *, sha: bool = False) -> Announcement:
@@ -75,23 +74,23 @@ async def pieces(data: bytes, size: int = 300_000) -> AsyncIterator[bytes]:
 
 
 async def test_a_put_waits_in_the_ledger_and_its_complete_hands_it_to_the_file(
-    store: FileStore, uploads: DatabaseUploads
+    files: FileStore, store: Store, uploads: DatabaseUploads
 ) -> None:
     file_id = (await uploads.announce(ALICE, announcement(DATA, sha=True))).session.file_id
     assert rows(store) == ([], [file_id])
     await uploads.receive(file_id, pieces(DATA), length=len(DATA))
     part = part_key(file_id)
     assert rows(store) == ([(part, 0), (part, 1), (part, 2)], [file_id])
-    assert await store.get(ALICE, file_id) is None
+    assert await files.get(ALICE, file_id) is None
     record = await uploads.complete(ALICE, file_id, sha256=None)
     assert (record.id, record.file.size) == (file_id, len(DATA))
     assert rows(store) == ([(file_id, 0), (file_id, 1), (file_id, 2)], [])
-    assert await store.read_bytes(record) == DATA
-    assert not store.directory.exists() or list(store.directory.rglob("*")) == []
+    assert await files.read_bytes(record) == DATA
+    assert not files.directory.exists() or list(files.directory.rglob("*")) == []
 
 
 async def test_a_mismatch_drops_the_bytes_and_the_right_ones_can_follow(
-    store: FileStore, uploads: DatabaseUploads
+    files: FileStore, store: Store, uploads: DatabaseUploads
 ) -> None:
     file_id = (await uploads.announce(ALICE, announcement(DATA, sha=True))).session.file_id
     wrong = DATA[:-1] + bytes([DATA[-1] ^ 1])
@@ -104,11 +103,11 @@ async def test_a_mismatch_drops_the_bytes_and_the_right_ones_can_follow(
     await uploads.receive(file_id, pieces(wrong), length=len(wrong))
     await uploads.receive(file_id, pieces(DATA), length=len(DATA))  # replaces the first
     assert len(rows(store)[0]) == 3
-    assert await store.read_bytes(await uploads.complete(ALICE, file_id, sha256=None)) == DATA
+    assert await files.read_bytes(await uploads.complete(ALICE, file_id, sha256=None)) == DATA
 
 
 async def test_completing_twice_at_once_answers_the_same_file_and_only_its_owner(
-    store: FileStore, uploads: DatabaseUploads
+    files: FileStore, store: Store, uploads: DatabaseUploads
 ) -> None:
     file_id = (await uploads.announce(ALICE, announcement(DATA))).session.file_id
     await uploads.receive(file_id, pieces(DATA), length=len(DATA))
@@ -123,7 +122,7 @@ async def test_completing_twice_at_once_answers_the_same_file_and_only_its_owner
 
 
 async def test_a_put_cut_short_or_ending_after_the_complete_keeps_nothing(
-    store: FileStore, uploads: DatabaseUploads
+    files: FileStore, store: Store, uploads: DatabaseUploads
 ) -> None:
     """The session keeps the bytes it had when a PUT fails midway; a PUT whose session was
     completed while its bytes came is refused and leaves no chunks."""
@@ -151,7 +150,7 @@ async def test_a_put_cut_short_or_ending_after_the_complete_keeps_nothing(
 
 
 async def test_an_ended_session_loses_its_bytes_then_is_forgotten(
-    store: FileStore, uploads: DatabaseUploads, clock: Clock
+    store: Store, uploads: DatabaseUploads, clock: Clock
 ) -> None:
     """Completed after its TTL, an upload is a 410 and its bytes go; an announcement a TTL
     later sweeps the bytes of ended sessions, and a day later forgets them."""
