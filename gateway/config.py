@@ -209,12 +209,14 @@ class ServerConfig(Config, frozen=True, kw_only=True):
 class FilesConfig(Config, frozen=True, kw_only=True):
     """`[files]`: where uploaded files are kept and how they are served (gateway/files/).
 
-    `storage` is where files' bytes are kept: "disk", one file per id under `dir`, which every
-    replica must share; or "database", in the ledger itself, so replicas need no shared path.
-    `dir` defaults to `<ledger file>-files` beside the ledger (it also holds announced uploads'
-    bytes until they are completed). `secret_env` names the variable holding the secret
-    download links are signed with; without it one is made once and kept at
-    `<ledger file>-files-key` (mode 0600), shared by every process using that ledger.
+    `storage` is where files' bytes are kept: "disk", one file per id under `dir`; or
+    "database", in the ledger itself, so replicas need no shared path. `dir` defaults to
+    `<ledger file>-files` beside the ledger; with a PostgreSQL ledger it has no default and
+    must be a directory every replica shares, unless `storage` is "database" and `secret_env`
+    is set. `secret_env` names the variable holding the secret download links are signed
+    with; without it one is made once and kept at `<ledger file>-files-key` (mode 0600),
+    shared by every process using that ledger (with PostgreSQL at `<dir>/.link-key`, shared
+    by every replica through `dir`).
     """
 
     storage: Literal["disk", "database"] = "disk"

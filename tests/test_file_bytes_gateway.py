@@ -150,6 +150,7 @@ def test_a_50_mb_upload_and_download_never_hold_the_file_whole(
         tracemalloc.stop()
     assert (received, hashed.hexdigest()) == (size, digest)
     assert len(chunk_rows(Store("sqlite", str(tmp_path / "crosswalk.db")))) == 50
+    assert not (tmp_path / "crosswalk.db-files").exists()  # no [files] dir: none is made
     assert peak < 16 * MIB, f"{peak / MIB:.1f} MiB held at once"
 
 

@@ -30,9 +30,11 @@ class RunsJobs(Protocol):
 async def open_file_store(
     settings: Settings, ledger: FileLedger, *, clock: Clock = system_clock
 ) -> FileStore:
-    """The store of `settings`' files over `ledger`, its directory made if missing."""
+    """The store of `settings`' files over `ledger`, its directory made if missing (unless
+    nothing is kept there: bytes in the ledger, and no `[files] dir` named)."""
     directory = Path(settings.files_dir)
-    await anyio.to_thread.run_sync(lambda: directory.mkdir(parents=True, exist_ok=True))
+    if settings.files.storage == "disk" or settings.files.dir is not None:
+        await anyio.to_thread.run_sync(lambda: directory.mkdir(parents=True, exist_ok=True))
     if settings.files_secret is not None:
         secret = settings.files_secret.reveal().encode()
     else:
