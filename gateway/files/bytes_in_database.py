@@ -14,7 +14,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import BinaryIO, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import BinaryIO, Concatenate, ParamSpec
 
 import anyio
 import anyio.to_thread
@@ -25,23 +25,14 @@ from gateway.store.sqlite import file_chunks
 from gateway.store.sqlite.file_chunks import CHUNK_BYTES
 
 P = ParamSpec("P")
-T = TypeVar("T")
 HandOver = Callable[Concatenate[sql.Connection, str, int, P], bool]
 STALE_UPLOAD_SECONDS = 24 * 3600.0  # no upload takes this long: its process died
-
-
-class Runner(Protocol):
-    """What the chunks' jobs run on: the ledger's own runner (`sql.LedgerRunner`)."""
-
-    async def write(self, job: sql.Job[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
-
-    async def read(self, job: sql.Job[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
 
 
 class DatabaseBytes:
     """Bytes and records in the ledger `runner` runs jobs on."""
 
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: sql.LedgerRunner) -> None:
         self._runner = runner
 
     async def start(self) -> DatabaseSink:
@@ -92,7 +83,7 @@ class DatabaseBytes:
 class DatabaseSink:
     """One upload's chunks, written under its own key as each fills."""
 
-    def __init__(self, runner: Runner, key: str) -> None:
+    def __init__(self, runner: sql.LedgerRunner, key: str) -> None:
         self._runner = runner
         self._key = key
         self._carry = b""  # the bytes of the chunk not yet full

@@ -4,27 +4,19 @@ bytes are kept (`[files] storage`), and a sweep of uploads a dead process left h
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import anyio.to_thread
 import structlog
 
 from gateway.clock import Clock, system_clock
 from gateway.config import Settings
-from gateway.files.bytes_in_database import Runner
 from gateway.files.signing import LinkSigner, load_or_create_secret
 from gateway.files.store import FileStore
 from gateway.store.base import FileLedger
+from gateway.store.sql import LedgerRunner
+from gateway.store.sql_ledger import SqlLedger
 
 log = structlog.get_logger("crosswalk.files")
-
-
-@runtime_checkable
-class RunsJobs(Protocol):
-    """A ledger whose runner other stores' jobs may run on (`SqliteLedger.runner`)."""
-
-    @property
-    def runner(self) -> Runner: ...
 
 
 async def open_file_store(
@@ -57,10 +49,10 @@ async def open_file_store(
     return store
 
 
-def _database(settings: Settings, ledger: FileLedger) -> Runner | None:
+def _database(settings: Settings, ledger: FileLedger) -> LedgerRunner | None:
     """The ledger's runner when files' bytes are kept in it."""
     if settings.files.storage == "disk":
         return None
-    if not isinstance(ledger, RunsJobs):
+    if not isinstance(ledger, SqlLedger):
         raise TypeError(f"{type(ledger).__name__} cannot keep files' bytes")
     return ledger.runner

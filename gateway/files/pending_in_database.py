@@ -14,7 +14,6 @@ from __future__ import annotations
 import msgspec
 
 from gateway.clock import Clock, system_clock
-from gateway.files.bytes_in_database import Runner
 from gateway.files.errors import FileNotFound
 from gateway.files.pending import (
     RETAIN_SECONDS,
@@ -27,6 +26,7 @@ from gateway.files.pending import (
 from gateway.files.records import FileRecord
 from gateway.files.store import FileStore, Received, Upload
 from gateway.store.base import DuplicateFile
+from gateway.store.sql import LedgerRunner
 from gateway.store.sqlite import file_uploads
 from gateway.store.sqlite.file_chunks import CHUNK_BYTES, MissingChunks
 from gateway.store.sqlite.times import to_us
@@ -45,7 +45,9 @@ def pending_uploads(store: FileStore, *, clock: Clock = system_clock) -> Pending
 class DatabaseUploads(PendingUploads):
     """The announced uploads of one file store, kept in the ledger `runner` runs jobs on."""
 
-    def __init__(self, store: FileStore, runner: Runner, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, store: FileStore, runner: LedgerRunner, *, clock: Clock = system_clock
+    ) -> None:
         super().__init__(store, clock=clock)
         self._runner = runner
 

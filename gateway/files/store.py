@@ -39,7 +39,7 @@ import msgspec
 
 from gateway.clock import Clock, system_clock
 from gateway.errors import PayloadTooLarge
-from gateway.files.bytes_in_database import DatabaseBytes, DatabaseSink, HandOver, Runner
+from gateway.files.bytes_in_database import DatabaseBytes, DatabaseSink, HandOver
 from gateway.files.bytes_on_disk import STALE_TEMP_SECONDS as STALE_TEMP_SECONDS
 from gateway.files.bytes_on_disk import DiskBytes, DiskSink, read_chunks
 from gateway.files.bytes_on_disk import sweep_stale_uploads as sweep_stale_uploads
@@ -49,6 +49,7 @@ from gateway.files.records import FileListResult, FileRecord
 from gateway.files.signing import LinkSigner, SignedLink
 from gateway.files.sniff import HEAD_BYTES, sniff
 from gateway.store.base import FileLedger
+from gateway.store.sql import LedgerRunner
 from mappings.files import ENTROPY_BYTES, FileQuery, StoredFile, is_well_formed, new_file_id
 
 P = ParamSpec("P")
@@ -75,7 +76,7 @@ class FileStore:
         max_bytes: int,
         links: LinkSigner,
         clock: Clock = system_clock,
-        database: Runner | None = None,
+        database: LedgerRunner | None = None,
     ) -> None:
         self._ledger = ledger
         self.directory = directory

@@ -41,14 +41,9 @@ def commit(conn: Connection, key: str, count: int, record: FileRecord) -> FileRe
     """Record `record` and make the `count` chunks under `key` its bytes, in one transaction;
     the record with `seq` assigned. Raises DuplicateFile, or MissingChunks (nothing changes)."""
     with immediate(conn):
-        inserted = insert_record(conn, record)
+        inserted = files.insert(conn, record)
         move(conn, key, record.id, count)
         return inserted
-
-
-def insert_record(conn: Connection, record: FileRecord) -> FileRecord:
-    """`files.insert`, inside the caller's transaction."""
-    return files.insert(conn, record)
 
 
 def move(conn: Connection, source: str, target: str, count: int) -> None:
@@ -72,12 +67,6 @@ def chunk(conn: Connection, file_id: str, n: int) -> bytes | None:
         "SELECT data FROM file_chunks WHERE file_id = ? AND n = ?", (file_id, n)
     ).fetchone()
     return None if row is None else bytes(row[0])
-
-
-def count(conn: Connection, file_id: str) -> int:
-    """How many chunks the file (or an upload's key) has."""
-    row = conn.execute("SELECT count(*) FROM file_chunks WHERE file_id = ?", (file_id,)).fetchone()
-    return int(row[0])
 
 
 def delete_file(conn: Connection, owner: str, file_id: str) -> FileRecord | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from gateway.files.records import FileRecord
 from gateway.store.sql import Connection, immediate
-from gateway.store.sqlite import file_chunks
+from gateway.store.sqlite import file_chunks, files
 
 _PART_PREFIX = ".part-"  # never a file id, nor an upload's key
 _CURRENT = "SELECT session FROM file_uploads WHERE file_id = ?"
@@ -74,7 +74,7 @@ def adopt(
     with immediate(conn):
         if not _still(conn, file_id, expected):
             return None
-        inserted = file_chunks.insert_record(conn, record)
+        inserted = files.insert(conn, record)
         file_chunks.move(conn, part_key(file_id), record.id, count)
         conn.execute("DELETE FROM file_uploads WHERE file_id = ?", (file_id,))
         return inserted
