@@ -26,6 +26,7 @@ import glob
 import itertools
 import os
 import pwd
+import queue
 import shutil
 import signal
 import socket
@@ -154,6 +155,8 @@ class PostgresServer:
     _admin: psycopg.Connection[tuple[object, ...]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _drops: queue.SimpleQueue[str | None] = field(default_factory=queue.SimpleQueue)
+    _dropper: threading.Thread | None = None
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
@@ -172,9 +175,26 @@ class PostgresServer:
     def drop_database(self, name: str) -> None:
         """Drop `name`, ending any connection a test left open on it."""
         with self._lock:
-            self._admin_connection().execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+            self._admin_connection().execute(_drop(name))
+
+    def drop_later(self, name: str) -> None:
+        """Drop `name` on a thread of the server's own: a drop checkpoints (10 to 300 ms on
+        a busy machine), which a test's teardown need not wait for."""
+        with self._lock:
+            if self._dropper is None:
+                self._dropper = threading.Thread(
+                    target=self._drop_queued, name="postgres-drops", daemon=True
+                )
+                self._dropper.start()
+        self._drops.put(name)
+
+    def _drop_queued(self) -> None:
+        try:
+            with psycopg.connect(self.url(), autocommit=True) as conn:
+                while (name := self._drops.get()) is not None:
+                    conn.execute(_drop(name))
+        except psycopg.Error:
+            return  # the server is stopping: the directory goes with every database in it
 
     def _admin_connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._admin is None or self._admin.closed:
@@ -186,6 +206,7 @@ class PostgresServer:
         try:
             if self._admin is not None:
                 self._admin.close()
+            self._drops.put(None)
             if self.process.poll() is None:
                 # SIGQUIT is `pg_ctl stop -m immediate`: nothing to keep, so nothing to flush
                 self.process.send_signal(signal.SIGQUIT)
@@ -196,6 +217,10 @@ class PostgresServer:
                     self.process.wait()
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _drop(name: str) -> sql.Composed:
+    return sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
 
 
 def start_server(bindir: Path) -> PostgresServer:
@@ -408,4 +433,4 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     try:
         yield postgres_server.url(name)
     finally:
-        postgres_server.drop_database(name)
+        postgres_server.drop_later(name)

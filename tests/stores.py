@@ -11,10 +11,9 @@ that read or damage rows behind the ledger's back.
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, closing
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -24,7 +23,6 @@ import pytest
 
 from gateway.clock import Clock, system_clock
 from gateway.store import SqliteLedger
-from tests.postgres import PostgresServer
 
 Kind = Literal["sqlite", "postgres"]
 KINDS: tuple[Kind, ...] = ("sqlite", "postgres")
@@ -90,43 +88,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     else:
         location = request.getfixturevalue("postgres_url")
     return Store(kind, location)
-
-
-@dataclass
-class FreshStores:
-    """Empty stores made on demand, for a Hypothesis test wanting one per example (function
-    fixtures are made once per test, not per example)."""
-
-    request: pytest.FixtureRequest
-    folder: Path
-    _made: Iterator[int] = field(default_factory=lambda: itertools.count())
-
-    @asynccontextmanager
-    async def new(self, kind: Kind) -> AsyncIterator[Store]:
-        """An empty store of `kind`, removed (its ledgers closed) on leaving."""
-        if kind == "sqlite":
-            store = Store(kind, str(self.folder / f"ledger-{next(self._made)}.db"))
-        else:
-            server: PostgresServer = self.request.getfixturevalue("postgres_server")
-            name = server.create_database()
-            store = Store(kind, server.url(name))
-        try:
-            yield store
-        finally:
-            for ledger in reversed(store.opened):
-                await ledger.close()
-            if kind == "sqlite":
-                for path in self.folder.glob(Path(store.location).name + "*"):
-                    path.unlink()
-            else:
-                server.drop_database(name)
-
-
-@pytest.fixture(scope="session")
-def fresh_stores(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> FreshStores:
-    return FreshStores(request, tmp_path_factory.mktemp("fresh-stores"))
 
 
 class OpenLedger(Protocol):

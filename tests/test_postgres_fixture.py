@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.harness import wait_until
 from tests.postgres import (
     ABANDONED_SECONDS,
     DIR_PREFIX,
@@ -66,6 +67,26 @@ def test_two_tests_get_different_databases(postgres_server: PostgresServer) -> N
             "SELECT count(*) FROM pg_database WHERE datname IN (%s, %s)", (first, second)
         ).fetchone()
     assert left == (0,)
+
+
+def test_a_test_s_database_is_dropped_after_it_without_holding_it_up(
+    postgres_server: PostgresServer,
+) -> None:
+    """`postgres_url`'s teardown hands the drop to the server's own thread, which ends any
+    connection the test left open."""
+    name = postgres_server.create_database()
+    leaked = psycopg.connect(postgres_server.url(name))
+    try:
+        postgres_server.drop_later(name)
+
+        def gone() -> bool:
+            with psycopg.connect(postgres_server.url()) as conn:
+                found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                return found.fetchone() is None
+
+        wait_until(gone)
+    finally:
+        leaked.close()
 
 
 def test_a_database_is_cloned_from_the_template_quickly(postgres_server: PostgresServer) -> None:
