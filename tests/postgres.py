@@ -43,6 +43,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from gateway.store.postgres.schema import migrate
+
 PACKAGE = "postgresql"
 BIN_GLOB = "/usr/lib/postgresql/*/bin"
 TOOLS = ("initdb", "postgres")
@@ -354,10 +356,11 @@ def _start(
 
 
 def _make_template(server: PostgresServer) -> None:
-    """The database every test's database is cloned from: migrated to the PostgreSQL store's
-    schema when that exists, so a test's ledger opens without migrating."""
+    """The database every test's database is cloned from, migrated to the PostgreSQL store's
+    schema once, so a test's ledger opens without migrating."""
     admin = server._admin_connection()
     admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
+    migrate(server.url(TEMPLATE))
 
 
 def _log_tail(directory: Path) -> str:

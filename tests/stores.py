@@ -23,11 +23,13 @@ import pytest
 
 from gateway.clock import Clock, system_clock
 from gateway.store import SqliteLedger
+from gateway.store.postgres.ledger import PostgresLedger
+from gateway.store.sql_ledger import SqlLedger
 
 Kind = Literal["sqlite", "postgres"]
 KINDS: tuple[Kind, ...] = ("sqlite", "postgres")
-# the ledger type the suites annotate with: every store's ledger has SqliteLedger's methods
-AnyLedger = SqliteLedger
+# what the suites annotate a ledger with: both stores' ledgers are SqlLedgers
+AnyLedger = SqlLedger
 
 
 def _nothing() -> None:
@@ -51,11 +53,10 @@ class Store:
         on_batch: Callable[[], None] = _nothing,
     ) -> AnyLedger:
         """A new ledger handle on this store (the first one creates its schema)."""
-        hooks = {"on_enqueue": on_enqueue, "on_event": on_event, "on_batch": on_batch}
-        if self.kind == "sqlite":
-            ledger = await SqliteLedger.open(self.location, clock=clock, **hooks)
-        else:
-            ledger = await _open_postgres(self.location, clock=clock, **hooks)
+        kind = SqliteLedger if self.kind == "sqlite" else PostgresLedger
+        ledger: AnyLedger = await kind.open(
+            self.location, clock=clock, on_enqueue=on_enqueue, on_event=on_event, on_batch=on_batch
+        )
         self.opened.append(ledger)
         return ledger
 
@@ -68,15 +69,6 @@ class Store:
         with psycopg.connect(self.location) as conn:
             cursor = conn.execute(statement.replace("?", "%s"), params)
             return cursor.fetchall() if cursor.description is not None else []
-
-
-async def _open_postgres(url: str, **options: Any) -> AnyLedger:
-    try:
-        from gateway.store.postgres import PostgresLedger  # type: ignore[import-not-found]
-    except ImportError:
-        pytest.skip("the PostgreSQL store (gateway/store/postgres/) is not on this branch yet")
-    ledger: AnyLedger = await PostgresLedger.open(url, **options)
-    return ledger
 
 
 @pytest.fixture(params=KINDS)
