@@ -218,3 +218,20 @@ def test_a_read_survives_connections_the_server_ended_while_idle(postgres_url: s
             await runner.close()
 
     assert asyncio.run(run()) >= 1
+
+
+def test_text_with_nul_round_trips_and_is_found_as_sqlite_finds_it(conn: PgConnection) -> None:
+    conn.execute("CREATE TABLE t (k INTEGER, name TEXT)")
+    names = ["a\x00b.pdf", "x\uffffy", "\x00\uffff\x00", "plain 0.pdf"]
+    conn.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(names)))
+    assert [name for (name,) in conn.execute("SELECT name FROM t ORDER BY k")] == names
+    assert conn.execute("SELECT k FROM t WHERE name = ?", ("a\x00b.pdf",)).fetchall() == [(0,)]
+
+    def holding(needle: str) -> list[int]:
+        found = conn.execute("SELECT k FROM t WHERE name LIKE ? ORDER BY k", (f"%{needle}%",))
+        return [k for (k,) in found]
+
+    assert holding("\x00b") == [0]
+    assert holding("\x00") == [0, 2]
+    assert holding("0") == [3]  # not the escaped NULs
+    assert holding("\uffff") == [1, 2]

@@ -165,3 +165,26 @@ def test_the_admin_commands_make_no_ledger_in_an_empty_database(
     assert "no ledger in" in _one_line(capsys.readouterr().err)
     assert main(["check-config", config]) == 0  # reachable: the config is fine
     assert f"store: postgresql {empty_postgres_url}" in capsys.readouterr().out
+
+
+def test_the_admin_commands_read_a_migrated_postgresql_ledger(
+    tmp_path: Path, empty_postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(_config(tmp_path, empty_postgres_url))
+    assert main(["migrate", "--config", config]) == 0
+    capsys.readouterr()
+    assert main(["webhooks", "list", "--config", config]) == 0
+    assert capsys.readouterr().out.split() == [
+        "EVENT",
+        "TYPE",
+        "ENDPOINT",
+        "STATE",
+        "ATTEMPTS",
+        "NEXT",
+        "ATTEMPT",
+        "LAST",
+    ]
+    assert main(["webhooks", "retry", "evt_nope", "--config", config]) == 1
+    assert "no webhook event evt_nope" in _one_line(capsys.readouterr().err)
+    assert main(["compare", "--config", config, "--format", "json"]) == 0
+    assert capsys.readouterr().out.startswith("{")
