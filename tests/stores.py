@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import msgspec
 import psycopg
 import pytest
 
 from gateway.clock import Clock, system_clock
+from gateway.config import Settings
 from gateway.store import SqliteLedger
 from gateway.store.postgres.ledger import PostgresLedger
 from gateway.store.sql_ledger import SqlLedger
@@ -59,6 +61,12 @@ class Store:
         )
         self.opened.append(ledger)
         return ledger
+
+    def serving(self, settings: Settings) -> Settings:
+        """`settings` with their ledger in this store, for a gateway on it."""
+        if self.kind == "sqlite":
+            return msgspec.structs.replace(settings, store_path=self.location, store_url=None)
+        return msgspec.structs.replace(settings, store_url=self.location)
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """`statement` (with `?` placeholders) on a connection of its own, committed; the rows
