@@ -28,9 +28,9 @@ from tests.postgres import (
     without_postgres,
 )
 
-# every test makes its own database: ~20 ms each when measured on an idle machine; the bound
-# is loose because the machine is shared, and catches a clone that syncs to disk (~seconds)
-CREATE_BUDGET_SECONDS = 0.5
+# every test makes its own database: ~20 ms each on an idle machine, 100-700 ms with eight
+# test sessions sharing two cores; the bound catches a clone that syncs to disk (seconds)
+CREATE_BUDGET_SECONDS = 1.0
 
 
 def test_a_query_round_trips(postgres_url: str) -> None:
@@ -92,7 +92,7 @@ def test_a_test_s_database_is_dropped_after_it_without_holding_it_up(
 def test_a_database_is_cloned_from_the_template_quickly(postgres_server: PostgresServer) -> None:
     """Best of a few: the machine is shared, so one slow clone says little."""
     timings = []
-    for _ in range(10):
+    for _ in range(5):
         started = time.perf_counter()
         name = postgres_server.create_database()
         timings.append(time.perf_counter() - started)
