@@ -11,25 +11,26 @@ that read or damage rows behind the ledger's back.
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, closing
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import msgspec
 import psycopg
 import pytest
 
 from gateway.clock import Clock, system_clock
+from gateway.config import Settings
 from gateway.store import SqliteLedger
+from gateway.store.postgres.ledger import PostgresLedger
 from gateway.store.sql_ledger import SqlLedger
-from tests.postgres import PostgresServer
 
 Kind = Literal["sqlite", "postgres"]
 KINDS: tuple[Kind, ...] = ("sqlite", "postgres")
-# the ledger type the suites annotate with: every store's ledger is a SqlLedger
+# what the suites annotate a ledger with: both stores' ledgers are SqlLedgers
 AnyLedger = SqlLedger
 
 
@@ -54,13 +55,18 @@ class Store:
         on_batch: Callable[[], None] = _nothing,
     ) -> AnyLedger:
         """A new ledger handle on this store (the first one creates its schema)."""
-        hooks = {"on_enqueue": on_enqueue, "on_event": on_event, "on_batch": on_batch}
-        if self.kind == "sqlite":
-            ledger: AnyLedger = await SqliteLedger.open(self.location, clock=clock, **hooks)
-        else:
-            ledger = await _open_postgres(self.location, clock=clock, **hooks)
+        kind = SqliteLedger if self.kind == "sqlite" else PostgresLedger
+        ledger: AnyLedger = await kind.open(
+            self.location, clock=clock, on_enqueue=on_enqueue, on_event=on_event, on_batch=on_batch
+        )
         self.opened.append(ledger)
         return ledger
+
+    def serving(self, settings: Settings) -> Settings:
+        """`settings` with their ledger in this store, for a gateway on it."""
+        if self.kind == "sqlite":
+            return msgspec.structs.replace(settings, store_path=self.location, store_url=None)
+        return msgspec.structs.replace(settings, store_url=self.location)
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """`statement` (with `?` placeholders) on a connection of its own, committed; the rows
@@ -73,13 +79,6 @@ class Store:
             return cursor.fetchall() if cursor.description is not None else []
 
 
-async def _open_postgres(url: str, **options: Any) -> AnyLedger:
-    from gateway.store.postgres.ledger import PostgresLedger
-
-    ledger: AnyLedger = await PostgresLedger.open(url, **options)
-    return ledger
-
-
 @pytest.fixture(params=KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     """The test's own empty store, SQLite or PostgreSQL."""
@@ -89,43 +88,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     else:
         location = request.getfixturevalue("postgres_url")
     return Store(kind, location)
-
-
-@dataclass
-class FreshStores:
-    """Empty stores made on demand, for a Hypothesis test wanting one per example (function
-    fixtures are made once per test, not per example)."""
-
-    request: pytest.FixtureRequest
-    folder: Path
-    _made: Iterator[int] = field(default_factory=lambda: itertools.count())
-
-    @asynccontextmanager
-    async def new(self, kind: Kind) -> AsyncIterator[Store]:
-        """An empty store of `kind`, removed (its ledgers closed) on leaving."""
-        if kind == "sqlite":
-            store = Store(kind, str(self.folder / f"ledger-{next(self._made)}.db"))
-        else:
-            server: PostgresServer = self.request.getfixturevalue("postgres_server")
-            name = server.create_database()
-            store = Store(kind, server.url(name))
-        try:
-            yield store
-        finally:
-            for ledger in reversed(store.opened):
-                await ledger.close()
-            if kind == "sqlite":
-                for path in self.folder.glob(Path(store.location).name + "*"):
-                    path.unlink()
-            else:
-                server.drop_database(name)
-
-
-@pytest.fixture(scope="session")
-def fresh_stores(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> FreshStores:
-    return FreshStores(request, tmp_path_factory.mktemp("fresh-stores"))
 
 
 class OpenLedger(Protocol):

@@ -4,7 +4,6 @@ answered byte for byte, and every refusal in the caller's dialect."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from tests.harness import (
     wire,
 )
 from tests.held_vendor import Clockwork, Gate, held
+from tests.stores import Store
 
 RETAB = {"authorization": f"Bearer {GATEWAY_KEY}"}
 EXTEND = {**RETAB, "x-extend-api-version": "2026-02-09"}
@@ -71,12 +71,15 @@ def upstreams() -> dict[str, respx.MockRouter]:
 
 
 def _gateway(
-    tmp_path: Path, upstreams: dict[str, respx.MockRouter], clock: Clock | None = None
+    store: Store,
+    tmp_path: Path,
+    upstreams: dict[str, respx.MockRouter],
+    clock: Clock | None = None,
 ) -> Any:
-    settings = mocked_vendors_settings(
+    settings = store.serving(mocked_vendors_settings(
         tmp_path, upstreams, default="retab", api_keys=(GATEWAY_KEY, "gw-other"),
         surface_backends={"retab": "retab", "extend": "extend"},
-    )  # fmt: skip
+    ))  # fmt: skip
     if clock is None:
         return running(settings, mocked(upstreams))
     return running(settings, mocked(upstreams), clock=clock)
@@ -96,6 +99,7 @@ CASES = [
 @pytest.mark.parametrize(("vendor", "path", "headers", "body"), CASES)
 def test_a_replay_is_the_first_answer_byte_for_byte(
     tmp_path: Path,
+    store: Store,
     upstreams: dict[str, respx.MockRouter],
     vendor: str,
     path: str,
@@ -104,7 +108,7 @@ def test_a_replay_is_the_first_answer_byte_for_byte(
 ) -> None:
     """The same create sent twice with one key reaches the vendor once; the second answer is
     the first's status, headers and bytes, marked as a replay."""
-    with _gateway(tmp_path, upstreams) as client:
+    with _gateway(store, tmp_path, upstreams) as client:
         sent = {**headers, "idempotency-key": "order-1"}
         first = client.post(path, json=body, headers=sent)
         again = client.post(path, json=body, headers=sent)
@@ -116,16 +120,17 @@ def test_a_replay_is_the_first_answer_byte_for_byte(
     assert again.headers["content-type"] == first.headers["content-type"]
     assert again.headers["x-request-id"] == first.headers["x-request-id"]
     assert _calls(upstreams[vendor], path) == 1
-    assert _run_ref(tmp_path, "order-1") == first.json()["id"]  # named for a crash's retry
+    assert _run_ref(store, "order-1") == first.json()["id"]  # named for a crash's retry
 
 
 def test_the_sdks_get_one_run_for_one_key(
-    make_gateway: MakeGateway, tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+    make_gateway: MakeGateway, tmp_path: Path, store: Store, upstreams: dict[str, respx.MockRouter]
 ) -> None:
     """Extend's SDK (the key as a request option) and Retab's (the key on its HTTP client)
     read the replay as the same run."""
     settings = mocked_vendors_settings(tmp_path, upstreams, default="retab",
                                        surface_backends={"extend": "extend"})  # fmt: skip
+    settings = store.serving(settings)
     gateway = make_gateway(settings, mocked(upstreams))
     extend_sdk = gateway.extend(GATEWAY_KEY)
     options: Any = {"additional_headers": {"Idempotency-Key": "sdk-1"}, "max_retries": 0}
@@ -152,6 +157,7 @@ def test_the_sdks_get_one_run_for_one_key(
 @pytest.mark.parametrize(("vendor", "path", "headers", "body"), CASES[:2])
 def test_another_body_with_the_same_key_is_a_422_in_the_dialect(
     tmp_path: Path,
+    store: Store,
     upstreams: dict[str, respx.MockRouter],
     vendor: str,
     path: str,
@@ -162,7 +168,7 @@ def test_another_body_with_the_same_key_is_a_422_in_the_dialect(
     other = {**body, "document" if vendor == "retab" else "file": {"text": "x", "name": "b.txt"}}
     if vendor == "retab":
         other["document"] = {"filename": "b.txt", "url": "data:text/plain;base64,SGk="}
-    with _gateway(tmp_path, upstreams) as client:
+    with _gateway(store, tmp_path, upstreams) as client:
         sent = {**headers, "idempotency-key": "order-2"}
         client.post(path, json=body, headers=sent)
         refused = client.post(path, json=other, headers=sent)
@@ -175,10 +181,10 @@ def test_another_body_with_the_same_key_is_a_422_in_the_dialect(
 
 @pytest.mark.parametrize("raw", ["", " ", "k" * 256])
 def test_an_empty_or_overlong_key_is_a_400(
-    tmp_path: Path, upstreams: dict[str, respx.MockRouter], raw: str
+    tmp_path: Path, store: Store, upstreams: dict[str, respx.MockRouter], raw: str
 ) -> None:
     """Keys are 1 to 255 characters; anything else is refused before any create."""
-    with _gateway(tmp_path, upstreams) as client:
+    with _gateway(store, tmp_path, upstreams) as client:
         retab = client.post(
             "/v1/classifications", json=RETAB_BODY, headers={**RETAB, "idempotency-key": raw}
         )
@@ -192,11 +198,11 @@ def test_an_empty_or_overlong_key_is_a_400(
 
 
 def test_keys_are_scoped_per_client_key_and_path(
-    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+    tmp_path: Path, store: Store, upstreams: dict[str, respx.MockRouter]
 ) -> None:
     """Another client's same Idempotency-Key, or the same key on another create path, is a
     create of its own."""
-    with _gateway(tmp_path, upstreams) as client:
+    with _gateway(store, tmp_path, upstreams) as client:
         key = {"idempotency-key": "shared"}
         mine = client.post("/classify_runs", json=EXTEND_BODY, headers={**EXTEND, **key})
         theirs_headers = {**EXTEND, **key, "authorization": "Bearer gw-other"}
@@ -211,7 +217,7 @@ def test_keys_are_scoped_per_client_key_and_path(
 
 @pytest.mark.parametrize("status", [500, 503, 429])
 def test_a_vendor_failure_frees_the_key_for_a_retry(
-    tmp_path: Path, upstreams: dict[str, respx.MockRouter], status: int
+    tmp_path: Path, store: Store, upstreams: dict[str, respx.MockRouter], status: int
 ) -> None:
     """A 5xx or 429 before any run existed is not kept: the SDK's retry with the same key
     runs, and is then the key's answer."""
@@ -220,7 +226,7 @@ def test_a_vendor_failure_frees_the_key_for_a_retry(
         httpx.Response(status, json={"detail": "busy"}, headers={"retry-after": "1"}),
         httpx.Response(201, content=wire("retab_create_response_201.json")),
     ]
-    with _gateway(tmp_path, upstreams) as client:
+    with _gateway(store, tmp_path, upstreams) as client:
         sent = {**RETAB, "idempotency-key": "retry-me"}
         failed = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
         retried = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
@@ -235,12 +241,12 @@ def test_a_vendor_failure_frees_the_key_for_a_retry(
 
 
 def test_a_validation_error_is_kept_for_the_key(
-    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+    tmp_path: Path, store: Store, upstreams: dict[str, respx.MockRouter]
 ) -> None:
     """A 4xx the same request would get again is the key's answer: replayed, not re-run."""
     route = upstreams["retab"].post("/v1/classifications")
     route.respond(422, json={"detail": [{"msg": "bad categories"}]})
-    with _gateway(tmp_path, upstreams) as client:
+    with _gateway(store, tmp_path, upstreams) as client:
         sent = {**RETAB, "idempotency-key": "bad-1"}
         first = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
         again = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
@@ -251,12 +257,12 @@ def test_a_validation_error_is_kept_for_the_key(
 
 
 def test_a_concurrent_duplicate_is_a_409_while_the_first_is_in_flight(
-    make_gateway: MakeGateway, tmp_path: Path
+    make_gateway: MakeGateway, tmp_path: Path, store: Store
 ) -> None:
     """While the first create is held at the vendor, the same one again is a 409 in Extend's
     envelope; once the first is answered, the same request replays it."""
     gate = Gate()
-    settings = mocked_vendors_settings(tmp_path, ["extend"], default="extend")
+    settings = store.serving(mocked_vendors_settings(tmp_path, ["extend"], default="extend"))
     gateway = make_gateway(settings, {"extend": gate}, served=True)
     sent = {**EXTEND, "idempotency-key": "held"}
     client = gateway.http(GATEWAY_KEY)
@@ -275,71 +281,68 @@ def test_a_concurrent_duplicate_is_a_409_while_the_first_is_in_flight(
 
 
 def test_keys_expire_after_24_hours_and_are_purged(
-    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+    tmp_path: Path, store: Store, upstreams: dict[str, respx.MockRouter]
 ) -> None:
     """A day after its first use a key is free again (even for another body), and the purge
     loop forgets it."""
     clock = Clockwork()
-    with _gateway(tmp_path, upstreams, clock) as client:
+    with _gateway(store, tmp_path, upstreams, clock) as client:
         sent = {**RETAB, "idempotency-key": "daily"}
         client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
         clock.now += timedelta(hours=23)
         assert client.post("/v1/classifications", json=RETAB_BODY, headers=sent).headers[REPLAY]
         clock.now += timedelta(hours=2)
         client.blocking_portal.call(client.app.state.background.steps()["idempotency-purge"])
-        assert _slots(tmp_path) == 0
+        assert _slots(store) == 0
         other = {**RETAB_BODY, "categories": [{"name": "receipt"}]}
         fresh = client.post("/v1/classifications", json=other, headers=sent)
     assert fresh.status_code == 201
     assert REPLAY not in fresh.headers
     assert upstreams["retab"].calls.call_count == 2
-    assert _slots(tmp_path) == 1
+    assert _slots(store) == 1
 
 
-def _run_ref(tmp_path: Path, key: str) -> str | None:
-    with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
-        row = conn.execute("SELECT run_ref FROM idempotency_keys WHERE key = ?", (key,))
-        run_ref: str | None = row.fetchone()[0]
-    return run_ref
+def _run_ref(store: Store, key: str) -> str | None:
+    [(run_ref,)] = store.execute("SELECT run_ref FROM idempotency_keys WHERE key = ?", (key,))
+    found: str | None = run_ref
+    return found
 
 
-def _slots(tmp_path: Path) -> int:
-    with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
-        count: int = conn.execute("SELECT count(*) FROM idempotency_keys").fetchone()[0]
-    return count
+def _slots(store: Store) -> int:
+    [(count,)] = store.execute("SELECT count(*) FROM idempotency_keys")
+    slots: int = count
+    return slots
 
 
-def _hold(tmp_path: Path, key: str, *, at: datetime, run_made: bool) -> str | None:
+def _hold(store: Store, key: str, *, at: datetime, run_made: bool) -> str | None:
     """Make the key's slot as a process that died mid-create leaves it: in flight until `at`,
     naming the run its create made (when `run_made`); the run named."""
-    with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
-        (run_ref,) = conn.execute(
-            "SELECT run_ref FROM idempotency_keys WHERE key = ?", (key,)
-        ).fetchone()
-        conn.execute(
-            "UPDATE idempotency_keys SET status = NULL, headers = NULL, body = NULL, "
-            "lease_until_us = ?, run_ref = ? WHERE key = ?",
-            (int(at.timestamp() * 1_000_000), run_ref if run_made else None, key),
-        )
-    return run_ref if run_made else None
+    [(run_ref,)] = store.execute("SELECT run_ref FROM idempotency_keys WHERE key = ?", (key,))
+    store.execute(
+        "UPDATE idempotency_keys SET status = NULL, headers = NULL, body = NULL, "
+        "lease_until_us = ?, run_ref = ? WHERE key = ?",
+        (int(at.timestamp() * 1_000_000), run_ref if run_made else None, key),
+    )
+    held: str | None = run_ref if run_made else None
+    return held
 
 
 def test_answers_survive_a_restart_and_a_dead_reservation_is_freed(
-    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+    tmp_path: Path, store: Store, upstreams: dict[str, respx.MockRouter]
 ) -> None:
     """A key answered before a restart replays after it; one a dead process left in flight
     before any run existed is a 409 until the sync timeout (and a grace) has passed, then the
     create runs anew."""
     clock = Clockwork()
     sent = {**RETAB, "idempotency-key": "across"}
-    with _gateway(tmp_path, upstreams, clock) as client:
+    with _gateway(store, tmp_path, upstreams, clock) as client:
         first = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
-    with _gateway(tmp_path, upstreams, clock) as client:
+    with _gateway(store, tmp_path, upstreams, clock) as client:
         replay = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
     assert replay.headers[REPLAY] == "true"
     assert replay.content == first.content
-    _hold(tmp_path, "across", at=clock.now + LEASE, run_made=False)
-    with _gateway(tmp_path, upstreams, clock) as client:
+    _hold(store, "across", at=clock.now + LEASE, run_made=False)
+    with _gateway(store, tmp_path, upstreams, clock) as client:
         retab_error(client.post("/v1/classifications", json=RETAB_BODY, headers=sent), 409)
         clock.now += LEASE + timedelta(seconds=1)
         rerun = client.post("/v1/classifications", json=RETAB_BODY, headers=sent)
@@ -356,18 +359,23 @@ def test_answers_survive_a_restart_and_a_dead_reservation_is_freed(
     ],
 )
 def test_a_retry_after_a_crash_is_answered_with_the_run_already_made(
-    tmp_path: Path, path: str, listing: str, headers: dict[str, str], body: dict[str, Any]
+    tmp_path: Path,
+    store: Store,
+    path: str,
+    listing: str,
+    headers: dict[str, str],
+    body: dict[str, Any],
 ) -> None:
     """The key names its run once the backend accepts it: when the process dies before the
     answer is kept, the retry (once the reservation is stale) answers with that run, and no
     second run is made."""
     clock = Clockwork()
     sent = {**headers, "idempotency-key": "crash"}
-    settings = local_settings(tmp_path, api_keys=(GATEWAY_KEY,))
+    settings = store.serving(local_settings(tmp_path, api_keys=(GATEWAY_KEY,)))
     with running(settings, clock=clock) as client:
         first = client.post(path, json=body, headers=sent)
     assert first.is_success
-    assert _hold(tmp_path, "crash", at=clock.now + LEASE, run_made=True) == first.json()["id"]
+    assert _hold(store, "crash", at=clock.now + LEASE, run_made=True) == first.json()["id"]
     clock.now += LEASE + timedelta(seconds=1)
     with running(settings, clock=clock) as client:
         retried = client.post(path, json=body, headers=sent)
@@ -378,28 +386,28 @@ def test_a_retry_after_a_crash_is_answered_with_the_run_already_made(
 
 
 def test_creates_without_a_key_are_untouched(
-    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+    tmp_path: Path, store: Store, upstreams: dict[str, respx.MockRouter]
 ) -> None:
     """No header, no slot: two creates are two runs."""
-    with _gateway(tmp_path, upstreams) as client:
+    with _gateway(store, tmp_path, upstreams) as client:
         for _ in range(2):
             assert client.post("/v1/classifications", json=RETAB_BODY, headers=RETAB).is_success
     assert upstreams["retab"].calls.call_count == 2
-    assert _slots(tmp_path) == 0
+    assert _slots(store) == 0
 
 
 def test_an_unauthenticated_create_is_a_401_and_keeps_no_slot(
-    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+    tmp_path: Path, store: Store, upstreams: dict[str, respx.MockRouter]
 ) -> None:
     """A wrong key is answered as ever, and reserves nothing under anyone's name."""
-    with _gateway(tmp_path, upstreams) as client:
+    with _gateway(store, tmp_path, upstreams) as client:
         sent = {"authorization": "Bearer nope", "idempotency-key": "k"}
         retab_error(client.post("/v1/classifications", json=RETAB_BODY, headers=sent), 401)
-    assert _slots(tmp_path) == 0
+    assert _slots(store) == 0
 
 
 def test_a_create_that_may_have_reached_the_vendor_keeps_its_key(
-    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+    tmp_path: Path, store: Store, upstreams: dict[str, respx.MockRouter]
 ) -> None:
     """A read timeout may hide a run made upstream: the key's answer is the 504, replayed,
     so a retry cannot make a second run; a connect error sent nothing, so its key is free."""
@@ -409,7 +417,7 @@ def test_a_create_that_may_have_reached_the_vendor_keeps_its_key(
         httpx.ConnectError("refused"),
         httpx.Response(201, content=wire("retab_create_response_201.json")),
     ]
-    with _gateway(tmp_path, upstreams) as client:
+    with _gateway(store, tmp_path, upstreams) as client:
         timed_out = {**RETAB, "idempotency-key": "maybe-made"}
         first = client.post("/v1/classifications", json=RETAB_BODY, headers=timed_out)
         again = client.post("/v1/classifications", json=RETAB_BODY, headers=timed_out)
@@ -424,10 +432,13 @@ def test_a_create_that_may_have_reached_the_vendor_keeps_its_key(
     assert route.call_count == 3
 
 
-def test_a_batch_create_is_made_once_per_key(make_gateway: MakeGateway, tmp_path: Path) -> None:
+def test_a_batch_create_is_made_once_per_key(
+    make_gateway: MakeGateway, tmp_path: Path, store: Store
+) -> None:
     """`POST /classify_runs/batch` with a key makes one batch however often it is sent, on
     the local backend too; each replay is counted in the metrics."""
     settings = local_settings(tmp_path, api_keys=(KEY,), classifiers=saved_classifiers())
+    settings = store.serving(settings)
     http = make_gateway(settings).http(None)
     sent = {**HEADERS, "idempotency-key": "batch-1"}
     before = _replays("extend")
@@ -448,6 +459,7 @@ def _replays(surface: str) -> float:
 
 def test_a_sync_create_past_its_deadline_is_answered_with_its_run_on_retry(
     tmp_path: Path,
+    store: Store,
 ) -> None:
     """A Retab sync create on Extend (`poll`) whose run outlives `sync_timeout` answers 504;
     the retry with the same key makes no second run: it is answered with the first one."""
@@ -465,6 +477,7 @@ def test_a_sync_create_past_its_deadline_is_answered_with_its_run_on_retry(
         default="extend", api_keys=(GATEWAY_KEY,), upstream_keys={"extend": "sk-extend"},
         server=ServerConfig(sync_timeout=0.2),
     )  # fmt: skip
+    settings = store.serving(settings)
     sent = {**RETAB, "idempotency-key": "slow"}
     body = RETAB_BODY
     with running(settings, mocked({"extend": extend})) as client:
@@ -477,14 +490,13 @@ def test_a_sync_create_past_its_deadline_is_answered_with_its_run_on_retry(
     assert created.call_count == 1
 
 
-def _done(tmp_path: Path, key: str) -> bool:
-    with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
-        row = conn.execute("SELECT done_us FROM idempotency_keys WHERE key = ?", (key,))
-        return row.fetchone()[0] is not None
+def _done(store: Store, key: str) -> bool:
+    [(done_us,)] = store.execute("SELECT done_us FROM idempotency_keys WHERE key = ?", (key,))
+    return done_us is not None
 
 
 def test_the_key_keeps_its_answer_before_the_answer_s_last_bytes_leave(
-    tmp_path: Path, upstreams: dict[str, respx.MockRouter]
+    tmp_path: Path, store: Store, upstreams: dict[str, respx.MockRouter]
 ) -> None:
     """A client holding its whole answer can count on a retry getting the same one, even if
     the process dies the moment after: the answer is kept before its last bytes are sent."""
@@ -499,7 +511,7 @@ def test_the_key_keeps_its_answer_before_the_answer_s_last_bytes_leave(
         "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
     }  # fmt: skip
     kept_when_last_sent: list[bool] = []
-    with _gateway(tmp_path, upstreams) as client:
+    with _gateway(store, tmp_path, upstreams) as client:
         messages = [{"type": "http.request", "body": body, "more_body": False}]
 
         async def receive() -> Any:
@@ -509,7 +521,7 @@ def test_the_key_keeps_its_answer_before_the_answer_s_last_bytes_leave(
 
         async def send(message: Any) -> None:
             if message["type"] == "http.response.body" and not message.get("more_body"):
-                kept_when_last_sent.append(_done(tmp_path, "kept-first"))
+                kept_when_last_sent.append(_done(store, "kept-first"))
 
         client.blocking_portal.call(client.app, scope, receive, send)
     assert kept_when_last_sent == [True]

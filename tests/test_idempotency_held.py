@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,7 +18,7 @@ import httpx
 from litestar.types import Message, ReceiveMessage
 from structlog.testing import capture_logs
 
-from gateway.config import ServerConfig
+from gateway.config import LocalBackendConfig, ServerConfig
 from mappings import extend
 from tests.harness import (
     GATEWAY_KEY,
@@ -34,6 +33,7 @@ from tests.harness import (
     wire,
 )
 from tests.held_vendor import Clockwork, Gate, held
+from tests.stores import Store
 
 EXTEND = {"authorization": f"Bearer {GATEWAY_KEY}", "x-extend-api-version": extend.API_VERSION}
 EXTEND_BODY = {
@@ -46,14 +46,14 @@ RETAB_BODY = {
 }
 
 
-def _lease_us(tmp_path: Path, key: str) -> int | None:
-    with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
-        row = conn.execute("SELECT lease_until_us FROM idempotency_keys WHERE key = ?", (key,))
-        found = row.fetchone()
-    return None if found is None else int(found[0]) if found[0] is not None else None
+def _lease_us(store: Store, key: str) -> int | None:
+    rows = store.execute("SELECT lease_until_us FROM idempotency_keys WHERE key = ?", (key,))
+    return None if not rows else int(rows[0][0]) if rows[0][0] is not None else None
 
 
-def test_a_create_in_flight_past_its_first_lease_still_holds_its_key(tmp_path: Path) -> None:
+def test_a_create_in_flight_past_its_first_lease_still_holds_its_key(
+    tmp_path: Path, store: Store
+) -> None:
     """A create held at the vendor longer than the sync timeout and its grace (a background
     run, or fallback) has its reservation renewed by its live process: a duplicate sent then
     is a 409, not a second run."""
@@ -61,6 +61,7 @@ def test_a_create_in_flight_past_its_first_lease_still_holds_its_key(tmp_path: P
     settings = mocked_vendors_settings(
         tmp_path, ["extend"], default="extend", server=ServerConfig(sync_timeout=5.0)
     )
+    settings = store.serving(settings)
     sent = {**EXTEND, "idempotency-key": "long"}
     with running(settings, {"extend": gate}, clock=clock) as client:
 
@@ -68,10 +69,10 @@ def test_a_create_in_flight_past_its_first_lease_still_holds_its_key(tmp_path: P
             return client.post("/classify_runs", json=EXTEND_BODY, headers=sent)
 
         with held(gate, first) as answers:
-            leased = _lease_us(tmp_path, "long")
+            leased = _lease_us(store, "long")
             assert leased is not None
             clock.now += timedelta(seconds=50)  # most of the first lease (5 s + 60 s) is gone
-            wait_until(lambda: (_lease_us(tmp_path, "long") or 0) > leased, timeout=5)
+            wait_until(lambda: (_lease_us(store, "long") or 0) > leased, timeout=5)
             clock.now += timedelta(seconds=50)  # past the first lease: the renewed one holds
             duplicate = client.post("/classify_runs", json=EXTEND_BODY, headers=sent)
             extend_error(duplicate, 409)
@@ -113,7 +114,7 @@ class _PolledRun(httpx.AsyncBaseTransport):
 
 
 def test_a_client_gone_after_its_run_was_accepted_frees_the_key_for_that_run(
-    tmp_path: Path, make_gateway: MakeGateway
+    tmp_path: Path, store: Store, make_gateway: MakeGateway
 ) -> None:
     """A sync create whose run Extend accepted, abandoned by its client while the gateway waits
     for the run: the key is freed at once (not in flight for the sync timeout), and the retry
@@ -124,12 +125,11 @@ def test_a_client_gone_after_its_run_was_accepted_frees_the_key_for_that_run(
         tmp_path, {"extend": backend}, default="extend", api_keys=(GATEWAY_KEY,),
         upstream_keys={"extend": "sk-extend"},
     )  # fmt: skip
-    gateway = make_gateway(settings, {"extend": vendor}, served=True)
+    gateway = make_gateway(store.serving(settings), {"extend": vendor}, served=True)
     body = json.dumps(RETAB_BODY).encode()
     _abandon(gateway.url, "/v1/classifications", "gone", body, vendor.polled.is_set)
-    wait_until(lambda: _lease_us(tmp_path, "gone") == 0, timeout=10)
-    with sqlite3.connect(tmp_path / "crosswalk.db") as conn:
-        (run_ref,) = conn.execute("SELECT run_ref FROM idempotency_keys").fetchone()
+    wait_until(lambda: _lease_us(store, "gone") == 0, timeout=10)
+    [(run_ref,)] = store.execute("SELECT run_ref FROM idempotency_keys")
     vendor.release.set()
     headers = {"idempotency-key": "gone", "content-type": "application/json"}
     retry = gateway.http(GATEWAY_KEY).post("/v1/classifications", content=body, headers=headers)
@@ -178,14 +178,15 @@ def test_an_oversized_body_is_not_read_ahead_of_the_413(tmp_path: Path) -> None:
 
 
 def test_a_client_gone_before_anything_went_upstream_frees_the_key(
-    tmp_path: Path, make_gateway: MakeGateway
+    tmp_path: Path, store: Store, make_gateway: MakeGateway
 ) -> None:
     """A create on the local backend (which sends nothing upstream) abandoned mid-run leaves
     no key in flight: a retry is not refused with a 409 for the sync timeout."""
-    gateway = make_gateway(served=True, min_run_seconds=60.0)
+    local = LocalBackendConfig(min_run_seconds=60.0)
+    gateway = make_gateway(store.serving(local_settings(tmp_path, local)), served=True)
     body = json.dumps(EXTEND_BODY).encode()
-    _abandon(gateway.url, "/classify", "local", body, lambda: bool(_lease_us(tmp_path, "local")))
-    wait_until(lambda: not _lease_us(tmp_path, "local"), timeout=10)
+    _abandon(gateway.url, "/classify", "local", body, lambda: bool(_lease_us(store, "local")))
+    wait_until(lambda: not _lease_us(store, "local"), timeout=10)
 
 
 class _HeldCreate(Gate):
@@ -199,18 +200,18 @@ class _HeldCreate(Gate):
 
 
 def test_a_client_gone_after_its_create_went_upstream_keeps_the_key(
-    tmp_path: Path, make_gateway: MakeGateway
+    tmp_path: Path, store: Store, make_gateway: MakeGateway
 ) -> None:
     """A create abandoned while Extend may be making its run (sent, not yet accepted) keeps
     its key in flight: a retry then is a 409, never a second run."""
     vendor = _HeldCreate()
-    settings = mocked_vendors_settings(tmp_path, ["extend"], default="extend")
+    settings = store.serving(mocked_vendors_settings(tmp_path, ["extend"], default="extend"))
     gateway = make_gateway(settings, {"extend": vendor}, served=True)
     body = json.dumps(EXTEND_BODY).encode()
     with capture_logs() as logs:
         _abandon(gateway.url, "/classify_runs", "sent", body, vendor.arrived.is_set)
         wait_until(lambda: any(e["event"] == "request.abandoned" for e in logs))
-    assert _lease_us(tmp_path, "sent")  # still in flight
+    assert _lease_us(store, "sent")  # still in flight
     headers = {**EXTEND, "idempotency-key": "sent", "content-type": "application/json"}
     retry = gateway.http(None).post("/classify_runs", content=body, headers=headers)
     extend_error(retry, 409)

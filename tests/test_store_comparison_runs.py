@@ -19,10 +19,11 @@ from gateway.config import Secret
 from gateway.context import CallContext
 from gateway.routing import Routing
 from gateway.service.runs import RunService
-from gateway.store import RunRecord, SqliteLedger
+from gateway.store import RunRecord
+from gateway.store.sql_ledger import SqlLedger
 from mappings import canonical
 from tests.harness import local_settings
-from tests.stores import AnyLedger, OpenLedger
+from tests.stores import AnyLedger, OpenLedger, Store
 from tests.test_store import ALICE, CONFIG, T0, completed, make_record
 from tests.test_store_comparison_listing import shadow_run
 from tests.test_store_comparisons import comparison, side, stored
@@ -160,13 +161,15 @@ async def test_a_comparison_s_run_raises_no_event_but_a_client_s_still_does(
     assert (await stored(ledger)).completed_at == T2
 
 
-async def test_run_service_records_a_run_made_for_a_comparison(tmp_path: Path) -> None:
+async def test_run_service_records_a_run_made_for_a_comparison(
+    tmp_path: Path, store: Store
+) -> None:
     """`RunService.create(..., comparison=...)` records the run for the comparison: linked to
     its side and finished with it (a sync local run), unlisted, and owing no event."""
-    settings = local_settings(tmp_path)
+    settings = store.serving(local_settings(tmp_path))
     async with open_backends(settings, {}) as opened:
         ledger = opened.ledger
-        assert isinstance(ledger, SqliteLedger)
+        assert isinstance(ledger, SqlLedger)
         await opened.outbox.subscribe({"hook": EVERY_RUN_EVENT})
         await ledger.insert_comparison(comparison("cmp_1", side("local"), owner="o1"))
         runs = RunService(ledger=ledger, routing=Routing(opened.backends, default="local"))

@@ -1,6 +1,6 @@
 """Listing by filename through both surfaces, served from the ledger: Retab's exact,
 case-sensitive `filename` and Extend's case-insensitive `fileNameContains`, literal whatever
-the characters, scoped to the caller's key and paged (issue 9, item 13)."""
+the characters, scoped to the caller's key and paged (issue 9, item 13); on both stores."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.harness import MakeGateway, local_settings
+from tests.postgres import PostgresServer
+from tests.stores import KINDS
 from tests.test_store_listing import TRICKY
 
 RETAB = {"authorization": "Bearer key-a"}
@@ -30,13 +32,30 @@ def create(client: TestClient[Any], name: str, headers: dict[str, str]) -> str:
     return created
 
 
+@pytest.fixture(scope="module", params=KINDS)
+def store_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Where the module's gateway keeps its ledger: its SQLite default (None), or a
+    PostgreSQL database of the module's own."""
+    if request.param == "sqlite":
+        yield None
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    try:
+        yield server.url(name)
+    finally:
+        server.drop_later(name)
+
+
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient[Any]]:
+def client(
+    tmp_path_factory: pytest.TempPathFactory, store_url: str | None
+) -> Iterator[TestClient[Any]]:
     """A local gateway where key-a has the tricky names, fillers and duplicates, in that
     order, and key-b the tricky names too; shared by this module's tests, which only read."""
     make = MakeGateway(tmp_path_factory.mktemp("listing-http"))
     try:
-        served = make.client(local_settings(make.tmp_path))
+        served = make.client(local_settings(make.tmp_path, store_url=store_url))
         for name in TRICKY:
             create(served, name, RETAB)
             create(served, name, OTHER)

@@ -1,5 +1,8 @@
 """The ledger file's schema over time: a schema-1 file upgrades in place to the indexed and
-searchable schema, and the trigram search index stays in step with every write."""
+searchable schema, and the trigram search index stays in step with every write.
+
+SQLite only: these are SQLite's own files, migrations and FTS5 table (PostgreSQL's schema and
+its migrations are tested in tests/test_postgres_ledger.py)."""
 
 from __future__ import annotations
 

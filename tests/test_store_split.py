@@ -1,18 +1,17 @@
-"""The store's shape and vocabulary: two interfaces served by one SQLite object, the clock
-it stamps updates with, the dialect each run was created through, and small modules."""
+"""The store's shape and vocabulary: the interfaces served by one ledger object on either store,
+the clock it stamps updates with, the dialect each run was created through (on both stores:
+tests/stores.py), and small modules."""
 
 from __future__ import annotations
 
 import inspect
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
 import pytest
 
-from gateway import store
+from gateway import store as store_package
 from gateway.store import (
     Ledger,
     LedgerError,
@@ -24,11 +23,13 @@ from gateway.store import (
 )
 from gateway.store.base import BatchLedger, ComparisonLedger, FileLedger
 from gateway.store.idempotency import IdempotencyStore
+from gateway.store.postgres.ledger import PostgresLedger
 from gateway.store.records import new_record
 from mappings import canonical
 from mappings.dialects import DIALECTS, Dialect
+from tests.stores import AnyLedger, OpenLedger, Store
 
-STORE_DIR = Path(store.__file__).parent
+STORE_DIR = Path(store_package.__file__).parent
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 LATER = T0 + timedelta(hours=1)
 ALICE = owner_of("sk-alice")
@@ -65,7 +66,8 @@ def test_the_interfaces_split_the_store_s_methods_between_them() -> None:
     """Ledger holds the owner-scoped records (files through FileLedger), WorkQueue the
     background work, Outbox the webhook deliveries, BatchLedger the batches and
     ComparisonLedger the A/B comparisons, IdempotencyStore the Idempotency-Key slots; no
-    method is in two, and SqliteLedger offers nothing public beyond them but `open`."""
+    method is in two, and neither store's ledger offers anything public beyond them but
+    `open`."""
     assert protocol_methods(FileLedger) == FILE_METHODS
     assert protocol_methods(Ledger) == LEDGER_METHODS | FILE_METHODS | PROBE_METHODS
     assert protocol_methods(WorkQueue) == QUEUE_METHODS
@@ -75,7 +77,9 @@ def test_the_interfaces_split_the_store_s_methods_between_them() -> None:
     assert protocol_methods(IdempotencyStore) == IDEMPOTENCY_METHODS
     every = LEDGER_METHODS | FILE_METHODS | QUEUE_METHODS | OUTBOX_METHODS | BATCH_METHODS
     every |= PROBE_METHODS | COMPARISON_METHODS | IDEMPOTENCY_METHODS
-    assert protocol_methods(SqliteLedger) == every | {"open", "runner"}  # runner: files' bytes
+    # runner: the files' bytes kept in the ledger run their own jobs on it
+    assert protocol_methods(SqliteLedger) == every | {"open", "runner"}
+    assert protocol_methods(PostgresLedger) == every | {"open", "runner"}
 
 
 def later() -> datetime:
@@ -83,10 +87,12 @@ def later() -> datetime:
     return LATER
 
 
-async def test_updates_without_a_time_are_stamped_by_the_injected_clock(tmp_path: Path) -> None:
+async def test_updates_without_a_time_are_stamped_by_the_injected_clock(
+    open_ledger: OpenLedger,
+) -> None:
     """update_run and finish with no `now` take updated_at from the clock the ledger was
     opened with, not from the wall clock."""
-    async with await SqliteLedger.open(str(tmp_path / "ledger.db"), clock=later) as ledger:
+    async with await open_ledger(clock=later) as ledger:
         await ledger.insert(queued("r1"))
         await ledger.insert(queued("r2"))
         running = await ledger.claim("w1", 30, T0, backends=("local",))
@@ -100,9 +106,9 @@ async def test_updates_without_a_time_are_stamped_by_the_injected_clock(tmp_path
     assert finished.updated_at == updated.updated_at == LATER
 
 
-async def test_the_default_clock_is_the_wall_clock(tmp_path: Path) -> None:
+async def test_the_default_clock_is_the_wall_clock(open_ledger: OpenLedger) -> None:
     """Opened without a clock, the ledger stamps updates with the current UTC time."""
-    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as ledger:
+    async with await open_ledger() as ledger:
         await ledger.insert(queued("r1"))
         before = datetime.now(UTC)
         updated = await ledger.update_run("local", "r1", queued("r1").run)
@@ -113,25 +119,24 @@ async def test_the_default_clock_is_the_wall_clock(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("surface", DIALECTS)
 async def test_a_record_keeps_the_dialect_it_was_created_through(
-    tmp_path: Path, surface: Dialect
+    open_ledger: OpenLedger, surface: Dialect
 ) -> None:
     """The surface stored with a run comes back as the same Dialect."""
-    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as ledger:
+    async with await open_ledger() as ledger:
         await ledger.insert(queued("r1", surface))
         stored = await ledger.find("local", "r1")
     assert stored is not None
     assert stored.surface == surface
 
 
-async def test_a_stored_run_naming_no_known_dialect_is_refused(tmp_path: Path) -> None:
+async def test_a_stored_run_naming_no_known_dialect_is_refused(
+    ledger: AnyLedger, store: Store
+) -> None:
     """A row whose surface is not a Dialect is an error when read, never a record."""
-    path = str(tmp_path / "ledger.db")
-    async with await SqliteLedger.open(path) as ledger:
-        await ledger.insert(queued("r1"))
-        with closing(sqlite3.connect(path)) as raw, raw:
-            raw.execute("UPDATE runs SET surface = 'soap'")
-        with pytest.raises(LedgerError, match="soap"):
-            await ledger.find("local", "r1")
+    await ledger.insert(queued("r1"))
+    store.execute("UPDATE runs SET surface = 'soap'")
+    with pytest.raises(LedgerError, match="soap"):
+        await ledger.find("local", "r1")
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,8 @@
 """The SQLite ledger's own threads and connections: a long read does not hold up a write,
 ledger calls never wait for anyio's default thread pool, and closing closes every
-connection (issue 9, items 9 and 13)."""
+connection (issue 9, items 9 and 13).
+
+SQLite only: the thread layout is SQLite's runner (PostgreSQL's is its connection pool)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Several processes sharing one SQLite ledger: each queued run is processed exactly once, and
-a run whose process dies is recovered rather than lost (design.md §9)."""
+"""Several processes sharing one ledger, on either store (tests/stores.py): each queued run is
+processed exactly once, and a run whose process dies is recovered rather than lost
+(design.md §9)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from gateway.store import RunRecord, SqliteLedger, owner_of
+from gateway.store import RunRecord, owner_of
 from mappings import canonical
+from tests.stores import Store
 
 OWNER = owner_of("sk-workers")
 CONFIG = canonical.RunConfig(categories=(canonical.Category(key="memo", name="Memo"),))
@@ -29,12 +31,14 @@ from datetime import UTC, datetime
 import msgspec
 
 from gateway.store import SqliteLedger
+from gateway.store.postgres.ledger import PostgresLedger
 from mappings import canonical
 
 
-async def main(path: str, worker: str, mode: str) -> None:
+async def main(place: str, worker: str, mode: str) -> None:
     finished = []
-    async with await SqliteLedger.open(path) as ledger:
+    kind = PostgresLedger if place.startswith("postgresql://") else SqliteLedger
+    async with await kind.open(place) as ledger:
         print("ready", flush=True)
         sys.stdin.readline()
         while record := await ledger.claim(worker, 60.0, datetime.now(UTC), backends=("local",)):
@@ -74,9 +78,9 @@ def queued(upstream_id: str, created_at: datetime) -> RunRecord:
     )
 
 
-async def enqueue(path: str, count: int) -> list[str]:
+async def enqueue(store: Store, count: int) -> list[str]:
     now = datetime.now(UTC)
-    async with await SqliteLedger.open(path) as ledger:
+    async with await store.open() as ledger:
         return [(await ledger.insert(queued(f"run{i:03}", now))).upstream_id for i in range(count)]
 
 
@@ -99,11 +103,13 @@ def go(proc: subprocess.Popen[str]) -> None:
     proc.stdin.flush()
 
 
-async def test_several_processes_process_every_queued_run_exactly_once(tmp_path: Path) -> None:
+async def test_several_processes_process_every_queued_run_exactly_once(
+    store: Store, tmp_path: Path
+) -> None:
     """200 queued runs, 4 processes claiming at once: each run is finished by exactly one."""
-    db, script = str(tmp_path / "ledger.db"), tmp_path / "worker.py"
+    db, script = store.location, tmp_path / "worker.py"
     script.write_text(WORKER_SCRIPT)
-    expected = await enqueue(db, RUNS)
+    expected = await enqueue(store, RUNS)
     outputs: dict[str, list[str]] = {}
     with ExitStack() as stack:
         names = [f"worker{n}" for n in range(PROCESSES)]
@@ -117,7 +123,7 @@ async def test_several_processes_process_every_queued_run_exactly_once(tmp_path:
     finished = Counter(run_id for ids in outputs.values() for run_id in ids)
     assert sorted(finished) == expected
     assert set(finished.values()) == {1}
-    async with await SqliteLedger.open(db) as ledger:
+    async with await store.open() as ledger:
         for name, ids in outputs.items():
             for run_id in ids:
                 record = await ledger.get(OWNER, "local", run_id)
@@ -127,11 +133,11 @@ async def test_several_processes_process_every_queued_run_exactly_once(tmp_path:
                 assert (record.claimed_by, record.attempts) == (name, 1)
 
 
-async def test_a_run_whose_process_died_is_recovered_not_lost(tmp_path: Path) -> None:
+async def test_a_run_whose_process_died_is_recovered_not_lost(store: Store, tmp_path: Path) -> None:
     """A process killed mid-run leaves its run to recovery, which queues it for another try."""
-    db, script = str(tmp_path / "ledger.db"), tmp_path / "worker.py"
+    db, script = store.location, tmp_path / "worker.py"
     script.write_text(WORKER_SCRIPT)
-    [run_id] = await enqueue(db, 1)
+    [run_id] = await enqueue(store, 1)
     with ExitStack() as stack:
         proc = start_worker(stack, script, db, "doomed", "hang")
         go(proc)
@@ -140,7 +146,7 @@ async def test_a_run_whose_process_died_is_recovered_not_lost(tmp_path: Path) ->
         proc.kill()
         proc.wait(timeout=30)
     after_lease = datetime.now(UTC) + timedelta(minutes=5)
-    async with await SqliteLedger.open(db) as ledger:
+    async with await store.open() as ledger:
         abandoned = await ledger.get(OWNER, "local", run_id)
         assert abandoned is not None
         assert (abandoned.run.status, abandoned.claimed_by) == (canonical.Status.running, "doomed")
