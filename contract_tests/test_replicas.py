@@ -1,0 +1,300 @@
+"""Two `crosswalk serve` replicas on one store, as behind a load balancer (design.md §9).
+
+Each replica is a real process with its own port, sharing one ledger, one `[files] dir` and
+one file-link key. A run or a file made through one is read, listed, cancelled and deleted
+through the other, on both surfaces. 500 background runs are spread over both and one replica
+is killed with SIGKILL while they are processed: the survivor takes the dead one's leased runs
+once their leases run out, and every run ends exactly once — retaken only if the dead replica
+held it, kept once — while a webhook receiver gets each run's event once (a second delivery
+only of one the dead replica had in flight: at-least-once by nature, and only there).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from extend_ai.errors import NotFoundError as ExtendNotFound
+from retab.exceptions import NotFoundError as RetabNotFound
+
+from contract_tests.replicas import (
+    FILES_SECRET_ENV,
+    WEBHOOK_SECRET_ENV,
+    Local,
+    by_pid,
+    query,
+    replicas,
+    worker_pid,
+    write_config,
+)
+from contract_tests.served_process import ServerProcess
+from contract_tests.test_crash_safety import _kept as kept_runs
+from tests.harness import (
+    NO_RETRIES,
+    SLOW_RUN_SECONDS,
+    Gateway,
+    categories,
+    category_name,
+    classifications,
+    corpus,
+    label,
+    text_file,
+    wait_until,
+)
+from tests.webhook_receiver import Receiver, receiving
+from tests.webhook_support import SECRET, verify
+
+KEY = "key-replicas-5d1c"
+INVOICE = "doc_001.txt"
+RUNS = 500
+CREATORS = 4  # client threads creating runs, spread over both replicas
+RETAB_BODY = {
+    "document": {"filename": "memo.txt", "url": "data:text/plain;base64,SW52b2ljZSB0b3RhbCBkdWU="},
+    "categories": [{"name": "invoice"}, {"name": "letter"}],
+    "background": True,
+}
+EXTEND_BODY = {
+    "file": {"text": "Invoice total due", "name": "memo.txt"},
+    "config": {"classifications": [{"id": "invoice", "type": "invoice", "description": "A bill"}]},
+}
+EXTEND_HEADERS = {"x-extend-api-version": "2026-02-09"}
+PATHS = {"retab": "/v1/classifications", "extend": "/classify_runs"}
+DONE = {"retab": "completed", "extend": "PROCESSED"}
+
+
+class Replica(Gateway):
+    """A running replica, as the harness's SDK helpers reach a served gateway."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        super().__init__()
+        self.url = server.url
+
+    def _http_client(self, headers: dict[str, str]) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """The one store every replica of a test shares."""
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+@pytest.fixture
+def secrets_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file-link and webhook secrets every replica reads from its environment."""
+    monkeypatch.setenv(FILES_SECRET_ENV, "file-links-shared-by-every-replica")
+    monkeypatch.setenv(WEBHOOK_SECRET_ENV, SECRET)
+
+
+@pytest.fixture
+def pair(tmp_path: Path, store_url: str, secrets_set: None) -> Iterator[tuple[Replica, Replica]]:
+    """Two replicas whose runs take long enough for a cancel to find them unfinished."""
+    config = write_config(tmp_path, store_url, local=Local(min_run_seconds=SLOW_RUN_SECONDS))
+    with replicas(config, tmp_path, 2) as (one, two):
+        first, second = Replica(one), Replica(two)
+        yield first, second
+        first.close_clients()
+        second.close_clients()
+
+
+def test_a_retab_run_made_on_one_replica_is_read_listed_cancelled_and_deleted_on_the_other(
+    pair: tuple[Replica, Replica],
+) -> None:
+    one, two = (replica.retab(KEY) for replica in pair)
+    made = one.classifications.create(document=corpus(INVOICE), categories=categories())
+    read = two.classifications.get(made.id)
+    assert read.id == made.id
+    assert read.output is not None
+    assert read.output.category == category_name(INVOICE)
+    assert [c.id for c in two.classifications.list().data] == [made.id]
+
+    queued = one.classifications.create(
+        document=corpus(INVOICE), categories=categories(), background=True
+    )
+    cancelled = two.classifications.create_classification_cancel(queued.id)
+    assert cancelled.status is not None
+    assert cancelled.status.value == "cancelled"
+    again = one.classifications.get(queued.id)
+    assert again.status is not None
+    assert again.status.value == "cancelled"
+
+    assert two.classifications.delete(made.id) is None
+    with pytest.raises(RetabNotFound):
+        one.classifications.get(made.id)
+    assert [c.id for c in one.classifications.list().data] == [queued.id]
+
+
+def test_an_extend_run_made_on_one_replica_is_read_listed_cancelled_and_deleted_on_the_other(
+    pair: tuple[Replica, Replica],
+) -> None:
+    one, two = (replica.extend(KEY) for replica in pair)
+    config = {"classifications": classifications()}
+    made = one.classify(file=text_file(INVOICE), config=config, request_options=NO_RETRIES)
+    read = two.classify_runs.retrieve(made.id, request_options=NO_RETRIES)
+    assert (read.id, read.status) == (made.id, "PROCESSED")
+    assert read.output is not None
+    assert read.output.id == label(INVOICE)
+    listed = two.classify_runs.list(request_options=NO_RETRIES).data
+    assert [r.id for r in listed] == [made.id]
+
+    running = one.classify_runs.create(file=text_file(INVOICE), config=config)
+    cancelled = two.classify_runs.cancel(running.id, request_options=NO_RETRIES)
+    assert (cancelled.id, cancelled.status) == (running.id, "CANCELLED")
+    assert one.classify_runs.retrieve(running.id, request_options=NO_RETRIES).status == "CANCELLED"
+
+    assert two.classify_runs.delete(made.id, request_options=NO_RETRIES).id == made.id
+    with pytest.raises(ExtendNotFound):
+        one.classify_runs.retrieve(made.id, request_options=NO_RETRIES)
+    remaining = one.classify_runs.list(request_options=NO_RETRIES).data
+    assert [r.id for r in remaining] == [running.id]
+
+
+def test_a_file_uploaded_on_one_replica_is_read_downloaded_and_classified_on_the_other(
+    pair: tuple[Replica, Replica],
+) -> None:
+    """The file's metadata is in the shared ledger, its bytes in the shared `[files] dir`, and
+    its download link is signed with the key both replicas hold: a link one replica made
+    works on the other."""
+    first, second = pair
+    one, two = first.extend(KEY), second.extend(KEY)
+    content = corpus(INVOICE).read_bytes()
+    uploaded = one.files.upload(file=(INVOICE, content, "text/plain"))
+    read = two.files.retrieve(uploaded.id)
+    assert (read.id, read.name) == (uploaded.id, INVOICE)
+    assert read.presigned_url is not None
+    link = httpx.URL(read.presigned_url).raw_path.decode()
+    for replica in pair:  # the link made on the second works on both
+        download = replica.http(None).get(link)
+        assert download.status_code == 200, download.text
+        assert download.content == content
+    config = {"classifications": classifications()}
+    run = two.classify(file={"id": uploaded.id}, config=config, request_options=NO_RETRIES)
+    assert run.output is not None
+    assert run.output.id == label(INVOICE)
+    assert [f.id for f in one.files.list().data] == [uploaded.id]
+
+
+def _create(url: str, surfaces: list[str], accepted: list[tuple[str, str]]) -> None:
+    """Background runs on one replica, one per surface named, each (surface, id) kept."""
+    headers = {"authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        for surface in surfaces:
+            if surface == "retab":
+                response = client.post(PATHS["retab"], json=RETAB_BODY)
+                assert response.status_code == 201, response.text
+            else:
+                response = client.post(PATHS["extend"], json=EXTEND_BODY, headers=EXTEND_HEADERS)
+                assert response.status_code == 200, response.text
+            accepted.append((surface, response.json()["id"]))
+
+
+def _create_spread(servers: list[ServerProcess]) -> list[tuple[str, str]]:
+    """RUNS background runs, half on each surface, sent by CREATORS threads at once, each
+    to one replica in turn."""
+    accepted: list[tuple[str, str]] = []
+    surfaces = [("retab", "extend")[n % 2] for n in range(RUNS)]
+    threads = [
+        threading.Thread(
+            target=_create,
+            args=(servers[n % len(servers)].url, surfaces[n::CREATORS], accepted),
+        )
+        for n in range(CREATORS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(accepted) == RUNS
+    return accepted
+
+
+def _ended(store_url: str) -> int:
+    (row,) = query(store_url, "SELECT count(*) FROM runs WHERE status = 'completed'")
+    return int(row[0])
+
+
+_IN_FLIGHT = (
+    "SELECT e.event_id, d.claimed_by FROM webhook_deliveries d "
+    "JOIN webhook_events e ON e.seq = d.event_seq "
+    "WHERE d.state = 'pending' AND d.claimed_by IS NOT NULL"
+)
+
+
+def _statuses(url: str, runs: list[tuple[str, str]]) -> Counter[str]:
+    headers = {"authorization": f"Bearer {KEY}", **EXTEND_HEADERS}
+    seen: Counter[str] = Counter()
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        for surface, run_id in runs:
+            response = client.get(f"{PATHS[surface]}/{run_id}")
+            assert response.status_code == 200, response.text
+            seen[response.json()["status"]] += 1
+    return seen
+
+
+def test_500_runs_over_two_replicas_end_once_when_one_is_killed(
+    tmp_path: Path, store_url: str, secrets_set: None
+) -> None:
+    # a short lease, so the survivor retakes the dead replica's runs within the test
+    local = Local(min_run_seconds=0.2, lease_seconds=3.0, concurrency=4)
+    with receiving() as receiver:
+        config = write_config(tmp_path, store_url, local=local, webhook_url=receiver.url)
+        with replicas(config, tmp_path, 2) as servers:
+            _kill_one_mid_way(tmp_path, store_url, servers, receiver)
+
+
+def _kill_one_mid_way(
+    tmp_path: Path, store_url: str, servers: list[ServerProcess], receiver: Receiver
+) -> None:
+    doomed, survivor = servers
+    runs = _create_spread(servers)
+    wait_until(lambda: _ended(store_url) >= RUNS // 4, timeout=60)
+    doomed.kill()
+    # what the dead replica held when it died: only these may be taken a second time
+    held = {
+        upstream_id
+        for upstream_id, worker in query(
+            store_url, "SELECT upstream_id, claimed_by FROM runs WHERE status = 'running'"
+        )
+        if worker_pid(worker) == doomed.pid
+    }
+    in_flight = {
+        event_id
+        for event_id, worker in query(store_url, _IN_FLIGHT)
+        if worker_pid(worker) == doomed.pid
+    }
+    assert _ended(store_url) < RUNS, "every run ended before the kill: nothing was mid-way"
+
+    wait_until(lambda: _ended(store_url) == RUNS, timeout=90)
+    ledger = query(store_url, "SELECT upstream_id, status, attempts, claimed_by FROM runs")
+    assert len(ledger) == RUNS  # none lost, none doubled
+    assert {status for _, status, _, _ in ledger} == {"completed"}
+    assert by_pid([worker for *_, worker in ledger]) == {doomed.pid, survivor.pid}
+    retaken = {upstream_id for upstream_id, _, attempts, _ in ledger if attempts > 1}
+    assert retaken <= held
+    for upstream_id, _, attempts, worker in ledger:
+        if upstream_id in held:  # taken once more, by the survivor, and no more
+            assert (attempts, worker_pid(worker)) == (2, survivor.pid)
+    assert _statuses(survivor.url, runs) == Counter(DONE[s] for s, _ in runs)
+
+    events = {event_id for (event_id,) in query(store_url, "SELECT event_id FROM webhook_events")}
+    assert len(events) == RUNS
+
+    def delivered() -> bool:
+        states = query(store_url, "SELECT state, count(*) FROM webhook_deliveries GROUP BY state")
+        return states == [("delivered", RUNS)]
+
+    wait_until(delivered, timeout=60)
+    accepted = receiver.accepted()
+    assert set(accepted) == events
+    twice = {event_id for event_id, count in accepted.items() if count > 1}
+    assert twice <= in_flight, (twice, in_flight)  # at-least-once only for those in flight
+    assert max(accepted.values()) <= 2
+    assert {verify(r).event_type for r in receiver.received} == {"classify_run.processed"}
+
+    survivor.stop()
+    kept = kept_runs(tmp_path / "replica-1.log", tmp_path / "replica-2.log")
+    assert max(kept.values()) == 1, kept
