@@ -13,8 +13,9 @@ from tests.browser import chromium
 from tests.harness import make_gateway
 
 __all__ = ["chromium", "make_gateway"]
-# fails the session if any test key is logged
-pytest_plugins = ["tests.secret_watch"]
+# tests.secret_watch fails the session if any test key is logged; tests.postgres is the
+# session's throwaway PostgreSQL server (registered once here so every module shares it)
+pytest_plugins = ["tests.secret_watch", "tests.postgres"]
 
 settings.register_profile("crosswalk", deadline=None)
 settings.load_profile("crosswalk")
