@@ -11,6 +11,7 @@ only of one the dead replica had in flight: at-least-once by nature, and only th
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -176,6 +177,29 @@ def test_a_file_uploaded_on_one_replica_is_read_downloaded_and_classified_on_the
     assert run.output is not None
     assert run.output.id == label(INVOICE)
     assert [f.id for f in one.files.list().data] == [uploaded.id]
+
+
+def test_a_retab_upload_announced_on_one_replica_is_put_and_completed_on_the_other(
+    pair: tuple[Replica, Replica],
+) -> None:
+    """Retab's three steps, each on a different replica, as a load balancer may send them:
+    the upload under way is kept where both replicas find it."""
+    first, second = pair
+    one, two = first.retab(KEY), second.retab(KEY)
+    content = corpus(INVOICE).read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
+    started = one.files.create_upload(filename=INVOICE, size_bytes=len(content), sha256=digest)
+    upload = httpx.URL(started.upload_url).raw_path.decode()
+    put = second.http(None).put(upload, content=content, headers=started.upload_headers)
+    assert put.status_code == 200, put.text
+    completed = one.files.complete_upload(started.file_id, sha256=digest)
+    assert completed.filename == INVOICE
+    (listed,) = two.files.list().data
+    assert listed.id == started.file_id
+    link = httpx.URL(str(two.files.get_download_link(listed.id).download_url)).raw_path
+    download = first.http(None).get(link.decode())
+    assert download.status_code == 200, download.text
+    assert download.content == content
 
 
 def _create(url: str, surfaces: list[str], accepted: list[tuple[str, str]]) -> None:
