@@ -1,10 +1,10 @@
 """Several `crosswalk serve` replicas on one store (test_replicas.py, bench/replicas.py).
 
-Every replica of a `Replicas` is a real process on its own loopback port, started from one
-config: the same `[store] url`, the same `[files] dir` and file-link secret, the same webhook
-endpoint, as operators run them behind a load balancer (README "Deployment"). The store is
-read directly, SQLite or PostgreSQL alike, for what only the ledger knows: who claimed a run,
-and how often.
+Each replica is a real process on its own loopback port, its config alike the others': the
+same `[store] url`, file-link secret and webhook endpoint, and one shared `[files] dir` or
+files' bytes in the store, as operators run them behind a load balancer (README "Deployment:
+several replicas"). The store is read directly, SQLite or PostgreSQL alike, for what only
+the ledger knows: who claimed a run, and how often.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -22,6 +22,7 @@ from gateway.config import SQLITE_SCHEME
 
 FILES_SECRET_ENV = "CROSSWALK_TEST_REPLICAS_FILES_SECRET"
 WEBHOOK_SECRET_ENV = "CROSSWALK_TEST_REPLICAS_WEBHOOK_SECRET"
+Storage = Literal["disk", "database"]  # where files' bytes are kept: `[files] storage`
 
 
 class Local(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,43 +33,56 @@ class Local(msgspec.Struct, frozen=True, kw_only=True):
     concurrency: int = 2
 
 
-def write_config(
-    directory: Path, store_url: str, *, local: Local, webhook_url: str | None = None
-) -> Path:
-    """One config for every replica: `store_url`, files under `directory`, and a webhook
-    endpoint (signed with the secret in WEBHOOK_SECRET_ENV) when `webhook_url` is given."""
-    lines = [
-        "[backends.local]",
-        'kind = "local"',
-        f"min_run_seconds = {local.min_run_seconds}",
-        f"lease_seconds = {local.lease_seconds}",
-        f"concurrency = {local.concurrency}",
-        "[store]",
-        f'url = "{store_url}"',
-        "[files]",
-        f'dir = "{directory / "shared-files"}"',
-        f'secret_env = "{FILES_SECRET_ENV}"',
-    ]
-    if webhook_url is not None:
-        lines += [
-            "[[webhooks]]",
-            f'url = "{webhook_url}"',
-            f'secret_env = "{WEBHOOK_SECRET_ENV}"',
-            "allow_private = true",
-            "timeout = 2.0",
+def write_configs(
+    directory: Path,
+    store_url: str,
+    count: int,
+    *,
+    local: Local,
+    webhook_url: str | None = None,
+    storage: Storage = "disk",
+) -> list[Path]:
+    """One config per replica, alike but for where files go: every one on `store_url`, with
+    a webhook endpoint (signed with the secret in WEBHOOK_SECRET_ENV) when `webhook_url` is
+    given. With `storage` "disk" they share one `[files] dir`; with "database" each has a
+    `[files] dir` of its own, so only the store holds what they share."""
+    configs = []
+    for n in range(1, count + 1):
+        files = directory / ("shared-files" if storage == "disk" else f"files-{n}")
+        lines = [
+            "[backends.local]",
+            'kind = "local"',
+            f"min_run_seconds = {local.min_run_seconds}",
+            f"lease_seconds = {local.lease_seconds}",
+            f"concurrency = {local.concurrency}",
+            "[store]",
+            f'url = "{store_url}"',
+            "[files]",
+            f'dir = "{files}"',
+            f'secret_env = "{FILES_SECRET_ENV}"',
+            *([f'storage = "{storage}"'] if storage != "disk" else []),
         ]
-    path = directory / "crosswalk.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+        if webhook_url is not None:
+            lines += [
+                "[[webhooks]]",
+                f'url = "{webhook_url}"',
+                f'secret_env = "{WEBHOOK_SECRET_ENV}"',
+                "allow_private = true",
+                "timeout = 2.0",
+            ]
+        path = directory / f"replica-{n}.toml"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        configs.append(path)
+    return configs
 
 
 @contextmanager
-def replicas(config: Path, logs: Path, count: int) -> Iterator[list[ServerProcess]]:
-    """`count` started replicas of `config`, each logging to `logs`/replica-<n>.log; every
-    one still running is stopped on exit."""
+def replicas(configs: Sequence[Path], logs: Path) -> Iterator[list[ServerProcess]]:
+    """A started replica per config, one after another, each logging to
+    `logs`/replica-<n>.log; every one still running is stopped on exit."""
     started: list[ServerProcess] = []
     try:
-        for n in range(1, count + 1):
+        for n, config in enumerate(configs, start=1):
             started.append(ServerProcess(config, log=logs / f"replica-{n}.log").start())
         yield started
     finally:

@@ -30,7 +30,7 @@ from contract_tests.replicas import (
     query,
     replicas,
     worker_pid,
-    write_config,
+    write_configs,
 )
 from contract_tests.served_process import ServerProcess
 from contract_tests.test_crash_safety import _kept as kept_runs
@@ -94,8 +94,8 @@ def secrets_set(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def pair(tmp_path: Path, store_url: str, secrets_set: None) -> Iterator[tuple[Replica, Replica]]:
     """Two replicas whose runs take long enough for a cancel to find them unfinished."""
-    config = write_config(tmp_path, store_url, local=Local(min_run_seconds=SLOW_RUN_SECONDS))
-    with replicas(config, tmp_path, 2) as (one, two):
+    local = Local(min_run_seconds=SLOW_RUN_SECONDS)
+    with replicas(write_configs(tmp_path, store_url, 2, local=local), tmp_path) as (one, two):
         first, second = Replica(one), Replica(two)
         yield first, second
         first.close_clients()
@@ -265,8 +265,8 @@ def test_500_runs_over_two_replicas_end_once_when_one_is_killed(
     # a short lease, so the survivor retakes the dead replica's runs within the test
     local = Local(min_run_seconds=0.2, lease_seconds=3.0, concurrency=4)
     with receiving() as receiver:
-        config = write_config(tmp_path, store_url, local=local, webhook_url=receiver.url)
-        with replicas(config, tmp_path, 2) as servers:
+        configs = write_configs(tmp_path, store_url, 2, local=local, webhook_url=receiver.url)
+        with replicas(configs, tmp_path) as servers:
             _kill_one_mid_way(tmp_path, store_url, servers, receiver)
 
 
