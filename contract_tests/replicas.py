@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -78,15 +79,20 @@ def write_configs(
 
 @contextmanager
 def replicas(configs: Sequence[Path], logs: Path) -> Iterator[list[ServerProcess]]:
-    """A started replica per config, one after another, each logging to
-    `logs`/replica-<n>.log; every one still running is stopped on exit."""
-    started: list[ServerProcess] = []
+    """A replica per config, all started at once (as a deployment's are: the first start
+    migrates the store while the others wait), each logging to `logs`/replica-<n>.log; every
+    one is stopped on exit."""
+    servers = [
+        ServerProcess(config, log=logs / f"replica-{n}.log")
+        for n, config in enumerate(configs, start=1)
+    ]
     try:
-        for n, config in enumerate(configs, start=1):
-            started.append(ServerProcess(config, log=logs / f"replica-{n}.log").start())
-        yield started
+        with ThreadPoolExecutor(len(servers)) as starting:
+            for started in [starting.submit(server.start) for server in servers]:
+                started.result()
+        yield servers
     finally:
-        for server in started:
+        for server in servers:
             server.stop()
 
 

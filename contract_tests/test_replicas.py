@@ -15,6 +15,7 @@ import hashlib
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -46,6 +47,7 @@ from tests.harness import (
     text_file,
     wait_until,
 )
+from tests.postgres import PostgresServer
 from tests.webhook_receiver import Receiver, receiving
 from tests.webhook_support import SECRET, verify
 
@@ -78,34 +80,61 @@ class Replica(Gateway):
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    """The one store every replica of a test shares."""
-    return f"sqlite:///{tmp_path / 'ledger.db'}"
+STORES = ["sqlite"]
 
 
-@pytest.fixture
-def secrets_set(monkeypatch: pytest.MonkeyPatch) -> None:
+@contextmanager
+def _store(kind: str, request: pytest.FixtureRequest, directory: Path) -> Iterator[str]:
+    """A fresh store's URL: a SQLite file in `directory` (replicas on one machine), or a new
+    database on the session's PostgreSQL server (tests/postgres.py), dropped after."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'ledger.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    try:
+        yield server.url(name)
+    finally:
+        server.drop_database(name)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def secrets_set() -> Iterator[None]:
     """The file-link and webhook secrets every replica reads from its environment."""
-    monkeypatch.setenv(FILES_SECRET_ENV, "file-links-shared-by-every-replica")
-    monkeypatch.setenv(WEBHOOK_SECRET_ENV, SECRET)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(FILES_SECRET_ENV, "file-links-shared-by-every-replica")
+        patch.setenv(WEBHOOK_SECRET_ENV, SECRET)
+        yield
+
+
+@pytest.fixture(scope="module", params=STORES)
+def pair(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Replica, Replica]]:
+    """Two replicas on one store, shared by the module's tests of that store (each test
+    with a key of its own, so none sees another's runs or files); their runs take long
+    enough for a cancel to find them unfinished."""
+    directory = tmp_path_factory.mktemp(f"pair-{request.param}")
+    local = Local(min_run_seconds=SLOW_RUN_SECONDS)
+    with _store(request.param, request, directory) as store_url:
+        configs = write_configs(directory, store_url, 2, local=local)
+        with replicas(configs, directory) as (one, two):
+            first, second = Replica(one), Replica(two)
+            yield first, second
+            first.close_clients()
+            second.close_clients()
 
 
 @pytest.fixture
-def pair(tmp_path: Path, store_url: str, secrets_set: None) -> Iterator[tuple[Replica, Replica]]:
-    """Two replicas whose runs take long enough for a cancel to find them unfinished."""
-    local = Local(min_run_seconds=SLOW_RUN_SECONDS)
-    with replicas(write_configs(tmp_path, store_url, 2, local=local), tmp_path) as (one, two):
-        first, second = Replica(one), Replica(two)
-        yield first, second
-        first.close_clients()
-        second.close_clients()
+def key(request: pytest.FixtureRequest) -> str:
+    """This test's own client key."""
+    return f"key-{hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]}"
 
 
 def test_a_retab_run_made_on_one_replica_is_read_listed_cancelled_and_deleted_on_the_other(
-    pair: tuple[Replica, Replica],
+    pair: tuple[Replica, Replica], key: str
 ) -> None:
-    one, two = (replica.retab(KEY) for replica in pair)
+    one, two = (replica.retab(key) for replica in pair)
     made = one.classifications.create(document=corpus(INVOICE), categories=categories())
     read = two.classifications.get(made.id)
     assert read.id == made.id
@@ -130,9 +159,9 @@ def test_a_retab_run_made_on_one_replica_is_read_listed_cancelled_and_deleted_on
 
 
 def test_an_extend_run_made_on_one_replica_is_read_listed_cancelled_and_deleted_on_the_other(
-    pair: tuple[Replica, Replica],
+    pair: tuple[Replica, Replica], key: str
 ) -> None:
-    one, two = (replica.extend(KEY) for replica in pair)
+    one, two = (replica.extend(key) for replica in pair)
     config = {"classifications": classifications()}
     made = one.classify(file=text_file(INVOICE), config=config, request_options=NO_RETRIES)
     read = two.classify_runs.retrieve(made.id, request_options=NO_RETRIES)
@@ -155,13 +184,13 @@ def test_an_extend_run_made_on_one_replica_is_read_listed_cancelled_and_deleted_
 
 
 def test_a_file_uploaded_on_one_replica_is_read_downloaded_and_classified_on_the_other(
-    pair: tuple[Replica, Replica],
+    pair: tuple[Replica, Replica], key: str
 ) -> None:
     """The file's metadata is in the shared ledger, its bytes in the shared `[files] dir`, and
     its download link is signed with the key both replicas hold: a link one replica made
     works on the other."""
     first, second = pair
-    one, two = first.extend(KEY), second.extend(KEY)
+    one, two = first.extend(key), second.extend(key)
     content = corpus(INVOICE).read_bytes()
     uploaded = one.files.upload(file=(INVOICE, content, "text/plain"))
     read = two.files.retrieve(uploaded.id)
@@ -180,12 +209,12 @@ def test_a_file_uploaded_on_one_replica_is_read_downloaded_and_classified_on_the
 
 
 def test_a_retab_upload_announced_on_one_replica_is_put_and_completed_on_the_other(
-    pair: tuple[Replica, Replica],
+    pair: tuple[Replica, Replica], key: str
 ) -> None:
     """Retab's three steps, each on a different replica, as a load balancer may send them:
     the upload under way is kept where both replicas find it."""
     first, second = pair
-    one, two = first.retab(KEY), second.retab(KEY)
+    one, two = first.retab(key), second.retab(key)
     content = corpus(INVOICE).read_bytes()
     digest = hashlib.sha256(content).hexdigest()
     started = one.files.create_upload(filename=INVOICE, size_bytes=len(content), sha256=digest)
@@ -259,12 +288,13 @@ def _statuses(url: str, runs: list[tuple[str, str]]) -> Counter[str]:
     return seen
 
 
+@pytest.mark.parametrize("store", STORES)
 def test_500_runs_over_two_replicas_end_once_when_one_is_killed(
-    tmp_path: Path, store_url: str, secrets_set: None
+    request: pytest.FixtureRequest, tmp_path: Path, store: str
 ) -> None:
     # a short lease, so the survivor retakes the dead replica's runs within the test
-    local = Local(min_run_seconds=0.2, lease_seconds=3.0, concurrency=4)
-    with receiving() as receiver:
+    local = Local(min_run_seconds=0.1, lease_seconds=3.0, concurrency=4)
+    with _store(store, request, tmp_path) as store_url, receiving() as receiver:
         configs = write_configs(tmp_path, store_url, 2, local=local, webhook_url=receiver.url)
         with replicas(configs, tmp_path) as servers:
             _kill_one_mid_way(tmp_path, store_url, servers, receiver)
