@@ -14,8 +14,9 @@ from tests.harness import make_gateway
 
 __all__ = ["chromium", "make_gateway"]
 # tests.secret_watch fails the session if any test key is logged; tests.postgres is the
-# session's throwaway PostgreSQL server (registered once here so every module shares it)
-pytest_plugins = ["tests.secret_watch", "tests.postgres"]
+# session's throwaway PostgreSQL server (registered once here so every module shares it);
+# tests.stores runs the store suites over SQLite and PostgreSQL
+pytest_plugins = ["tests.secret_watch", "tests.postgres", "tests.stores"]
 
 settings.register_profile("crosswalk", deadline=None)
 settings.load_profile("crosswalk")

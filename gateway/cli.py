@@ -1,6 +1,7 @@
 """The `crosswalk` command: `serve` runs the gateway (gateway/serving.py), `check-config`
 validates a config file, `webhooks list` and `webhooks retry` show and revive the outbox's
-deliveries, `replay` compares backends over a folder of documents (gateway/replay).
+deliveries, `replay` compares backends over a folder of documents (gateway/replay), `migrate`
+brings the ledger's schema up to date (SQLite or PostgreSQL; `serve` also does on start-up).
 
 This is the only module that reads the process environment (design.md §7). `compare` prints
 the A/B report of the comparisons recorded in the ledger (gateway/compare/command.py).
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,7 +37,8 @@ from gateway.logging import LOG_FORMATS, LogFormat, choose_format, default_forma
 from gateway.replay import commandline as replay
 from gateway.serving import uvicorn_options
 from gateway.startup import StartupError, check_store, probe_store, started_fields, version
-from gateway.store.base import LedgerError
+from gateway.store.opening import STORE_ERRORS, migrate_store
+from gateway.store.postgres.urls import is_postgres, redacted, scrubbed
 from gateway.webhooks import admin
 from mappings.dialects import DIALECTS, Dialect
 
@@ -66,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "webhooks":
             return _webhooks(args, load_store_path(args.config))
+        if args.command == "migrate":
+            return _migrate(load_store_path(args.config))
         if args.command == "replay":
             key = args.key or os.environ.get(replay.KEY_ENV)
             return replay.run(args, load_checked(args.config, os.environ), key=key)
@@ -134,6 +137,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_parser(commands)
     _webhooks_parser(commands)
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the ledger's schema up to date",
+        description="apply the ledger's pending schema migrations (SQLite or PostgreSQL) and "
+        "print its version before and after; `serve` also does this as it starts",
+    )
+    migrate.add_argument("--config", type=Path, help="TOML config (default: embedded local)")
     replay.add_parser(commands)
     return parser
 
@@ -155,7 +165,7 @@ def _workers(text: str) -> int:
 def _check_config(path: Path, *, no_env: bool) -> int:
     """Print the resolved config; without `no_env`, every unset variable is an error."""
     settings, missing = missing_variables(path, os.environ)
-    check_store(settings.store_path)
+    check_store(settings)
     if missing and not no_env:
         raise ConfigError(unset_message(missing))
     print(describe(settings))
@@ -195,9 +205,10 @@ def _webhooks(args: argparse.Namespace, store_path: str) -> int:
     except admin.NoLedger as exc:
         print(f"crosswalk: {exc}", file=sys.stderr)
         return 1
-    except (LedgerError, sqlite3.Error, OSError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"crosswalk: the ledger at {store_path} cannot be read: {reason}", file=sys.stderr)
+    except STORE_ERRORS as exc:
+        reason = scrubbed(str(exc), store_path) or type(exc).__name__
+        where = redacted(store_path)
+        print(f"crosswalk: the ledger at {where} cannot be read: {reason}", file=sys.stderr)
         return 1
     if count is None:
         print(f"crosswalk: no webhook event {args.event_id} in the outbox", file=sys.stderr)
@@ -206,16 +217,31 @@ def _webhooks(args: argparse.Namespace, store_path: str) -> int:
     return 0
 
 
+def _migrate(place: str) -> int:
+    """`migrate`: the ledger at `place` (a path or a PostgreSQL URL) brought up to date."""
+    try:
+        before, after = migrate_store(place)
+    except STORE_ERRORS as exc:
+        reason = scrubbed(str(exc), place) or type(exc).__name__
+        if not is_postgres(place):  # PostgresLedger's errors name the database already
+            reason = f"the ledger at {place} cannot be migrated: {reason}"
+        print(f"crosswalk: {reason}", file=sys.stderr)
+        return 1
+    current = " (up to date)" if before == after else ""
+    print(f"ledger {redacted(place)}: schema version {before} -> {after}{current}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     """Check everything `serve` needs, bind its port, then serve (see gateway/serving.py)."""
     log_format: LogFormat = args.log_format or default_format()
     choose_format(log_format)
     settings = load_checked(args.config, os.environ)  # fail here, before any process starts
-    check_store(settings.store_path)
+    check_store(settings)
     with serving.bind(args.host, args.port) as sock:  # before anything is written
         if not serving.public_url_is_set(args.config):
             settings = serving.with_public_url(settings, serving.links_url(sock))
-        asyncio.run(probe_store(settings.store_path))
+        asyncio.run(probe_store(settings))
         fields = started_fields(
             settings,
             url=serving.listening_url(sock),
@@ -295,7 +321,7 @@ def describe(settings: Settings) -> str:
         lines.append(f"auth: {len(settings.api_keys)} gateway key(s) required")
     else:
         lines.append("auth: open (any non-empty key accepted; runs scoped per key)")
-    lines.append(f"store: sqlite {settings.store_path}")
+    lines.append(f"store: {settings.store_shown}")  # a URL's password hidden
     # by name (the URL's host by default): a URL's path or query may hold a token
     lines += [f"webhook {hook.name}: {', '.join(hook.events)}" for hook in settings.webhooks]
     return "\n".join(lines)

@@ -17,7 +17,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import msgspec
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
+from gateway.store.postgres.urls import is_postgres, redacted
 from mappings import extend
 from mappings.dialects import DIALECTS, Dialect
 from mappings.errors import InvalidInput
@@ -25,6 +28,9 @@ from mappings.shared import BACKEND_NAME
 
 DEFAULT_STORE_URL = "sqlite:///crosswalk.db"
 SQLITE_SCHEME = "sqlite:///"
+# connections per server process: `--workers N` replicas R hold up to N*R times as many, and
+# PostgreSQL serves 100 by default
+DEFAULT_POOL_SIZE, MAX_POOL_SIZE = 10, 100
 # the run-id codec puts backend names into public ids (mappings/ids.py)
 
 T = TypeVar("T")
@@ -178,9 +184,13 @@ class RoutingConfig(Config, frozen=True, kw_only=True):
 
 
 class StoreConfig(Config, frozen=True, kw_only=True):
-    """`[store]`: where the run ledger lives."""
+    """`[store]`: where the run ledger lives: `sqlite:///PATH` (one host), or
+    `postgresql://…` / `postgres://…` (a database every replica shares; its password in the
+    URL or in libpq's `$PGPASSWORD`/`~/.pgpass`, never shown). `pool_size` bounds each server
+    process's connections to PostgreSQL (SQLite's ledger keeps a fixed few)."""
 
     url: str = DEFAULT_STORE_URL
+    pool_size: Annotated[int, msgspec.Meta(ge=1, le=MAX_POOL_SIZE)] = DEFAULT_POOL_SIZE
 
 
 class ServerConfig(Config, frozen=True, kw_only=True):
@@ -293,7 +303,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     shadow: tuple[str, ...] = ()
     api_keys: tuple[Secret, ...] = ()
     upstream_keys: dict[str, Secret] = msgspec.field(default_factory=dict)
-    store_path: str = "crosswalk.db"
+    store_path: str = "crosswalk.db"  # the SQLite ledger's file, when `store_url` is None
+    store_url: str | None = None  # the PostgreSQL ledger's URL (may hold a password)
+    store_pool_size: int = DEFAULT_POOL_SIZE
     server: ServerConfig = ServerConfig()
     classifiers: dict[str, extend.SavedClassifier] = msgspec.field(default_factory=dict)
     files: FilesConfig = FilesConfig()
@@ -329,13 +341,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return priced
 
     @property
+    def store(self) -> str:
+        """The ledger's place: its PostgreSQL URL, or its SQLite file's path."""
+        return self.store_url or self.store_path
+
+    @property
+    def store_shown(self) -> str:
+        """The ledger as logs and printouts name it: `sqlite PATH` or `postgresql URL`,
+        the URL's password hidden."""
+        if self.store_url is None:
+            return f"sqlite {self.store_path}"
+        return f"postgresql {redacted(self.store_url)}"
+
+    @property
     def files_dir(self) -> str:
-        """Where uploaded files' bytes are kept: `[files] dir`, or beside the ledger."""
+        """Where uploaded files' bytes are kept: `[files] dir`, or beside the ledger's file
+        (with PostgreSQL `[files] dir` is required: `resolve` checks)."""
         return self.files.dir or f"{self.store_path}-files"
 
     @property
     def files_key_path(self) -> str:
-        """Where the made download-link secret is kept when no `secret_env` is given."""
+        """Where the made download-link secret is kept when no `secret_env` is given: beside
+        the SQLite ledger; with PostgreSQL inside `[files] dir`, which every replica shares,
+        so they all sign and check links with one secret."""
+        if self.store_url is not None:
+            return str(Path(self.files_dir) / ".link-key")
         return f"{self.store_path}-files-key"
 
 
@@ -352,12 +382,13 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
 
 
 def load_store_path(path: Path | None) -> str:
-    """Only the ledger's path, from `[store] url` of `path` (the default when None): what
-    `crosswalk webhooks` needs, with no secret read and no other table checked."""
+    """Only the ledger's place (`Settings.store`: a SQLite path or a PostgreSQL URL), from
+    `[store] url` of `path` (the default when None): what `crosswalk webhooks`, `compare` and
+    `migrate` need, with no secret read and no other table checked."""
     if path is None:
         return default_settings().store_path
-    store = _read(path).get("store", {})
-    return _store_path(_convert(store, StoreConfig, "store").url)
+    store = _convert(_read(path).get("store", {}), StoreConfig, "store")
+    return _postgres_url(store.url) if is_postgres(store.url) else _store_path(store.url)
 
 
 def load_prices(path: Path | None) -> dict[str, float]:
@@ -405,7 +436,7 @@ def resolve(raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
         shadow=shadow,
         api_keys=_api_keys(file.auth, environ),
         upstream_keys=_upstream_keys(backends, environ),
-        store_path=_store_path(file.store.url),
+        **_store(file),
         server=file.server,
         classifiers={cid: _classifier(cid, table) for cid, table in file.classifiers.items()},
         files=file.files,
@@ -638,10 +669,33 @@ def _secret(where: str, variable: str, environ: Mapping[str, str]) -> Secret:
     return Secret(value)
 
 
+def _store(file: FileConfig) -> dict[str, Any]:
+    """Settings' store fields from `[store]`; with PostgreSQL, replicas on other hosts share
+    nothing but the database, so the files' directory must be named (a path they share)."""
+    url = file.store.url
+    if not is_postgres(url):
+        return {"store_path": _store_path(url)}
+    if file.files.dir is None:
+        raise ConfigError(
+            "files.dir: required with a PostgreSQL store: uploaded files are kept there, so "
+            "set it to a directory every replica shares"
+        )
+    return {"store_url": _postgres_url(url), "store_pool_size": file.store.pool_size}
+
+
 def _store_path(url: str) -> str:
     if not url.startswith(SQLITE_SCHEME) or len(url) == len(SQLITE_SCHEME):
-        raise ConfigError(f"store.url: expected sqlite:///PATH, got {url!r}")
+        shown = redacted(url)  # a mistyped PostgreSQL URL may still hold a password
+        raise ConfigError(f"store.url: expected sqlite:///PATH or postgresql://…, got {shown!r}")
     return url.removeprefix(SQLITE_SCHEME)
+
+
+def _postgres_url(url: str) -> str:
+    try:
+        conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        raise ConfigError(f"store.url: {redacted(url)!r} is not a valid PostgreSQL URL") from None
+    return url
 
 
 def _only(backends: dict[str, BackendConfig]) -> str:

@@ -8,13 +8,12 @@ clear line instead of a traceback in every worker process.
 from __future__ import annotations
 
 import os
-import sqlite3
 from importlib import metadata
 from pathlib import Path
 
 from gateway.config import ConfigError, Settings
 from gateway.store.base import LedgerError
-from gateway.store.sqlite import SqliteLedger
+from gateway.store.opening import STORE_ERRORS, open_ledger, reach_store
 from mappings.dialects import DIALECTS
 
 
@@ -30,10 +29,17 @@ def version() -> str:
         return "unknown"
 
 
-def check_store(store_path: str) -> None:
-    """Refuse a `[store] url` whose ledger could not be created or written: its directory
-    missing or read-only, or a directory in the file's place."""
-    path = Path(store_path)
+def check_store(settings: Settings) -> None:
+    """Refuse a `[store] url` whose ledger could not be created or written: a SQLite file's
+    directory missing or read-only, or a directory in the file's place; a PostgreSQL server
+    that cannot be reached or refuses the credentials (StartupError, the password hidden)."""
+    if settings.store_url is not None:
+        try:
+            reach_store(settings)
+        except LedgerError as exc:
+            raise StartupError(str(exc)) from None
+        return
+    path = Path(settings.store_path)
     directory = path.parent
     if not directory.is_dir():
         what = "is not a directory" if directory.exists() else "does not exist"
@@ -48,15 +54,20 @@ def check_store(store_path: str) -> None:
         raise ConfigError(f"store.url: the ledger {path} is not readable and writable")
 
 
-async def probe_store(store_path: str) -> None:
+async def probe_store(settings: Settings) -> None:
     """Open (creating or upgrading) the ledger once and close it: a file that is not a
-    ledger, or a newer ledger's schema, stops start-up here."""
+    ledger, a database that cannot be reached or migrated, or a newer ledger's schema, stops
+    start-up here."""
     try:
-        ledger = await SqliteLedger.open(store_path)
+        ledger = await open_ledger(settings)
         await ledger.close()
-    except (LedgerError, sqlite3.Error, OSError) as exc:
+    except STORE_ERRORS as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise StartupError(f"the ledger at {store_path} cannot be opened: {reason}") from None
+        if settings.store_url is not None:  # PostgresLedger's errors name the database
+            raise StartupError(reason) from None
+        raise StartupError(
+            f"the ledger at {settings.store_path} cannot be opened: {reason}"
+        ) from None
 
 
 def routing_summary(settings: Settings) -> str:
@@ -86,7 +97,7 @@ def started_fields(
         "listening": url,
         "backends": backends,
         "routing": routing_summary(settings),
-        "store": f"sqlite {settings.store_path}",
+        "store": settings.store_shown,
         "log_format": log_format,
         "workers": workers,
     }

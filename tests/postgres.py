@@ -52,6 +52,8 @@ LOCK = Path(tempfile.gettempdir()) / "crosswalk-postgresql-install.lock"
 APT_LOCK_SECONDS = 600
 INSTALL_SECONDS = 900
 START_SECONDS = 60
+# how old a cluster's directory with no live server must be before another session removes it
+ABANDONED_SECONDS = 600
 # tests only; a crash loses the cluster, which is thrown away anyway
 SETTINGS = {
     "listen_addresses": "127.0.0.1",
@@ -345,16 +347,26 @@ def _sweep_abandoned() -> None:
     """Remove the directories of clusters whose test session died without cleaning up (their
     postmaster died with it: see the module docstring)."""
     for directory in Path(tempfile.gettempdir()).glob(f"{DIR_PREFIX}*"):
-        pid_file = directory / "data" / "postmaster.pid"
         try:
-            pid = int(pid_file.read_text().split("\n", 1)[0])
-        except (OSError, ValueError):
-            # no pid file: being made by another session right now, or half made; age decides
-            if time.time() - directory.stat().st_mtime > 3600:
-                shutil.rmtree(directory, ignore_errors=True)
+            pid, age = _pid_and_age(directory)
+        except OSError:  # removed meanwhile
             continue
-        if not _alive(pid):
+        # young: maybe another session's initdb between two of its processes
+        if age > ABANDONED_SECONDS and not (pid and _alive(pid)):
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def _pid_and_age(directory: Path) -> tuple[int, float]:
+    """The pid in a cluster's lock file (0 without one) and how long ago it was written (or
+    the directory was, without one)."""
+    pid_file = directory / "data" / "postmaster.pid"
+    try:
+        # initdb's standalone backend writes its pid negated
+        pid = abs(int(pid_file.read_text().split("\n", 1)[0]))
+        return pid, time.time() - pid_file.stat().st_mtime
+    except (OSError, ValueError):
+        # no pid file: another session is making its cluster right now, or died doing so
+        return 0, time.time() - directory.stat().st_mtime
 
 
 def _alive(pid: int) -> bool:

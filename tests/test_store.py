@@ -1,11 +1,10 @@
-"""The run ledger over a real SQLite file: scoping, listing, compare-and-set, claims, recovery."""
+"""The run ledger on both stores (tests/stores.py: a real SQLite file and a real PostgreSQL):
+scoping, listing, compare-and-set, claims, recovery."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-import tempfile
-from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from gateway.store import (
 )
 from gateway.store.sqlite import SCHEMA_VERSION
 from mappings import canonical
+from tests.stores import KINDS, AnyLedger, FreshStores, Kind, OpenLedger
 
 S = canonical.Status
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -74,20 +74,14 @@ def ids(records: tuple[RunRecord, ...] | list[RunRecord]) -> list[str]:
     return [r.upstream_id for r in records]
 
 
-@pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
-    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as opened:
-        yield opened
-
-
-async def test_sqlite_ledger_satisfies_the_protocol(ledger: SqliteLedger) -> None:
-    """SqliteLedger is a Ledger (checked by mypy) and answers through the Protocol."""
+async def test_the_ledger_satisfies_the_protocol(ledger: AnyLedger) -> None:
+    """Each store's ledger is a Ledger (checked by mypy) and answers through the Protocol."""
     typed: Ledger = ledger
     assert await typed.get(ALICE, "local", "nope") is None
 
 
-async def test_sqlite_ledger_is_also_the_work_queue(ledger: SqliteLedger) -> None:
-    """The same SqliteLedger is a WorkQueue (checked by mypy) and answers through it."""
+async def test_the_ledger_is_also_the_work_queue(ledger: AnyLedger) -> None:
+    """The same ledger is a WorkQueue (checked by mypy) and answers through it."""
     queue: WorkQueue = ledger
     assert await queue.request_cancel(ALICE, "local", "nope", T0) is None
 
@@ -100,7 +94,7 @@ def test_owner_is_a_domain_separated_hash_of_the_key() -> None:
     assert int(ALICE, 16) >= 0
 
 
-async def test_insert_assigns_growing_seq_and_get_returns_the_record(ledger: SqliteLedger) -> None:
+async def test_insert_assigns_growing_seq_and_get_returns_the_record(ledger: AnyLedger) -> None:
     """Inserted records come back whole, with seq assigned in insertion order."""
     first = await ledger.insert(make_record("r1"))
     second = await ledger.insert(make_record("r2"))
@@ -109,14 +103,14 @@ async def test_insert_assigns_growing_seq_and_get_returns_the_record(ledger: Sql
     assert first == msgspec.structs.replace(make_record("r1"), seq=first.seq)
 
 
-async def test_insert_of_a_recorded_run_raises(ledger: SqliteLedger) -> None:
+async def test_insert_of_a_recorded_run_raises(ledger: AnyLedger) -> None:
     """(backend, upstream_id) is unique."""
     await ledger.insert(make_record("r1"))
     with pytest.raises(DuplicateRun):
         await ledger.insert(make_record("r1", owner=BOB))
 
 
-async def test_update_run_stores_the_latest_run(ledger: SqliteLedger) -> None:
+async def test_update_run_stores_the_latest_run(ledger: AnyLedger) -> None:
     """update_run replaces the run and updated_at; with only_if_status_in it is compare-and-set."""
     await ledger.insert(make_record("r1"))
     running = msgspec.structs.replace(make_record("r1").run, status=S.running)
@@ -133,7 +127,7 @@ async def test_update_run_stores_the_latest_run(ledger: SqliteLedger) -> None:
 
 
 async def test_a_terminal_run_drops_the_document_but_keeps_the_categories(
-    ledger: SqliteLedger,
+    ledger: AnyLedger,
 ) -> None:
     """Once finished, the stored request keeps its categories and loses the document bytes."""
     await ledger.insert(make_record("r1"))
@@ -153,7 +147,7 @@ async def test_a_terminal_run_drops_the_document_but_keeps_the_categories(
 
 
 async def test_another_owner_cannot_read_cancel_delete_or_list_a_run(
-    ledger: SqliteLedger,
+    ledger: AnyLedger,
 ) -> None:
     """Bob never sees, reads, cancels, deletes or pages from Alice's run."""
     await ledger.insert(make_record("r1"))
@@ -168,7 +162,7 @@ async def test_another_owner_cannot_read_cancel_delete_or_list_a_run(
     assert record.run.status is S.queued
 
 
-async def test_delete_forgets_the_owners_run(ledger: SqliteLedger) -> None:
+async def test_delete_forgets_the_owners_run(ledger: AnyLedger) -> None:
     """delete removes the run once; a second delete finds nothing."""
     await ledger.insert(make_record("r1"))
     assert await ledger.delete(ALICE, "local", "r1") is True
@@ -176,7 +170,7 @@ async def test_delete_forgets_the_owners_run(ledger: SqliteLedger) -> None:
     assert await ledger.delete(ALICE, "local", "r1") is False
 
 
-async def test_list_orders_by_creation_then_insertion(ledger: SqliteLedger) -> None:
+async def test_list_orders_by_creation_then_insertion(ledger: AnyLedger) -> None:
     """asc and desc sort by (created_at, seq); equal times keep insertion order."""
     for name, minute in [("b", 1), ("a", 0), ("c", 1)]:
         await ledger.insert(make_record(name, created_at=T0 + timedelta(minutes=minute)))
@@ -188,7 +182,7 @@ async def test_list_orders_by_creation_then_insertion(ledger: SqliteLedger) -> N
     assert not asc.has_more_before
 
 
-async def test_list_filters_by_status_and_filename(ledger: SqliteLedger) -> None:
+async def test_list_filters_by_status_and_filename(ledger: AnyLedger) -> None:
     """status, exact filename and case-insensitive filename_contains each narrow the list."""
     await ledger.insert(make_record("r1", filename="Été-Invoice.PDF"))
     await ledger.insert(make_record("r2", filename="receipt.pdf", status=S.completed))
@@ -205,7 +199,7 @@ async def test_list_filters_by_status_and_filename(ledger: SqliteLedger) -> None
     assert await listed(filename_contains="receipt", status="queued") == ["r3"]
 
 
-async def test_list_date_bounds_are_inclusive(ledger: SqliteLedger) -> None:
+async def test_list_date_bounds_are_inclusive(ledger: AnyLedger) -> None:
     """created_from and created_to include runs created exactly at the bound."""
     for hour in range(3):
         await ledger.insert(make_record(f"h{hour}", created_at=T0 + timedelta(hours=hour)))
@@ -218,7 +212,7 @@ async def test_list_date_bounds_are_inclusive(ledger: SqliteLedger) -> None:
     assert ids((await ledger.list(ALICE, until)).records) == ["h0", "h1"]
 
 
-async def test_list_with_an_unknown_cursor_is_an_empty_page(ledger: SqliteLedger) -> None:
+async def test_list_with_an_unknown_cursor_is_an_empty_page(ledger: AnyLedger) -> None:
     """A cursor naming no record of the owner gives an empty page with no neighbours."""
     await ledger.insert(make_record("r1"))
     result = await ledger.list(ALICE, canonical.ListQuery(), cursor=("local", "gone"))
@@ -227,14 +221,14 @@ async def test_list_with_an_unknown_cursor_is_an_empty_page(ledger: SqliteLedger
     assert not result.has_more_before
 
 
-async def test_list_rejects_an_unknown_order(ledger: SqliteLedger) -> None:
+async def test_list_rejects_an_unknown_order(ledger: AnyLedger) -> None:
     """order and direction outside their vocabularies are a caller's bug, not an empty page."""
     with pytest.raises(ValueError, match="sideways"):
         await ledger.list(ALICE, canonical.ListQuery(order=cast(Any, "sideways")))
 
 
 async def walk_both_ways(
-    ledger: SqliteLedger, query: canonical.ListQuery, expected: list[str], owner: str = ALICE
+    ledger: AnyLedger, query: canonical.ListQuery, expected: list[str], owner: str = ALICE
 ) -> None:
     """Page forward from the start, then backward from the last record, checking the flags."""
     seen: list[str] = []
@@ -264,21 +258,26 @@ async def walk_both_ways(
 
 
 async def _check_paging(
-    runs: list[tuple[int, S]], limit: int, order: canonical.Order, status: S | None
+    fresh: FreshStores,
+    kind: Kind,
+    runs: list[tuple[int, S]],
+    limit: int,
+    order: canonical.Order,
+    status: S | None,
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        async with await SqliteLedger.open(str(Path(folder) / "ledger.db")) as ledger:
-            inserted: list[RunRecord] = []
-            for i, (minute, run_status) in enumerate(runs):
-                at = T0 + timedelta(minutes=minute)
-                inserted.append(
-                    await ledger.insert(make_record(f"r{i}", status=run_status, created_at=at))
-                )
-                await ledger.insert(make_record(f"bob{i}", owner=BOB, created_at=at))
-            wanted = [r for r in inserted if status is None or r.run.status is status]
-            wanted.sort(key=lambda r: (r.created_at, r.seq), reverse=order == "desc")
-            query = canonical.ListQuery(limit=limit, order=order, status=status)
-            await walk_both_ways(ledger, query, ids(wanted))
+    async with fresh.new(kind) as store:
+        ledger = await store.open()
+        inserted: list[RunRecord] = []
+        for i, (minute, run_status) in enumerate(runs):
+            at = T0 + timedelta(minutes=minute)
+            inserted.append(
+                await ledger.insert(make_record(f"r{i}", status=run_status, created_at=at))
+            )
+            await ledger.insert(make_record(f"bob{i}", owner=BOB, created_at=at))
+        wanted = [r for r in inserted if status is None or r.run.status is status]
+        wanted.sort(key=lambda r: (r.created_at, r.seq), reverse=order == "desc")
+        query = canonical.ListQuery(limit=limit, order=order, status=status)
+        await walk_both_ways(ledger, query, ids(wanted))
 
 
 @given(
@@ -290,14 +289,20 @@ async def _check_paging(
     status=st.sampled_from([None, S.completed]),
 )
 @settings(max_examples=40, deadline=None)
+@pytest.mark.parametrize("kind", KINDS)
 def test_paging_visits_every_run_once_in_either_direction(
-    runs: list[tuple[int, S]], limit: int, order: canonical.Order, status: S | None
+    fresh_stores: FreshStores,
+    kind: Kind,
+    runs: list[tuple[int, S]],
+    limit: int,
+    order: canonical.Order,
+    status: S | None,
 ) -> None:
     """after-pages and before-pages cover every matching run once: no overlaps, no gaps."""
-    asyncio.run(_check_paging(runs, limit, order, status))
+    asyncio.run(_check_paging(fresh_stores, kind, runs, limit, order, status))
 
 
-async def test_a_cancel_wins_over_a_worker_finishing(ledger: SqliteLedger) -> None:
+async def test_a_cancel_wins_over_a_worker_finishing(ledger: AnyLedger) -> None:
     """A worker's result is not written over a cancel that landed while it worked."""
     await ledger.insert(make_record("r1"))
     claimed = await ledger.claim("w1", 30, T0, backends=LOCAL)
@@ -316,7 +321,7 @@ async def test_a_cancel_wins_over_a_worker_finishing(ledger: SqliteLedger) -> No
 
 
 async def test_cancel_of_a_queued_run_is_immediate_and_terminal_runs_are_unchanged(
-    ledger: SqliteLedger,
+    ledger: AnyLedger,
 ) -> None:
     """A queued run is cancelled at once and never claimed; a finished run stays finished."""
     await ledger.insert(make_record("q"))
@@ -329,7 +334,7 @@ async def test_cancel_of_a_queued_run_is_immediate_and_terminal_runs_are_unchang
     assert await ledger.request_cancel(ALICE, "local", "done", T0) == finished
 
 
-async def test_a_finished_run_keeps_the_worker_and_ends_the_lease(ledger: SqliteLedger) -> None:
+async def test_a_finished_run_keeps_the_worker_and_ends_the_lease(ledger: AnyLedger) -> None:
     """finish stores the result for the lease holder; the lease ends, attempts stay."""
     await ledger.insert(make_record("r1"))
     claimed = await ledger.claim("w1", 30, T0, backends=LOCAL)
@@ -342,22 +347,19 @@ async def test_a_finished_run_keeps_the_worker_and_ends_the_lease(ledger: Sqlite
     assert (done.claimed_by, done.lease_until, done.attempts) == ("w1", None, 1)
 
 
-async def test_two_claimers_never_take_the_same_run(tmp_path: Path) -> None:
-    """Concurrent claims through two connections hand out each queued run exactly once."""
-    path = str(tmp_path / "ledger.db")
-    async with await SqliteLedger.open(path) as one, await SqliteLedger.open(path) as two:
-        for i in range(30):
-            await one.insert(make_record(f"r{i}"))
-        claims = [
-            ledger.claim(f"w{n}", 30, T0, backends=LOCAL)
-            for n in range(30)
-            for ledger in (one, two)
-        ]
-        taken = [r.upstream_id for r in await asyncio.gather(*claims) if r is not None]
-        assert sorted(taken) == sorted(f"r{i}" for i in range(30))
+async def test_two_claimers_never_take_the_same_run(open_ledger: OpenLedger) -> None:
+    """Concurrent claims through two handles on one store hand out each queued run once."""
+    one, two = await open_ledger(), await open_ledger()
+    for i in range(30):
+        await one.insert(make_record(f"r{i}"))
+    claims = [
+        ledger.claim(f"w{n}", 30, T0, backends=LOCAL) for n in range(30) for ledger in (one, two)
+    ]
+    taken = [r.upstream_id for r in await asyncio.gather(*claims) if r is not None]
+    assert sorted(taken) == sorted(f"r{i}" for i in range(30))
 
 
-async def test_claim_takes_the_oldest_queued_run_of_its_backends(ledger: SqliteLedger) -> None:
+async def test_claim_takes_the_oldest_queued_run_of_its_backends(ledger: AnyLedger) -> None:
     """Claims go in insertion order and only to runs of the named backends."""
     await ledger.insert(make_record("remote", backend="extend"))
     await ledger.insert(make_record("first"))
@@ -369,7 +371,7 @@ async def test_claim_takes_the_oldest_queued_run_of_its_backends(ledger: SqliteL
     assert await ledger.claim("w1", 30, T0, backends=()) is None
 
 
-async def test_an_expired_lease_is_reclaimed_and_counts_an_attempt(ledger: SqliteLedger) -> None:
+async def test_an_expired_lease_is_reclaimed_and_counts_an_attempt(ledger: AnyLedger) -> None:
     """A run whose lease ran out goes to the next claimer; the old worker loses its hold."""
     await ledger.insert(make_record("r1"))
     await ledger.claim("w1", 10, T0, backends=LOCAL)
@@ -385,7 +387,7 @@ async def test_an_expired_lease_is_reclaimed_and_counts_an_attempt(ledger: Sqlit
 
 
 async def test_claim_fails_runs_out_of_attempts_instead_of_retaking_them(
-    ledger: SqliteLedger,
+    ledger: AnyLedger,
 ) -> None:
     """With max_attempts, an expired run tried that often fails with INTERRUPTED."""
     await ledger.insert(make_record("r1"))
@@ -407,7 +409,7 @@ def _abandoned(upstream_id: str, *, attempts: int, lease_until: datetime) -> Run
     )
 
 
-async def test_recover_requeues_or_fails_abandoned_runs_visibly(ledger: SqliteLedger) -> None:
+async def test_recover_requeues_or_fails_abandoned_runs_visibly(ledger: AnyLedger) -> None:
     """Expired runs go back to the queue, or fail INTERRUPTED at max attempts; others stay."""
     expired, live = T0 + timedelta(seconds=10), T0 + timedelta(hours=1)
     await ledger.insert(_abandoned("retry", attempts=1, lease_until=expired))
@@ -431,13 +433,21 @@ async def test_recover_requeues_or_fails_abandoned_runs_visibly(ledger: SqliteLe
     assert (again.upstream_id, again.attempts) == ("retry", 2)
 
 
-async def test_the_ledger_survives_reopening(tmp_path: Path) -> None:
-    """Reopening a file keeps its runs and its schema version."""
+async def test_the_ledger_survives_reopening(open_ledger: OpenLedger) -> None:
+    """Reopening a store keeps its runs."""
+    async with await open_ledger() as ledger:
+        inserted = await ledger.insert(make_record("r1"))
+    async with await open_ledger() as ledger:
+        assert await ledger.get(ALICE, "local", "r1") == inserted
+
+
+# About the SQLite file itself (its schema version row, its journal): SQLite only.
+async def test_a_reopened_file_keeps_its_schema_version_and_journal(tmp_path: Path) -> None:
     path = str(tmp_path / "ledger.db")
     async with await SqliteLedger.open(path) as ledger:
-        inserted = await ledger.insert(make_record("r1"))
-    async with await SqliteLedger.open(path) as ledger:
-        assert await ledger.get(ALICE, "local", "r1") == inserted
+        await ledger.insert(make_record("r1"))
+    async with await SqliteLedger.open(path):
+        pass
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -1,11 +1,11 @@
-"""The runs of A/B comparisons in the ledger over a real SQLite file: a comparison's own run
-is linked to its side as it is recorded; any linked run ending, by whichever path ends it,
-finishes its side in the same write, completing the comparison with its last side; a
+"""The runs of A/B comparisons in the ledger on both stores (tests/stores.py): a comparison's
+own run is linked to its side as it is recorded; any linked run ending, by whichever path ends
+it, finishes its side in the same write, completing the comparison with its last side; a
 comparison's own run raises no webhook event, while a client's run still does."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from gateway.service.runs import RunService
 from gateway.store import RunRecord, SqliteLedger
 from mappings import canonical
 from tests.harness import local_settings
+from tests.stores import AnyLedger, OpenLedger
 from tests.test_store import ALICE, CONFIG, T0, completed, make_record
 from tests.test_store_comparison_listing import shadow_run
 from tests.test_store_comparisons import comparison, side, stored
@@ -32,14 +33,14 @@ EVERY_RUN_EVENT = ("classify_run.processed", "classify_run.failed", "classify_ru
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
-    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as opened:
-        await opened.subscribe({"hook": EVERY_RUN_EVENT})
-        yield opened
+async def ledger(open_ledger: OpenLedger) -> AnyLedger:
+    opened = await open_ledger()
+    await opened.subscribe({"hook": EVERY_RUN_EVENT})
+    return opened
 
 
 async def test_a_comparison_s_run_is_linked_to_its_side_as_it_is_recorded(
-    ledger: SqliteLedger,
+    ledger: AnyLedger,
 ) -> None:
     """Inserting a run for a comparison names it as its backend's side's run; a second run
     for a side that has one, or for a comparison not recorded, links nothing. (A run for a
@@ -60,31 +61,31 @@ async def test_a_comparison_s_run_is_linked_to_its_side_as_it_is_recorded(
     assert await ledger.find("retab", "s1") == first
 
 
-EndRun = Callable[[SqliteLedger, RunRecord], Awaitable[object]]
+EndRun = Callable[[AnyLedger, RunRecord], Awaitable[object]]
 
 
-async def by_update(ledger: SqliteLedger, record: RunRecord) -> object:
+async def by_update(ledger: AnyLedger, record: RunRecord) -> object:
     return await ledger.update_run(
         record.backend, record.upstream_id, completed(record.run), now=T2
     )
 
 
-async def by_worker(ledger: SqliteLedger, record: RunRecord) -> object:
+async def by_worker(ledger: AnyLedger, record: RunRecord) -> object:
     claimed = await ledger.claim("w1", 30, T1, backends=(record.backend,))
     assert claimed is not None
     return await ledger.finish("local", record.upstream_id, "w1", completed(claimed.run), now=T2)
 
 
-async def by_cancel(ledger: SqliteLedger, record: RunRecord) -> object:
+async def by_cancel(ledger: AnyLedger, record: RunRecord) -> object:
     return await ledger.request_cancel(ALICE, record.backend, record.upstream_id, T2)
 
 
-async def by_recovery(ledger: SqliteLedger, record: RunRecord) -> object:
+async def by_recovery(ledger: AnyLedger, record: RunRecord) -> object:
     assert await ledger.claim("w1", 1, T0, backends=(record.backend,)) is not None
     return await ledger.recover(T2, max_attempts=1)  # its worker went away, out of attempts
 
 
-async def by_claim(ledger: SqliteLedger, record: RunRecord) -> object:
+async def by_claim(ledger: AnyLedger, record: RunRecord) -> object:
     assert await ledger.claim("w1", 1, T0, backends=(record.backend,)) is not None
     return await ledger.claim("w2", 1, T2, backends=(record.backend,), max_attempts=1)
 
@@ -92,7 +93,7 @@ async def by_claim(ledger: SqliteLedger, record: RunRecord) -> object:
 @pytest.mark.parametrize("end", [by_update, by_worker, by_cancel, by_recovery, by_claim])
 @pytest.mark.parametrize("own", [True, False], ids=["own-run", "client-run"])
 async def test_a_run_ending_by_any_path_finishes_its_side(
-    ledger: SqliteLedger, end: EndRun, own: bool
+    ledger: AnyLedger, end: EndRun, own: bool
 ) -> None:
     """A comparison's own run or a client's run linked as the primary: reaching a terminal
     status (a poll's update, a worker's finish, a cancel, recovery, a claim giving up)
@@ -116,7 +117,7 @@ async def test_a_run_ending_by_any_path_finishes_its_side(
 
 
 async def test_a_run_recorded_ended_finishes_its_side_and_the_last_completes(
-    ledger: SqliteLedger,
+    ledger: AnyLedger,
 ) -> None:
     """A comparison's run inserted terminal (a sync run) finishes its side in the insert;
     the comparison completes only with its last side, at that side's end, once."""
@@ -141,7 +142,7 @@ async def test_a_run_recorded_ended_finishes_its_side_and_the_last_completes(
 
 
 async def test_a_comparison_s_run_raises_no_event_but_a_client_s_still_does(
-    ledger: SqliteLedger,
+    ledger: AnyLedger,
 ) -> None:
     """With an endpoint subscribed to every run event, the client's primary run ending owes
     its event; the comparison's own run ending (inserted ended, or updated) owes none."""
@@ -189,7 +190,7 @@ async def test_run_service_records_a_run_made_for_a_comparison(tmp_path: Path) -
     assert listed.records == ()
 
 
-async def test_a_deleted_run_leaves_its_side_the_run_as_it_ended(ledger: SqliteLedger) -> None:
+async def test_a_deleted_run_leaves_its_side_the_run_as_it_ended(ledger: AnyLedger) -> None:
     """A client's run deleted after it ended keeps its side's answer: the copy the side kept
     as it finished, with its finishing time; the report reads it as the answer it was."""
     record = await ledger.insert(make_record("r1"))

@@ -1,4 +1,4 @@
-"""The edges of a comparison's side in the ledger over a real SQLite file: a linked run
+"""The edges of a comparison's side in the ledger on both stores (tests/stores.py): a linked run
 deleted before it ended fails its side (and the sweep fails one a file kept waiting on a run
 gone), a side keeps a copy of its run as it finished, only the comparison's owner's runs are
 its sides' runs, a comparison completes when its last side finished, a run turning up for a
@@ -8,7 +8,6 @@ a refusal of the file's constraints other than a known id is not a duplicate."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
@@ -20,10 +19,12 @@ from structlog.testing import capture_logs
 
 from gateway.store import SqliteLedger
 from gateway.store.comparison_ledger import DuplicateComparison
+from gateway.store.sql import CONSTRAINT_ERRORS
 from gateway.store.sqlite import SCHEMA_VERSION, comparisons
 from gateway.store.sqlite.schema import MIGRATIONS
 from gateway.store.sqlite.writes import INSERT, insert_params
 from mappings import canonical
+from tests.stores import AnyLedger, OpenLedger, Store
 from tests.test_store import ALICE, BOB, T0, completed, make_record
 from tests.test_store_comparison_listing import old_ledger, shadow_run
 from tests.test_store_comparisons import comparison, side, stored
@@ -34,14 +35,12 @@ DELETED_AT = T0 + timedelta(minutes=5)
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
-    path = str(tmp_path / "ledger.db")
-    async with await SqliteLedger.open(path, clock=lambda: DELETED_AT) as opened:
-        yield opened
+async def ledger(open_ledger: OpenLedger) -> AnyLedger:
+    return await open_ledger(clock=lambda: DELETED_AT)
 
 
 async def test_deleting_a_run_not_ended_fails_its_side_and_completes_the_comparison(
-    ledger: SqliteLedger,
+    ledger: AnyLedger,
 ) -> None:
     """A client's run deleted while still queued will never end: its side is failed as
     deleted in the delete's own write, and the comparison, that side being its last, is
@@ -59,9 +58,7 @@ async def test_deleting_a_run_not_ended_fails_its_side_and_completes_the_compari
     assert not await ledger.delete(ALICE, "local", "r1")
 
 
-async def test_the_sweep_fails_a_side_whose_run_is_gone(
-    ledger: SqliteLedger, tmp_path: Path
-) -> None:
+async def test_the_sweep_fails_a_side_whose_run_is_gone(ledger: AnyLedger, store: Store) -> None:
     """A side left waiting on a run no longer in the ledger (deleted by a process older than
     this fix) is failed by the stale sweep as deleted; a side whose run is there still
     waits."""
@@ -69,8 +66,7 @@ async def test_the_sweep_fails_a_side_whose_run_is_gone(
     await ledger.insert(make_record("r2"))
     await ledger.insert_comparison(comparison("cmp_1", side("local", "r1")))
     await ledger.insert_comparison(comparison("cmp_2", side("local", "r2")))
-    with closing(sqlite3.connect(tmp_path / "ledger.db")) as raw, raw:
-        raw.execute("DELETE FROM runs WHERE upstream_id = 'r1'")
+    store.execute("DELETE FROM runs WHERE upstream_id = 'r1'")
 
     assert await ledger.fail_stale_sides(T1, T3) == 1
 
@@ -84,7 +80,7 @@ async def test_the_sweep_fails_a_side_whose_run_is_gone(
     assert await ledger.fail_stale_sides(T1, T3) == 0
 
 
-async def test_a_side_keeps_its_run_as_it_finished(ledger: SqliteLedger) -> None:
+async def test_a_side_keeps_its_run_as_it_finished(ledger: AnyLedger) -> None:
     """Deleting a run after its side finished leaves the side the run as it ended: for a
     primary ended before its comparison was recorded, and for a comparison's own run ended
     later. While the run is there, the side reads it live."""
@@ -106,6 +102,7 @@ async def test_a_side_keeps_its_run_as_it_finished(ledger: SqliteLedger) -> None
     assert [s.error for s in found.sides] == [None, None]
 
 
+# Upgrading an old SQLite file: SQLite only.
 async def test_a_schema_8_ledger_gets_copies_of_its_finished_sides_runs(tmp_path: Path) -> None:
     """Opening a schema-8 file brings it to the current schema; a side finished there gets a
     copy of its run, which outlives the run."""
@@ -130,7 +127,7 @@ async def test_a_schema_8_ledger_gets_copies_of_its_finished_sides_runs(tmp_path
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
 
 
-async def test_another_owner_s_run_is_never_a_side_s_run(ledger: SqliteLedger) -> None:
+async def test_another_owner_s_run_is_never_a_side_s_run(ledger: AnyLedger) -> None:
     """Bob's run naming Alice's comparison links to nothing (logged); Bob's ended run named
     by Alice's primary side neither finishes it nor is read through it."""
     await ledger.insert(make_record("b1", owner=BOB, status=S.completed))
@@ -157,7 +154,7 @@ async def test_another_owner_s_run_is_never_a_side_s_run(ledger: SqliteLedger) -
     assert (await stored(ledger)).sides[1].finished_at is None
 
 
-async def test_a_comparison_completes_when_its_last_side_finished(ledger: SqliteLedger) -> None:
+async def test_a_comparison_completes_when_its_last_side_finished(ledger: AnyLedger) -> None:
     """The last write may carry an earlier clock than a side finished at (another process's):
     the comparison is completed at its sides' latest end, never before one."""
     record = await ledger.insert(make_record("r1"))
@@ -172,7 +169,7 @@ async def test_a_comparison_completes_when_its_last_side_finished(ledger: Sqlite
 
 @pytest.mark.parametrize("ended", [True, False], ids=["sync", "background"])
 async def test_a_run_turning_up_for_a_failed_side_reopens_it(
-    ledger: SqliteLedger, ended: bool
+    ledger: AnyLedger, ended: bool
 ) -> None:
     """A side failed before it had a run (a slow vendor past the shadow's deadline) whose
     run is recorded after all is linked to it and reopened: the comparison is no longer
@@ -202,6 +199,7 @@ async def test_a_run_turning_up_for_a_failed_side_reopens_it(
     assert found.completed_at == T2
 
 
+# SQLite's own query plan and index list: SQLite only.
 def test_a_listing_by_owner_and_time_walks_the_owner_s_seq_index(tmp_path: Path) -> None:
     """`comparisons(owner, since=...)` walks `comparisons_owner_seq` in order (no sort); the
     index by creation time it never used is gone."""
@@ -222,11 +220,11 @@ def test_a_listing_by_owner_and_time_walks_the_owner_s_seq_index(tmp_path: Path)
     assert "comparisons_owner_created" not in indexes
 
 
-async def test_a_refusal_other_than_a_known_id_is_no_duplicate(ledger: SqliteLedger) -> None:
+async def test_a_refusal_other_than_a_known_id_is_no_duplicate(ledger: AnyLedger) -> None:
     """A comparison the file's constraints refuse for another reason (a missing document)
     raises that refusal, not DuplicateComparison, and keeps nothing."""
     broken = msgspec.structs.replace(comparison(), document=cast(str, None))
-    with pytest.raises(sqlite3.IntegrityError, match="document"):
+    with pytest.raises(CONSTRAINT_ERRORS, match="document"):
         await ledger.insert_comparison(broken)
     assert await ledger.comparisons(None) == ()
     await ledger.insert_comparison(comparison())

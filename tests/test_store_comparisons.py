@@ -1,23 +1,19 @@
-"""A/B comparisons in the ledger over a real SQLite file: recorded with their sides, read back
-per owner (every owner's for the operator) in `seq` order with each side's run, a side whose
-run has ended finished at insert, sides failed before they had a run, and the comparison
+"""A/B comparisons in the ledger on both stores (tests/stores.py): recorded with their sides,
+read back per owner (every owner's for the operator) in `seq` order with each side's run, a side
+whose run has ended finished at insert, sides failed before they had a run, and the comparison
 completed with its last side."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import closing
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import msgspec
 import pytest
 
-from gateway.store import SqliteLedger
 from gateway.store.base import ComparisonLedger, DuplicateComparison, LedgerError
 from gateway.store.comparison_records import ComparisonRecord, SideRecord
 from mappings import canonical
+from tests.stores import AnyLedger, Store
 from tests.test_store import ALICE, BOB, T0, make_record
 
 S = canonical.Status
@@ -26,12 +22,6 @@ CATEGORIES = (
     canonical.Category(key="inv", name="Invoice", description="a bill"),
     canonical.Category(key=None, name="Receipt"),
 )
-
-
-@pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
-    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as opened:
-        yield opened
 
 
 def side(backend: str, upstream_id: str | None = None, started_at: datetime = T0) -> SideRecord:
@@ -57,13 +47,13 @@ def comparison(
     )
 
 
-async def stored(ledger: SqliteLedger, comparison_id: str = "cmp_1") -> ComparisonRecord:
+async def stored(ledger: AnyLedger, comparison_id: str = "cmp_1") -> ComparisonRecord:
     found = await ledger.get_comparison(ALICE, comparison_id)
     assert found is not None
     return found
 
 
-async def test_a_comparison_comes_back_whole_to_its_owner_only(ledger: SqliteLedger) -> None:
+async def test_a_comparison_comes_back_whole_to_its_owner_only(ledger: AnyLedger) -> None:
     """Every field survives the round trip, `seq` is assigned, sides keep their order with
     each side's run joined from `runs`; another owner sees nothing, and an id is recorded
     once."""
@@ -85,7 +75,7 @@ async def test_a_comparison_comes_back_whole_to_its_owner_only(ledger: SqliteLed
     assert await typed.comparisons(None) == (inserted,)  # the refused one left nothing
 
 
-async def test_two_sides_of_one_backend_are_refused_whole(ledger: SqliteLedger) -> None:
+async def test_two_sides_of_one_backend_are_refused_whole(ledger: AnyLedger) -> None:
     """A comparison naming a backend twice is an error, and nothing of it is kept."""
     with pytest.raises(ValueError, match="twice"):
         await ledger.insert_comparison(comparison("cmp_1", side("local"), side("local")))
@@ -93,7 +83,7 @@ async def test_two_sides_of_one_backend_are_refused_whole(ledger: SqliteLedger) 
     await ledger.insert_comparison(comparison("cmp_1", side("local"), side("retab")))
 
 
-async def test_listings_page_in_seq_order_per_owner_or_for_everyone(ledger: SqliteLedger) -> None:
+async def test_listings_page_in_seq_order_per_owner_or_for_everyone(ledger: AnyLedger) -> None:
     """`comparisons` walks `seq` past `after`, up to `limit`, only the owner's (every owner's
     for None), created at or after `since`."""
     made = [
@@ -120,7 +110,7 @@ async def test_listings_page_in_seq_order_per_owner_or_for_everyone(ledger: Sqli
         await ledger.comparisons(None, limit=0)
 
 
-async def test_a_listing_reads_many_comparisons_with_their_sides(ledger: SqliteLedger) -> None:
+async def test_a_listing_reads_many_comparisons_with_their_sides(ledger: AnyLedger) -> None:
     """Sides are read in batches of ids, each comparison getting its own, primary first."""
     for i in range(1203):
         await ledger.insert_comparison(comparison(f"cmp_{i:04}", side("retab"), side("local")))
@@ -129,7 +119,7 @@ async def test_a_listing_reads_many_comparisons_with_their_sides(ledger: SqliteL
     assert all([s.backend for s in c.sides] == ["retab", "local"] for c in found)
 
 
-async def test_a_primary_already_ended_is_finished_when_it_ended(ledger: SqliteLedger) -> None:
+async def test_a_primary_already_ended_is_finished_when_it_ended(ledger: AnyLedger) -> None:
     """A side whose run is terminal at insert is finished at that run's `updated_at`; the
     comparison completes then only if every side has finished, at the last one's end."""
     await ledger.insert(make_record("r1", status=S.completed, created_at=T1))
@@ -151,7 +141,7 @@ async def test_a_primary_already_ended_is_finished_when_it_ended(ledger: SqliteL
     assert await stored(ledger, "cmp_2") == done
 
 
-async def test_a_side_fails_only_before_it_has_a_run(ledger: SqliteLedger) -> None:
+async def test_a_side_fails_only_before_it_has_a_run(ledger: AnyLedger) -> None:
     """`fail_side` finishes a side with no run, with its error, completing the comparison if
     it was the last; an unknown side, one with a run, or one finished already is left as it
     is (False)."""
@@ -176,7 +166,7 @@ async def test_a_side_fails_only_before_it_has_a_run(ledger: SqliteLedger) -> No
     assert (await stored(ledger)).completed_at == T3
 
 
-async def test_stale_sides_with_no_run_are_failed_as_interrupted(ledger: SqliteLedger) -> None:
+async def test_stale_sides_with_no_run_are_failed_as_interrupted(ledger: AnyLedger) -> None:
     """Only unfinished sides with no run that started before the cutoff are failed; each
     comparison left with every side finished is completed."""
     await ledger.insert(make_record("r1", backend="retab"))
@@ -204,11 +194,10 @@ async def test_stale_sides_with_no_run_are_failed_as_interrupted(ledger: SqliteL
 
 
 async def test_a_stored_comparison_naming_no_known_source_is_refused(
-    ledger: SqliteLedger, tmp_path: Path
+    ledger: AnyLedger, store: Store
 ) -> None:
     """A row whose source is neither shadow nor replay is an error when read."""
     await ledger.insert_comparison(comparison())
-    with closing(sqlite3.connect(tmp_path / "ledger.db")) as raw, raw:
-        raw.execute("UPDATE comparisons SET source = 'mirror'")
+    store.execute("UPDATE comparisons SET source = 'mirror'")
     with pytest.raises(LedgerError, match="mirror"):
         await ledger.get_comparison(ALICE, "cmp_1")

@@ -1,10 +1,10 @@
-"""The file ledger over a real SQLite file: a schema-2 ledger upgraded in place, owner scoping
-as for runs, keyset pages both ways, name filters, and copies at vendors (first one wins)."""
+"""The file ledger on both stores (tests/stores.py): a schema-2 ledger upgraded in place, owner
+scoping as for runs, keyset pages both ways, name filters, and copies at vendors (first one
+wins)."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ from gateway.store.sqlite import SCHEMA_VERSION
 from gateway.store.sqlite.schema import MIGRATIONS
 from gateway.store.sqlite.writes import insert_params
 from mappings.files import FileQuery, StoredFile, new_file_id
+from tests.stores import AnyLedger
 from tests.test_store import make_record
 from tests.test_store_schema import INSERT_V1
 
@@ -53,12 +54,7 @@ def names(records: tuple[FileRecord, ...]) -> list[str]:
     return [r.file.name for r in records]
 
 
-@pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
-    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as opened:
-        yield opened
-
-
+# Upgrading an old SQLite file: SQLite only.
 async def test_a_schema_3_ledger_gains_the_files_table_and_keeps_its_runs(tmp_path: Path) -> None:
     """Opening a ledger written at schema 3 moves it to the current version in place: its
     runs are still there, and files can be recorded beside them."""
@@ -81,7 +77,7 @@ async def test_a_schema_3_ledger_gains_the_files_table_and_keeps_its_runs(tmp_pa
     assert {"files_owner_created", "files_owner_name_created"} <= indexes
 
 
-async def test_files_are_scoped_per_owner(ledger: SqliteLedger) -> None:
+async def test_files_are_scoped_per_owner(ledger: AnyLedger) -> None:
     """Another owner can neither get, list nor delete a file; `find_file` sees it (for the
     holder of a signed link), and the owner's delete returns what it removed."""
     typed: FileLedger = ledger
@@ -96,14 +92,14 @@ async def test_files_are_scoped_per_owner(ledger: SqliteLedger) -> None:
     assert await typed.find_file(stored.id) is None
 
 
-async def test_a_file_id_is_recorded_once(ledger: SqliteLedger) -> None:
+async def test_a_file_id_is_recorded_once(ledger: AnyLedger) -> None:
     """Inserting a second file under an id already recorded raises DuplicateFile."""
     await ledger.insert_file(make_file(1))
     with pytest.raises(DuplicateFile):
         await ledger.insert_file(make_file(1, owner=BOB))
 
 
-async def test_pages_walk_both_ways_in_either_order(ledger: SqliteLedger) -> None:
+async def test_pages_walk_both_ways_in_either_order(ledger: AnyLedger) -> None:
     """Keyset pages on (created, seq): ties at one instant keep insertion order, `after`
     reads on and `before` reads back from a cursor, and the flags say what lies beyond."""
     for n in range(1, 6):  # f1, f2 share an instant; f3 … f5 follow a second apart
@@ -129,7 +125,7 @@ async def test_pages_walk_both_ways_in_either_order(ledger: SqliteLedger) -> Non
     assert names((await ledger.list_files(ALICE, on)).records) == ["f4", "f5"]
 
 
-async def test_a_cursor_the_owner_does_not_have_gives_an_empty_page(ledger: SqliteLedger) -> None:
+async def test_a_cursor_the_owner_does_not_have_gives_an_empty_page(ledger: AnyLedger) -> None:
     """Another owner's file, or one deleted, is no position in the owner's listing."""
     await ledger.insert_file(make_file(1))
     bobs = await ledger.insert_file(make_file(2, owner=BOB))
@@ -137,7 +133,7 @@ async def test_a_cursor_the_owner_does_not_have_gives_an_empty_page(ledger: Sqli
     assert (page.records, page.has_more_after, page.has_more_before) == ((), False, False)
 
 
-async def test_names_filter_exactly_or_by_casefolded_substring(ledger: SqliteLedger) -> None:
+async def test_names_filter_exactly_or_by_casefolded_substring(ledger: AnyLedger) -> None:
     """`name` matches exactly; `name_contains` matches case-insensitively (casefolded, so
     `STRASSE` finds `Straße`); the creation bounds are inclusive."""
     await ledger.insert_file(make_file(1, name="Invoice-March.pdf"))
@@ -154,7 +150,7 @@ async def test_names_filter_exactly_or_by_casefolded_substring(ledger: SqliteLed
     assert len((await ledger.list_files(ALICE, dated)).records) == 2
 
 
-async def test_the_first_copy_at_a_backend_wins(ledger: SqliteLedger) -> None:
+async def test_the_first_copy_at_a_backend_wins(ledger: AnyLedger) -> None:
     """A copy is remembered per backend; a second one for the same backend does not replace
     it, and the record returned names the copy to use."""
     stored = await ledger.insert_file(make_file(1))

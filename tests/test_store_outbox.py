@@ -1,22 +1,18 @@
-"""The webhook outbox over a real SQLite file: a run's event is raised in the very write that
-ends the run, by every path that can end one, once; deliveries are leased, retried, killed
-and revived as the dispatcher and the operator say."""
+"""The webhook outbox on both stores (tests/stores.py): a run's event is raised in the very
+write that ends the run, by every path that can end one, once; deliveries are leased, retried,
+killed and revived as the dispatcher and the operator say."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import closing
 from datetime import timedelta
-from pathlib import Path
 
 import msgspec
 import pytest
 
-from gateway.store import SqliteLedger
 from gateway.store.records import INTERRUPTED, NewEvent, RunSnapshot
 from mappings import canonical
+from tests.stores import AnyLedger, OpenLedger, Store
 from tests.test_store import ALICE, T0, completed, make_record
 
 S = canonical.Status
@@ -26,20 +22,20 @@ snapshot_decoder = msgspec.json.Decoder(RunSnapshot)
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
-    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as opened:
-        await opened.subscribe(HOOKS)
-        yield opened
+async def ledger(open_ledger: OpenLedger) -> AnyLedger:
+    opened = await open_ledger()
+    await opened.subscribe(HOOKS)
+    return opened
 
 
-async def owed(ledger: SqliteLedger) -> list[tuple[str, str, str]]:
+async def owed(ledger: AnyLedger) -> list[tuple[str, str, str]]:
     """(event type, subject, endpoint) of every delivery, oldest event first."""
     found = await ledger.list_deliveries(limit=1000)
     return sorted(((d.event_type, d.subject, d.endpoint) for d in found), key=str)
 
 
 async def test_a_finished_run_owes_its_event_to_each_subscribed_endpoint(
-    ledger: SqliteLedger,
+    ledger: AnyLedger,
 ) -> None:
     """update_run to completed raises classify_run.processed for both endpoints; the event
     holds the run as it finished, with its owner and surface."""
@@ -59,7 +55,7 @@ async def test_a_finished_run_owes_its_event_to_each_subscribed_endpoint(
 
 
 async def test_only_subscribed_endpoints_are_owed_and_unsubscribed_types_write_nothing(
-    ledger: SqliteLedger, tmp_path: Path
+    ledger: AnyLedger, store: Store
 ) -> None:
     """A failed run is owed only to the endpoint taking failures; with no subscriber at all,
     no event row is written."""
@@ -70,12 +66,11 @@ async def test_only_subscribed_endpoints_are_owed_and_unsubscribed_types_write_n
     await ledger.subscribe({})
     second = await ledger.insert(make_record("r2"))
     await ledger.update_run("local", "r2", completed(second.run))
-    with closing(sqlite3.connect(tmp_path / "ledger.db")) as conn:
-        assert conn.execute("SELECT count(*) FROM webhook_events").fetchone() == (1,)
+    assert store.execute("SELECT count(*) FROM webhook_events") == [(1,)]
 
 
 async def test_a_run_raises_its_event_once_however_often_it_is_saved_terminal(
-    ledger: SqliteLedger,
+    ledger: AnyLedger,
 ) -> None:
     """A second terminal update (the refresher reading a finished run again, a relayed
     Extend event after a poll saw it) raises nothing more."""
@@ -86,7 +81,7 @@ async def test_a_run_raises_its_event_once_however_often_it_is_saved_terminal(
     assert len(await ledger.list_deliveries()) == 2
 
 
-async def test_every_path_that_ends_a_run_raises_its_event(ledger: SqliteLedger) -> None:
+async def test_every_path_that_ends_a_run_raises_its_event(ledger: AnyLedger) -> None:
     """Inserted already terminal (a sync run), finished by a worker, cancelled, and failed
     by recovery once out of attempts: each raises the event of its status."""
     await ledger.insert(make_record("sync", status=S.completed))
@@ -113,7 +108,7 @@ async def test_every_path_that_ends_a_run_raises_its_event(ledger: SqliteLedger)
     assert error.code == INTERRUPTED
 
 
-async def test_a_failed_write_raises_no_event(ledger: SqliteLedger) -> None:
+async def test_a_failed_write_raises_no_event(ledger: AnyLedger) -> None:
     """A compare-and-set that loses (the run was cancelled first) raises only the cancel."""
     record = await ledger.insert(make_record("r1"))
     await ledger.request_cancel(ALICE, "local", "r1", T0)
@@ -124,7 +119,7 @@ async def test_a_failed_write_raises_no_event(ledger: SqliteLedger) -> None:
     assert {t for t, _, _ in await owed(ledger)} == {"classify_run.cancelled"}
 
 
-async def test_deliveries_are_leased_delivered_retried_and_killed(ledger: SqliteLedger) -> None:
+async def test_deliveries_are_leased_delivered_retried_and_killed(ledger: AnyLedger) -> None:
     """A claim leases due deliveries and counts the attempt; a failure makes one due again
     later or dead; a success ends it; a lease that runs out lets another worker take it."""
     record = await ledger.insert(make_record("r1"))
@@ -148,7 +143,7 @@ async def test_deliveries_are_leased_delivered_retried_and_killed(ledger: Sqlite
     assert await ledger.outbox_depth() == 0
 
 
-async def test_retry_revives_a_dead_delivery_with_a_fresh_window(ledger: SqliteLedger) -> None:
+async def test_retry_revives_a_dead_delivery_with_a_fresh_window(ledger: AnyLedger) -> None:
     """`crosswalk webhooks retry`: the dead delivery is due now, its window starts now; a
     delivered one is left alone; an unknown event id is None."""
     record = await ledger.insert(make_record("r1"))
@@ -164,7 +159,7 @@ async def test_retry_revives_a_dead_delivery_with_a_fresh_window(ledger: SqliteL
 
 
 async def test_retry_leaves_a_delivery_being_sent_to_its_dispatcher(
-    ledger: SqliteLedger,
+    ledger: AnyLedger,
 ) -> None:
     """`webhooks retry` during an attempt: the leased delivery is not reset, so no second
     dispatcher takes it and the first one's 200 is recorded; once the lease has run out,
@@ -183,7 +178,7 @@ async def test_retry_leaves_a_delivery_being_sent_to_its_dispatcher(
 
 
 async def test_what_is_owed_to_an_endpoint_no_longer_configured_is_dead_until_retried(
-    ledger: SqliteLedger,
+    ledger: AnyLedger,
 ) -> None:
     """Subscribing without b (b removed from the config) makes b's pending delivery dead,
     saying why; a's is left owed. With b configured again, retry makes it due now."""
@@ -201,29 +196,27 @@ async def test_what_is_owed_to_an_endpoint_no_longer_configured_is_dead_until_re
 
 
 async def test_a_damaged_delivery_is_dead_and_the_others_are_still_claimed(
-    ledger: SqliteLedger, tmp_path: Path
+    ledger: AnyLedger, store: Store
 ) -> None:
     """A row that cannot be read (an unknown kind written by hand or by a newer version) is
     made dead with its reason inside the claim; the claim hands out the others."""
     for i in range(2):
         record = await ledger.insert(make_record(f"r{i}"))
         await ledger.update_run("local", f"r{i}", completed(record.run), now=T0)
-    with closing(sqlite3.connect(tmp_path / "ledger.db")) as conn, conn:
-        conn.execute("UPDATE webhook_events SET kind = 'mystery' WHERE subject = 'local:r0'")
+    store.execute("UPDATE webhook_events SET kind = 'mystery' WHERE subject = 'local:r0'")
     claimed = await ledger.claim_deliveries("w1", T0, 30, 10)
     assert {(d.subject, d.endpoint) for d in claimed} == {("local:r1", "a"), ("local:r1", "b")}
-    with closing(sqlite3.connect(tmp_path / "ledger.db")) as conn:
-        dead = conn.execute(
-            "SELECT e.event_id, d.endpoint, d.last_error, d.claimed_by FROM webhook_deliveries d"
-            " JOIN webhook_events e ON e.seq = d.event_seq WHERE d.state = 'dead'"
-        ).fetchall()
+    dead = store.execute(
+        "SELECT e.event_id, d.endpoint, d.last_error, d.claimed_by FROM webhook_deliveries d"
+        " JOIN webhook_events e ON e.seq = d.event_seq WHERE d.state = 'dead'"
+    )
     reason = f"the stored delivery cannot be read: webhook event {dead[0][0]} has an unknown kind"
     assert sorted(dead) == [(dead[0][0], name, f"{reason} or state", None) for name in "ab"]
     later = await ledger.claim_deliveries("w2", T0 + timedelta(hours=1), 30, 10)
     assert {d.subject for d in later} == {"local:r1"}  # the dead ones are not claimed again
 
 
-async def test_claims_take_no_more_of_each_endpoint_than_its_limit(ledger: SqliteLedger) -> None:
+async def test_claims_take_no_more_of_each_endpoint_than_its_limit(ledger: AnyLedger) -> None:
     """A dispatcher says how many more each endpoint may take: the claim keeps to each cap
     (oldest first per endpoint) and to the overall limit, and takes nothing of endpoints it
     does not name, so one slow endpoint's backlog never fills the claims others need."""
@@ -242,7 +235,7 @@ async def test_claims_take_no_more_of_each_endpoint_than_its_limit(ledger: Sqlit
     assert len(await ledger.claim_deliveries("w1", T0, 30, 1, limits={"a": 5})) == 1
 
 
-async def test_a_relayed_event_keeps_its_id_and_is_raised_once(ledger: SqliteLedger) -> None:
+async def test_a_relayed_event_keeps_its_id_and_is_raised_once(ledger: AnyLedger) -> None:
     """add_event with a given id (an Extend event relayed) writes it once however often it
     comes; its data is kept as it came."""
     await ledger.subscribe({"a": ("batch_processor_run.processed",)})
@@ -264,29 +257,27 @@ async def test_a_relayed_event_keeps_its_id_and_is_raised_once(ledger: SqliteLed
     )
 
 
-async def test_two_dispatchers_never_take_the_same_delivery(tmp_path: Path) -> None:
-    """Concurrent claims through two connections hand each due delivery out once."""
-    path = str(tmp_path / "ledger.db")
-    async with await SqliteLedger.open(path) as one, await SqliteLedger.open(path) as two:
-        await one.subscribe({"a": EVERY_RUN_EVENT})
-        for i in range(20):
-            await one.insert(make_record(f"r{i}", status=S.completed))
-        claims = [
-            ledger.claim_deliveries(f"w{n}-{i}", T0 + timedelta(hours=1), 30, 3)
-            for n, ledger in enumerate((one, two))
-            for i in range(10)
-        ]
-        taken = [d.subject for batch in await asyncio.gather(*claims) for d in batch]
-        assert sorted(taken) == sorted(f"local:r{i}" for i in range(20))
+async def test_two_dispatchers_never_take_the_same_delivery(open_ledger: OpenLedger) -> None:
+    """Concurrent claims through two handles on one store hand each due delivery out once."""
+    one, two = await open_ledger(), await open_ledger()
+    await one.subscribe({"a": EVERY_RUN_EVENT})
+    for i in range(20):
+        await one.insert(make_record(f"r{i}", status=S.completed))
+    claims = [
+        ledger.claim_deliveries(f"w{n}-{i}", T0 + timedelta(hours=1), 30, 3)
+        for n, ledger in enumerate((one, two))
+        for i in range(10)
+    ]
+    taken = [d.subject for batch in await asyncio.gather(*claims) for d in batch]
+    assert sorted(taken) == sorted(f"local:r{i}" for i in range(20))
 
 
 async def test_the_dispatcher_is_told_when_a_write_may_have_raised_an_event(
-    tmp_path: Path,
+    open_ledger: OpenLedger,
 ) -> None:
     """`on_event` rings after writes that end a run (and not after others)."""
     rung: list[int] = []
-    path = str(tmp_path / "ledger.db")
-    async with await SqliteLedger.open(path, on_event=lambda: rung.append(1)) as ledger:
+    async with await open_ledger(on_event=lambda: rung.append(1)) as ledger:
         record = await ledger.insert(make_record("r1"))
         assert rung == []
         await ledger.update_run("local", "r1", completed(record.run))

@@ -1,28 +1,17 @@
-"""`restart_side` over a real SQLite file: a side with no run starts again (a resumed replay
-sends its document once more), its failure forgotten and its comparison reopened; a side
+"""`restart_side` on both stores (tests/stores.py): a side with no run starts again (a resumed
+replay sends its document once more), its failure forgotten and its comparison reopened; a side
 that has a run, or no such side, is left alone; and an expected label set again."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
-from gateway.store import SqliteLedger
 from mappings import canonical
+from tests.stores import AnyLedger
 from tests.test_store import make_record
 from tests.test_store_comparisons import T1, T2, T3, comparison, stored
 
 
-@pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
-    async with await SqliteLedger.open(str(tmp_path / "ledger.db")) as opened:
-        yield opened
-
-
 async def test_a_failed_side_starts_again_and_its_comparison_reopens(
-    ledger: SqliteLedger,
+    ledger: AnyLedger,
 ) -> None:
     await ledger.insert(make_record("r1", status=canonical.Status.completed))
     await ledger.insert_comparison(comparison())
@@ -38,7 +27,7 @@ async def test_a_failed_side_starts_again_and_its_comparison_reopens(
     assert again.sides[0].finished  # the other side untouched
 
 
-async def test_a_side_with_a_run_or_no_such_side_is_not_restarted(ledger: SqliteLedger) -> None:
+async def test_a_side_with_a_run_or_no_such_side_is_not_restarted(ledger: AnyLedger) -> None:
     await ledger.insert(make_record("r1", status=canonical.Status.completed))
     await ledger.insert_comparison(comparison())
     before = await stored(ledger)
@@ -48,7 +37,7 @@ async def test_a_side_with_a_run_or_no_such_side_is_not_restarted(ledger: Sqlite
     assert await stored(ledger) == before
 
 
-async def test_a_comparisons_expected_label_is_set_again(ledger: SqliteLedger) -> None:
+async def test_a_comparisons_expected_label_is_set_again(ledger: AnyLedger) -> None:
     """A replay rerun with another labels file: the label changes, or is cleared."""
     await ledger.insert(make_record("r1", status=canonical.Status.completed))
     await ledger.insert_comparison(comparison())

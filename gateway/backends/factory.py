@@ -39,7 +39,7 @@ from gateway.files.opening import open_file_store
 from gateway.files.store import FileStore
 from gateway.store.base import BatchLedger, ComparisonLedger, Ledger, Outbox, WorkQueue
 from gateway.store.idempotency import IdempotencyStore
-from gateway.store.sqlite import SqliteLedger
+from gateway.store.opening import open_ledger
 from gateway.supervisor import Doorbell, Supervisor
 from gateway.webhooks.opening import webhook_delivery
 from mappings import canonical, extend, retab
@@ -76,8 +76,8 @@ async def open_backends(
     batch_doorbell = Doorbell()
     async with AsyncExitStack() as stack:
         ledger = await stack.enter_async_context(
-            await SqliteLedger.open(
-                settings.store_path,
+            await open_ledger(
+                settings,
                 clock=clock,
                 on_enqueue=doorbell.ring,
                 on_event=events.ring,

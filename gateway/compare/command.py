@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sqlite3
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,9 +26,9 @@ from gateway.compare.params import ReportQuery, report_query
 from gateway.compare.render_json import render_json
 from gateway.compare.render_table import render_table
 from gateway.compare.reports import Reports
-from gateway.store.base import LedgerError, owner_of
-from gateway.store.sqlite import SqliteLedger
-from gateway.store.sqlite.existing import NoLedger, require_ledger
+from gateway.store.base import owner_of
+from gateway.store.opening import STORE_ERRORS, NoLedger, open_existing
+from gateway.store.postgres.urls import redacted, scrubbed
 
 FORMATS = ("table", "json", "html")
 KEY_ENV = "CROSSWALK_KEY"  # the variable `crosswalk replay` reads its key from
@@ -79,9 +78,10 @@ def run(
     except NoLedger as exc:
         print(f"crosswalk: {exc}", file=sys.stderr)
         return 1
-    except (LedgerError, sqlite3.Error, OSError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"crosswalk: the ledger at {store_path} cannot be read: {reason}", file=sys.stderr)
+    except STORE_ERRORS as exc:
+        reason = scrubbed(str(exc), store_path) or type(exc).__name__
+        where = redacted(store_path)
+        print(f"crosswalk: the ledger at {where} cannot be read: {reason}", file=sys.stderr)
         return 1
     return _print(text)
 
@@ -106,8 +106,7 @@ async def _report(
     query: ReportQuery,
     form: str,
 ) -> str:
-    require_ledger(store_path)  # opening would make a ledger of any file, or of none
-    async with await SqliteLedger.open(store_path) as ledger:
+    async with await open_existing(store_path) as ledger:
         reports = Reports(ledger, prices)
         report = await reports.report(owner, since=query.since, backends=query.backends)
     if form == "json":

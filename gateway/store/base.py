@@ -6,10 +6,11 @@ backend's queue of background work kept in the same store; `Outbox` (`webhook_ou
 webhook events owed to endpoints, raised in the same writes as the changes they report;
 `BatchLedger` (`batch_ledger`) the batches of runs and their inputs still to be created
 (gateway/batch); `ComparisonLedger` (`comparison_ledger`) the A/B comparisons of backends
-(gateway/compare). `SqliteLedger` implements them all over one file; a PostgreSQL store only
-has to satisfy the same Protocols. Imports only the stdlib, `gateway.store.records`,
-`gateway.store.batch_records`, `gateway.store.comparison_records`, `gateway.files.records`
-and `mappings`.
+(gateway/compare). `SqlLedger` (`gateway/store/sql_ledger.py`) implements them all by
+running the jobs of `gateway/store/sqlite/*.py`, the SQL both stores run, on a store's
+`LedgerRunner`: `SqliteLedger` over one SQLite file, the PostgreSQL store over its pool.
+Imports only the stdlib, `gateway.store.records`, `gateway.store.batch_records`,
+`gateway.store.comparison_records`, `gateway.files.records` and `mappings`.
 """
 
 from __future__ import annotations

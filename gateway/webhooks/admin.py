@@ -10,10 +10,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from gateway.clock import Clock, system_clock
+from gateway.store.opening import NoLedger as NoLedger  # re-exported
+from gateway.store.opening import open_existing
 from gateway.store.records import Delivery, DeliveryState
-from gateway.store.sqlite import SqliteLedger
-from gateway.store.sqlite.existing import NoLedger as NoLedger  # re-exported
-from gateway.store.sqlite.existing import require_ledger
+from gateway.store.sql_ledger import SqlLedger
 
 COLUMNS = ("EVENT", "TYPE", "ENDPOINT", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST")
 MAX_LIMIT = 10_000  # rows `list` shows at most
@@ -37,11 +37,10 @@ async def retry_event(store_path: str, event_id: str, *, clock: Clock = system_c
 
 
 @asynccontextmanager
-async def _existing(store_path: str, clock: Clock) -> AsyncIterator[SqliteLedger]:
+async def _existing(store_path: str, clock: Clock) -> AsyncIterator[SqlLedger]:
     # opening would make (or upgrade) a ledger: a mistyped path would then look like an empty
     # outbox, and an empty file would become a ledger
-    require_ledger(store_path)
-    async with await SqliteLedger.open(store_path, clock=clock) as ledger:
+    async with await open_existing(store_path, clock=clock) as ledger:
         yield ledger
 
 

@@ -9,7 +9,6 @@ runs, so the run hook can call it.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ import msgspec
 
 from gateway.store.batch_records import BatchRecord
 from gateway.store.records import NewEvent
+from gateway.store.sql import Connection
 from gateway.store.sqlite.outbox import raise_event
 from gateway.store.sqlite.times import from_us, to_us
 from mappings import canonical
@@ -35,7 +35,7 @@ _encoder = msgspec.json.Encoder()
 _forward = msgspec.json.Decoder(dict[str, str])
 
 
-def settle(conn: sqlite3.Connection, batch_id: str, now: datetime) -> BatchRecord | None:
+def settle(conn: Connection, batch_id: str, now: datetime) -> BatchRecord | None:
     """Bring the batch's status in line with its inputs and runs, inside the caller's write
     transaction; the batch if its status changed, else None. A settled batch never changes;
     settling raises its event."""
@@ -55,7 +55,7 @@ def settle(conn: sqlite3.Connection, batch_id: str, now: datetime) -> BatchRecor
     return settled
 
 
-def _raise(conn: sqlite3.Connection, batch: BatchRecord, now: datetime) -> None:
+def _raise(conn: Connection, batch: BatchRecord, now: datetime) -> None:
     """The settled batch's event: its `BatchRun` as Extend renders it."""
     event = NewEvent(
         event_type=_EVENTS[batch.status],
@@ -67,12 +67,15 @@ def _raise(conn: sqlite3.Connection, batch: BatchRecord, now: datetime) -> None:
     raise_event(conn, event, now)
 
 
-def _status(conn: sqlite3.Connection, batch: BatchRecord) -> canonical.BatchStatus:
+def _status(conn: Connection, batch: BatchRecord) -> canonical.BatchStatus:
     """What a batch's inputs and their runs say its status is (a deleted run is settled)."""
     inputs = dict.fromkeys(("pending", "created", "refused"), 0)
     tried = 0
-    sql = "SELECT state, count(*), sum(attempts > 0) FROM batch_inputs WHERE batch_id = ?"
-    for state, count, attempted in conn.execute(sql + " GROUP BY state", (batch.id,)):
+    sql = (
+        "SELECT state, count(*), sum(CASE WHEN attempts > 0 THEN 1 ELSE 0 END)"
+        " FROM batch_inputs WHERE batch_id = ? GROUP BY state"
+    )
+    for state, count, attempted in conn.execute(sql, (batch.id,)).fetchall():
         inputs[state] = count
         tried += attempted
     if inputs["pending"]:
@@ -94,7 +97,7 @@ def _status(conn: sqlite3.Connection, batch: BatchRecord) -> canonical.BatchStat
     return Status.processed
 
 
-def get(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> BatchRecord | None:
+def get(conn: Connection, where: str, params: tuple[Any, ...]) -> BatchRecord | None:
     """The batch `where` finds, or None."""
     row = conn.execute(f"SELECT {COLUMNS} FROM batches{where}", params).fetchone()
     return None if row is None else _record(row)

@@ -8,7 +8,6 @@ batch is settled by batch_settle.py.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,13 +17,13 @@ import msgspec
 from gateway.store.base import DuplicateBatch
 from gateway.store.batch_records import BatchRecord, ClaimedInput
 from gateway.store.records import RunRecord
+from gateway.store.sql import CONSTRAINT_ERRORS, Connection, immediate, skip_locked
+from gateway.store.sql_dialect import DIALECTS, dialect_of
 from gateway.store.sqlite import writes
 from gateway.store.sqlite.batch_schema import UNSETTLED
 from gateway.store.sqlite.batch_settle import get as get_where
 from gateway.store.sqlite.batch_settle import settle
 from gateway.store.sqlite.events import run_saved
-from gateway.store.sqlite.rows import SELECT, one_record
-from gateway.store.sqlite.schema import immediate
 from gateway.store.sqlite.times import to_us
 from mappings import canonical
 
@@ -36,18 +35,27 @@ _INSERT = (
     "INSERT INTO batches (id, owner, backend, upstream_id, status, run_count, forward, "
     "created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_CLAIMABLE = (
-    "SELECT i.batch_id, i.idx, b.owner, COALESCE(i.backend, b.backend), i.body, i.attempts,"
-    " b.forward"
-    " FROM batch_inputs AS i INDEXED BY batch_inputs_pending JOIN batches AS b ON b.id = i.batch_id"
+# only the input is read (and, elsewhere, locked): a claim never holds up its batch's others
+_CLAIMABLE_SQL = (
+    "SELECT i.batch_id, i.idx, i.backend, i.body, i.attempts FROM batch_inputs AS i{hint}"
     " WHERE i.state = 'pending' AND (i.lease_until_us IS NULL OR i.lease_until_us < ?)"
-    " ORDER BY i.rowid LIMIT 1"
+    " ORDER BY {order} LIMIT 1"
 )
+# the oldest batch's inputs first, each batch in input order (SQLite: the rowid, by the index)
+_OLDEST_FIRST = "(SELECT b.seq FROM batches AS b WHERE b.id = i.batch_id), i.idx"
+_CLAIMABLE = {
+    dialect: _CLAIMABLE_SQL.format(
+        hint=dialect.indexed_by("batch_inputs_pending"),
+        order=dialect.insertion_order("i", _OLDEST_FIRST),
+    )
+    for dialect in DIALECTS
+}
+_CLAIMED_BATCH = "SELECT owner, backend, forward FROM batches WHERE id = ?"
 _INPUT = " WHERE batch_id = ? AND idx = ?"
 
 
 def insert(
-    conn: sqlite3.Connection,
+    conn: Connection,
     batch: BatchRecord,
     bodies: Sequence[bytes],
     backends: Sequence[str] = (),
@@ -57,8 +65,9 @@ def insert(
     named: Sequence[str | None] = backends or (None,) * len(bodies)
     with immediate(conn):
         try:
-            cursor = conn.execute(_INSERT, _params(batch))
-        except sqlite3.IntegrityError:
+            (seq,) = conn.execute(_INSERT + " RETURNING seq", _params(batch)).fetchone()
+        except CONSTRAINT_ERRORS:
+            # PostgreSQL has aborted the transaction: nothing more may run in it
             raise DuplicateBatch(f"batch {batch.id} is already recorded") from None
         conn.executemany(
             "INSERT INTO batch_inputs (batch_id, idx, body, backend) VALUES (?, ?, ?, ?)",
@@ -67,28 +76,30 @@ def insert(
                 for i, (body, backend) in enumerate(zip(bodies, named, strict=True))
             ),
         )
-    stored = get_where(conn, " WHERE seq = ?", (cursor.lastrowid,))
-    assert stored is not None  # just written on this connection, in this thread
+        stored = get_where(conn, " WHERE seq = ?", (seq,))
+    assert stored is not None  # just written in this transaction
     return stored
 
 
-def get(conn: sqlite3.Connection, owner: str, batch_id: str) -> BatchRecord | None:
+def get(conn: Connection, owner: str, batch_id: str) -> BatchRecord | None:
     """The owner's batch, or None (also for another owner's)."""
     return get_where(conn, " WHERE id = ? AND owner = ?", (batch_id, owner))
 
 
 def claim(
-    conn: sqlite3.Connection, worker: str, lease_until: datetime, now: datetime
+    conn: Connection, worker: str, lease_until: datetime, now: datetime
 ) -> ClaimedInput | None:
     """Lease the oldest pending input that no live lease holds to `worker`; its batch is
     processing from then on. With none claimable, takes no write lock (idle workers poll)."""
-    if conn.execute(_CLAIMABLE, (to_us(now),)).fetchone() is None:
+    claimable = _CLAIMABLE[dialect_of(conn)]
+    if conn.execute(claimable, (to_us(now),)).fetchone() is None:
         return None
     with immediate(conn):
-        row = conn.execute(_CLAIMABLE, (to_us(now),)).fetchone()
+        row = conn.execute(claimable + skip_locked(conn), (to_us(now),)).fetchone()
         if row is None:
             return None
-        batch_id, index, owner, backend, body, attempts, forward = row
+        batch_id, index, own_backend, body, attempts = row
+        owner, backend, forward = conn.execute(_CLAIMED_BATCH, (batch_id,)).fetchone()
         conn.execute(
             "UPDATE batch_inputs SET claimed_by = ?, lease_until_us = ?, attempts = ?" + _INPUT,
             (worker, to_us(lease_until), attempts + 1, batch_id, index),
@@ -102,7 +113,7 @@ def claim(
         batch_id=batch_id,
         index=index,
         owner=owner,
-        backend=backend,
+        backend=backend if own_backend is None else own_backend,
         body=body,
         attempts=attempts + 1,
         forward=_forward.decode(forward),
@@ -110,7 +121,7 @@ def claim(
 
 
 def extend_lease(
-    conn: sqlite3.Connection, slot: tuple[str, int], worker: str, lease_until: datetime
+    conn: Connection, slot: tuple[str, int], worker: str, lease_until: datetime
 ) -> bool:
     """Move the lease `worker` holds on a pending input to `lease_until`."""
     sql = "UPDATE batch_inputs SET lease_until_us = ?" + _INPUT + " AND claimed_by = ?"
@@ -118,16 +129,14 @@ def extend_lease(
     return conn.execute(sql, (to_us(lease_until), *slot, worker)).rowcount > 0
 
 
-def release(
-    conn: sqlite3.Connection, slot: tuple[str, int], worker: str, retry_at: datetime
-) -> bool:
+def release(conn: Connection, slot: tuple[str, int], worker: str, retry_at: datetime) -> bool:
     """Give a pending input back, to be claimed again from `retry_at` (a passing failure)."""
     sql = "UPDATE batch_inputs SET claimed_by = NULL, lease_until_us = ?" + _INPUT
     sql += " AND claimed_by = ? AND state = 'pending'"
     return conn.execute(sql, (to_us(retry_at), *slot, worker)).rowcount > 0
 
 
-def refuse(conn: sqlite3.Connection, record: RunRecord, now: datetime) -> bool:
+def refuse(conn: Connection, record: RunRecord, now: datetime) -> bool:
     """Record `record` (the failed run of an input that could not be created; its batch_id
     and batch_input name the input, which this marks refused). False, recording nothing, if
     the input is no longer pending."""
@@ -140,19 +149,18 @@ def refuse(conn: sqlite3.Connection, record: RunRecord, now: datetime) -> bool:
         if state is None or state[0] != "pending":
             return False
         # the insert marks the input created (batch_schema.py); it was refused instead
-        cursor = conn.execute(writes.INSERT, writes.insert_params(record))
+        inserted = writes.insert_row(conn, record)
         conn.execute("UPDATE batch_inputs SET state = 'refused'" + _INPUT, slot)
-        inserted = one_record(conn, f"{SELECT} WHERE seq = ?", (cursor.lastrowid,))
-        assert inserted is not None  # just written on this connection, in this thread
         run_saved(conn, None, inserted, now)  # its event, and the batch settled
     return True
 
 
-def settle_unsettled(conn: sqlite3.Connection, now: datetime) -> int:
+def settle_unsettled(conn: Connection, now: datetime) -> int:
     """Settle every batch not yet settled (those whose runs were deleted, or finished in
     another process); how many changed status. With none unsettled, takes no write lock."""
     unsettled = (
-        f"SELECT id FROM batches INDEXED BY batches_unsettled WHERE {UNSETTLED}"
+        f"SELECT id FROM batches{dialect_of(conn).indexed_by('batches_unsettled')}"
+        f" WHERE {UNSETTLED}"
         " AND upstream_id IS NULL"
     )
     if conn.execute(unsettled + " LIMIT 1").fetchone() is None:

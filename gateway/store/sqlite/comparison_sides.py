@@ -14,7 +14,6 @@ runs, so the run hook can call it.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 import msgspec
@@ -22,6 +21,8 @@ import structlog
 
 from gateway import metrics
 from gateway.store.records import RunRecord
+from gateway.store.sql import Connection
+from gateway.store.sql_dialect import DIALECTS, dialect_of
 from gateway.store.sqlite.times import to_us
 from mappings import canonical
 from mappings.labels import label_of
@@ -41,11 +42,15 @@ _LINK = (
     f" WHERE comparison_id = ? AND backend = ? AND upstream_id IS NULL AND {_OWNED}"
 )
 REOPEN = "UPDATE comparisons SET completed_us = NULL WHERE id = ?"
-_WAITING_ON = (
-    "SELECT s.comparison_id FROM comparison_sides AS s INDEXED BY comparison_sides_run"
+_WAITING_ON_SQL = (
+    "SELECT s.comparison_id FROM comparison_sides AS s{hint}"
     " JOIN comparisons AS c ON c.id = s.comparison_id"
     " WHERE s.backend = ? AND s.upstream_id = ? AND s.finished_us IS NULL AND c.owner = ?"
 )
+_WAITING_ON = {
+    dialect: _WAITING_ON_SQL.format(hint=dialect.indexed_by("comparison_sides_run"))
+    for dialect in DIALECTS
+}
 _FINISH = (
     "UPDATE comparison_sides SET finished_us = ?, run = ?, error = ?"
     " WHERE comparison_id = ? AND backend = ? AND finished_us IS NULL"
@@ -69,7 +74,7 @@ _run = msgspec.json.Decoder(canonical.ClassificationRun)
 _categories = msgspec.json.Decoder(tuple[canonical.Category, ...])
 
 
-def link(conn: sqlite3.Connection, record: RunRecord) -> None:
+def link(conn: Connection, record: RunRecord) -> None:
     """Name `record`, a run just recorded for its comparison, as its backend's side's run,
     reopening the side if it had failed without one; a side that has a run keeps it, and
     another owner's comparison is left alone (logged, as a run linked to nothing)."""
@@ -84,14 +89,14 @@ def link(conn: sqlite3.Connection, record: RunRecord) -> None:
     conn.execute(REOPEN, (record.comparison,))
 
 
-def run_finished(conn: sqlite3.Connection, record: RunRecord, now: datetime) -> None:
+def run_finished(conn: Connection, record: RunRecord, now: datetime) -> None:
     """Finish every side waiting on `record`'s run, which has just reached a terminal
     status, keeping the run as it ended; one indexed read when the run is in no comparison
     (every terminal save pays it)."""
     _finish_waiting(conn, record.owner, record.backend, record.upstream_id, now, record.run, None)
 
 
-def run_deleted(conn: sqlite3.Connection, key: tuple[str, str, str], now: datetime) -> None:
+def run_deleted(conn: Connection, key: tuple[str, str, str], now: datetime) -> None:
     """Fail, as deleted, every side still waiting on the run of `key` (owner, backend,
     upstream_id), which has just been deleted: it will never end."""
     owner, backend, upstream_id = key
@@ -99,7 +104,7 @@ def run_deleted(conn: sqlite3.Connection, key: tuple[str, str, str], now: dateti
 
 
 def _finish_waiting(
-    conn: sqlite3.Connection,
+    conn: Connection,
     owner: str,
     backend: str,
     upstream_id: str,
@@ -107,7 +112,7 @@ def _finish_waiting(
     run: canonical.ClassificationRun | None,
     error: str | None,
 ) -> None:
-    waiting = conn.execute(_WAITING_ON, (backend, upstream_id, owner)).fetchall()
+    waiting = conn.execute(_WAITING_ON[dialect_of(conn)], (backend, upstream_id, owner)).fetchall()
     if not waiting:
         return
     kept = None if run is None else _encoder.encode(run)  # encoded only for a side to keep
@@ -117,14 +122,14 @@ def _finish_waiting(
             _count_disagreements(conn, comparison_id)
 
 
-def complete(conn: sqlite3.Connection, comparison_id: str) -> bool:
+def complete(conn: Connection, comparison_id: str) -> bool:
     """Mark the comparison completed, when its last side finished, if every side of it is
     finished and it was not already; whether it was."""
     params = (comparison_id, comparison_id, comparison_id)
     return conn.execute(_COMPLETE, params).rowcount > 0
 
 
-def _count_disagreements(conn: sqlite3.Connection, comparison_id: str) -> None:
+def _count_disagreements(conn: Connection, comparison_id: str) -> None:
     """Count each shadow of a just-completed shadowed comparison whose label differs from its
     primary's (a failed side has no label: that is a failure, not a disagreement)."""
     rows = conn.execute(_SHADOW_SIDES, (comparison_id,)).fetchall()

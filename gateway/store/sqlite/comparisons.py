@@ -8,7 +8,6 @@ Each write runs in one `immediate` transaction; sides are finished as their runs
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,9 +17,10 @@ import msgspec
 from gateway.store.base import LedgerError
 from gateway.store.comparison_ledger import DuplicateComparison
 from gateway.store.comparison_records import ComparisonRecord, ComparisonSource, SideRecord
+from gateway.store.sql import Connection, immediate
+from gateway.store.sql_dialect import dialect_of
 from gateway.store.sqlite.comparison_schema import SIDE_OPEN
 from gateway.store.sqlite.comparison_sides import DELETED, complete
-from gateway.store.sqlite.schema import immediate
 from gateway.store.sqlite.times import from_us, to_us
 from mappings import canonical
 
@@ -59,7 +59,7 @@ _END = (
 # unfinished sides that will never finish: no run yet, or a run no longer in the ledger
 _STALE = (
     "SELECT s.comparison_id, s.backend, s.upstream_id"
-    " FROM comparison_sides AS s INDEXED BY comparison_sides_open"
+    " FROM comparison_sides AS s{hint}"
     " JOIN comparisons AS c ON c.id = s.comparison_id"
     f" WHERE s.{SIDE_OPEN} AND s.started_us < ? AND (s.upstream_id IS NULL OR NOT EXISTS"
     " (SELECT 1 FROM runs AS r WHERE r.backend = s.backend AND r.upstream_id = s.upstream_id"
@@ -72,11 +72,11 @@ _categories = msgspec.json.Decoder(tuple[canonical.Category, ...])
 _run = msgspec.json.Decoder(canonical.ClassificationRun)
 
 
-def insert(conn: sqlite3.Connection, comparison: ComparisonRecord) -> ComparisonRecord:
+def insert(conn: Connection, comparison: ComparisonRecord) -> ComparisonRecord:
     """Record `comparison` and its sides in one transaction; a side whose run has ended
     already is finished when it ended, and the comparison completed when its last side
     did if every side has. Raises DuplicateComparison; ValueError for two sides of one
-    backend; any other refusal of the file's constraints as it is (sqlite3.IntegrityError)."""
+    backend; any other refusal of the file's constraints as it is (one of CONSTRAINT_ERRORS)."""
     backends = [side.backend for side in comparison.sides]
     if len(set(backends)) < len(backends):
         raise ValueError(f"comparison {comparison.id} names a backend twice")
@@ -84,7 +84,7 @@ def insert(conn: sqlite3.Connection, comparison: ComparisonRecord) -> Comparison
         if conn.execute(_KNOWN, (comparison.id,)).fetchone() is not None:
             raise DuplicateComparison(f"comparison {comparison.id} is already recorded")
         sides = [_settled(conn, comparison.owner, side) for side in comparison.sides]
-        cursor = conn.execute(_INSERT, _params(comparison))
+        (seq,) = conn.execute(_INSERT + " RETURNING seq", _params(comparison)).fetchone()
         conn.executemany(
             _INSERT_SIDE,
             (_side_params(comparison.id, i, *side) for i, side in enumerate(sides)),
@@ -92,14 +92,12 @@ def insert(conn: sqlite3.Connection, comparison: ComparisonRecord) -> Comparison
         ends = [side.finished_at for side, _ in sides]
         if comparison.completed_at is None and sides and None not in ends:
             complete(conn, comparison.id)
-        stored = _read(conn, " WHERE seq = ?", (cursor.lastrowid,))
+        stored = _read(conn, " WHERE seq = ?", (seq,))
     assert len(stored) == 1  # just written in this transaction
     return stored[0]
 
 
-def _settled(
-    conn: sqlite3.Connection, owner: str, side: SideRecord
-) -> tuple[SideRecord, bytes | None]:
+def _settled(conn: Connection, owner: str, side: SideRecord) -> tuple[SideRecord, bytes | None]:
     """`side`, finished when its run (`owner`'s) ended if that run is terminal already, with
     the copy of the run it keeps then."""
     if side.finished_at is not None or side.upstream_id is None:
@@ -125,7 +123,7 @@ def _side_params(
 
 
 def fail_side(
-    conn: sqlite3.Connection, comparison_id: str, backend: str, error: str, now: datetime
+    conn: Connection, comparison_id: str, backend: str, error: str, now: datetime
 ) -> bool:
     """Finish the side, which never got a run, with `error`; completes the comparison if it
     was the last. False, writing nothing, if it is unknown, has a run or is finished."""
@@ -136,12 +134,12 @@ def fail_side(
     return True
 
 
-def fail_stale(conn: sqlite3.Connection, started_before: datetime, now: datetime) -> int:
+def fail_stale(conn: Connection, started_before: datetime, now: datetime) -> int:
     """Fail every side still waiting since before `started_before` that will never finish:
     as interrupted one with no run, as deleted one whose run is no longer in the ledger (a
     file written before deletes failed it); how many."""
     with immediate(conn):
-        stale = conn.execute(_STALE, (to_us(started_before),)).fetchall()
+        stale = conn.execute(_STALE.format(hint=_hint(conn)), (to_us(started_before),)).fetchall()
         for comparison_id, backend, upstream_id in stale:
             error = INTERRUPTED if upstream_id is None else DELETED
             conn.execute(_END, (to_us(now), error, comparison_id, backend))
@@ -150,14 +148,18 @@ def fail_stale(conn: sqlite3.Connection, started_before: datetime, now: datetime
     return len(stale)
 
 
-def get(conn: sqlite3.Connection, owner: str, comparison_id: str) -> ComparisonRecord | None:
+def _hint(conn: Connection) -> str:
+    return dialect_of(conn).indexed_by("comparison_sides_open")
+
+
+def get(conn: Connection, owner: str, comparison_id: str) -> ComparisonRecord | None:
     """The owner's comparison, or None (also another owner's)."""
     found = _read(conn, " WHERE id = ? AND owner = ?", (comparison_id, owner))
     return found[0] if found else None
 
 
 def listing(
-    conn: sqlite3.Connection,
+    conn: Connection,
     owner: str | None,
     since: datetime | None,
     after: int,
@@ -178,23 +180,21 @@ def listing(
     return _read(conn, where, (*params, limit))
 
 
-def _read(
-    conn: sqlite3.Connection, where: str, params: tuple[Any, ...]
-) -> tuple[ComparisonRecord, ...]:
+def _read(conn: Connection, where: str, params: tuple[Any, ...]) -> tuple[ComparisonRecord, ...]:
     """The comparisons `where` selects, in its order, each with its sides and their runs."""
     rows = conn.execute(f"SELECT {_COLUMNS} FROM comparisons{where}", params).fetchall()
     sides = _sides_of(conn, [row[1] for row in rows])
     return tuple(_record(row, sides.get(row[1], [])) for row in rows)
 
 
-def _sides_of(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, list[SideRecord]]:
+def _sides_of(conn: Connection, ids: Sequence[str]) -> dict[str, list[SideRecord]]:
     """Each comparison's sides, primary first."""
     found: dict[str, list[SideRecord]] = {}
     for start in range(0, len(ids), _BATCH):
         batch = ids[start : start + _BATCH]
         marks = ", ".join("?" * len(batch))
         sql = f"{_SIDES} WHERE s.comparison_id IN ({marks}) ORDER BY s.comparison_id, s.position"
-        for comparison_id, *side in conn.execute(sql, batch):
+        for comparison_id, *side in conn.execute(sql, batch).fetchall():
             found.setdefault(comparison_id, []).append(_side(*side))
     return found
 

@@ -6,12 +6,12 @@ made for a comparison raises no event: its client never asked for it."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 import msgspec
 
 from gateway.store.records import NewEvent, RunRecord, RunSnapshot
+from gateway.store.sql import Connection
 from gateway.store.sqlite.batch_settle import settle
 from gateway.store.sqlite.comparison_sides import run_finished
 from gateway.store.sqlite.outbox import raise_event
@@ -22,7 +22,7 @@ _encoder = msgspec.json.Encoder()
 
 
 def run_saved(
-    conn: sqlite3.Connection,
+    conn: Connection,
     before: canonical.Status | None,
     record: RunRecord,
     now: datetime,
@@ -39,7 +39,7 @@ def run_saved(
         settle(conn, record.batch_id, now)
 
 
-def _raise(conn: sqlite3.Connection, record: RunRecord, event_type: str, now: datetime) -> None:
+def _raise(conn: Connection, record: RunRecord, event_type: str, now: datetime) -> None:
     """The run's event: a snapshot of it as it ended."""
     snapshot = RunSnapshot(
         backend=record.backend,

@@ -8,14 +8,14 @@ found by walking the owner's files in order (an owner's files are far fewer than
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import msgspec
 
 from gateway.files.records import FileListResult, FileRecord
 from gateway.store.base import DuplicateFile
-from gateway.store.sqlite.schema import immediate
+from gateway.store.sql import CONSTRAINT_ERRORS, Connection, immediate
+from gateway.store.sql_dialect import Dialect, dialect_of
 from gateway.store.sqlite.times import from_us, to_us
 from mappings.files import FileQuery, StoredFile
 
@@ -50,7 +50,7 @@ def record_of(row: tuple[Any, ...]) -> FileRecord:
     return FileRecord(owner=owner, file=stored, password=password, copies=copied, seq=seq)
 
 
-def insert(conn: sqlite3.Connection, record: FileRecord) -> FileRecord:
+def insert(conn: Connection, record: FileRecord) -> FileRecord:
     """Store a new record; returns it with `seq` assigned. Raises DuplicateFile."""
     f = record.file
     params = (
@@ -59,13 +59,13 @@ def insert(conn: sqlite3.Connection, record: FileRecord) -> FileRecord:
         *(to_us(f.created_at), to_us(f.updated_at)),
     )
     try:
-        cursor = conn.execute(_INSERT, params)
-    except sqlite3.IntegrityError:
+        (seq,) = conn.execute(_INSERT + " RETURNING seq", params).fetchone()
+    except CONSTRAINT_ERRORS:
         raise DuplicateFile(f"file {f.id} is already recorded") from None
-    return msgspec.structs.replace(record, seq=cursor.lastrowid or 0)
+    return msgspec.structs.replace(record, seq=seq)
 
 
-def get(conn: sqlite3.Connection, owner: str | None, file_id: str) -> FileRecord | None:
+def get(conn: Connection, owner: str | None, file_id: str) -> FileRecord | None:
     """The file `file_id`, if `owner` (when given) owns it."""
     if owner is None:
         row = conn.execute(f"{SELECT} WHERE id = ?", (file_id,)).fetchone()
@@ -74,7 +74,7 @@ def get(conn: sqlite3.Connection, owner: str | None, file_id: str) -> FileRecord
     return None if row is None else record_of(row)
 
 
-def delete(conn: sqlite3.Connection, owner: str, file_id: str) -> FileRecord | None:
+def delete(conn: Connection, owner: str, file_id: str) -> FileRecord | None:
     """Forget the owner's file; the record it had, or None."""
     with immediate(conn):
         found = get(conn, owner, file_id)
@@ -84,7 +84,7 @@ def delete(conn: sqlite3.Connection, owner: str, file_id: str) -> FileRecord | N
 
 
 def add_copy(
-    conn: sqlite3.Connection, file_id: str, backend: str, vendor_file_id: str
+    conn: Connection, file_id: str, backend: str, vendor_file_id: str
 ) -> FileRecord | None:
     """Record the copy unless the backend already has one; the record as stored after."""
     with immediate(conn):
@@ -97,14 +97,14 @@ def add_copy(
         return msgspec.structs.replace(found, copies=copies)
 
 
-def set_page_count(conn: sqlite3.Connection, file_id: str, page_count: int) -> FileRecord | None:
+def set_page_count(conn: Connection, file_id: str, page_count: int) -> FileRecord | None:
     """Record the file's page count; the record as stored after, or None if it is gone."""
     with immediate(conn):
         conn.execute("UPDATE files SET page_count = ? WHERE id = ?", (page_count, file_id))
         return get(conn, None, file_id)
 
 
-def list_page(conn: sqlite3.Connection, owner: str, query: FileQuery) -> FileListResult:
+def list_page(conn: Connection, owner: str, query: FileQuery) -> FileListResult:
     """The page `FileLedger.list_files` describes; run inside one read transaction."""
     if query.order not in ("asc", "desc") or query.direction not in ("after", "before"):
         raise ValueError(f"unknown order {query.order!r} or direction {query.direction!r}")
@@ -113,6 +113,7 @@ def list_page(conn: sqlite3.Connection, owner: str, query: FileQuery) -> FileLis
     forward = query.cursor is None or query.direction == "after"
     ascending = (query.order == "asc") == forward  # the way the walk goes over (created, seq)
     anchor: tuple[int, int] | None = None
+    dialect = dialect_of(conn)
     if query.cursor is not None:
         row = conn.execute(
             "SELECT created_us, seq FROM files WHERE owner = ? AND id = ?", (owner, query.cursor)
@@ -120,11 +121,12 @@ def list_page(conn: sqlite3.Connection, owner: str, query: FileQuery) -> FileLis
         if row is None:
             return _EMPTY
         anchor = (row[0], row[1])
-    rows = conn.execute(*_walk(owner, query, ascending, anchor, query.limit + 1)).fetchall()
+    walk = _walk(dialect, owner, query, ascending, anchor, query.limit + 1)
+    rows = conn.execute(*walk).fetchall()
     page = [record_of(row) for row in rows[: query.limit]]
     ahead = len(rows) > query.limit
     # the cursor's other side, the cursor included: walked from it the other way
-    back = _walk(owner, query, not ascending, anchor, 1, from_anchor=True)
+    back = _walk(dialect, owner, query, not ascending, anchor, 1, from_anchor=True)
     behind = anchor is not None and conn.execute(*back).fetchone() is not None
     if not forward:
         page.reverse()  # read backwards from the cursor, shown in the query's order
@@ -136,6 +138,7 @@ def list_page(conn: sqlite3.Connection, owner: str, query: FileQuery) -> FileLis
 
 
 def _walk(
+    dialect: Dialect,
     owner: str,
     query: FileQuery,
     ascending: bool,
@@ -151,8 +154,8 @@ def _walk(
         clauses.append("name = ?")
         params.append(query.name)
     if query.name_contains:
-        clauses.append("instr(name_folded, ?) > 0")
-        params.append(query.name_contains.casefold())
+        clauses.append(dialect.contains("name_folded"))
+        params.append(dialect.needle(query.name_contains.casefold()))
     if query.created_from is not None:
         clauses.append("created_us >= ?")
         params.append(to_us(query.created_from))
@@ -166,7 +169,7 @@ def _walk(
     index = "files_owner_name_created" if query.name is not None else "files_owner_created"
     way = "ASC" if ascending else "DESC"
     sql = (
-        f"{SELECT} INDEXED BY {index} WHERE {' AND '.join(clauses)} "
+        f"{SELECT}{dialect.indexed_by(index)} WHERE {' AND '.join(clauses)} "
         f"ORDER BY created_us {way}, seq {way} LIMIT ?"
     )
     return sql, (*params, want)

@@ -14,7 +14,8 @@ filter, and the index or trigram search that finds the matches without a scan of
   the better of the two, and only a needle common among other owners' runs but rare among
   this owner's is slow both ways. A needle under three characters (after casefolding) makes
   no trigram, and FTS5 cannot read one holding a NUL: those are only walked, which is slower
-  the rarer they are.
+  the rarer they are. On PostgreSQL the substring is found by the ordered walk alone, whose
+  `LIKE` its pg_trgm index serves (`gateway.store.sql_dialect`).
 
 A run made for a comparison is never listed: every walk selects client runs only, which the
 listing indexes alone hold (schema v8).
@@ -27,6 +28,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, NamedTuple
 
+from gateway.store.sql import Connection
+from gateway.store.sql_dialect import SQLITE, Dialect, dialect_of
 from gateway.store.sqlite.comparison_schema import CLIENT_RUN
 from gateway.store.sqlite.schema import HOLDS_NUL, NUL_NAMES_INDEX, SEARCH_TABLE
 from gateway.store.sqlite.times import to_us
@@ -52,12 +55,17 @@ class Scan(NamedTuple):
     from_anchor: bool = False
 
 
-def matching_seqs(conn: sqlite3.Connection, scan: Scan, want: int) -> list[int]:
+def matching_seqs(conn: Connection, scan: Scan, want: int) -> list[int]:
     """The `seq`s of the first `want` runs `scan` meets."""
     needle = needle_of(scan.query)
-    if needle is None or scan.query.filename is not None or not searchable(needle):
-        return _seqs(conn, ordered_sql(scan, want))
-    return _race(conn, scan, needle, want)
+    if (
+        needle is not None
+        and scan.query.filename is None
+        and searchable(needle)
+        and isinstance(conn, sqlite3.Connection)  # the race needs FTS5
+    ):
+        return _race(conn, scan, needle, want)
+    return _seqs(conn, ordered_sql(scan, want, dialect_of(conn)))
 
 
 def searchable(needle: str) -> bool:
@@ -98,15 +106,16 @@ def needle_of(query: canonical.ListQuery) -> str | None:
     return query.filename_contains.casefold() if query.filename_contains else None
 
 
-def ordered_sql(scan: Scan, want: int) -> Sql:
+def ordered_sql(scan: Scan, want: int, dialect: Dialect = SQLITE) -> Sql:
     """The first `want` matches by an index walk in order; the exact-filename index when
     there is a filename."""
     where, params = _where(scan, "")
     needle = needle_of(scan.query)
     if needle is not None:
-        where += " AND instr(filename_folded, ?) > 0"
-        params += (needle,)
-    hint = " INDEXED BY runs_owner_filename_created" if scan.query.filename is not None else ""
+        where += " AND " + dialect.contains("filename_folded")
+        params += (dialect.needle(needle),)
+    by_name = scan.query.filename is not None
+    hint = dialect.indexed_by("runs_owner_filename_created") if by_name else ""
     return f"SELECT seq FROM runs{hint} WHERE {where}{_order(scan, '')} LIMIT ?", (*params, want)
 
 
@@ -114,7 +123,8 @@ def walk_sql(scan: Scan, needle: str) -> Sql:
     """Every candidate in order (all filters but the substring), each with whether its name
     holds `needle`: one row per step, however rare the matches."""
     where, params = _where(scan, "")
-    sql = f"SELECT seq, instr(filename_folded, ?) > 0 FROM runs WHERE {where}{_order(scan, '')}"
+    hit = SQLITE.contains("filename_folded")
+    sql = f"SELECT seq, {hit} FROM runs WHERE {where}{_order(scan, '')}"
     return sql, (needle, *params)
 
 
@@ -123,7 +133,7 @@ def trigram_sql(scan: Scan, needle: str) -> Sql:
     as (created_us, seq, whether it matches every filter): one row per step, however few are
     the owner's. The index only narrows: `instr` decides, as on the other paths."""
     where, params = _where(scan, "r.")
-    verdict = f"r.created_us, r.seq, {where} AND instr(r.filename_folded, ?) > 0"
+    verdict = f"r.created_us, r.seq, {where} AND {SQLITE.contains('r.filename_folded')}"
     sql = (
         f"SELECT {verdict} "
         f"FROM {SEARCH_TABLE} AS f CROSS JOIN runs AS r ON r.seq = f.rowid "
@@ -171,5 +181,5 @@ def _order(scan: Scan, table: str) -> str:
     return f" ORDER BY {table}created_us {way}, {table}seq {way}"
 
 
-def _seqs(conn: sqlite3.Connection, sql: Sql) -> list[int]:
-    return [seq for (seq,) in conn.execute(*sql)]
+def _seqs(conn: Connection, sql: Sql) -> list[int]:
+    return [seq for (seq,) in conn.execute(*sql).fetchall()]

@@ -1,12 +1,11 @@
-"""The ledger's Idempotency-Key slots: reserving one in a single write (`BEGIN IMMEDIATE`,
-so two processes never both take it), keeping a create's answer in it, freeing it, and
-purging expired ones; and `IdempotencyMethods`, `SqliteLedger`'s side of `IdempotencyStore`.
+"""The ledger's Idempotency-Key slots: reserving one in a single write (an `immediate`
+transaction, so two processes never both take it), keeping a create's answer in it, freeing it, and
+purging expired ones; and `IdempotencyMethods`, `SqlLedger`'s side of `IdempotencyStore`.
 """
 
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from datetime import datetime
 
 import msgspec
@@ -21,12 +20,20 @@ from gateway.store.idempotency import (
     Resumed,
     StoredAnswer,
 )
-from gateway.store.sqlite.schema import immediate
-from gateway.store.sqlite.threads import LedgerThreads
+from gateway.store.sql import Connection, LedgerRunner, immediate
 from gateway.store.sqlite.times import to_us
 
 _SLOT = " WHERE owner = ? AND scope = ? AND key = ?"
 _HELD = _SLOT + " AND holder = ? AND lease_until_us IS NOT NULL"
+# a fresh slot, or one replaced whole: an expired key's old answer goes with it
+_RESERVE = (
+    "INSERT INTO idempotency_keys (owner, scope, key, request_hash, holder, reserved_us, "
+    "lease_until_us, run_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (owner, scope, key) DO UPDATE SET request_hash = excluded.request_hash, "
+    "holder = excluded.holder, reserved_us = excluded.reserved_us, "
+    "lease_until_us = excluded.lease_until_us, run_ref = excluded.run_ref, status = NULL, "
+    "headers = NULL, body = NULL, done_us = NULL"
+)
 _headers = msgspec.json.Decoder(tuple[tuple[str, str], ...])
 
 
@@ -35,7 +42,7 @@ def _params(slot: IdempotencySlot) -> tuple[str, str, str]:
 
 
 def reserve(
-    conn: sqlite3.Connection,
+    conn: Connection,
     slot: IdempotencySlot,
     request_hash: str,
     now: datetime,
@@ -61,8 +68,7 @@ def reserve(
                 return InFlight()
         holder = secrets.token_hex(16)
         conn.execute(
-            "INSERT OR REPLACE INTO idempotency_keys (owner, scope, key, request_hash, holder, "
-            "reserved_us, lease_until_us, run_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            _RESERVE,
             (*_params(slot), request_hash, holder, to_us(now), to_us(lease_until), run_ref),
         )
         if run_ref is not None:
@@ -70,7 +76,7 @@ def reserve(
         return Reserved(holder=holder)
 
 
-def link(conn: sqlite3.Connection, slot: IdempotencySlot, holder: str, run_ref: str) -> bool:
+def link(conn: Connection, slot: IdempotencySlot, holder: str, run_ref: str) -> bool:
     """`IdempotencyStore.link_idempotency`."""
     with immediate(conn):
         named = conn.execute(
@@ -79,9 +85,7 @@ def link(conn: sqlite3.Connection, slot: IdempotencySlot, holder: str, run_ref: 
         return named.rowcount == 1
 
 
-def renew(
-    conn: sqlite3.Connection, slot: IdempotencySlot, holder: str, lease_until: datetime
-) -> bool:
+def renew(conn: Connection, slot: IdempotencySlot, holder: str, lease_until: datetime) -> bool:
     """`IdempotencyStore.renew_idempotency`: a released slot (its lease 0) stays released."""
     with immediate(conn):
         renewed = conn.execute(
@@ -92,7 +96,7 @@ def renew(
 
 
 def complete(
-    conn: sqlite3.Connection,
+    conn: Connection,
     slot: IdempotencySlot,
     holder: str,
     answer: StoredAnswer,
@@ -115,7 +119,7 @@ def complete(
         return done.rowcount == 1
 
 
-def release(conn: sqlite3.Connection, slot: IdempotencySlot, holder: str) -> bool:
+def release(conn: Connection, slot: IdempotencySlot, holder: str) -> bool:
     """`IdempotencyStore.release_idempotency`: a slot naming a run stays, its lease over."""
     with immediate(conn):
         params = (*_params(slot), holder)
@@ -129,7 +133,7 @@ def release(conn: sqlite3.Connection, slot: IdempotencySlot, holder: str) -> boo
         return resumable.rowcount + freed.rowcount == 1
 
 
-def purge(conn: sqlite3.Connection, expired_before: datetime) -> int:
+def purge(conn: Connection, expired_before: datetime) -> int:
     """`IdempotencyStore.purge_idempotency`."""
     with immediate(conn):
         gone = conn.execute(
@@ -139,9 +143,9 @@ def purge(conn: sqlite3.Connection, expired_before: datetime) -> int:
 
 
 class IdempotencyMethods:
-    """Implements `IdempotencyStore` for `SqliteLedger`, which sets `_threads`."""
+    """Implements `IdempotencyStore` for `SqlLedger`, which sets `_runner`."""
 
-    _threads: LedgerThreads
+    _runner: LedgerRunner
 
     async def reserve_idempotency(
         self,
@@ -152,25 +156,25 @@ class IdempotencyMethods:
         lease_until: datetime,
         expired_before: datetime,
     ) -> Reservation:
-        return await self._threads.write(
+        return await self._runner.write(
             reserve, slot, request_hash, now, lease_until, expired_before
         )
 
     async def link_idempotency(self, slot: IdempotencySlot, holder: str, run_ref: str) -> bool:
-        return await self._threads.write(link, slot, holder, run_ref)
+        return await self._runner.write(link, slot, holder, run_ref)
 
     async def renew_idempotency(
         self, slot: IdempotencySlot, holder: str, lease_until: datetime
     ) -> bool:
-        return await self._threads.write(renew, slot, holder, lease_until)
+        return await self._runner.write(renew, slot, holder, lease_until)
 
     async def complete_idempotency(
         self, slot: IdempotencySlot, holder: str, answer: StoredAnswer, now: datetime
     ) -> bool:
-        return await self._threads.write(complete, slot, holder, answer, now)
+        return await self._runner.write(complete, slot, holder, answer, now)
 
     async def release_idempotency(self, slot: IdempotencySlot, holder: str) -> bool:
-        return await self._threads.write(release, slot, holder)
+        return await self._runner.write(release, slot, holder)
 
     async def purge_idempotency(self, expired_before: datetime) -> int:
-        return await self._threads.write(purge, expired_before)
+        return await self._runner.write(purge, expired_before)

@@ -4,10 +4,10 @@ how they are found, is `filters`'s business."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from gateway.store.records import ListResult, RunRecord
+from gateway.store.sql import Connection
 from gateway.store.sqlite.comparison_schema import CLIENT_RUN
 from gateway.store.sqlite.filters import Scan, matching_seqs
 from gateway.store.sqlite.rows import BY_OWNER_RUN, SELECT, record_of
@@ -18,7 +18,7 @@ _EMPTY = ListResult(records=(), has_more_after=False, has_more_before=False)
 
 
 def list_page(
-    conn: sqlite3.Connection,
+    conn: Connection,
     owner: str,
     query: canonical.ListQuery,
     cursor: tuple[str, str] | None,
@@ -53,11 +53,11 @@ def list_page(
     )
 
 
-def _records(conn: sqlite3.Connection, seqs: list[int]) -> list[RunRecord]:
+def _records(conn: Connection, seqs: list[int]) -> list[RunRecord]:
     """The records of `seqs`, in that order."""
     by_seq: dict[int, tuple[Any, ...]] = {}
     for start in range(0, len(seqs), _BATCH):
         batch = seqs[start : start + _BATCH]
         sql = f"{SELECT} WHERE seq IN ({', '.join('?' * len(batch))})"
-        by_seq.update((row[0], row) for row in conn.execute(sql, batch))
+        by_seq.update((row[0], row) for row in conn.execute(sql, batch).fetchall())
     return [record_of(by_seq[seq]) for seq in seqs]

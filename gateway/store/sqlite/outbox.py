@@ -8,7 +8,6 @@ change that raised it does; every other read-modify-write here runs in its own `
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
@@ -17,7 +16,7 @@ import msgspec
 
 from gateway.store.base import LedgerError
 from gateway.store.records import Delivery, DeliveryState, EventKind, NewEvent
-from gateway.store.sqlite.schema import immediate
+from gateway.store.sql import Connection, immediate, skip_locked
 from gateway.store.sqlite.times import from_us, to_us
 
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -47,7 +46,7 @@ def new_event_id() -> str:
     return "evt_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH))
 
 
-def raise_event(conn: sqlite3.Connection, event: NewEvent, now: datetime) -> str | None:
+def raise_event(conn: Connection, event: NewEvent, now: datetime) -> str | None:
     """Put `event` in the outbox, owed to every endpoint subscribed to its type, inside the
     caller's transaction. Its id, or None when no endpoint subscribes (nothing is written)
     or an event of the same given id was raised before (a relayed event seen twice)."""
@@ -60,30 +59,30 @@ def raise_event(conn: sqlite3.Connection, event: NewEvent, now: datetime) -> str
         return None
     event_id = event.event_id or new_event_id()
     at = to_us(now)
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO webhook_events "
+    inserted = conn.execute(
+        "INSERT INTO webhook_events "
         "(event_id, event_type, kind, owner, subject, data, created_us) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING seq",
         (event_id, event.event_type, event.kind, event.owner, event.subject, event.data, at),
-    )
-    if cursor.rowcount == 0:
+    ).fetchone()
+    if inserted is None:  # raised before
         return None
     conn.executemany(
         "INSERT INTO webhook_deliveries "
         "(event_seq, endpoint, state, attempts, since_us, next_attempt_us) "
         "VALUES (?, ?, 'pending', 0, ?, ?)",
-        [(cursor.lastrowid, endpoint, at, at) for endpoint in endpoints],
+        [(inserted[0], endpoint, at, at) for endpoint in endpoints],
     )
     return event_id
 
 
-def add_event(conn: sqlite3.Connection, event: NewEvent, now: datetime) -> str | None:
+def add_event(conn: Connection, event: NewEvent, now: datetime) -> str | None:
     """`raise_event` in a transaction of its own: an event no other change goes with."""
     with immediate(conn):
         return raise_event(conn, event, now)
 
 
-def subscribe(conn: sqlite3.Connection, endpoints: Mapping[str, Collection[str]]) -> None:
+def subscribe(conn: Connection, endpoints: Mapping[str, Collection[str]]) -> None:
     """Make the subscriptions exactly `endpoints` (name → event types), as configured. What
     is still owed to an endpoint no longer configured is dead, so it shows in `webhooks list
     --state dead` (and `webhooks retry` revives it once the endpoint is back)."""
@@ -102,7 +101,7 @@ def subscribe(conn: sqlite3.Connection, endpoints: Mapping[str, Collection[str]]
         )
 
 
-def any_due(conn: sqlite3.Connection, now: datetime, endpoints: Collection[str]) -> bool:
+def any_due(conn: Connection, now: datetime, endpoints: Collection[str]) -> bool:
     """Whether any delivery of `endpoints` is due and unclaimed: a read, so an idle
     dispatcher asks without taking the write lock."""
     if not endpoints:
@@ -116,7 +115,7 @@ def any_due(conn: sqlite3.Connection, now: datetime, endpoints: Collection[str])
 
 
 def claim(
-    conn: sqlite3.Connection,
+    conn: Connection,
     worker: str,
     now: datetime,
     lease_until: datetime,
@@ -148,7 +147,7 @@ def claim(
     claimed: list[Delivery] = []
     unreadable: list[tuple[str, int, str]] = []
     with immediate(conn):
-        for row in conn.execute(sql, (*params, limit)).fetchall():
+        for row in conn.execute(sql + skip_locked(conn), (*params, limit)).fetchall():
             try:
                 claimed.append(_claimed(row))
             except (LedgerError, TypeError, ValueError, OverflowError) as exc:
@@ -169,7 +168,7 @@ def claim(
 
 
 def delivered(
-    conn: sqlite3.Connection, delivery: Delivery, worker: str, now: datetime, status: int
+    conn: Connection, delivery: Delivery, worker: str, now: datetime, status: int
 ) -> bool:
     """Mark a delivery `worker` holds as delivered; False if its lease was lost."""
     sql = (
@@ -181,7 +180,7 @@ def delivered(
 
 
 def failed(
-    conn: sqlite3.Connection,
+    conn: Connection,
     delivery: Delivery,
     worker: str,
     retry_at: datetime | None,
@@ -200,27 +199,26 @@ def failed(
     return conn.execute(sql, params).rowcount > 0
 
 
-def release(conn: sqlite3.Connection, delivery: Delivery, worker: str, now: datetime) -> bool:
+def release(conn: Connection, delivery: Delivery, worker: str, now: datetime) -> bool:
     """Hand back a delivery `worker` holds but will not finish (it is stopping): no lease,
     due at `now`, and its attempt not counted, as it never ended; False if it was lost."""
     sql = (
         "UPDATE webhook_deliveries SET claimed_by = NULL, lease_until_us = NULL, "
-        "next_attempt_us = min(next_attempt_us, ?), attempts = max(attempts - 1, 0)" + _BY_DELIVERY
+        "next_attempt_us = CASE WHEN next_attempt_us < ? THEN next_attempt_us ELSE ? END, "
+        "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END" + _BY_DELIVERY
     )
-    params = (to_us(now), delivery.event_seq, delivery.endpoint, worker)
+    params = (to_us(now), to_us(now), delivery.event_seq, delivery.endpoint, worker)
     return conn.execute(sql, params).rowcount > 0
 
 
-def listing(
-    conn: sqlite3.Connection, state: DeliveryState | None, limit: int
-) -> tuple[Delivery, ...]:
+def listing(conn: Connection, state: DeliveryState | None, limit: int) -> tuple[Delivery, ...]:
     """The latest deliveries, newest event first, of one state or all."""
     where, params = ("", ()) if state is None else (" WHERE d.state = ?", (state,))
     sql = f"{_SELECT}{where} ORDER BY d.event_seq DESC, d.endpoint LIMIT ?"
     return tuple(_delivery(row) for row in conn.execute(sql, (*params, limit)).fetchall())
 
 
-def retry(conn: sqlite3.Connection, event_id: str, now: datetime) -> int | None:
+def retry(conn: Connection, event_id: str, now: datetime) -> int | None:
     """Make the event's undelivered deliveries due now, each with a fresh retry window; how
     many, or None if there is no such event. One being sent now (its lease live) is left to
     its dispatcher: taking it over would send it twice and lose the answer it gets."""
@@ -240,7 +238,7 @@ def retry(conn: sqlite3.Connection, event_id: str, now: datetime) -> int | None:
         ).rowcount
 
 
-def depth(conn: sqlite3.Connection) -> int:
+def depth(conn: Connection) -> int:
     """How many deliveries are still owed."""
     row = conn.execute("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'")
     count: int = row.fetchone()[0]

@@ -6,12 +6,12 @@ Each read-modify-write runs in one `immediate` transaction, so it is atomic acro
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection
 from datetime import datetime
 
 from gateway.store import records as rec
 from gateway.store.records import RecoveryReport, RunRecord
+from gateway.store.sql import Connection, immediate, skip_locked
 from gateway.store.sqlite.rows import (
     BY_OWNER_RUN,
     BY_RUN,
@@ -20,7 +20,6 @@ from gateway.store.sqlite.rows import (
     record_of,
     save,
 )
-from gateway.store.sqlite.schema import immediate
 from gateway.store.sqlite.times import to_us
 from mappings import canonical
 
@@ -28,7 +27,7 @@ _EXPIRED = "status = 'running' AND lease_until_us IS NOT NULL AND lease_until_us
 
 
 def claim(
-    conn: sqlite3.Connection,
+    conn: Connection,
     worker: str,
     lease_until: datetime,
     now: datetime,
@@ -45,14 +44,15 @@ def claim(
             for row in conn.execute(exhausted, (*backends, to_us(now), max_attempts)).fetchall():
                 spent = record_of(row)
                 save(conn, spent, rec.interrupted(spent, now))
-        oldest = one_record(conn, f"{SELECT}{where} ORDER BY seq LIMIT 1", (*backends, to_us(now)))
+        oldest_first = f"{SELECT}{where} ORDER BY seq LIMIT 1{skip_locked(conn)}"
+        oldest = one_record(conn, oldest_first, (*backends, to_us(now)))
         if oldest is None:
             return None
         return save(conn, oldest, rec.claimed(oldest, worker, lease_until, now))
 
 
 def extend_lease(
-    conn: sqlite3.Connection, key: tuple[str, str], worker: str, lease_until: datetime
+    conn: Connection, key: tuple[str, str], worker: str, lease_until: datetime
 ) -> bool:
     """Move the lease `worker` holds on the running run of `key` to `lease_until`."""
     sql = f"UPDATE runs SET lease_until_us = ?{BY_RUN} AND claimed_by = ? AND status = ?"
@@ -60,7 +60,7 @@ def extend_lease(
     return conn.execute(sql, params).rowcount > 0
 
 
-def cancel(conn: sqlite3.Connection, key: tuple[str, str, str], now: datetime) -> RunRecord | None:
+def cancel(conn: Connection, key: tuple[str, str, str], now: datetime) -> RunRecord | None:
     """Cancel the run of `key` (owner, backend, upstream_id) unless it is already terminal."""
     with immediate(conn):
         current = one_record(conn, SELECT + BY_OWNER_RUN, key)
@@ -69,7 +69,7 @@ def cancel(conn: sqlite3.Connection, key: tuple[str, str, str], now: datetime) -
         return save(conn, current, rec.with_status(current, canonical.Status.cancelled, now, None))
 
 
-def recover(conn: sqlite3.Connection, now: datetime, max_attempts: int) -> RecoveryReport:
+def recover(conn: Connection, now: datetime, max_attempts: int) -> RecoveryReport:
     """Requeue every lease-expired run, or fail it once out of attempts."""
     resumed = failed = 0
     with immediate(conn):

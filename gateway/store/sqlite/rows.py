@@ -5,13 +5,13 @@ Canonical values are stored as msgspec JSON; times as integer microseconds since
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import msgspec
 
 from gateway.store.base import LedgerError
 from gateway.store.records import RunRecord
+from gateway.store.sql import Connection
 from gateway.store.sqlite.events import run_saved
 from gateway.store.sqlite.times import from_us, to_us
 from mappings import canonical
@@ -78,20 +78,18 @@ def mutable_columns(r: RunRecord) -> tuple[Any, ...]:
     )
 
 
-def all_records(
-    conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]
-) -> tuple[RunRecord, ...]:
+def all_records(conn: Connection, sql: str, params: tuple[Any, ...]) -> tuple[RunRecord, ...]:
     """Every record `sql` (a `SELECT` query) finds."""
     return tuple(record_of(row) for row in conn.execute(sql, params).fetchall())
 
 
-def one_record(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> RunRecord | None:
+def one_record(conn: Connection, sql: str, params: tuple[Any, ...]) -> RunRecord | None:
     """The first record `sql` (a `SELECT` query) finds, or None."""
     row = conn.execute(sql, params).fetchone()
     return None if row is None else record_of(row)
 
 
-def save(conn: sqlite3.Connection, current: RunRecord, record: RunRecord) -> RunRecord:
+def save(conn: Connection, current: RunRecord, record: RunRecord) -> RunRecord:
     """Write back what may change of `current`, a record as just read in the caller's write
     transaction, as `record`; a run reaching a terminal status raises its event there."""
     conn.execute(_SAVE, (*mutable_columns(record), record.seq))

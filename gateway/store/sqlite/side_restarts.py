@@ -6,11 +6,10 @@ a comparison's expected label set again when a rerun is given another labels fil
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
+from gateway.store.sql import Connection, immediate
 from gateway.store.sqlite.comparison_sides import REOPEN
-from gateway.store.sqlite.schema import immediate
 from gateway.store.sqlite.times import to_us
 
 _RESTART = (
@@ -19,7 +18,7 @@ _RESTART = (
 )
 
 
-def restart_side(conn: sqlite3.Connection, comparison_id: str, backend: str, now: datetime) -> bool:
+def restart_side(conn: Connection, comparison_id: str, backend: str, now: datetime) -> bool:
     """Start the side, which has no run, again at `now`; its comparison is no longer
     completed. False, writing nothing, if the side is unknown or has a run."""
     with immediate(conn):
@@ -32,7 +31,7 @@ def restart_side(conn: sqlite3.Connection, comparison_id: str, backend: str, now
 _RELABEL = "UPDATE comparisons SET expected = ? WHERE id = ?"
 
 
-def set_expected(conn: sqlite3.Connection, comparison_id: str, expected: str | None) -> bool:
+def set_expected(conn: Connection, comparison_id: str, expected: str | None) -> bool:
     """The comparison's expected label is now `expected` (a replay rerun with another labels
     file); False if there is no such comparison."""
     with immediate(conn):

@@ -77,6 +77,8 @@ class LedgerThreads:
 
         return await _settle(self._reads.submit(on_a_reader))
 
+    read_point = read  # a point read is a read here, for now (LedgerRunner.read_point)
+
     async def close(self) -> None:
         """Let the jobs already asked for finish, then close every connection."""
         if self._closed:

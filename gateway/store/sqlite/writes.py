@@ -5,7 +5,6 @@ Each function runs on the caller's connection, in its own `immediate` transactio
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ import msgspec
 from gateway.store import records as rec
 from gateway.store.base import DuplicateRun
 from gateway.store.records import RunRecord
+from gateway.store.sql import CONSTRAINT_ERRORS, Connection, immediate
 from gateway.store.sqlite.comparison_sides import link, run_deleted
 from gateway.store.sqlite.events import run_saved
 from gateway.store.sqlite.rows import (
@@ -24,7 +24,6 @@ from gateway.store.sqlite.rows import (
     one_record,
     save,
 )
-from gateway.store.sqlite.schema import immediate
 from gateway.store.sqlite.times import to_us
 from mappings import canonical
 
@@ -36,19 +35,26 @@ INSERT = (
 )
 
 
-def insert(conn: sqlite3.Connection, record: RunRecord) -> RunRecord:
+def insert(conn: Connection, record: RunRecord) -> RunRecord:
     """Store a new record and return it as stored, `seq` assigned; a run made for a
     comparison is linked to its side, and a run already terminal raises its event (and
     finishes its side) in the same transaction. Raises DuplicateRun."""
     with immediate(conn):
         try:
-            cursor = conn.execute(INSERT, insert_params(record))
-        except sqlite3.IntegrityError:
+            inserted = insert_row(conn, record)
+        except CONSTRAINT_ERRORS:
+            # PostgreSQL has aborted the transaction: nothing more may run in it
             raise DuplicateRun(f"run {record.key} is already recorded") from None
-        inserted = one_record(conn, f"{SELECT} WHERE seq = ?", (cursor.lastrowid,))
-        assert inserted is not None  # just written on this connection, in this thread
         link(conn, inserted)
         run_saved(conn, None, inserted, inserted.updated_at)
+    return inserted
+
+
+def insert_row(conn: Connection, record: RunRecord) -> RunRecord:
+    """Write `record`'s row (no hooks) and return the record as stored, `seq` assigned."""
+    (seq,) = conn.execute(INSERT + " RETURNING seq", insert_params(record)).fetchone()
+    inserted = one_record(conn, f"{SELECT} WHERE seq = ?", (seq,))
+    assert inserted is not None  # just written in this transaction
     return inserted
 
 
@@ -63,7 +69,7 @@ def insert_params(record: RunRecord) -> tuple[Any, ...]:
 
 
 def update(
-    conn: sqlite3.Connection,
+    conn: Connection,
     key: tuple[str, str],
     run: canonical.ClassificationRun,
     now: datetime,
@@ -81,7 +87,7 @@ def update(
         return save(conn, current, rec.with_run(current, run, now))
 
 
-def delete(conn: sqlite3.Connection, key: tuple[str, str, str], now: datetime) -> bool:
+def delete(conn: Connection, key: tuple[str, str, str], now: datetime) -> bool:
     """Forget the record of `key` (owner, backend, upstream_id), failing at `now` any side
     still waiting on it; False if there was none."""
     with immediate(conn):
