@@ -80,7 +80,7 @@ class Replica(Gateway):
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-STORES = ["sqlite"]
+STORES = ["sqlite", "postgresql"]
 
 
 @contextmanager
