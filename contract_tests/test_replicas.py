@@ -231,6 +231,40 @@ def test_a_retab_upload_announced_on_one_replica_is_put_and_completed_on_the_oth
     assert download.content == content
 
 
+def test_an_idempotency_key_sent_to_both_replicas_at_once_makes_one_run(
+    pair: tuple[Replica, Replica], key: str
+) -> None:
+    """The key's slot is in the shared store: whichever replica takes the create first makes
+    the run; the other answers that run (a replay) or that it is still in flight (409), and a
+    retry on either replica then replays it."""
+    clients = [replica.http(key) for replica in pair]
+    headers = {**EXTEND_HEADERS, "idempotency-key": "order-7731"}
+    body = {**EXTEND_BODY, "metadata": {"order": "7731"}}
+    answers: list[httpx.Response] = []
+    threads = [
+        threading.Thread(
+            target=lambda c=client: answers.append(
+                c.post(PATHS["extend"], json=body, headers=headers)
+            )
+        )
+        for client in clients
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(a.status_code for a in answers) in ([200, 200], [200, 409]), answers
+    made = {a.json()["id"] for a in answers if a.status_code == 200}
+    assert len(made) == 1
+    for client in clients:
+        again = client.post(PATHS["extend"], json=body, headers=headers)
+        assert again.status_code == 200, again.text
+        assert again.headers["crosswalk-idempotent-replay"] == "true"
+        assert {again.json()["id"]} == made
+    listed = clients[0].get(PATHS["extend"], headers=EXTEND_HEADERS).json()["data"]
+    assert {run["id"] for run in listed} == made
+
+
 def _create(url: str, surfaces: list[str], accepted: list[tuple[str, str]]) -> None:
     """Background runs on one replica, one per surface named, each (surface, id) kept."""
     headers = {"authorization": f"Bearer {KEY}"}
