@@ -1,12 +1,15 @@
-"""Two `crosswalk serve` replicas on one store, as behind a load balancer (design.md §9).
+"""Two `crosswalk serve` replicas on one store, SQLite or PostgreSQL, as behind a load
+balancer (design.md §9).
 
 Each replica is a real process with its own port, sharing one ledger, one `[files] dir` and
 one file-link key. A run or a file made through one is read, listed, cancelled and deleted
-through the other, on both surfaces. 500 background runs are spread over both and one replica
-is killed with SIGKILL while they are processed: the survivor takes the dead one's leased runs
-once their leases run out, and every run ends exactly once — retaken only if the dead replica
-held it, kept once — while a webhook receiver gets each run's event once (a second delivery
-only of one the dead replica had in flight: at-least-once by nature, and only there).
+through the other, on both surfaces, and an `Idempotency-Key` sent to both makes one run.
+500 background runs are spread over both and one replica is killed with SIGKILL while they
+are processed: the survivor takes the dead one's leased runs once their leases run out, and
+every run ends exactly once (retaken only if the dead replica held it, kept once) while a
+webhook receiver gets each run's event once. A delivery can only be sent twice when its
+replica dies with it in flight (at least once, by nature): shown by a subscriber that never
+answers the first one.
 """
 
 from __future__ import annotations
@@ -386,3 +389,73 @@ def _kill_one_mid_way(
     survivor.stop()
     kept = kept_runs(tmp_path / "replica-1.log", tmp_path / "replica-2.log")
     assert max(kept.values()) == 1, kept
+
+
+class HoldsFirst(Receiver):
+    """A receiver that takes the first delivery's body and never answers it (a subscriber
+    that got the event, while the replica sending it dies before hearing back); it answers
+    every other delivery 200."""
+
+    def __init__(self) -> None:
+        self._held = threading.Event()
+        super().__init__()
+
+    @property  # read once per request by the receiver's handler
+    def hang(self) -> bool:
+        with self._lock:
+            first = not self._held.is_set()
+            self._held.set()
+        return first
+
+    @hang.setter
+    def hang(self, _value: bool) -> None:
+        pass  # Receiver's own setting; this one decides per request
+
+
+_DELIVERIES = (
+    "SELECT e.event_id, d.state, d.attempts, d.claimed_by FROM webhook_deliveries d "
+    "JOIN webhook_events e ON e.seq = d.event_seq"
+)
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_a_delivery_in_flight_when_its_replica_dies_is_the_only_one_sent_again(
+    request: pytest.FixtureRequest, tmp_path: Path, store: str
+) -> None:
+    """The subscriber holds the first delivery unanswered; the replica sending it is killed.
+    The other replica sends that event again once its lease runs out (at least once: the
+    subscriber got it twice) and every other event exactly once."""
+    receiver = HoldsFirst()
+    serving = threading.Thread(target=receiver.serve_forever, kwargs={"poll_interval": 0.05})
+    serving.start()
+    try:
+        with _store(store, request, tmp_path) as store_url:
+            configs = write_configs(tmp_path, store_url, 2, local=Local(), webhook_url=receiver.url)
+            with replicas(configs, tmp_path) as servers:
+                _in_flight_kill(store_url, servers, receiver)
+    finally:
+        receiver.released.set()
+        receiver.shutdown()
+        receiver.server_close()
+        serving.join()
+
+
+def _deliveries(store_url: str) -> dict[str, tuple[str, int]]:
+    """Each event's delivery: its state and how often it was sent."""
+    return {event_id: (state, sent) for event_id, state, sent, _ in query(store_url, _DELIVERIES)}
+
+
+def _in_flight_kill(store_url: str, servers: list[ServerProcess], receiver: Receiver) -> None:
+    for server in servers:
+        _create(server.url, ["retab", "extend"], [])
+    wait_until(lambda: receiver.hanging == 1 and len(receiver.accepted()) == 3)
+    ((held, _, _, holder),) = [row for row in query(store_url, _DELIVERIES) if row[1] == "pending"]
+    (dying,) = [server for server in servers if server.pid == worker_pid(holder)]
+    dying.kill()
+    # taken again once its lease, the endpoint's timeout (2 s) plus 10 s, runs out
+    wait_until(lambda: _deliveries(store_url)[held][0] == "delivered", timeout=60)
+    deliveries = _deliveries(store_url)
+    assert deliveries[held] == ("delivered", 2)
+    assert {v for e, v in deliveries.items() if e != held} == {("delivered", 1)}
+    assert receiver.hanging == 1  # its first send, received and never answered
+    assert receiver.accepted() == Counter(dict.fromkeys(deliveries, 1))
