@@ -209,9 +209,11 @@ class ServerConfig(Config, frozen=True, kw_only=True):
 class FilesConfig(Config, frozen=True, kw_only=True):
     """`[files]`: where uploaded files are kept and how they are served (gateway/files/).
 
-    `dir` defaults to `<ledger file>-files` beside the ledger. `secret_env` names the variable
-    holding the secret download links are signed with; without it one is made once and kept
-    at `<ledger file>-files-key` (mode 0600), shared by every process using that ledger.
+    `dir` defaults to `<ledger file>-files` beside the ledger; with a PostgreSQL ledger it
+    has no default and must be a directory every replica shares. `secret_env` names the
+    variable holding the secret download links are signed with; without it one is made once
+    and kept at `<ledger file>-files-key` (mode 0600), shared by every process using that
+    ledger (with PostgreSQL at `<dir>/.link-key`, shared by every replica through `dir`).
     """
 
     dir: str | None = None

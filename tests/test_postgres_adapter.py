@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import anyio
 import psycopg
 import pytest
 
@@ -218,3 +219,87 @@ def test_a_read_survives_connections_the_server_ended_while_idle(postgres_url: s
             await runner.close()
 
     assert asyncio.run(run()) >= 1
+
+
+def test_text_with_nul_round_trips_and_is_found_as_sqlite_finds_it(conn: PgConnection) -> None:
+    conn.execute("CREATE TABLE t (k INTEGER, name TEXT)")
+    names = ["a\x00b.pdf", "x\uffffy", "\x00\uffff\x00", "plain 0.pdf"]
+    conn.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(names)))
+    assert [name for (name,) in conn.execute("SELECT name FROM t ORDER BY k")] == names
+    assert conn.execute("SELECT k FROM t WHERE name = ?", ("a\x00b.pdf",)).fetchall() == [(0,)]
+
+    def holding(needle: str) -> list[int]:
+        found = conn.execute("SELECT k FROM t WHERE name LIKE ? ORDER BY k", (f"%{needle}%",))
+        return [k for (k,) in found]
+
+    assert holding("\x00b") == [0]
+    assert holding("\x00") == [0, 2]
+    assert holding("0") == [3]  # not the escaped NULs
+    assert holding("\uffff") == [1, 2]
+
+
+async def test_a_cancelled_caller_still_waits_for_its_transaction_to_end(
+    postgres_url: str,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    scopes: list[anyio.CancelScope] = []
+    ended: list[bool] = []
+
+    def slow_insert(conn: Connection) -> None:
+        with immediate(conn):
+            conn.execute("CREATE TABLE t (v INTEGER)")
+            started.set()
+            release.wait(30)
+            conn.execute("INSERT INTO t VALUES (1)")
+
+    async def caller(runner: PgRunner) -> None:
+        with anyio.CancelScope() as scope:  # as a request's scope is, when its client goes
+            scopes.append(scope)
+            try:
+                await runner.write(slow_insert)
+            finally:
+                ended.append(True)
+
+    runner = await PgRunner.open(postgres_url, size=2, timeout=10)
+    try:
+        task = asyncio.create_task(caller(runner))
+        await asyncio.to_thread(started.wait, 30)
+        scopes[0].cancel()
+        for _ in range(5):  # turns of the loop in which an unshielded await would end
+            await asyncio.sleep(0)
+        assert not ended  # the caller has not moved on mid-transaction
+        release.set()
+        await task
+        assert ended
+        rows = await runner.read(lambda conn: conn.execute("SELECT v FROM t").fetchall())
+        assert rows == [(1,)]  # the transaction ended as it would have: committed
+    finally:
+        release.set()
+        await runner.close()
+
+
+@pytest.mark.parametrize("idle_check", [0.0, float("inf")], ids=["checked", "unchecked"])
+async def test_a_write_passes_over_a_connection_the_server_ended_while_idle(
+    postgres_url: str, idle_check: float
+) -> None:
+    runner = await PgRunner.open(postgres_url, size=1, timeout=10, idle_check=idle_check)
+    try:
+        await runner.write(_counter)  # the pool's one connection, used and idle now
+        with connect(postgres_url) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+        def increment(conn: Connection) -> None:
+            conn.execute("UPDATE counter SET n = n + 1")
+
+        if idle_check == 0:  # checked before the write: a new connection takes it
+            await runner.write(increment)
+            n = await runner.read(lambda conn: conn.execute("SELECT n FROM counter").fetchone())
+            assert n == (1,)
+        else:  # the mechanism the check avoids: the write meets the dead connection
+            with pytest.raises(psycopg.OperationalError):
+                await runner.write(increment)
+    finally:
+        await runner.close()

@@ -16,6 +16,7 @@ from gateway.startup import started_fields
 from gateway.store.postgres.migrations import SCHEMA_VERSION as POSTGRES_VERSION
 from gateway.store.postgres.urls import redacted, scrubbed
 from gateway.store.sqlite import SCHEMA_VERSION as SQLITE_VERSION
+from tests.postgres import PostgresServer
 from tests.postgres_empty import empty_postgres_url
 
 __all__ = ["empty_postgres_url"]  # a fixture
@@ -165,3 +166,39 @@ def test_the_admin_commands_make_no_ledger_in_an_empty_database(
     assert "no ledger in" in _one_line(capsys.readouterr().err)
     assert main(["check-config", config]) == 0  # reachable: the config is fine
     assert f"store: postgresql {empty_postgres_url}" in capsys.readouterr().out
+
+
+def test_the_admin_commands_read_a_migrated_postgresql_ledger(
+    tmp_path: Path, empty_postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(_config(tmp_path, empty_postgres_url))
+    assert main(["migrate", "--config", config]) == 0
+    capsys.readouterr()
+    assert main(["webhooks", "list", "--config", config]) == 0
+    assert capsys.readouterr().out.split() == [
+        "EVENT",
+        "TYPE",
+        "ENDPOINT",
+        "STATE",
+        "ATTEMPTS",
+        "NEXT",
+        "ATTEMPT",
+        "LAST",
+    ]
+    assert main(["webhooks", "retry", "evt_nope", "--config", config]) == 1
+    assert "no webhook event evt_nope" in _one_line(capsys.readouterr().err)
+    assert main(["compare", "--config", config, "--format", "json"]) == 0
+    assert capsys.readouterr().out.startswith("{")
+
+
+def test_a_database_the_server_refuses_is_one_line_without_the_password(
+    tmp_path: Path, postgres_server: PostgresServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = f"{postgres_server.host}:{postgres_server.port}"
+    url = f"postgresql://postgres:{PASSWORD}@{server}/no_such_database"
+    assert main(["check-config", str(_config(tmp_path, url))]) == 1
+    out = capsys.readouterr()
+    line = _one_line(out.err)
+    assert PASSWORD not in out.err + out.out
+    assert line.startswith(f"crosswalk: the ledger at postgresql://postgres:***@{server}/")
+    assert 'database "no_such_database" does not exist' in line

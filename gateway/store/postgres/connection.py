@@ -8,7 +8,8 @@ itself, as it does on SQLite with `isolation_level=None`; `immediate()` opens a 
 transaction, which gives the jobs the atomicity SQLite's `BEGIN IMMEDIATE` does (a
 transaction that lost a race fails to commit instead of blocking up front: the runner runs
 its job again), and `snapshot()` a read-only REPEATABLE READ one, which sees one state of the
-database throughout, like a SQLite read transaction.
+database throughout, like a SQLite read transaction. Strings are kept with their NULs
+escaped (nul.py): PostgreSQL's TEXT cannot hold one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from gateway.store.postgres import nul
 from gateway.store.sql import IntegrityError
 
 SERIALIZABLE = "BEGIN ISOLATION LEVEL SERIALIZABLE"
@@ -48,15 +50,17 @@ class PgConnection:
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
         # always with parameters, even none: psycopg reads `%%` as `%` only when given some
+        cursor = self.raw.cursor(row_factory=nul.rows)
         try:
-            return self.raw.execute(translate(sql), tuple(parameters))
+            return cursor.execute(translate(sql), tuple(map(nul.stored, parameters)))
         except psycopg.errors.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> psycopg.Cursor[Any]:
-        cursor = self.raw.cursor()
+        cursor = self.raw.cursor(row_factory=nul.rows)
         try:
-            cursor.executemany(translate(sql), [tuple(row) for row in parameters])
+            rows = [tuple(map(nul.stored, row)) for row in parameters]
+            cursor.executemany(translate(sql), rows)
         except psycopg.errors.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
         return cursor

@@ -8,9 +8,10 @@ waits for a connection its thread could not get. A write's SERIALIZABLE transact
 a race with another replica's (a serialization failure, or a deadlock) is rolled back whole,
 so the runner runs the whole job again after a short random pause; its reads are then
 fresh. A connection that broke mid-job is discarded by the pool when the job gives it back.
-Connections are not checked before each job (that would cost every job a round trip): one
-that broke while idle is discarded when a job finds it so; a read then runs again on
-another, a write fails (its COMMIT may have landed before the connection broke).
+Connections are not checked before each job (that would cost every job a round trip), only
+before one idle for a while (the server may have restarted meanwhile); one found broken is
+discarded, and a read that found it so runs again on another. A write that fails on a
+connection broken under it fails: its COMMIT may have landed before the connection broke.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
+from weakref import WeakKeyDictionary
 
 import anyio
 import psycopg
@@ -35,19 +37,24 @@ T = TypeVar("T")
 MAX_TRIES = 30  # a job whose transaction loses this many races in a row gives up
 _BACKOFF_START, _BACKOFF_MAX = 0.002, 0.25  # seconds: doubles each try, jittered
 CHECKOUT_TIMEOUT = 30.0  # seconds a job waits for a connection (only if the server is slow)
+IDLE_CHECK = 1.0  # seconds: a connection idle longer is checked before a write runs on it
 _RACES = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 
 
 class PgRunner:
     """A `LedgerRunner` over `pool`, with as many threads as the pool has connections."""
 
-    def __init__(self, pool: ConnectionPool[Any]) -> None:
+    def __init__(self, pool: ConnectionPool[Any], *, idle_check: float = IDLE_CHECK) -> None:
         self._pool = pool
         self._threads = ThreadPoolExecutor(pool.max_size, thread_name_prefix="ledger-pg")
         self._closed = False
+        self._idle_check = idle_check
+        self._used: WeakKeyDictionary[psycopg.Connection[Any], float] = WeakKeyDictionary()
 
     @classmethod
-    async def open(cls, url: str, *, size: int, timeout: float) -> PgRunner:
+    async def open(
+        cls, url: str, *, size: int, timeout: float, idle_check: float = IDLE_CHECK
+    ) -> PgRunner:
         """A runner over up to `size` connections to `url`: one opened now (a PoolTimeout
         after `timeout` seconds without one), the rest as jobs need them."""
         pool: ConnectionPool[Any] = ConnectionPool(
@@ -63,7 +70,7 @@ class PgRunner:
         except BaseException:
             await anyio.to_thread.run_sync(pool.close)
             raise
-        return cls(pool)
+        return cls(pool, idle_check=idle_check)
 
     async def write(self, job: Job[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`job(conn, ...)`, run again whole while its transaction loses a race."""
@@ -115,15 +122,42 @@ class PgRunner:
         for _ in range(self._pool.max_size):
             with self._pool.connection(timeout=CHECKOUT_TIMEOUT) as raw:
                 try:
-                    return job(PgConnection(raw))
+                    return self._run(job, raw)
                 except psycopg.OperationalError:
                     if not raw.broken:
                         raise
         return self._on_a_connection(job)  # every idle one was broken: this one is new
 
     def _on_a_connection(self, job: Callable[[PgConnection], T]) -> T:
-        with self._pool.connection(timeout=CHECKOUT_TIMEOUT) as raw:
+        """`job` on a pooled connection. One idle for over `idle_check` seconds is checked
+        first (a round trip only then), and passed over if it broke meanwhile: a write that
+        failed on it could not tell whether its COMMIT landed, so could not run again."""
+        for _ in range(self._pool.max_size):
+            with self._pool.connection(timeout=CHECKOUT_TIMEOUT) as raw:
+                if self._usable(raw):
+                    return self._run(job, raw)
+        with self._pool.connection(timeout=CHECKOUT_TIMEOUT) as raw:  # a new one, unchecked
+            return self._run(job, raw)
+
+    def _run(self, job: Callable[[PgConnection], T], raw: psycopg.Connection[Any]) -> T:
+        try:
             return job(PgConnection(raw))
+        finally:
+            self._used[raw] = time.monotonic()
+
+    def _usable(self, raw: psycopg.Connection[Any]) -> bool:
+        """Whether `raw` still works: used lately, or answering now (if not, given back
+        broken, the pool discards it)."""
+        if time.monotonic() - self._used.get(raw, 0.0) <= self._idle_check:
+            return True
+        try:
+            raw.execute("SELECT 1")
+        except psycopg.OperationalError:
+            if raw.broken:
+                return False
+            raise
+        self._used[raw] = time.monotonic()
+        return True
 
 
 async def _settle(future: Future[T]) -> T:
