@@ -33,6 +33,7 @@ from gateway.errors import (
     InvalidRequest,
     PayloadTooLarge,
     RouteNotFound,
+    StoreUnavailable,
 )
 from gateway.files.pending import PendingUploads
 from gateway.gauges import start_depth_gauges
@@ -48,6 +49,7 @@ from gateway.service.relay import PassThrough
 from gateway.service.runs import RunService
 from gateway.service.shadow import SWEEP_SECONDS, Shadows
 from gateway.service.stored import StoredFiles
+from gateway.store.outage import RETRY_AFTER_SECONDS, is_outage
 from gateway.surfaces import (
     comparisons,
     extend_batch,
@@ -291,5 +293,11 @@ def _abandoned(request: AnyRequest) -> Response[bytes]:
 def _render_unexpected(request: AnyRequest, exc: Exception) -> Response[bytes]:
     if client_gone(request.scope):
         return _abandoned(request)
+    if is_outage(exc):
+        # the database's own message may name its host: the log keeps only the kind
+        log.warning("request.store_unavailable", error=type(exc).__name__)
+        retry_after = {"retry-after": str(RETRY_AFTER_SECONDS)}
+        unavailable = StoreUnavailable("The service is unavailable.", headers=retry_after)
+        return error_response(request, unavailable)
     log.error("request.unexpected_error", exc_info=exc)
     return error_response(request, InternalError("An unexpected error occurred."))

@@ -204,6 +204,10 @@ class ServerConfig(Config, frozen=True, kw_only=True):
     sync_timeout: float = 600.0
     # on SIGTERM, in-flight requests get this long to finish before they are cut off
     shutdown_timeout: Positive[float] = 30.0
+    # the event loop and the HTTP/1.1 parser serving requests: uvloop and httptools (C) were
+    # the fastest measured (bench/stack.py); asyncio and h11 (pure Python) remain to be chosen
+    loop: Literal["uvloop", "asyncio"] = "uvloop"
+    http: Literal["httptools", "h11"] = "httptools"
 
 
 class FilesConfig(Config, frozen=True, kw_only=True):

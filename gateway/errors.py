@@ -17,6 +17,7 @@ Code raises what went wrong; each surface alone decides how it looks to its clie
     │  │  └─ UpstreamUnsent     502/504  UPSTREAM_ERROR    surely nothing reached it
     │  │     └─ CircuitOpen     503      UNAVAILABLE       the backend is ejected for a cool-down
     │  └─ UpstreamTimeout       504      TIMEOUT           it did not answer in time
+    ├─ StoreUnavailable         503      UNAVAILABLE       the ledger's database is out of reach
     └─ InternalError            500      INTERNAL_ERROR    a bug; logged, never detailed
     TranslationError (mappings/errors.py: UnsupportedFeature, InvalidInput) becomes an
     InvalidRequest in the caller's dialect (gateway/service/decoding.py).
@@ -140,6 +141,15 @@ class CircuitOpen(UpstreamUnsent):
 class UpstreamTimeout(UpstreamError):
     status = 504
     code = "TIMEOUT"
+
+
+class StoreUnavailable(CrosswalkError):
+    """The ledger's database could not be reached for now (gateway/store/outage.py): nothing
+    about the request was wrong, and it may be sent again after Retry-After."""
+
+    status = 503
+    code = "UNAVAILABLE"
+    retryable = True
 
 
 class InternalError(CrosswalkError):
