@@ -1,9 +1,10 @@
 """Two `crosswalk serve` replicas on one store, SQLite or PostgreSQL, as behind a load
 balancer (design.md §9).
 
-Each replica is a real process with its own port, sharing one ledger, one `[files] dir` and
-one file-link key. A run or a file made through one is read, listed, cancelled and deleted
-through the other, on both surfaces, and an `Idempotency-Key` sent to both makes one run.
+Each replica is a real process with its own port, sharing one ledger and one file-link key,
+and one `[files] dir` or none (files' bytes in the store). A run or a file made through one
+is read, listed, cancelled and deleted through the other, on both surfaces, and an
+`Idempotency-Key` sent to both makes one run.
 500 background runs are spread over both and one replica is killed with SIGKILL while they
 are processed: the survivor takes the dead one's leased runs once their leases run out, and
 every run ends exactly once (retaken only if the dead replica held it, kept once) while a
@@ -128,6 +129,22 @@ def pair(
             second.close_clients()
 
 
+@pytest.fixture(scope="module", params=STORES)
+def apart(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Replica, Replica]]:
+    """Two replicas on one store that keep files' bytes in it (`[files] storage =
+    "database"`), each with a `[files] dir` of its own: nothing shared but the store."""
+    directory = tmp_path_factory.mktemp(f"apart-{request.param}")
+    with _store(request.param, request, directory) as store_url:
+        configs = write_configs(directory, store_url, 2, local=Local(), storage="database")
+        with replicas(configs, directory) as (one, two):
+            first, second = Replica(one), Replica(two)
+            yield first, second
+            first.close_clients()
+            second.close_clients()
+
+
 @pytest.fixture
 def key(request: pytest.FixtureRequest) -> str:
     """This test's own client key."""
@@ -192,6 +209,19 @@ def test_a_file_uploaded_on_one_replica_is_read_downloaded_and_classified_on_the
     """The file's metadata is in the shared ledger, its bytes in the shared `[files] dir`, and
     its download link is signed with the key both replicas hold: a link one replica made
     works on the other."""
+    _file_crosses(pair, key)
+
+
+def test_with_bytes_in_the_store_a_file_crosses_replicas_that_share_no_directory(
+    apart: tuple[Replica, Replica], key: str
+) -> None:
+    """The same with `[files] storage = "database"`: the bytes one replica took are read
+    from the store by the other."""
+    _file_crosses(apart, key)
+
+
+def _file_crosses(pair: tuple[Replica, Replica], key: str) -> None:
+    """Uploaded on the first replica; read, downloaded and classified on the second."""
     first, second = pair
     one, two = first.extend(key), second.extend(key)
     content = corpus(INVOICE).read_bytes()
@@ -215,7 +245,19 @@ def test_a_retab_upload_announced_on_one_replica_is_put_and_completed_on_the_oth
     pair: tuple[Replica, Replica], key: str
 ) -> None:
     """Retab's three steps, each on a different replica, as a load balancer may send them:
-    the upload under way is kept where both replicas find it."""
+    the upload under way is kept where both replicas find it (the shared `[files] dir`)."""
+    _upload_crosses(pair, key)
+
+
+def test_with_bytes_in_the_store_a_retab_upload_crosses_replicas_sharing_no_directory(
+    apart: tuple[Replica, Replica], key: str
+) -> None:
+    """The same with `[files] storage = "database"`: the upload under way is in the store."""
+    _upload_crosses(apart, key)
+
+
+def _upload_crosses(pair: tuple[Replica, Replica], key: str) -> None:
+    """Announced and completed on the first replica, its bytes PUT to the second."""
     first, second = pair
     one, two = first.retab(key), second.retab(key)
     content = corpus(INVOICE).read_bytes()
