@@ -19,6 +19,7 @@ ENVIRON = {
     "EXTEND_API_KEY": "sk-extend-secret",
     "CROSSWALK_WEBHOOK_SECRET": "wss_subscriber-secret",
     "EXTEND_WEBHOOK_SECRET": "wss_extend-secret",
+    "CROSSWALK_FILES_SECRET": "files-link-secret",
 }
 
 
