@@ -20,6 +20,8 @@ set of job SQL runs on both. What differs, and why:
 
 from __future__ import annotations
 
+from gateway.store.sqlite.claim_schema import SCHEMA_CLAIMS
+
 CLIENT_RUN = "comparison_id IS NULL"
 UNSETTLED = "status IN ('pending', 'processing')"
 
@@ -206,5 +208,8 @@ _SCHEMA_V1 = (
     *_IDEMPOTENCY,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _SCHEMA_V1,
+    SCHEMA_CLAIMS,  # claims read only live rows (gateway/store/sqlite/claim_schema.py)
+)
 SCHEMA_VERSION = len(MIGRATIONS)

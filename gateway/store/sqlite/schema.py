@@ -14,6 +14,7 @@ from contextlib import closing, contextmanager
 
 from gateway.store.base import LedgerError
 from gateway.store.sqlite.batch_schema import SCHEMA_V6, SCHEMA_V7
+from gateway.store.sqlite.claim_schema import SCHEMA_CLAIMS
 from gateway.store.sqlite.comparison_schema import SCHEMA_V8, SCHEMA_V9
 from gateway.store.sqlite.idempotency_schema import SCHEMA_V10
 
@@ -143,6 +144,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     SCHEMA_V8,  # comparisons, and the runs made for them (comparison_schema.py)
     SCHEMA_V9,  # a side keeps its run's copy (comparison_schema.py)
     SCHEMA_V10,  # Idempotency-Key slots (idempotency_schema.py)
+    SCHEMA_CLAIMS,  # claims read only live rows (claim_schema.py)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
