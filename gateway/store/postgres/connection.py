@@ -14,7 +14,7 @@ escaped (nul.py): PostgreSQL's TEXT cannot hold one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
@@ -47,6 +47,15 @@ class PgConnection:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.raw = conn
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, effect: Callable[[], None]) -> None:
+        """Run `effect` once the open transaction commits, never if it rolls back (the
+        runner then runs the job again, which asks again); at once outside one."""
+        if self.raw.info.transaction_status in _OPEN:
+            self._after_commit.append(effect)
+        else:
+            effect()
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
         # always with parameters, even none: psycopg reads `%%` as `%` only when given some
@@ -86,8 +95,12 @@ class PgConnection:
             yield
             self.raw.execute("COMMIT")
         except BaseException:
+            self._after_commit.clear()
             if self.raw.info.transaction_status in _OPEN:  # not after a failed COMMIT
                 # a connection that broke cannot roll back: the error that broke it is raised
                 with suppress(psycopg.OperationalError):
                     self.raw.execute("ROLLBACK")
             raise
+        effects, self._after_commit = self._after_commit, []
+        for effect in effects:
+            effect()
