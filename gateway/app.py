@@ -35,7 +35,7 @@ from gateway.errors import (
     RouteNotFound,
     StoreUnavailable,
 )
-from gateway.files.pending import PendingUploads
+from gateway.files.pending_in_database import pending_uploads
 from gateway.gauges import start_depth_gauges
 from gateway.idempotent_creates import IdempotentCreates
 from gateway.limits import KeyLimits, PerKeyLimits
@@ -140,7 +140,7 @@ def _lifespan(
             )
             app.state.background = opened.background
             app.state.files = opened.files
-            app.state.uploads = PendingUploads(opened.files, clock=clock)
+            app.state.uploads = pending_uploads(opened.files, clock=clock)
             secrets = settings.vendor_webhook_secrets
             app.state.relay = Relay(opened.ledger, opened.outbox, secrets, clock=clock)
             app.state.readiness = health.Readiness(opened.ledger, opened.backends)

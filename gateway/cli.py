@@ -33,7 +33,13 @@ from gateway.config import (
     load_store_path,
 )
 from gateway.environment import load_checked, missing_variables, unset_message
-from gateway.logging import LOG_FORMATS, LogFormat, choose_format, default_format
+from gateway.logging import (
+    LOG_FORMATS,
+    LogFormat,
+    choose_format,
+    default_format,
+    write_in_background,
+)
 from gateway.replay import commandline as replay
 from gateway.serving import uvicorn_options
 from gateway.startup import StartupError, check_store, probe_store, started_fields, version
@@ -272,6 +278,7 @@ def app_from_environment() -> Litestar:
     """App factory of each `--workers` process: the gateway its parent checked."""
     served = msgspec.json.decode(os.environ[SERVE_ENV], type=serving.Served)
     choose_format(served.log_format)
+    write_in_background()  # flushed at the worker's exit
     settings = load_settings(Path(served.config) if served.config else None, os.environ)
     return create_app(serving.with_public_url(settings, served.public_url))
 

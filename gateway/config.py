@@ -204,18 +204,26 @@ class ServerConfig(Config, frozen=True, kw_only=True):
     sync_timeout: float = 600.0
     # on SIGTERM, in-flight requests get this long to finish before they are cut off
     shutdown_timeout: Positive[float] = 30.0
+    # the event loop and the HTTP/1.1 parser serving requests: uvloop and httptools (C) were
+    # the fastest measured (bench/stack.py); asyncio and h11 (pure Python) remain to be chosen
+    loop: Literal["uvloop", "asyncio"] = "uvloop"
+    http: Literal["httptools", "h11"] = "httptools"
 
 
 class FilesConfig(Config, frozen=True, kw_only=True):
     """`[files]`: where uploaded files are kept and how they are served (gateway/files/).
 
-    `dir` defaults to `<ledger file>-files` beside the ledger; with a PostgreSQL ledger it
-    has no default and must be a directory every replica shares. `secret_env` names the
-    variable holding the secret download links are signed with; without it one is made once
-    and kept at `<ledger file>-files-key` (mode 0600), shared by every process using that
-    ledger (with PostgreSQL at `<dir>/.link-key`, shared by every replica through `dir`).
+    `storage` is where files' bytes are kept: "disk", one file per id under `dir`; or
+    "database", in the ledger itself, so replicas need no shared path. `dir` defaults to
+    `<ledger file>-files` beside the ledger; with a PostgreSQL ledger it has no default and
+    must be a directory every replica shares, unless `storage` is "database" and `secret_env`
+    is set. `secret_env` names the variable holding the secret download links are signed
+    with; without it one is made once and kept at `<ledger file>-files-key` (mode 0600),
+    shared by every process using that ledger (with PostgreSQL at `<dir>/.link-key`, shared
+    by every replica through `dir`).
     """
 
+    storage: Literal["disk", "database"] = "disk"
     dir: str | None = None
     max_bytes: Positive[int] = 512 * 1024 * 1024  # an upload past this is refused with a 413
     secret_env: str | None = None
@@ -673,14 +681,18 @@ def _secret(where: str, variable: str, environ: Mapping[str, str]) -> Secret:
 
 def _store(file: FileConfig) -> dict[str, Any]:
     """Settings' store fields from `[store]`; with PostgreSQL, replicas on other hosts share
-    nothing but the database, so the files' directory must be named (a path they share)."""
+    nothing but the database, so the files' directory must be named (a path they share),
+    unless files and the link secret are not kept there (`storage = "database"` and
+    `secret_env`)."""
     url = file.store.url
     if not is_postgres(url):
         return {"store_path": _store_path(url)}
-    if file.files.dir is None:
+    in_database = file.files.storage == "database" and file.files.secret_env is not None
+    if file.files.dir is None and not in_database:
         raise ConfigError(
             "files.dir: required with a PostgreSQL store: uploaded files are kept there, so "
-            "set it to a directory every replica shares"
+            "set it to a directory every replica shares (or set files.storage = "
+            '"database" and files.secret_env)'
         )
     return {"store_url": _postgres_url(url), "store_pool_size": file.store.pool_size}
 

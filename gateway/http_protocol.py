@@ -1,16 +1,25 @@
-"""uvicorn's HTTP/1.1 protocol, with crosswalk's request id on the 400s uvicorn answers itself.
+"""uvicorn's HTTP/1.1 protocols, with crosswalk's request id on the 400s uvicorn answers itself,
+and TCP_NODELAY on every connection.
 
 A request uvicorn cannot parse (a NUL byte in the path, a malformed Content-Length) never
 reaches the app, so the app's middleware cannot give it an `x-request-id`; this protocol's
 own 400 carries one, and the rejection is logged under the same id.
+
+uvicorn writes a response's head and its body separately. asyncio sets TCP_NODELAY only on
+connections accepted from a socket whose `proto` is IPPROTO_TCP, which a socket handed over
+by a parent or a supervisor need not be: then the body waits for the client's delayed ACK
+of the head, about 40 ms on every request. `NoDelay` sets it on each connection itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 
 import structlog
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gateway.middleware import REQUEST_ID_HEADER, new_request_id
 
@@ -36,5 +45,21 @@ class RequestIdOn400:
         log.warning("request.unparsable", request_id=request_id, status=400, reason=msg)
 
 
-class CrosswalkH11Protocol(RequestIdOn400, H11Protocol):
+class NoDelay(asyncio.Protocol):
+    """Sets TCP_NODELAY on the connection before the protocol takes it."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # a connection already gone cannot take the option; it is closed anyway
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
+
+
+class CrosswalkH11Protocol(RequestIdOn400, NoDelay, H11Protocol):
     """The pure-Python h11 protocol with request ids on its own 400s."""
+
+
+class CrosswalkHttpToolsProtocol(RequestIdOn400, NoDelay, HttpToolsProtocol):
+    """The httptools (llhttp, in C) protocol with request ids on its own 400s."""

@@ -12,6 +12,7 @@ and gauges add up across the live processes.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import tempfile
 from collections.abc import Iterable
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -156,10 +158,19 @@ def start_request() -> None:
     _upstream_seconds.set([0.0])
 
 
+@functools.lru_cache(maxsize=4096)
+def _labelled(metric: Any, *values: str) -> Any:
+    """`metric`'s child for these label values (in its labels' order), found once: every
+    request records a few, and prometheus-client's `labels()` checks and locks on each call
+    (about 4 µs; 6 a request, on a busy 2-core machine: `python -m bench.profile_path --kind
+    metrics`). Label sets are bounded (module docstring), so the cache holds them all."""
+    return metric.labels(*values)
+
+
 def upstream_called(backend: str, status: str, seconds: float) -> None:
     """One upstream call of `backend` took `seconds` and ended in `status` (the vendor's HTTP
     status, or "error" when none came back)."""
-    UPSTREAM_SECONDS.labels(backend=backend, status=status).observe(seconds)
+    _labelled(UPSTREAM_SECONDS, backend, status).observe(seconds)
     spent = _upstream_seconds.get()
     if spent is not None:
         spent[0] += seconds
@@ -235,7 +246,7 @@ def exposition(directory: str | None = None) -> bytes:
 
 def request_started(surface: str) -> None:
     """A request to `surface` came in (the middleware): counted in flight until it ends."""
-    IN_FLIGHT.labels(surface=surface).inc()
+    _labelled(IN_FLIGHT, surface).inc()
     start_request()
 
 
@@ -244,13 +255,11 @@ def request_ended(
 ) -> None:
     """A request ended with `status` after `seconds`: its counts, latency and overhead.
     `in_flight_as` is the surface it was counted in flight as when it started."""
-    IN_FLIGHT.labels(surface=in_flight_as).dec()
+    _labelled(IN_FLIGHT, in_flight_as).dec()
     code = str(status)
-    REQUESTS.labels(surface=surface, backend=backend, status=code).inc()
-    REQUEST_SECONDS.labels(surface=surface, backend=backend, status=code).observe(seconds)
-    OVERHEAD_SECONDS.labels(surface=surface, backend=backend).observe(
-        max(0.0, seconds - upstream_total())
-    )
+    _labelled(REQUESTS, surface, backend, code).inc()
+    _labelled(REQUEST_SECONDS, surface, backend, code).observe(seconds)
+    _labelled(OVERHEAD_SECONDS, surface, backend).observe(max(0.0, seconds - upstream_total()))
 
 
 # a note's path with its list indices folded (`categories[3].name` → `categories[].name`),
@@ -263,7 +272,7 @@ def translation_lost(surface: str, fields: Iterable[str]) -> None:
     """Count the fields one answer's `crosswalk-translation` named, once each."""
     for field in dict.fromkeys(_INDEX.sub("[]", f.strip()) for f in fields):
         if _FIELD.fullmatch(field):
-            TRANSLATION_LOSSES.labels(surface=surface, field=field).inc()
+            _labelled(TRANSLATION_LOSSES, surface, field).inc()
 
 
 def depths_read(queue: int, outbox: int) -> None:

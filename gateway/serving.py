@@ -10,6 +10,7 @@ then the process exits 0.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import os
@@ -29,9 +30,9 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from gateway.app import create_app
-from gateway.config import Settings
-from gateway.http_protocol import CrosswalkH11Protocol
-from gateway.logging import LogFormat
+from gateway.config import ServerConfig, Settings
+from gateway.http_protocol import CrosswalkH11Protocol, CrosswalkHttpToolsProtocol
+from gateway.logging import LogFormat, flush, write_in_background
 from gateway.startup import StartupError
 
 log = structlog.get_logger("crosswalk.serve")
@@ -52,15 +53,24 @@ class Served(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str
 
 
-def uvicorn_options(host: str, port: int) -> dict[str, Any]:
-    """How uvicorn serves the gateway: crosswalk logs requests itself (one summary line each)
-    and answers even uvicorn's own 400s with a request id."""
+PROTOCOLS: dict[str, type[asyncio.Protocol]] = {
+    "httptools": CrosswalkHttpToolsProtocol,
+    "h11": CrosswalkH11Protocol,
+}
+
+
+def uvicorn_options(host: str, port: int, server: ServerConfig | None = None) -> dict[str, Any]:
+    """How uvicorn serves the gateway: on `[server]`'s loop and parser (uvloop and httptools
+    unless chosen otherwise), TCP_NODELAY on every connection, requests logged by crosswalk
+    itself (one summary line each) and even uvicorn's own 400s answered with a request id."""
+    server = server or ServerConfig()
     return {
         "host": host,
         "port": port,
         "access_log": False,
         "log_level": "warning",
-        "http": CrosswalkH11Protocol,
+        "loop": server.loop,
+        "http": PROTOCOLS[server.http],
     }
 
 
@@ -122,10 +132,13 @@ def with_public_url(settings: Settings, public_url: str) -> Settings:
 
 def serve_one(settings: Settings, sock: socket.socket, on_started: Callable[[], None]) -> int:
     """Serve in this process until SIGTERM or Ctrl-C; 0 after a graceful stop, 1 when the
-    app could not start."""
+    app could not start. Log lines are written off the event loop, all of them before this
+    returns."""
+    write_in_background()
+    host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         create_app(settings),
-        **uvicorn_options(*sock.getsockname()[:2]),
+        **uvicorn_options(host, port, server=settings.server),
         timeout_graceful_shutdown=math.ceil(settings.server.shutdown_timeout),
         lifespan="on",
     )
@@ -134,6 +147,8 @@ def serve_one(settings: Settings, sock: socket.socket, on_started: Callable[[], 
         server.run(sockets=[sock])
     except SystemExit:  # uvicorn's own exit when the app's start-up failed (logged by it)
         return 1
+    finally:
+        flush()
     return 0 if server.started else 1
 
 
@@ -146,11 +161,12 @@ def serve_many(
 ) -> int:
     """Serve in `workers` processes sharing `sock`, each building its app with `factory`
     (`module:function`); 0 after a graceful stop, 1 when one could not start."""
+    host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         factory,
         factory=True,
         workers=workers,
-        **uvicorn_options(*sock.getsockname()[:2]),
+        **uvicorn_options(host, port, server=settings.server),
         timeout_graceful_shutdown=math.ceil(settings.server.shutdown_timeout),
     )
     stop_within = settings.server.shutdown_timeout + SHUTDOWN_GRACE_SECONDS
@@ -207,6 +223,7 @@ class GracefulServer(uvicorn.Server):
 
 def _stop_now() -> None:
     log.error("crosswalk.shutdown_forced", reason="the graceful shutdown took too long")
+    flush()  # os._exit skips the exit handlers that would write the lines still queued
     os._exit(1)
 
 

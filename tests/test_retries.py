@@ -208,4 +208,5 @@ def test_the_request_log_line_counts_the_tries_of_its_upstream_call(
     (summary,) = [e for e in lines if e["event"] == "request.completed"]
     assert summary["upstream_attempts"] == 2
     assert summary["upstream_status"] == 200
-    assert [e["upstream_status"] for e in lines if e["event"] == "upstream.call"] == [503, 200]
+    # each try's own line is at DEBUG since issue 14: the summary above counts them
+    assert [e for e in lines if e["event"] == "upstream.call"] == []

@@ -71,8 +71,7 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
         sync = not request.background and self._config.sync_mode == "classify"
         outbound = await self._outbound(request, call, sync=sync)
         path = extend.CLASSIFY_PATH if sync else self.runs_path
-        body = msgspec.to_builtins(outbound.body)
-        run = await self._run_call("POST", path, call, asked=None, json=body)
+        run = await self._create_call(path, call, outbound.body)
         if not sync and not request.background:
             if accepted is not None:  # Extend is working on it (and charging for it) from now
                 await accepted(self._answer(run, request, outbound.sent))
@@ -90,7 +89,7 @@ class ExtendBackend(VendorBackend[extend.ClassifyRun]):
                 raise
             # it finished meanwhile: Extend refuses, Retab's idempotent cancel returns it
             return await self.refresh(record, call=call)
-        return self._answer(run, record.request)
+        return self._answer(run, record.request, first_seen=record.run.created_at)
 
     async def resolve_file(self, file_id: str, *, call: CallContext) -> canonical.UrlDocument:
         """An Extend file id as the short-lived URL Extend serves it from (hazard 12)."""

@@ -76,20 +76,19 @@ class RetabBackend(VendorBackend[retab.Classification]):
             document = await self._foreign_document(document, call)
         outbound = retab.request_from_canonical(msgspec.structs.replace(request, document=document))
         call.notes.add(_echoed(outbound.notes))
-        body = msgspec.to_builtins(outbound.body)
-        run = await self._run_call("POST", self.runs_path, call, asked=None, json=body)
+        run = await self._create_call(self.runs_path, call, outbound.body)
         return self._answer(run, request, outbound.sent)
 
     async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
         asked, params = record.upstream_id, {"include_output": "true"}
         run = await self._run_call("GET", self._one(asked), call, asked=asked, params=params)
-        return self._answer(run, record.request)
+        return self._answer(run, record.request, first_seen=record.run.created_at)
 
     async def cancel(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
         # idempotent at Retab: a finished run comes back unchanged (hazard 25)
         asked = record.upstream_id
         run = await self._run_call("POST", self._one(asked) + "/cancel", call, asked=asked)
-        return self._answer(run, record.request)
+        return self._answer(run, record.request, first_seen=record.run.created_at)
 
     async def _stored_document(
         self, document: canonical.StoredFileDocument, call: CallContext

@@ -29,6 +29,7 @@ class Scrubber:
 
     def __init__(self, secrets: Iterable[Secret] = ()) -> None:
         self._secrets = frozenset(s.reveal() for s in secrets)
+        self._fixed = _longest_first(self._secrets)  # once: every answer is scrubbed
 
     @classmethod
     def of(cls, settings: Settings) -> Scrubber:
@@ -64,9 +65,14 @@ class Scrubber:
         """Every form of every secret to replace, longest first, so that a secret containing
         another is replaced whole."""
         sent = _sent_key(response)
-        secrets = self._secrets if sent is None else self._secrets | {sent}
-        forms = {f for s in secrets if len(s) >= MIN_SECRET_LENGTH for f in _encodings(s)}
-        return tuple(sorted(forms, key=len, reverse=True))
+        if sent is None or sent in self._secrets:
+            return self._fixed
+        return _longest_first(self._secrets | {sent})
+
+
+def _longest_first(secrets: Iterable[str]) -> tuple[bytes, ...]:
+    forms = {f for s in secrets if len(s) >= MIN_SECRET_LENGTH for f in _encodings(s)}
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def _scrubbed(data: bytes, forms: Iterable[bytes]) -> bytes:

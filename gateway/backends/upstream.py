@@ -28,6 +28,7 @@ from gateway.backends.answers import key_refused
 from gateway.backends.base import Query
 from gateway.backends.circuit import Circuit, CircuitState
 from gateway.backends.hints import client_hint, hinted_wait
+from gateway.backends.pool import ShardedPool
 from gateway.backends.retries import RetryBudget
 from gateway.backends.scrub import Scrubber
 from gateway.config import Secret, VendorBackendConfig
@@ -60,15 +61,14 @@ _any_json = JsonDecoder(object)
 def open_client(
     config: VendorBackendConfig, transport: httpx.AsyncBaseTransport | None
 ) -> httpx.AsyncClient:
-    """The pooled client a vendor backend keeps for the app's life."""
+    """The pooled client a vendor backend keeps for the app's life: `config.max_connections`
+    connections, every one kept alive (pool.py), unless a transport is given (tests)."""
     timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
-    pool = config.max_connections
     return httpx.AsyncClient(
         base_url=config.base_url.rstrip("/"),
-        transport=transport,
+        transport=transport or ShardedPool(config.max_connections),
         timeout=timeout,
         follow_redirects=False,  # a redirect is the vendor's failure (send_raw): a 502
-        limits=httpx.Limits(max_connections=pool, max_keepalive_connections=min(pool, 20)),
     )
 
 
@@ -286,7 +286,7 @@ class Upstream:
             # the request's own summary line (gateway/middleware.py) names the last upstream call
             structlog.contextvars.bind_contextvars(backend=self.backend, upstream_status=outcome)
             # method, path and status only: never headers (keys) or bodies (documents)
-            log.info(
+            log.debug(  # the request's own line at INFO names it already
                 "upstream.call",
                 backend=self.backend,
                 method=request.method,

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+import msgspec
+
 from gateway.backends import answers
 from gateway.backends.base import FileSource, Relay
 from gateway.backends.circuit import CircuitState
@@ -38,6 +40,8 @@ class WireRun(Protocol):
 
 W = TypeVar("W", bound=WireRun)
 ToCanonical = Callable[..., tuple[canonical.ClassificationRun, Notes]]
+_encoder = msgspec.json.Encoder()
+_JSON_BODY = {"content-type": "application/json"}
 InRequestTerms = Callable[
     [canonical.ClassificationRun, canonical.ClassifyRequest, Sequence[str] | None],
     canonical.ClassificationRun,
@@ -79,7 +83,7 @@ class VendorBackend(Generic[W]):
     async def refresh(self, record: RunRecord, *, call: CallContext) -> canonical.ClassificationRun:
         path = self._one(record.upstream_id)
         wire = await self._run_call("GET", path, call, asked=record.upstream_id)
-        return self._answer(wire, record.request)
+        return self._answer(wire, record.request, first_seen=record.run.created_at)
 
     async def delete(self, record: RunRecord, *, call: CallContext) -> None:
         request = self._upstream.build("DELETE", self._one(record.upstream_id), call=call)
@@ -106,16 +110,28 @@ class VendorBackend(Generic[W]):
             answers.check_same_run(self.name, asked, wire.id)
         return wire
 
+    async def _create_call(self, path: str, call: CallContext, body: msgspec.Struct) -> W:
+        """POST a create's wire `body` and return the new run (`_run_call`). Encoded by msgspec
+        straight from the Struct: no dicts built to hand httpx's stdlib JSON encoder."""
+        content = _encoder.encode(body)
+        return await self._run_call(
+            "POST", path, call, asked=None, content=content, headers=_JSON_BODY
+        )
+
     def _answer(
         self,
         wire: W,
         request: canonical.ClassifyRequest | None,
         sent: Sequence[str] | None = None,
+        *,
+        first_seen: datetime | None = None,
     ) -> canonical.ClassificationRun:
         """The vendor's run as canonical, in the terms of the request that made it; `sent` are
-        the identifiers its categories went upstream under, when the caller has them."""
+        the identifiers its categories went upstream under, when the caller has them.
+        `first_seen`, for a recorded run, stands in for a creation time the vendor left out,
+        as it did when the run was recorded: a read of an unchanged run is the same run."""
         try:
-            run, _ = type(self).to_canonical(wire, received_at=self._now())
+            run, _ = type(self).to_canonical(wire, received_at=first_seen or self._now())
         except TranslationError as exc:
             raise self._upstream.untranslatable(exc) from None
         if request is None:

@@ -13,6 +13,8 @@ exclusive `flock` of its lock file, so the PUTs and completes of one upload take
 every process of the deployment, and a session's JSON always describes its part. A session
 lasts one link TTL from its announcement, or from its bytes' arrival if later (a PUT that
 started in time may end late); after that a complete is a 410 for a day, then a 404.
+With files' bytes in the ledger, sessions are kept there too
+(`pending_in_database.DatabaseUploads`, made by `pending_uploads`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from gateway.errors import CrosswalkError, PayloadTooLarge
 from gateway.files.errors import FileNotFound
 from gateway.files.records import FileRecord
 from gateway.files.signing import LinkSigner, SignedLink
-from gateway.files.store import FileStore, Received
+from gateway.files.store import FileStore, Received, Upload
 from mappings.files import ENTROPY_BYTES, is_well_formed, new_file_id
 from mappings.uploads import Announcement, mismatch
 
@@ -100,7 +102,7 @@ class PendingUploads:
         session = Session(
             file_id=file_id, owner=owner, announced=announcement, expires_at=upload.expires_at
         )
-        await anyio.to_thread.run_sync(self._create, session)
+        await self._create(session)
         return Announced(session=session, upload=upload)
 
     async def receive(
@@ -120,17 +122,19 @@ class PendingUploads:
                 if upload.size + len(chunk) > limit:
                     raise PayloadTooLarge(self._too_large(limit, announced=True))
                 await upload.write(chunk)
-            received = await upload.finish()
-            async with self._locked(file_id) as session:
-                if session is None:  # completed, or forgotten, while the bytes came
-                    raise FileNotFound("No upload is in progress for this file.")
-                # the JSON never describes other bytes than the part's, even if a write fails
-                await self._save(msgspec.structs.replace(session, received=None, received_at=None))
-                await upload.keep(self._path(file_id, ".part"))
-                now = self._clock()
-                await self._save(
-                    msgspec.structs.replace(session, received=received, received_at=now)
-                )
+            return await self._keep(file_id, upload)
+
+    async def _keep(self, file_id: str, upload: Upload) -> Received:
+        """Keep the upload's bytes as the session's, replacing any it had; what they are."""
+        received = await upload.finish()
+        async with self._locked(file_id) as session:
+            if session is None:  # completed, or forgotten, while the bytes came
+                raise FileNotFound("No upload is in progress for this file.")
+            # the JSON never describes other bytes than the part's, even if a write fails
+            await self._save(msgspec.structs.replace(session, received=None, received_at=None))
+            await upload.keep(self._path(file_id, ".part"))
+            now = self._clock()
+            await self._save(msgspec.structs.replace(session, received=received, received_at=now))
         return received
 
     async def complete(self, owner: str, file_id: str, *, sha256: str | None) -> FileRecord:
@@ -159,12 +163,7 @@ class PendingUploads:
         if self._clock() >= self.deadline(session):
             await anyio.to_thread.run_sync(lambda: part.unlink(missing_ok=True))
             raise UploadExpired("This upload has expired; start a new one.")
-        received = session.received
-        if received is None:
-            raise UploadMismatch("No bytes have been uploaded yet.")
-        problem = mismatch(
-            session.announced, size=received.size, sha256=received.sha256, completed_with=sha256
-        )
+        received, problem = checked(session, sha256)
         try:
             if problem is None:
                 name = session.announced.name
@@ -211,7 +210,10 @@ class PendingUploads:
             out.write(msgspec.json.encode(session))
         os.replace(temp, path)
 
-    def _create(self, session: Session) -> None:
+    async def _create(self, session: Session) -> None:
+        await anyio.to_thread.run_sync(self._create_files, session)
+
+    def _create_files(self, session: Session) -> None:
         self._dir.mkdir(parents=True, exist_ok=True)
         sweep_sessions(self._dir, ttl=self.links.ttl.total_seconds())
         self._path(session.file_id, ".lock").touch(mode=0o600)
@@ -246,6 +248,18 @@ class PendingUploads:
         if announced:
             return f"The upload is larger than the {limit} bytes announced for it."
         return f"The file is larger than the {limit} bytes this gateway accepts."
+
+
+def checked(session: Session, sha256: str | None) -> tuple[Received, str | None]:
+    """The bytes the session received, and what is wrong with them for a complete that
+    gave `sha256` (None: nothing). UploadMismatch if none came."""
+    received = session.received
+    if received is None:
+        raise UploadMismatch("No bytes have been uploaded yet.")
+    problem = mismatch(
+        session.announced, size=received.size, sha256=received.sha256, completed_with=sha256
+    )
+    return received, problem
 
 
 def _lock(path: Path, *, wait: bool = True) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
+from datetime import datetime
 
 import anyio
 import httpx
@@ -97,14 +98,17 @@ class PassThrough:
         if reads_translated(record):
             return None
         answer = await self._forward(backend, relay, method, path, call=call, params=query)
-        run = None if method == "DELETE" else self._read_run(answer)
+        first_seen = None if record is None else record.run.created_at
+        run = None if method == "DELETE" else self._read_run(answer, first_seen)
         if run is not None:
             # with or without a record: another run may be another key's
             answers.check_same_run(backend.name, upstream_id, run.id)
         if record is not None and answer.is_success:
             if method == "DELETE":
                 await self._ledger.delete(record.owner, backend.name, upstream_id)
-            elif run is not None:
+            elif run is not None and run != record.run:
+                # an unchanged run is not rewritten: most reads are polls of a run that has
+                # not moved, and `updated_at` stays the time it last changed
                 await self._ledger.update_run(backend.name, upstream_id, run)
         return Relayed(answer=answer, backend=backend.name)
 
@@ -155,7 +159,11 @@ class PassThrough:
             raise answers.key_refused(backend.name, self._rules.dialect, answer.status_code)
         return answer
 
-    def _read_run(self, answer: httpx.Response) -> canonical.ClassificationRun | None:
+    def _read_run(
+        self, answer: httpx.Response, first_seen: datetime | None = None
+    ) -> canonical.ClassificationRun | None:
+        """The run in a vendor's answer; `first_seen`, when the run is recorded, stands in for
+        a creation time the vendor left out, as it did when the run was first recorded."""
         if not answer.is_success or not answer.content:
             return None
-        return self._rules.read_run(answer.content, self._clock())
+        return self._rules.read_run(answer.content, first_seen or self._clock())

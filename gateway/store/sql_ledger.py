@@ -65,6 +65,12 @@ class SqlLedger(OutboxMethods, ComparisonMethods, IdempotencyMethods):
         self._on_event = on_event
         self._on_batch = on_batch
 
+    @property
+    def runner(self) -> LedgerRunner:
+        """Where this ledger's jobs run, for the rows other stores keep in it (files' bytes,
+        `gateway/files/bytes_in_database.py`)."""
+        return self._runner
+
     async def __aenter__(self) -> Self:
         return self
 

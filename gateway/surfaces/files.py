@@ -3,7 +3,7 @@ route, and a stored file's bytes as a streamed download."""
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from litestar.datastructures import State
@@ -29,15 +29,15 @@ def upload_body_limit(files: FilesConfig) -> int:
     return files.max_bytes + FORM_OVERHEAD_BYTES
 
 
-def download(store: FileStore, record: FileRecord, opened: BinaryIO) -> Stream:
-    """The opened file's bytes as a response streamed from disk, typed and named."""
+def download(record: FileRecord, chunks: AsyncIterator[bytes]) -> Stream:
+    """The file's bytes (`FileStore.stream`) as a streamed response, typed and named."""
     headers = {
         "content-length": str(record.file.size),
         "content-disposition": content_disposition(record.file.name),
         "cache-control": "private, no-store",
         "x-content-type-options": "nosniff",
     }
-    return Stream(store.chunks(opened), media_type=record.file.mime_type, headers=headers)
+    return Stream(chunks, media_type=record.file.mime_type, headers=headers)
 
 
 def content_disposition(name: str) -> str:

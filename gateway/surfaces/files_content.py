@@ -4,7 +4,7 @@ point at).
 
 The link is checked before the file is looked up, so a refused link says nothing about
 whether the file exists or whose it is: expired or altered links are a 403, a valid link to a
-deleted file a 404. Bytes are streamed from disk.
+deleted file a 404. Bytes are streamed from the store.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ async def file_content(request: AnyRequest, store: Store, file_id: FromPath[str]
     if record is None:
         raise FileNotFound("The file this link points to no longer exists.")
     try:
-        opened = await store.open(record)
+        chunks = await store.stream(record)
     except FileNotFoundError:  # deleted between the lookup and the open
         raise FileNotFound("The file this link points to no longer exists.") from None
-    return download(store, record, opened)
+    return download(record, chunks)
 
 
 router = Router(

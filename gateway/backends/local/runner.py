@@ -126,11 +126,11 @@ class LocalEngine:
             data=b"",
             filename=document.filename or record.file.name,
             mime_type=record.file.mime_type,  # sniffed from the content when it was uploaded
-            path=str(files.path_of(record.id)),
+            path=str(files.path_of(record.id)) if files.on_disk else None,
             password=document.password or record.password,
             stored=record,
         )
-        if record.file.size > INLINE_MAX_BYTES:
+        if loaded.path is not None and record.file.size > INLINE_MAX_BYTES:
             return loaded  # read by the extractor process, never whole in this one
         try:
             data = await files.read_bytes(record)

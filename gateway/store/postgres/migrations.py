@@ -16,11 +16,13 @@ set of job SQL runs on both. What differs, and why:
 - the trigger that marks a batch input created in the statement recording its run
   (batch_schema.py) is a PL/pgSQL function, raising a constraint error (SQLSTATE 23000, an
   `IntegrityError`) as SQLite's RAISE(ABORT) does.
+Version 2 is SQLite's version 11: files' bytes kept in the ledger (file_bytes_schema.py).
 """
 
 from __future__ import annotations
 
 from gateway.store.sqlite.claim_schema import SCHEMA_CLAIMS
+from gateway.store.sqlite.file_bytes_schema import POSTGRES_FILE_BYTES
 
 CLIENT_RUN = "comparison_id IS NULL"
 UNSETTLED = "status IN ('pending', 'processing')"
@@ -210,6 +212,7 @@ _SCHEMA_V1 = (
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _SCHEMA_V1,
+    POSTGRES_FILE_BYTES,  # files' bytes kept in the ledger (SQLite's v11, file_bytes_schema.py)
     SCHEMA_CLAIMS,  # claims read only live rows (gateway/store/sqlite/claim_schema.py)
 )
 SCHEMA_VERSION = len(MIGRATIONS)

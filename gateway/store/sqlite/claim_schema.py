@@ -1,4 +1,4 @@
-"""The indexes claims walk (SQLite's schema version 11, PostgreSQL's version 2): only live
+"""The indexes claims walk (SQLite's schema version 12, PostgreSQL's version 3): only live
 rows, so a claim's cost does not grow with the finished runs and inputs behind it.
 
 A run claim and `unfinished` read `runs_live`, holding only runs not yet finished, in `seq`

@@ -1,6 +1,7 @@
 """The ledger file's schema (runs; since version 4 files; since version 5 the webhook
 outbox; since 6 batches, since 8 comparisons, since 9 their sides' copies of runs, since 10
-Idempotency-Key slots), and how connections to it are opened and brought up to date.
+Idempotency-Key slots, since 11 files' bytes when kept in the ledger), and how connections
+to it are opened and brought up to date.
 
 Also `immediate`, the write transaction every read-modify-write in this package runs in, and
 `snapshot`, the read transaction every read runs in.
@@ -16,6 +17,7 @@ from gateway.store.base import LedgerError
 from gateway.store.sqlite.batch_schema import SCHEMA_V6, SCHEMA_V7
 from gateway.store.sqlite.claim_schema import SCHEMA_CLAIMS
 from gateway.store.sqlite.comparison_schema import SCHEMA_V8, SCHEMA_V9
+from gateway.store.sqlite.file_bytes_schema import SCHEMA_V11
 from gateway.store.sqlite.idempotency_schema import SCHEMA_V10
 
 SEARCH_TABLE = "runs_filename_search"  # trigram index over runs.filename_folded
@@ -144,6 +146,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     SCHEMA_V8,  # comparisons, and the runs made for them (comparison_schema.py)
     SCHEMA_V9,  # a side keeps its run's copy (comparison_schema.py)
     SCHEMA_V10,  # Idempotency-Key slots (idempotency_schema.py)
+    SCHEMA_V11,  # files' bytes kept in the ledger (file_bytes_schema.py)
     SCHEMA_CLAIMS,  # claims read only live rows (claim_schema.py)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
