@@ -14,7 +14,7 @@ escaped (nul.py): PostgreSQL's TEXT cannot hold one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
@@ -47,9 +47,22 @@ class PgConnection:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.raw = conn
+        self._after_commit: list[Callable[[], None]] = []
+        # whether a statement that commits (a COMMIT, or a lone statement in autocommit)
+        # was sent: until then a connection breaking loses nothing, and the job may run again
+        self.committing = False
+
+    def after_commit(self, effect: Callable[[], None]) -> None:
+        """Run `effect` once the open transaction commits, never if it rolls back (the
+        runner then runs the job again, which asks again); at once outside one."""
+        if self.raw.info.transaction_status in _OPEN:
+            self._after_commit.append(effect)
+        else:
+            effect()
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
         # always with parameters, even none: psycopg reads `%%` as `%` only when given some
+        self._commits_alone()
         cursor = self.raw.cursor(row_factory=nul.rows)
         try:
             return cursor.execute(translate(sql), tuple(map(nul.stored, parameters)))
@@ -57,6 +70,7 @@ class PgConnection:
             raise IntegrityError(str(exc)) from exc
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> psycopg.Cursor[Any]:
+        self._commits_alone()
         cursor = self.raw.cursor(row_factory=nul.rows)
         try:
             rows = [tuple(map(nul.stored, row)) for row in parameters]
@@ -64,6 +78,10 @@ class PgConnection:
         except psycopg.errors.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
         return cursor
+
+    def _commits_alone(self) -> None:
+        if self.raw.info.transaction_status not in _OPEN:
+            self.committing = True
 
     @contextmanager
     def immediate(self) -> Iterator[None]:
@@ -84,10 +102,15 @@ class PgConnection:
         self.raw.execute(begin)
         try:
             yield
+            self.committing = True
             self.raw.execute("COMMIT")
         except BaseException:
+            self._after_commit.clear()
             if self.raw.info.transaction_status in _OPEN:  # not after a failed COMMIT
                 # a connection that broke cannot roll back: the error that broke it is raised
                 with suppress(psycopg.OperationalError):
                     self.raw.execute("ROLLBACK")
             raise
+        effects, self._after_commit = self._after_commit, []
+        for effect in effects:
+            effect()

@@ -21,6 +21,7 @@ Version 2 is SQLite's version 11: files' bytes kept in the ledger (file_bytes_sc
 
 from __future__ import annotations
 
+from gateway.store.sqlite.claim_schema import SCHEMA_CLAIMS
 from gateway.store.sqlite.file_bytes_schema import POSTGRES_FILE_BYTES
 
 CLIENT_RUN = "comparison_id IS NULL"
@@ -212,5 +213,6 @@ _SCHEMA_V1 = (
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _SCHEMA_V1,
     POSTGRES_FILE_BYTES,  # files' bytes kept in the ledger (SQLite's v11, file_bytes_schema.py)
+    SCHEMA_CLAIMS,  # claims read only live rows (gateway/store/sqlite/claim_schema.py)
 )
 SCHEMA_VERSION = len(MIGRATIONS)

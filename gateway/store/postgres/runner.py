@@ -41,6 +41,10 @@ IDLE_CHECK = 1.0  # seconds: a connection idle longer is checked before a write 
 _RACES = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 
 
+class _Uncommitted(psycopg.OperationalError):
+    """The connection broke under a job before it sent anything that commits."""
+
+
 class PgRunner:
     """A `LedgerRunner` over `pool`, with as many threads as the pool has connections."""
 
@@ -106,9 +110,15 @@ class PgRunner:
         self._pool.close()
 
     def _retried(self, job: Callable[[PgConnection], T]) -> T:
+        broken = 0
         for attempt in range(1, MAX_TRIES + 1):
             try:
                 return self._on_a_connection(job)
+            except _Uncommitted as exc:
+                # every pooled connection may have broken at once (the server restarted)
+                broken += 1
+                if broken > self._pool.max_size or attempt == MAX_TRIES:
+                    raise exc.__cause__ or exc from None
             except _RACES:
                 if attempt == MAX_TRIES:
                     raise
@@ -140,8 +150,13 @@ class PgRunner:
             return self._run(job, raw)
 
     def _run(self, job: Callable[[PgConnection], T], raw: psycopg.Connection[Any]) -> T:
+        conn = PgConnection(raw)
         try:
-            return job(PgConnection(raw))
+            return job(conn)
+        except psycopg.OperationalError as exc:
+            if raw.broken and not conn.committing:
+                raise _Uncommitted(str(exc)) from exc
+            raise
         finally:
             self._used[raw] = time.monotonic()
 

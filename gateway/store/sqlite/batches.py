@@ -35,19 +35,15 @@ _INSERT = (
     "INSERT INTO batches (id, owner, backend, upstream_id, status, run_count, forward, "
     "created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-# only the input is read (and, elsewhere, locked): a claim never holds up its batch's others
+# only the input is read (and, elsewhere, locked): a claim never holds up its batch's others;
+# the oldest batch's inputs first, each batch in input order, off batch_inputs_claimable
 _CLAIMABLE_SQL = (
     "SELECT i.batch_id, i.idx, i.backend, i.body, i.attempts FROM batch_inputs AS i{hint}"
     " WHERE i.state = 'pending' AND (i.lease_until_us IS NULL OR i.lease_until_us < ?)"
-    " ORDER BY {order} LIMIT 1"
+    " ORDER BY i.batch_seq, i.idx LIMIT 1"
 )
-# the oldest batch's inputs first, each batch in input order (SQLite: the rowid, by the index)
-_OLDEST_FIRST = "(SELECT b.seq FROM batches AS b WHERE b.id = i.batch_id), i.idx"
 _CLAIMABLE = {
-    dialect: _CLAIMABLE_SQL.format(
-        hint=dialect.indexed_by("batch_inputs_pending"),
-        order=dialect.insertion_order("i", _OLDEST_FIRST),
-    )
+    dialect: _CLAIMABLE_SQL.format(hint=dialect.indexed_by("batch_inputs_claimable"))
     for dialect in DIALECTS
 }
 _CLAIMED_BATCH = "SELECT owner, backend, forward FROM batches WHERE id = ?"
@@ -70,9 +66,10 @@ def insert(
             # PostgreSQL has aborted the transaction: nothing more may run in it
             raise DuplicateBatch(f"batch {batch.id} is already recorded") from None
         conn.executemany(
-            "INSERT INTO batch_inputs (batch_id, idx, body, backend) VALUES (?, ?, ?, ?)",
+            "INSERT INTO batch_inputs (batch_id, idx, body, backend, batch_seq)"
+            " VALUES (?, ?, ?, ?, ?)",
             (
-                (batch.id, i, body, backend)
+                (batch.id, i, body, backend, seq)
                 for i, (body, backend) in enumerate(zip(bodies, named, strict=True))
             ),
         )

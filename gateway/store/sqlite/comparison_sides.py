@@ -3,7 +3,8 @@ a comparison's own run is linked to its side as it is recorded, any linked run r
 terminal status finishes its side (keeping a copy of the run), and a linked run deleted
 before it ended fails its side; each completes the comparison when it was the last side.
 A shadowed comparison completed so, whose shadow labelled the document otherwise than its
-primary, is counted in `/metrics` (`crosswalk_shadow_disagreements`).
+primary, is counted in `/metrics` (`crosswalk_shadow_disagreements`). The count and the warning of a
+run linked to nothing are made once the write commits (after_commit.py), not once per try.
 
 A side's run is the run of its (backend, upstream_id) that belongs to the comparison's
 owner: another owner's run is never linked, finishes nothing and is never read through it.
@@ -15,11 +16,13 @@ runs, so the run hook can call it.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 import msgspec
 import structlog
 
 from gateway import metrics
+from gateway.store.after_commit import after_commit
 from gateway.store.records import RunRecord
 from gateway.store.sql import Connection
 from gateway.store.sql_dialect import DIALECTS, dialect_of
@@ -82,9 +85,8 @@ def link(conn: Connection, record: RunRecord) -> None:
         return
     params = (record.upstream_id, record.comparison, record.backend, record.owner)
     if conn.execute(_LINK, params).rowcount == 0:
-        log.warning(
-            "comparisons.unlinked_run", backend=record.backend, comparison=record.comparison
-        )
+        unlinked = {"backend": record.backend, "comparison": record.comparison}
+        after_commit(conn, lambda: log.warning("comparisons.unlinked_run", **unlinked))
         return
     conn.execute(REOPEN, (record.comparison,))
 
@@ -139,7 +141,7 @@ def _count_disagreements(conn: Connection, comparison_id: str) -> None:
     (primary, label), *shadows = [(row[0], _label(row[1], categories)) for row in rows]
     for shadow, other in shadows:
         if label is not None and other is not None and other != label:
-            metrics.shadow_disagreed(primary, shadow)
+            after_commit(conn, partial(metrics.shadow_disagreed, primary, shadow))
 
 
 def _label(kept: bytes | None, categories: tuple[canonical.Category, ...]) -> str | None:

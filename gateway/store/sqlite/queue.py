@@ -12,6 +12,8 @@ from datetime import datetime
 from gateway.store import records as rec
 from gateway.store.records import RecoveryReport, RunRecord
 from gateway.store.sql import Connection, immediate, skip_locked
+from gateway.store.sql_dialect import dialect_of
+from gateway.store.sqlite.claim_schema import LIVE
 from gateway.store.sqlite.rows import (
     BY_OWNER_RUN,
     BY_RUN,
@@ -24,6 +26,9 @@ from gateway.store.sqlite.times import to_us
 from mappings import canonical
 
 _EXPIRED = "status = 'running' AND lease_until_us IS NOT NULL AND lease_until_us < ?"
+# each claim query walks runs_live, which holds only unfinished runs (claim_schema.py)
+_CLAIMABLE = f"{SELECT}{{hint}} WHERE backend IN ({{marks}}) AND {LIVE} AND {{which}}"
+_OLDEST = " ORDER BY seq LIMIT 1"
 
 
 def claim(
@@ -35,19 +40,29 @@ def claim(
     max_attempts: int | None,
 ) -> RunRecord | None:
     """Take the oldest queued (or lease-expired) run of `backends` for `worker`, if any."""
+    hint = dialect_of(conn).indexed_by("runs_live")
     marks = ", ".join("?" * len(backends))
-    where = f" WHERE backend IN ({marks}) AND (status = 'queued' OR ({_EXPIRED}))"
+    queued, expired = (
+        _CLAIMABLE.format(hint=hint, marks=marks, which=which)
+        for which in ("status = 'queued'", _EXPIRED)
+    )
     with immediate(conn):
         if max_attempts is not None:
             # out of attempts: fail it visibly rather than hand it to one more worker
-            exhausted = f"{SELECT} WHERE backend IN ({marks}) AND {_EXPIRED} AND attempts >= ?"
+            exhausted = f"{expired} AND attempts >= ?"
             for row in conn.execute(exhausted, (*backends, to_us(now), max_attempts)).fetchall():
                 spent = record_of(row)
                 save(conn, spent, rec.interrupted(spent, now))
-        oldest_first = f"{SELECT}{where} ORDER BY seq LIMIT 1{skip_locked(conn)}"
-        oldest = one_record(conn, oldest_first, (*backends, to_us(now)))
-        if oldest is None:
+        # two queries, each an ordered walk of the index (one with an OR would read it all)
+        locked = _OLDEST + skip_locked(conn)
+        candidates = (
+            one_record(conn, queued + locked, tuple(backends)),
+            one_record(conn, expired + locked, (*backends, to_us(now))),
+        )
+        found = [record for record in candidates if record is not None]
+        if not found:
             return None
+        oldest = min(found, key=lambda record: record.seq)
         return save(conn, oldest, rec.claimed(oldest, worker, lease_until, now))
 
 
@@ -73,7 +88,7 @@ def recover(conn: Connection, now: datetime, max_attempts: int) -> RecoveryRepor
     """Requeue every lease-expired run, or fail it once out of attempts."""
     resumed = failed = 0
     with immediate(conn):
-        for row in conn.execute(f"{SELECT} WHERE {_EXPIRED}", (to_us(now),)).fetchall():
+        for row in conn.execute(f"{SELECT} WHERE {LIVE} AND {_EXPIRED}", (to_us(now),)).fetchall():
             record = record_of(row)
             if record.attempts >= max_attempts:
                 save(conn, record, rec.interrupted(record, now))
@@ -81,6 +96,8 @@ def recover(conn: Connection, now: datetime, max_attempts: int) -> RecoveryRepor
             else:
                 save(conn, record, rec.requeued(record, now))
                 resumed += 1
-        live = "SELECT count(*) FROM runs WHERE status = 'running' AND lease_until_us >= ?"
+        live = (
+            f"SELECT count(*) FROM runs WHERE {LIVE} AND status = 'running' AND lease_until_us >= ?"
+        )
         (leased,) = conn.execute(live, (to_us(now),)).fetchone()
     return RecoveryReport(resumed=resumed, failed=failed, leased=leased)

@@ -15,6 +15,7 @@ from contextlib import closing, contextmanager
 
 from gateway.store.base import LedgerError
 from gateway.store.sqlite.batch_schema import SCHEMA_V6, SCHEMA_V7
+from gateway.store.sqlite.claim_schema import SCHEMA_CLAIMS
 from gateway.store.sqlite.comparison_schema import SCHEMA_V8, SCHEMA_V9
 from gateway.store.sqlite.file_bytes_schema import SCHEMA_V11
 from gateway.store.sqlite.idempotency_schema import SCHEMA_V10
@@ -146,6 +147,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     SCHEMA_V9,  # a side keeps its run's copy (comparison_schema.py)
     SCHEMA_V10,  # Idempotency-Key slots (idempotency_schema.py)
     SCHEMA_V11,  # files' bytes kept in the ledger (file_bytes_schema.py)
+    SCHEMA_CLAIMS,  # claims read only live rows (claim_schema.py)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
