@@ -14,7 +14,7 @@ from psycopg import sql
 from gateway.config import FilesConfig
 from gateway.store.outage import is_outage
 from gateway.store.postgres import runner
-from tests.harness import MakeGateway, extend_error, local_settings, retab_error
+from tests.harness import MakeGateway, extend_error, local_settings, retab_error, wait_until
 from tests.postgres import PostgresServer
 
 EXTEND = {"authorization": "Bearer test-key", "x-extend-api-version": "2026-02-09"}
@@ -56,6 +56,9 @@ def test_a_database_gone_away_is_a_503_to_retry_on_both_surfaces(
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
         )
+        # a terminated backend ends a moment later: the requests must find every one gone
+        alive = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+        wait_until(lambda: _count(admin.execute(alive, (name,)).fetchone()) == 0)
         extend = client.get(run, headers=EXTEND)
         retab = client.get("/v1/classifications", headers=RETAB)
         admin.execute(
@@ -68,3 +71,9 @@ def test_a_database_gone_away_is_a_503_to_retry_on_both_surfaces(
     assert retab.headers["retry-after"] == "1"
     assert postgres_server.host not in extend.text + retab.text
     assert client.get(run, headers=EXTEND).status_code == 200  # and back once it is
+
+
+def _count(row: tuple[object, ...] | None) -> int:
+    assert row is not None
+    assert isinstance(row[0], int)
+    return row[0]
