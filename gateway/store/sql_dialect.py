@@ -1,5 +1,5 @@
 """The few places the ledger's shared SQL (`gateway/store/sqlite/*.py`) is written for one
-store: SQLite's planner hints and insertion order, and how a name is searched for a
+store: SQLite's planner hints, and how a name is searched for a
 substring.
 
 Everything else those jobs run is SQL SQLite 3.40+ and PostgreSQL 15 both accept. A job asks
@@ -11,8 +11,6 @@ Everything else those jobs run is SQL SQLite 3.40+ and PostgreSQL 15 both accept
   `LIKE` with the needle's wildcards escaped (`like_pattern`), which PostgreSQL's pg_trgm
   index serves; SQLite keeps `instr`, because its `LIKE` reads a value only up to its first
   NUL (a name holding one would match wrongly), and its FTS5 index serves the search there.
-- `insertion_order`: SQLite's `rowid`, the order rows were written in; elsewhere the
-  columns that give the same order.
 """
 
 from __future__ import annotations
@@ -52,11 +50,6 @@ class Dialect:
     def needle(self, needle: str) -> str:
         """The parameter `contains(...)` takes for `needle`."""
         return needle if self.sqlite else like_pattern(needle)
-
-    def insertion_order(self, alias: str, columns: str) -> str:
-        """An ORDER BY list giving the rows of `alias` in the order they were written:
-        SQLite's rowid (walked with the index), else `columns`, which give the same order."""
-        return f"{alias}.rowid" if self.sqlite else columns
 
 
 SQLITE = Dialect(sqlite=True)
