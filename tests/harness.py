@@ -390,8 +390,14 @@ def text_file(name: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def make_gateway(tmp_path: Path) -> Iterator[MakeGateway]:
-    """Start gateways (in-process unless `served=True`); all are stopped at teardown."""
+def make_gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeGateway]:
+    """Start gateways (in-process unless `served=True`); all are stopped at teardown, before
+    the test's store goes."""
+    # set up first so torn down last: a store torn down first drops its PostgreSQL database
+    # under the gateways, whose ledger jobs then wait for a connection while they stop
+    for outliving in ("store", "postgres_url"):
+        if outliving in request.fixturenames:
+            request.getfixturevalue(outliving)
     make = MakeGateway(tmp_path)
     yield make
     make.stop_all()
