@@ -149,7 +149,11 @@ class DialectService:
         relay = self._relay_of(backend)
         if relay is not None:
             peeked = peeked if peeked_ready else self.rules.peek_create(body, path, self._own_link)
-            if not names_stored_file(peeked):
+            # one that does not read names its stored file all the same: refused, not relayed
+            stored = names_stored_file(peeked) or (
+                peeked is None and self.rules.names_stored_file(body, self._own_link)
+            )
+            if not stored:
                 if peeked is not None:
                     check_recordable(peeked)
                 return await self._relay.create(

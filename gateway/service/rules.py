@@ -13,16 +13,45 @@ from typing import Any
 import msgspec
 
 from gateway.service.decoding import decode_body, peek_body, translation_error
-from mappings import canonical, extend, retab
+from mappings import canonical, extend, nesting, retab
 from mappings.dialects import Dialect
 from mappings.errors import TranslationError
 from mappings.extend import files as extend_files
-from mappings.files import LinkReader
+from mappings.files import LinkReader, is_crosswalk_file_id
 from mappings.nesting import JsonDecoder
 from mappings.notes import Notes
 
 RequestReader = Callable[[Any, LinkReader | None], tuple[canonical.ClassifyRequest, Notes]]
 RunReader = Callable[..., tuple[canonical.ClassificationRun, Notes]]
+
+
+class _Named(msgspec.Struct, frozen=True):
+    """A create's document reduced to what names a stored file: its id or its URL, of any
+    type, beside whatever else it holds."""
+
+    id: Any = None
+    url: Any = None
+
+    def stored(self, own_link: LinkReader | None) -> bool:
+        if isinstance(self.id, str) and is_crosswalk_file_id(self.id):
+            return True
+        return isinstance(self.url, str) and own_link is not None and own_link(self.url) is not None
+
+
+class _ExtendNamed(msgspec.Struct, frozen=True):
+    file: _Named | None = None
+
+    @property
+    def named(self) -> _Named | None:
+        return self.file
+
+
+class _RetabNamed(msgspec.Struct, frozen=True):
+    document: _Named | None = None
+
+    @property
+    def named(self) -> _Named | None:
+        return self.document
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +77,7 @@ class DialectRules:
     list_to_canonical: Callable[[Mapping[str, str]], canonical.ListQuery]
     not_found: Callable[[str], str]  # the vendor's 404 message for an unknown run id
     file_not_found: Callable[[str], str]  # and for a file the caller does not have
+    document: type[_ExtendNamed] | type[_RetabNamed]  # where a create body names its document
 
     def read_create(
         self, body: bytes, path: str, own_link: LinkReader | None = None
@@ -72,6 +102,16 @@ class DialectRules:
             return None if wire is None else create.to_canonical(wire, own_link)[0]
         except TranslationError:
             return None
+
+    def names_stored_file(self, body: bytes, own_link: LinkReader | None = None) -> bool:
+        """Whether a create body names a file of crosswalk's store, read as leniently as can
+        be: a body that does not read as a create (which the vendor would judge) still never
+        takes crosswalk's file id, or one of its own links, to a vendor (hazard 13)."""
+        try:
+            named = nesting.decode(body, self.document).named
+        except msgspec.DecodeError:
+            return False
+        return named is not None and named.stored(own_link)
 
     def read_run(self, content: bytes, received_at: datetime) -> canonical.ClassificationRun | None:
         """The run in a vendor's answer, for the ledger; None when it holds none readable."""
@@ -106,6 +146,7 @@ RETAB_RULES = DialectRules(
     list_to_canonical=retab.list_query_to_canonical,
     not_found=retab.not_found_message,
     file_not_found=retab.file_not_found_message,
+    document=_RetabNamed,
 )
 
 
@@ -131,4 +172,5 @@ EXTEND_RULES = DialectRules(
     list_to_canonical=extend.list_params_to_canonical,
     not_found=extend.not_found_message,
     file_not_found=extend_files.file_not_found_message,
+    document=_ExtendNamed,
 )
