@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 
-from gateway.store.base import LedgerError
+from gateway.store.migrating import bring_up_to_date
 from gateway.store.postgres.connect import connect, failed
 from gateway.store.postgres.migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -53,17 +53,7 @@ def migrate_connection(conn: psycopg.Connection[Any]) -> tuple[int, int]:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         row = conn.execute(VERSION).fetchone()
         version: int = row[0] if row is not None else 0
-        if version > SCHEMA_VERSION:
-            raise LedgerError(
-                f"the ledger's schema is version {version}; this crosswalk knows up to "
-                f"{SCHEMA_VERSION}: upgrade crosswalk"
-            )
-        for statements in MIGRATIONS[version:]:
-            for statement in statements:
-                conn.execute(statement)
-        if version < SCHEMA_VERSION:
-            conn.execute("DELETE FROM schema_version")
-            conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (SCHEMA_VERSION,))
+        bring_up_to_date(conn, version, MIGRATIONS, placeholder="%s")
         conn.execute("COMMIT")
     except BaseException:
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:

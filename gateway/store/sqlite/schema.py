@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 
 from gateway.store.base import LedgerError
+from gateway.store.migrating import bring_up_to_date
 from gateway.store.sqlite.batch_schema import SCHEMA_V6, SCHEMA_V7
 from gateway.store.sqlite.claim_schema import SCHEMA_CLAIMS
 from gateway.store.sqlite.comparison_schema import SCHEMA_V8, SCHEMA_V9
@@ -239,14 +240,4 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         current = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version")
         version: int = current.fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise LedgerError(
-                f"the ledger's schema is version {version}; this crosswalk knows up to "
-                f"{SCHEMA_VERSION}: upgrade crosswalk"
-            )
-        for statements in MIGRATIONS[version:]:
-            for statement in statements:
-                conn.execute(statement)
-        if version < SCHEMA_VERSION:
-            conn.execute("DELETE FROM schema_version")
-            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        bring_up_to_date(conn, version, MIGRATIONS, placeholder="?")
