@@ -131,15 +131,19 @@ def _ended(
     metrics.request_ended(
         surface=surface, backend=backend, status=status, seconds=seconds, in_flight_as=arriving_at
     )
-    if notes:
-        metrics.translation_lost(surface, _noted_fields(notes))
+    noted = _noted_fields(notes) if notes else []
+    if noted:
+        metrics.translation_lost(surface, noted)
     overhead = max(0.0, seconds - metrics.upstream_total())
-    # what applies only: the line stays short (at most 300 bytes, notes apart)
-    extra = {"backend": backend} if backend != "none" else {}
+    # what applies only: the line stays within 300 bytes (issue 14). The fields a translation
+    # noted are counted here; their names are in the answer's crosswalk-translation header,
+    # in crosswalk_translation_lost_total, and in a DEBUG line
+    extra: dict[str, str | int] = {"backend": backend} if backend != "none" else {}
     if attempts := answer.get(_ATTEMPTS, b"").decode("latin-1"):
         extra["attempts"] = attempts
-    if notes:
-        extra["notes"] = notes
+    if noted:
+        extra["noted"] = len(noted)
+        log.debug("request.translation", notes=notes)
     if context.get("upstream_attempts") == 1:
         # named only when the call was retried: the line stays within 300 bytes
         structlog.contextvars.unbind_contextvars("upstream_attempts")
