@@ -4,7 +4,7 @@ with 1 and 2 worker processes, measured side by side in one run.
 
 Every stack serves the same gateway: a Retab-surface client reading a run that an Extend
 backend holds, so each request is a translated get (the ledger read, one upstream call, the
-answer mapped back). The vendor is a tiny mock on loopback (`MockVendor`, its own process on
+answer mapped back). The vendor is `bench.mock_vendor` on loopback (its own process on
 uvloop, answering at once from a fixture), far faster than the gateway. `wrk` drives each
 stack (installed with apt-get when missing), after a warm-up that is not counted. All stacks
 serve at once and are measured in turn, round after round; the table gives each cell's round
@@ -24,10 +24,7 @@ import argparse
 import contextlib
 import importlib.util
 import os
-import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,11 +37,11 @@ from typing import NamedTuple
 import httpx
 import msgspec
 
+from bench.load import Request, Result, run_wrk, wrk_path
+from bench.processes import free_port, python_command, started
 from gateway.serving import Served
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN = "clr_Hq3vN7xB1kM5pT9wZ2cF6j"  # the run of the fixture the mock answers with
-FIXTURE = ROOT / "fixtures" / "wire" / "extend_classify_response.json"
 KEY = "bench-gateway-key"
 START_SECONDS = 60.0
 WARM_UP_SECONDS = 1
@@ -70,63 +67,6 @@ def stacks(workers: int) -> list[Stack]:
         if importlib.util.find_spec("granian") is not None:
             found.append(Stack(f"granian x{count}", "granian", "uvloop", "-", count))
     return found
-
-
-MOCK_SOURCE = """
-import asyncio, sys, uvloop
-body = open(sys.argv[1], "rb").read()
-answer = (b"HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\n"
-          b"content-length: %d\\r\\n\\r\\n" % len(body)) + body
-
-class Vendor(asyncio.Protocol):
-    def connection_made(self, transport):
-        self.transport, self.buffer = transport, b""
-    def data_received(self, data):
-        self.buffer += data
-        while (end := self.buffer.find(b"\\r\\n\\r\\n")) >= 0:
-            head, rest = self.buffer[:end], self.buffer[end + 4:]
-            length = 0
-            for line in head.split(b"\\r\\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            if len(rest) < length:
-                return
-            self.buffer = rest[length:]
-            self.transport.write(answer)
-
-async def main():
-    server = await asyncio.get_running_loop().create_server(Vendor, "127.0.0.1", 0)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    await asyncio.Event().wait()
-
-uvloop.run(main())
-"""
-
-
-class MockVendor:
-    """Extend on loopback, in its own process: every request answered at once with the run
-    (its create and its get alike)."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", MOCK_SOURCE, str(FIXTURE)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        self.url = f"http://127.0.0.1:{int(self.process.stdout.readline())}"
-
-    def close(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def write_config(folder: Path, vendor: str, stack: Stack) -> Path:
@@ -201,39 +141,6 @@ def create_run(url: str) -> str:
     return public_id
 
 
-class Figures(NamedTuple):
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-def wrk(url: str, connections: int, seconds: int) -> Figures:
-    command = ["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{seconds}s"]
-    command += ["--latency", "-H", f"authorization: Bearer {KEY}", url]
-    text = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text)[1])  # type: ignore[index]
-    errors = sum(
-        int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|Socket errors).*?(\d+)", text)
-    )
-    return Figures(rps, latency(text, "50%"), latency(text, "99%"), errors)
-
-
-def latency(text: str, percentile: str) -> float:
-    """wrk's latency at `percentile`, in milliseconds."""
-    found = re.search(rf"^\s+{percentile}\s+([\d.]+)(us|ms|s)\s*$", text, re.MULTILINE)
-    if found is None:
-        return float("nan")
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[found[2]]
-    return float(found[1]) * scale
-
-
-def ensure_wrk() -> None:
-    if shutil.which("wrk") is None:
-        print("installing wrk (apt-get)...", file=sys.stderr)
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.stack", description=__doc__)
     parser.add_argument("--seconds", type=int, default=5, help="measured seconds per cell")
@@ -241,48 +148,50 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="the N of the N-worker rows")
     parser.add_argument("--rounds", type=int, default=3, help="cells measured this many times")
     args = parser.parse_args(argv)
-    ensure_wrk()
+    wrk = wrk_path()
+    if wrk is None:
+        raise SystemExit("bench.stack needs wrk (as root: apt-get install wrk)")
     rows = stacks(args.workers)
-    measured: dict[tuple[str, int], list[Figures]] = {}
-    vendor = MockVendor()
-    try:
-        with tempfile.TemporaryDirectory(prefix="crosswalk-stack-") as folder, ExitStack() as up:
-            # every stack serves at once and each round visits them in turn, so a burst of
-            # load from elsewhere on the machine falls on all of them alike
-            targets = {}
+    measured: dict[tuple[str, int], list[Result]] = {}
+    with tempfile.TemporaryDirectory(prefix="crosswalk-stack-") as folder, ExitStack() as up:
+        port = free_port()
+        mock = python_command("bench.mock_vendor", "--port", str(port))
+        vendor = up.enter_context(
+            started("mock vendor", mock, port=port, log=Path(folder) / "mock.log")
+        )
+        # every stack serves at once and each round visits them in turn, so a burst of
+        # load from elsewhere on the machine falls on all of them alike
+        targets = {}
+        for stack in rows:
+            config = write_config(Path(folder), vendor.url, stack)
+            url = up.enter_context(serving(stack, config, free_port()))
+            path = f"/v1/classifications/{create_run(url)}"
+            targets[stack.label] = (url, Request("GET", path, {"authorization": f"Bearer {KEY}"}))
+        for _ in range(args.rounds):
             for stack in rows:
-                config = write_config(Path(folder), vendor.url, stack)
-                url = up.enter_context(serving(stack, config, free_port()))
-                targets[stack.label] = f"{url}/v1/classifications/{create_run(url)}"
-            for _ in range(args.rounds):
-                for stack in rows:
-                    for connections in args.concurrency:
-                        wrk(targets[stack.label], connections, WARM_UP_SECONDS)
-                        figures = wrk(targets[stack.label], connections, args.seconds)
-                        measured.setdefault((stack.label, connections), []).append(figures)
-                        cell = f"{stack.label:32} c={connections:<3} {row(figures)}"
-                        print(cell, file=sys.stderr)
-    finally:
-        vendor.close()
+                url, request = targets[stack.label]
+                for c in args.concurrency:
+                    run_wrk(wrk, url, request, connections=c, seconds=WARM_UP_SECONDS)
+                    figures = run_wrk(wrk, url, request, connections=c, seconds=args.seconds)
+                    measured.setdefault((stack.label, c), []).append(figures)
+                    print(f"{stack.label:32} c={c:<3} {row(figures)}", file=sys.stderr)
     results = {cell: median(runs) for cell, runs in measured.items()}
     print(table(results, args.concurrency, rows))
     return 0
 
 
-def median(runs: list[Figures]) -> Figures:
+def median(runs: list[Result]) -> Result:
     """The run of median throughput among a cell's rounds."""
-    return sorted(runs, key=lambda figures: figures.rps)[len(runs) // 2]
+    return sorted(runs, key=lambda figures: figures.rate)[len(runs) // 2]
 
 
-def row(figures: Figures) -> str:
+def row(figures: Result) -> str:
     errors = f" errors={figures.errors}" if figures.errors else ""
-    latency = f"p50 {figures.p50_ms:6.2f} ms  p99 {figures.p99_ms:7.2f} ms"
-    return f"{figures.rps:8.0f} req/s  {latency}{errors}"
+    latency = f"p50 {figures.p50:6.2f} ms  p99 {figures.p99:7.2f} ms"
+    return f"{figures.rate:8.0f} req/s  {latency}{errors}"
 
 
-def table(
-    results: dict[tuple[str, int], Figures], concurrency: list[int], rows: list[Stack]
-) -> str:
+def table(results: dict[tuple[str, int], Result], concurrency: list[int], rows: list[Stack]) -> str:
     """A Markdown table: one row per stack, per concurrency req/s (x the default), p50, p99."""
     head = (
         "| stack | "
@@ -295,9 +204,9 @@ def table(
         cells = []
         for c in concurrency:
             figures = results[stack.label, c]
-            ratio = figures.rps / results[default, c].rps
+            ratio = figures.rate / results[default, c].rate
             cells.append(
-                f"{figures.rps:.0f} ({ratio:.2f}x) | {figures.p50_ms:.2f} | {figures.p99_ms:.2f}"
+                f"{figures.rate:.0f} ({ratio:.2f}x) | {figures.p50:.2f} | {figures.p99:.2f}"
             )
         lines.append(f"| {stack.label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
